@@ -1,0 +1,157 @@
+"""Where m2mdl keeps its files, and the settings resolved from flags, environment and config.
+
+Precedence, for every setting: command-line flag > M2MDL_* environment variable > config file
+(``config.toml`` in the config directory) > built-in default. Nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+APP_NAME = "m2mdl"
+#: The real M2M service; the sandbox and tests override it.
+DEFAULT_API_URL = "https://m2m.cr.usgs.gov/api/api/json/stable/"
+DEFAULT_DATASET = "landsat_ot_c2_l2"
+#: USGS staff guidance is "up to 5 open connections"; peers use 3 to 5. Four leaves headroom.
+DEFAULT_WORKERS = 4
+
+
+def config_dir() -> Path:
+    """The directory of config.toml (and of the credentials file where no keyring exists)."""
+    override = os.environ.get("M2MDL_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs  # imported lazily: start-up time matters for --version
+
+    return platformdirs.user_config_path(APP_NAME)
+
+
+def state_dir() -> Path:
+    """The directory of non-secret state (the --debug log of the last run)."""
+    override = os.environ.get("M2MDL_STATE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return platformdirs.user_state_path(APP_NAME)
+
+
+def config_path() -> Path:
+    """The config file: M2MDL_CONFIG, else config.toml in the config directory."""
+    override = os.environ.get("M2MDL_CONFIG")
+    return Path(override) if override else config_dir() / "config.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings shared by every command. Built once by the CLI, passed down explicitly."""
+
+    api_url: str = DEFAULT_API_URL
+    dataset: str = DEFAULT_DATASET
+    out_dir: str = "."
+    workers: int = DEFAULT_WORKERS
+    segments: int = 4
+    timeout: float = 60.0
+    wait: float = 600.0
+    cloud_max: float = 100.0
+    verify_tls: bool = True
+    keep_server_state: bool = False
+
+    def with_overrides(self, values: Mapping[str, Any]) -> Settings:
+        """Return a copy with the non-None values of ``values`` applied."""
+        return replace(self, **{k: v for k, v in values.items() if v is not None})
+
+
+# Environment variable -> (setting, parser). The secrets M2MDL_USERNAME/M2MDL_TOKEN are not
+# settings: auth reads them and never writes them anywhere.
+_ENV: dict[str, str] = {
+    "M2MDL_API_URL": "api_url",
+    "M2MDL_DATASET": "dataset",
+    "M2MDL_OUT": "out_dir",
+    "M2MDL_WORKERS": "workers",
+    "M2MDL_SEGMENTS": "segments",
+    "M2MDL_TIMEOUT": "timeout",
+    "M2MDL_WAIT": "wait",
+    "M2MDL_CLOUD_MAX": "cloud_max",
+    "M2MDL_VERIFY_TLS": "verify_tls",
+    "M2MDL_KEEP_SERVER_STATE": "keep_server_state",
+}
+_TYPES: dict[str, type] = {f.name: type(getattr(Settings(), f.name)) for f in fields(Settings)}
+
+
+def _coerce(name: str, raw: object, source: str) -> Any:
+    kind = _TYPES[name]
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(text)
+        if kind is int and isinstance(raw, float):
+            raise ValueError(raw)
+        value = kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{source}: {name} = {raw!r} is not a valid {kind.__name__}") from exc
+    if kind in (int, float) and value < 0:
+        raise ConfigError(f"{source}: {name} = {raw!r} must not be negative")
+    return value
+
+
+def load_file(path: Path | None = None) -> dict[str, Any]:
+    """Read the config file into setting values; a missing file is an empty config.
+
+    Raises:
+        ConfigError: the file is not valid TOML or names an unknown setting.
+    """
+    path = path or config_path()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.replace("-", "_")
+        if name not in _TYPES:
+            known = ", ".join(sorted(_TYPES))
+            raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+        values[name] = _coerce(name, value, str(path))
+    return values
+
+
+def load_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read the M2MDL_* environment variables into setting values."""
+    env = os.environ if environ is None else environ
+    return {
+        name: _coerce(name, env[var], var)
+        for var, name in _ENV.items()
+        if env.get(var, "").strip() != ""
+    }
+
+
+def resolve(flags: Mapping[str, Any], *, environ: Mapping[str, str] | None = None,
+            path: Path | None = None) -> Settings:
+    """Build Settings from defaults < config file < environment < flags (None = not given)."""
+    return (
+        Settings()
+        .with_overrides(load_file(path))
+        .with_overrides(load_env(environ))
+        .with_overrides(flags)
+    )
