@@ -70,9 +70,17 @@ class LockedError(InputError):
 
 
 class AuthError(M2mdlError):
-    """Authentication failed or is impossible."""
+    """Authentication failed or is impossible.
+
+    Attributes:
+        code: M2M's errorCode when the error came from the API (e.g. "AUTH_EXPIRED").
+    """
 
     exit_code = ExitCode.AUTH
+
+    def __init__(self, message: str, *, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
 
 
 class NotLoggedIn(AuthError):

@@ -1,0 +1,462 @@
+"""The M2M JSON API client: one method per endpoint m2mdl uses.
+
+Every call goes through :meth:`M2MClient.call`, which
+- serializes calls: the service allows one request in flight per IP (``RATE_LIMIT_USER``);
+- unwraps the envelope ``{requestId, version, data, errorCode, errorMessage}`` whatever the HTTP
+  status (errors have arrived with 200, 403 and 500 alike, ../shared/m2m-api.md §1.2);
+- maps every ``errorCode`` to a typed error through :data:`ERRORS`;
+- backs off and retries, a bounded number of times, on rate limits, 5xx and dropped
+  connections;
+- logs in again once, with the stored token, when the session key expired.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from .errors import (
+    AccessDenied,
+    ApiError,
+    AuthError,
+    CredentialsRejected,
+    DatasetNotFound,
+    M2mdlError,
+    NetworkError,
+    NotLoggedIn,
+    RateLimited,
+    UnexpectedResponse,
+)
+from .http import redact_url
+from .models import (
+    Dataset,
+    FileGroup,
+    OrderLabel,
+    Product,
+    RequestResult,
+    RetrieveResult,
+    Scene,
+    SearchPage,
+)
+
+log = logging.getLogger("m2mdl.api")
+
+#: errorCode -> error class. Codes from the official exception-codes page (m2m-api.md §6.1)
+#: and the ones seen in the wild (§6.2), including the server's own misspelling.
+ERRORS: dict[str, type[ApiError] | type[AuthError]] = {
+    "AUTH_INVALID": CredentialsRejected,
+    "AUTH_KEY_INVALID": NotLoggedIn,
+    "AUTH_EXPIRED": NotLoggedIn,
+    "AUTH_UNAUTHROIZED": AccessDenied,  # sic: what the server returns
+    "AUTH_UNAUTHORIZED": AccessDenied,
+    "UNAUTHORIZED_USER": AccessDenied,
+    "DATASET_AUTH": AccessDenied,
+    "DATASET_UNAUTHORIZED": AccessDenied,
+    "DATASET_INVALID": DatasetNotFound,
+    "RATE_LIMIT": RateLimited,
+    "RATE_LIMIT_USER": RateLimited,
+    "RATE_LIMIT_USER_DL": RateLimited,
+}
+#: Codes after which a fresh login may help: the key idled out or was never valid.
+RELOGIN_CODES = frozenset({"AUTH_EXPIRED", "AUTH_KEY_INVALID"})
+#: Codes worth waiting for. RATE_LIMIT_USER means another request from this IP was in flight
+#: (another m2mdl, a notebook); it clears within seconds. RATE_LIMIT_USER_DL is the
+#: 15,000-per-15-minutes download cap: waiting minutes inside one run rarely helps, so it is
+#: retried only within the same short budget and then reported.
+RETRY_CODES = frozenset({"RATE_LIMIT", "RATE_LIMIT_USER", "RATE_LIMIT_USER_DL",
+                         "SERVER_ERROR", "ENDPOINT_UNAVAILABLE"})
+#: HTTP statuses that signal a passing server problem (502/503/504 from the proxy in front of
+#: M2M, 500 from the application, 429 from a rate limiter).
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff with full jitter for API calls."""
+
+    attempts: int = 6
+    base: float = 1.0
+    cap: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
+        if retry_after is not None:
+            return min(retry_after, self.cap)
+        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+
+
+class M2MClient:
+    """A client for the M2M JSON API.
+
+    Args:
+        base_url: the service root ending in ``/stable/``.
+        session: a requests session (see :func:`m2mdl.http.make_session`).
+        api_key: a session key from an earlier login, or None.
+        credentials: returns (username, token) for a login when the key is missing or
+            expired; None when no credentials exist.
+        on_new_key: called with every new session key, to persist it.
+        retry: the backoff policy for rate limits and transient failures.
+        sleep: injectable for tests.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        session: requests.Session,
+        *,
+        api_key: str | None = None,
+        credentials: Callable[[], tuple[str, str] | None] | None = None,
+        on_new_key: Callable[[str], None] | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url if base_url.endswith("/") else base_url + "/"
+        self.session = session
+        self.api_key = api_key
+        self._credentials = credentials
+        self._on_new_key = on_new_key
+        self._retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.calls: dict[str, int] = {}
+
+    # --- transport ------------------------------------------------------------------------
+
+    def call(self, endpoint: str, payload: Mapping[str, Any] | None = None, *,
+             auth: bool = True) -> Any:
+        """POST ``payload`` to ``endpoint`` and return the envelope's ``data``.
+
+        Raises:
+            ApiError: M2M answered an errorCode (a subclass per code, see ERRORS).
+            AuthError: no usable session key and no credentials to get one.
+            NetworkError: the service could not be reached after the retries.
+        """
+        with self._lock:  # one request in flight per client (RATE_LIMIT_USER otherwise)
+            if auth and self.api_key is None:
+                self._login_from_credentials()
+            try:
+                return self._call_with_retries(endpoint, payload, auth=auth)
+            except NotLoggedIn as exc:
+                if not auth or self._credentials is None or exc_code(exc) not in RELOGIN_CODES:
+                    raise
+                log.info("session key expired (%s); logging in again", exc_code(exc))
+                self._login_from_credentials()
+                return self._call_with_retries(endpoint, payload, auth=auth)
+
+    def _call_with_retries(self, endpoint: str, payload: Mapping[str, Any] | None, *,
+                           auth: bool) -> Any:
+        for attempt in range(1, self._retry.attempts + 1):
+            try:
+                return self._send(endpoint, payload, auth=auth)
+            except _Transient as exc:
+                if attempt == self._retry.attempts:
+                    raise exc.final() from exc
+                delay = self._retry.delay(attempt, exc.retry_after)
+                log.warning("%s: %s; retrying in %.1f s (%d/%d)", endpoint, exc.reason, delay,
+                            attempt, self._retry.attempts - 1)
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _send(self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if auth and self.api_key:
+            headers["X-Auth-Token"] = self.api_key
+        self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
+        log.debug("POST %s", endpoint)  # never the headers or body: they hold secrets
+        try:
+            response = self.session.post(self.base_url + endpoint, json=payload, headers=headers)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _Transient(f"cannot reach {redact_url(self.base_url)}: "
+                             f"{type(exc).__name__}", NetworkError(
+                                 f"{endpoint}: cannot reach the M2M service at "
+                                 f"{self.base_url} ({type(exc).__name__})")) from exc
+        return self._unwrap(endpoint, response)
+
+    def _unwrap(self, endpoint: str, response: requests.Response) -> Any:
+        envelope = _json_envelope(response)
+        if envelope is None:
+            error = UnexpectedResponse(
+                f"{endpoint}: HTTP {response.status_code}, not an M2M JSON answer"
+                f" ({_snippet(response)})", endpoint=endpoint, status=response.status_code)
+            if response.status_code in RETRY_STATUSES or response.status_code == 200:
+                raise _Transient(f"HTTP {response.status_code} {_snippet(response)}", error,
+                                 retry_after=_retry_after(response))
+            raise error
+        code = envelope.get("errorCode")
+        if code:
+            raise self._error(endpoint, str(code), envelope, response)
+        if response.status_code >= 400:
+            error = UnexpectedResponse(f"{endpoint}: HTTP {response.status_code} without an"
+                                       " errorCode", endpoint=endpoint,
+                                       status=response.status_code)
+            if response.status_code in RETRY_STATUSES:
+                raise _Transient(f"HTTP {response.status_code}", error,
+                                 retry_after=_retry_after(response))
+            raise error
+        return envelope.get("data")
+
+    def _error(self, endpoint: str, code: str, envelope: Mapping[str, Any],
+               response: requests.Response) -> Exception:
+        message = str(envelope.get("errorMessage") or "").strip() or "no message"
+        cls = ERRORS.get(code, ApiError)
+        text = f"{endpoint}: {code}: {message}"
+        if issubclass(cls, ApiError):
+            error: M2mdlError = cls(text, endpoint=endpoint, code=code,
+                                    status=response.status_code)
+        else:
+            error = cls(text, code=code)
+        if code in RETRY_CODES:
+            return _Transient(f"{code}", error, retry_after=_retry_after(response))
+        return error
+
+    # --- login ----------------------------------------------------------------------------
+
+    def _login_from_credentials(self) -> None:
+        creds = self._credentials() if self._credentials else None
+        if creds is None:
+            raise NotLoggedIn("not logged in")
+        self.api_key = None
+        key = self._call_with_retries("login-token", {"username": creds[0], "token": creds[1]},
+                                      auth=False)
+        if not isinstance(key, str) or not key:
+            raise UnexpectedResponse("login-token: the answer holds no session key",
+                                     endpoint="login-token")
+        self.api_key = key
+        if self._on_new_key:
+            self._on_new_key(key)
+
+    def login(self, username: str, token: str) -> str:
+        """Log in with an application token (``login-token``) and return the session key."""
+        with self._lock:
+            saved = self._credentials
+            self._credentials = lambda: (username, token)
+            try:
+                self._login_from_credentials()
+            finally:
+                self._credentials = saved
+        assert self.api_key is not None
+        return self.api_key
+
+    def logout(self) -> None:
+        """End the session (``logout``); an already expired key counts as logged out."""
+        if self.api_key is None:
+            return
+        try:
+            with self._lock:
+                self._send("logout", None, auth=True)
+        except (NotLoggedIn, _Transient):
+            pass
+        finally:
+            self.api_key = None
+
+    # --- endpoints ------------------------------------------------------------------------
+
+    def permissions(self) -> list[str]:
+        """The account's permissions, e.g. ``["user", "download", "order"]``."""
+        data = self.call("permissions")
+        return [str(p) for p in data] if isinstance(data, list) else []
+
+    def dataset(self, name: str | None = None, *, dataset_id: str | None = None) -> Dataset:
+        """One dataset by alias or by id."""
+        payload = {"datasetName": name} if name else {"datasetId": dataset_id}
+        data = self.call("dataset", payload)
+        if not isinstance(data, Mapping):
+            raise DatasetNotFound(f"dataset {name or dataset_id!r} not found", endpoint="dataset")
+        return Dataset.from_json(data)
+
+    def dataset_search(self, text: str | None = None) -> list[Dataset]:
+        """Datasets whose public name matches ``text`` (implicit wildcards)."""
+        data = self.call("dataset-search", {"datasetName": text} if text else {})
+        return [Dataset.from_json(d) for d in data or [] if isinstance(d, Mapping)]
+
+    def dataset_filter_ids(self, dataset: str) -> dict[str, str]:
+        """Metadata filter ids by lower-case field label (``"wrs path"`` -> ``"5e83..."``)."""
+        data = self.call("dataset-filters", {"datasetName": dataset})
+        return {str(f.get("fieldLabel", "")).strip().lower(): str(f.get("id"))
+                for f in data or [] if isinstance(f, Mapping) and f.get("id")}
+
+    def dataset_file_groups(self, dataset: str) -> list[FileGroup]:
+        """The band groups of a dataset's secondary (band files) dataset."""
+        data = self.call("dataset-file-groups", {"datasetName": dataset})
+        groups: list[FileGroup] = []
+        secondary = data.get("secondary") if isinstance(data, Mapping) else None
+        for dataset_id, by_group in (secondary or {}).items():
+            if isinstance(by_group, Mapping):
+                groups.extend(FileGroup.from_json(gid, str(dataset_id), raw)
+                              for gid, raw in by_group.items() if isinstance(raw, Mapping))
+        return groups
+
+    def scene_search(self, dataset: str, scene_filter: Mapping[str, Any], *,
+                     starting_number: int = 1, max_results: int = 100,
+                     sort_field: str | None = None, sort_direction: str | None = None
+                     ) -> SearchPage:
+        """One page of scene-search."""
+        payload: dict[str, Any] = {
+            "datasetName": dataset, "sceneFilter": dict(scene_filter),
+            "startingNumber": starting_number, "maxResults": max_results,
+            "metadataType": "summary",
+        }
+        if sort_field:
+            payload["sortField"] = sort_field
+            payload["sortDirection"] = sort_direction or "ASC"
+        data = self.call("scene-search", payload)
+        if not isinstance(data, Mapping):
+            raise UnexpectedResponse("scene-search: the answer holds no results",
+                                     endpoint="scene-search")
+        return SearchPage.from_json(data, dataset)
+
+    def iter_search_pages(self, dataset: str, scene_filter: Mapping[str, Any], *,
+                          limit: int | None = None, page_size: int = 1000,
+                          sort_field: str | None = None, sort_direction: str | None = None
+                          ) -> Iterator[SearchPage]:
+        """Every page of a search, following the real ``nextRecord`` rules; never a silent cap.
+
+        M2M's ``nextRecord`` is ``startingNumber + recordsReturned`` while results remain, but
+        it stops *at* ``totalHits`` (not past it) when the set is exhausted (a recorded
+        response has ``totalHits 1, nextRecord 1``). Paging therefore stops on an empty or
+        short page, once ``totalHits`` records were read, or if ``nextRecord`` fails to move.
+        """
+        start, seen = 1, 0
+        while limit is None or seen < limit:
+            size = page_size if limit is None else min(page_size, limit - seen)
+            page = self.scene_search(dataset, scene_filter, starting_number=start,
+                                     max_results=size, sort_field=sort_field,
+                                     sort_direction=sort_direction)
+            yield page
+            seen += page.records_returned
+            following = page.next_record
+            if (page.records_returned < size or seen >= page.total_hits
+                    or following is None or following <= start):
+                return
+            start = following
+
+    def scene_metadata(self, dataset: str, entity_id: str) -> Scene:
+        """One scene's metadata (the same shape as a search hit)."""
+        data = self.call("scene-metadata", {"datasetName": dataset, "entityId": entity_id,
+                                            "metadataType": "summary"})
+        if not isinstance(data, Mapping):
+            raise UnexpectedResponse(f"scene-metadata: no scene {entity_id}",
+                                     endpoint="scene-metadata")
+        return Scene.from_json(data, dataset)
+
+    def dataset_download_options(self, dataset: str) -> list[Product]:
+        """The products a dataset offers (without scenes)."""
+        data = self.call("dataset-download-options", {"datasetName": dataset})
+        return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
+
+    def scene_list_add(self, list_id: str, dataset: str, entity_ids: Sequence[str], *,
+                       ttl: str = "P1D") -> int:
+        """Add scenes to a server-side list; returns the list's size as M2M reports it."""
+        data = self.call("scene-list-add", {"listId": list_id, "datasetName": dataset,
+                                            "idField": "entityId",
+                                            "entityIds": list(entity_ids), "timeToLive": ttl})
+        return int(data) if isinstance(data, int) else len(entity_ids)
+
+    def scene_list_get(self, list_id: str) -> list[str]:
+        """The entity ids in a scene list."""
+        data = self.call("scene-list-get", {"listId": list_id})
+        return [str(d.get("entityId")) for d in data or [] if isinstance(d, Mapping)]
+
+    def scene_list_remove(self, list_id: str) -> None:
+        """Remove a whole scene list (lists persist across sessions until removed)."""
+        self.call("scene-list-remove", {"listId": list_id})
+
+    def download_options(self, dataset: str, *, list_id: str | None = None,
+                         entity_ids: Sequence[str] | None = None,
+                         file_groups: bool = False) -> list[Product]:
+        """What each scene can be downloaded as (by scene list or by entity ids)."""
+        payload: dict[str, Any] = {"datasetName": dataset}
+        if list_id:
+            payload["listId"] = list_id
+        else:
+            payload["entityIds"] = list(entity_ids or [])
+        if file_groups:
+            payload["includeSecondaryFileGroups"] = True
+        data = self.call("download-options", payload)
+        return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
+
+    def download_request(self, label: str, *, downloads: Sequence[Mapping[str, str]] = (),
+                         data_groups: Sequence[Mapping[str, Any]] = ()) -> RequestResult:
+        """Queue downloads (by product) and/or data groups (by band group) under ``label``."""
+        payload: dict[str, Any] = {"label": label}
+        if downloads:
+            payload["downloads"] = [dict(d, label=label) for d in downloads]
+        if data_groups:
+            payload["dataGroups"] = [dict(g, label=label) for g in data_groups]
+        data = self.call("download-request", payload)
+        return RequestResult.from_json(data if isinstance(data, Mapping) else {})
+
+    def download_retrieve(self, label: str) -> RetrieveResult:
+        """The state of the downloads under ``label`` (URLs of the available ones)."""
+        data = self.call("download-retrieve", {"label": label})
+        return RetrieveResult.from_json(data if isinstance(data, Mapping) else {})
+
+    def download_labels(self) -> list[OrderLabel]:
+        """Every download label (order) of the account."""
+        data = self.call("download-labels", {})
+        return [OrderLabel.from_json(d) for d in data or [] if isinstance(d, Mapping)]
+
+    def download_order_remove(self, label: str) -> None:
+        """Remove the download order ``label`` from the account's queue."""
+        self.call("download-order-remove", {"label": label})
+
+    def grid2ll(self, path: int, row: int) -> list[tuple[float, float]]:
+        """The corner coordinates (lon, lat) of a WRS-2 path/row."""
+        data = self.call("grid2ll", {"gridType": "WRS2", "responseShape": "polygon",
+                                     "path": str(path), "row": str(row)})
+        coords = data.get("coordinates") if isinstance(data, Mapping) else None
+        return [(float(c["longitude"]), float(c["latitude"])) for c in coords or []
+                if isinstance(c, Mapping)]
+
+
+class _Transient(Exception):
+    """A failure worth retrying; ``final()`` is what the user sees if retries run out."""
+
+    def __init__(self, reason: str, error: M2mdlError, *, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.error = error
+        self.retry_after = retry_after
+
+    def final(self) -> M2mdlError:
+        if isinstance(self.error, ApiError) and self.error.code in RETRY_CODES:
+            self.error.message += " (still refused after retries with backoff)"
+        return self.error
+
+
+def exc_code(exc: Exception) -> str | None:
+    """The M2M errorCode an error carries, if any."""
+    code = getattr(exc, "code", None)
+    return code if isinstance(code, str) else None
+
+
+def _json_envelope(response: requests.Response) -> Mapping[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if isinstance(body, Mapping) and ("data" in body or "errorCode" in body):
+        return body
+    return None
+
+
+def _snippet(response: requests.Response) -> str:
+    """A short, printable start of a non-JSON body, for the error message."""
+    text = response.text[:200] if response.content else "empty body"
+    text = " ".join(text.split())[:80]
+    return redact_url(text) or "empty body"
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

@@ -1,0 +1,190 @@
+"""``m2mdl download`` and ``m2mdl cleanup``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import DownloadsIncomplete, InputError
+from ._app import State, app, handle, stop_on_signals
+from .aoi import AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
+from .search import (
+    CloudMaxOpt,
+    CloudMinOpt,
+    DatasetOpt,
+    EndOpt,
+    LimitOpt,
+    MonthsOpt,
+    PathOpt,
+    RowOpt,
+    StartOpt,
+    build_query,
+)
+
+FileTypeOpt = Annotated[str, typer.Option(
+    "--filetype", help="band (single files), bundle (.tar per scene) or band_group.")]
+
+
+def _split(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(v.strip() for item in values or [] for v in item.split(",") if v.strip())
+
+
+def _scenes(state: State, context: Any, from_file: Path | None, query_args: dict[str, Any],
+            area: Any) -> tuple[list[Any], str]:
+    """Scenes from a saved search (--from) or a fresh search."""
+    from ..output import read_scenes
+    from ..workflow.search import search
+
+    if from_file is not None:
+        if area is not None:
+            raise InputError("give --from FILE or an area, not both")
+        scenes = read_scenes(from_file)
+        return scenes, scenes[0].dataset or query_args["dataset"] or context.settings.dataset
+    if area is None and query_args["path"] is None:
+        raise InputError("give an area (--aoi, --bbox, --point), a WRS --path, or --from FILE")
+    query = build_query(context.settings, area, **query_args)
+    return search(context.client(), query).scenes, query.dataset
+
+
+@app.command()
+@handle
+def download(
+    ctx: typer.Context,
+    filetype: FileTypeOpt = "band",
+    aoi: AoiFileOpt = None, bbox: BboxOpt = None, point: PointOpt = None,
+    radius_km: RadiusOpt = 10.0,
+    from_file: Annotated[Path | None, typer.Option(
+        "--from", help="Scenes from a saved search instead of searching.")] = None,
+    start: StartOpt = None, end: EndOpt = None, cloud_max: CloudMaxOpt = None,
+    cloud_min: CloudMinOpt = None, dataset: DatasetOpt = None, months: MonthsOpt = None,
+    path: PathOpt = None, row: RowOpt = None, limit: LimitOpt = None,
+    bands: Annotated[list[str] | None, typer.Option(
+        "--bands", help="With band: files to fetch, e.g. SR_B4,QA_PIXEL [default: all].")] = None,
+    group: Annotated[list[str] | None, typer.Option(
+        "--group", help="With band_group: group ids, e.g. ls_c2l2_sr_band [default: all].")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", help="Output directory [env: M2MDL_OUT; default: .].")] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="Connections in all [env: M2MDL_WORKERS; default 4, as USGS advises].")] = None,
+    segments: Annotated[int | None, typer.Option(
+        help="Range segments per large file when files < workers [default 4].")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show the plan (scenes x files, bytes, present); request nothing.")
+    ] = False,
+    wait: Annotated[float | None, typer.Option(
+        help="Seconds to wait for files M2M is still preparing [default 600].")] = None,
+    deadline: Annotated[float | None, typer.Option(
+        help="Stop after this many seconds in all (for cron); unfinished files resume next run.")
+    ] = None,
+    keep_server_state: Annotated[bool, typer.Option(
+        "--keep-server-state", help="Keep this run's scene lists and download order.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")
+                        ] = False,
+) -> None:
+    """Search, request and download scenes' files: resumable, verified, parallel."""
+    from ..workflow.download import DownloadSpec
+
+    state: State = ctx.obj
+    ui = state.ui()
+    state.flags.update(out_dir=None if out is None else str(out), workers=workers,
+                       segments=segments, wait=wait)
+    context = state.context(ui)
+    settings = context.settings
+    _check_numbers(settings, deadline)
+    area = area_from_options(aoi, bbox, point, radius_km)
+    query_args = dict(dataset=dataset, start=start, end=end, cloud_min=cloud_min,
+                      cloud_max=cloud_max, months=months, path=path, row=row, limit=limit,
+                      sort=None)
+    scenes, dataset_name = _scenes(state, context, from_file, query_args, area)
+    spec = DownloadSpec(
+        filetype=filetype, out_dir=Path(settings.out_dir), dataset=dataset_name,
+        bands=_split(bands), groups=_split(group), dry_run=dry_run, wait=settings.wait,
+        keep_server_state=keep_server_state or settings.keep_server_state,
+        workers=settings.workers, segments=settings.segments, deadline=deadline,
+        arguments=_arguments(ctx), aoi=area.geometry() if area is not None else None)
+    _run(state, ui, context, spec, scenes, json_out)
+
+
+def _check_numbers(settings: Any, deadline: float | None) -> None:
+    if not 1 <= settings.workers <= 16:
+        raise InputError(f"--workers {settings.workers} is outside 1..16")
+    if not 1 <= settings.segments <= 16:
+        raise InputError(f"--segments {settings.segments} is outside 1..16")
+    if deadline is not None and deadline <= 0:
+        raise InputError(f"--deadline {deadline:g} must be positive")
+
+
+def _arguments(ctx: typer.Context) -> dict[str, Any]:
+    """The command's parameters for the manifest (no secret is ever a parameter)."""
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in ctx.params.items()}
+
+
+def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any],
+         json_out: bool) -> None:
+    from ..workflow.download import run_download
+
+    if spec.dry_run:
+        outcome = run_download(context, spec, scenes)
+        ui.plan_table(outcome)
+        return
+    sinks: list[Any] = []
+
+    def progress(files: int, total_bytes: int | None) -> Any:
+        sinks.append(ui.progress(files, total_bytes))
+        return sinks[-1]
+
+    with stop_on_signals() as stop:
+        try:
+            outcome = run_download(context, spec, scenes, progress=progress, stop=stop)
+        finally:
+            for sink in sinks:
+                getattr(sink, "close", lambda: None)()
+    ui.summary(outcome)
+    if json_out:
+        ui.data(json.dumps({"schema_version": 1, "kind": "download",
+                            "manifest": str(outcome.manifest.path) if outcome.manifest else None,
+                            "counts": outcome.counts, "exit_code": outcome.exit_code}) + "\n")
+    if outcome.incomplete:
+        raise DownloadsIncomplete(
+            f"{outcome.incomplete} file(s) not done (failed, preparing or unavailable); "
+            f"see {outcome.manifest.path if outcome.manifest else 'the manifest'}")
+
+
+@app.command()
+@handle
+def cleanup(
+    ctx: typer.Context,
+    directory: Annotated[Path | None, typer.Option(
+        "--dir", help="Remove stale .part files and journals under this directory.")] = None,
+    server: Annotated[bool, typer.Option(
+        "--server/--no-server", help="Remove m2mdl's scene lists and orders on the server.")
+    ] = True,
+    older_than: Annotated[float, typer.Option(
+        "--older-than", help="Only local files untouched for this many hours.")] = 24.0,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List, remove nothing.")] = False,
+) -> None:
+    """Remove what runs leave behind: server scene lists and orders, stale partial files."""
+    from ..workflow.cleanup import cleanup as run_cleanup
+
+    state: State = ctx.obj
+    ui = state.ui()
+    if older_than < 0:
+        raise InputError(f"--older-than {older_than:g} must not be negative")
+    if directory is not None and not directory.is_dir():
+        raise InputError(f"--dir {directory} is not a directory")
+    context = state.context(ui)
+    report = run_cleanup(context, directory, server=server, local=directory is not None,
+                         dry_run=dry_run, older_than=older_than * 3600)
+    verb = "would remove" if dry_run else "removed"
+    for label in report.orders:
+        ui.data(f"{verb} download order {label}\n")
+    for list_id in report.scene_lists:
+        ui.data(f"{verb} scene list {list_id}\n")
+    for path in report.files:
+        ui.data(f"{verb} {path}\n")
+    for warning in report.warnings:
+        ui.info(warning)

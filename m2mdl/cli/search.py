@@ -1,0 +1,149 @@
+"""``m2mdl search`` and ``m2mdl options``, and the search options ``download`` shares."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import InputError
+from ._app import State, app, handle, parse_date
+from .aoi import AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
+
+StartOpt = Annotated[str | None, typer.Option(help="First acquisition date, YYYY-MM-DD.")]
+EndOpt = Annotated[str | None, typer.Option(help="Last acquisition date, YYYY-MM-DD.")]
+CloudMaxOpt = Annotated[float | None, typer.Option(
+    "--cloud-max", help="Maximum cloud cover, percent [env: M2MDL_CLOUD_MAX].")]
+CloudMinOpt = Annotated[float | None, typer.Option("--cloud-min", help="Minimum cloud cover.")]
+DatasetOpt = Annotated[str | None, typer.Option(
+    help="Dataset [env: M2MDL_DATASET; default: landsat_ot_c2_l2].", show_default=False)]
+MonthsOpt = Annotated[str | None, typer.Option(
+    help="Seasonal filter: months, e.g. 6,7,8.", show_default=False)]
+PathOpt = Annotated[int | None, typer.Option("--path", help="WRS-2 path.")]
+RowOpt = Annotated[int | None, typer.Option("--row", help="WRS-2 row.")]
+LimitOpt = Annotated[int | None, typer.Option(
+    help="At most this many scenes [default: every hit, page by page].", show_default=False)]
+SortOpt = Annotated[str | None, typer.Option(
+    help="Sort by acquired, -acquired, cloud, -cloud or path_row.")]
+OutputOpt = Annotated[str, typer.Option(
+    "--output", help="table (terminal), json, jsonl, csv or geojson.")]
+OutFileOpt = Annotated[Path | None, typer.Option(
+    "-o", "--output-file", help="Write machine output to this file instead of stdout.")]
+
+
+def parse_months(text: str | None) -> tuple[int, ...]:
+    """``"6,7,8"`` -> (6, 7, 8).
+
+    Raises:
+        InputError: not a comma-separated list of integers.
+    """
+    if not text:
+        return ()
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise InputError(f"--months {text!r} is not a list of month numbers like 6,7,8"
+                         ) from None
+
+
+def build_query(settings: Any, area: Any, *, dataset: str | None, start: str | None,
+                end: str | None, cloud_min: float | None, cloud_max: float | None,
+                months: str | None, path: int | None, row: int | None, limit: int | None,
+                sort: str | None) -> Any:
+    """A SearchQuery from the options (validated there)."""
+    from ..workflow.search import SearchQuery
+
+    return SearchQuery(
+        dataset=dataset or settings.dataset, aoi=area, start=parse_date(start, "--start"),
+        end=parse_date(end, "--end"), cloud_min=cloud_min,
+        cloud_max=cloud_max if cloud_max is not None else (
+            settings.cloud_max if settings.cloud_max < 100 else None),
+        months=parse_months(months), path=path, row=row, limit=limit, sort=sort)
+
+
+@app.command()
+@handle
+def search(
+    ctx: typer.Context,
+    aoi: AoiFileOpt = None, bbox: BboxOpt = None, point: PointOpt = None,
+    radius_km: RadiusOpt = 10.0, start: StartOpt = None, end: EndOpt = None,
+    cloud_max: CloudMaxOpt = None, cloud_min: CloudMinOpt = None, dataset: DatasetOpt = None,
+    months: MonthsOpt = None, path: PathOpt = None, row: RowOpt = None,
+    limit: LimitOpt = None, sort: SortOpt = None, output: OutputOpt = "table",
+    output_file: OutFileOpt = None,
+) -> None:
+    """Find Landsat scenes over an area: every hit, with no silent cap."""
+    from ..output import FORMATS, render_scenes
+    from ..workflow.search import search as run_search
+
+    state: State = ctx.obj
+    if output not in FORMATS:
+        raise InputError(f"--output {output!r} is not one of {', '.join(FORMATS)}")
+    ui = state.ui()
+    context = state.context(ui)
+    area = area_from_options(aoi, bbox, point, radius_km)
+    query = build_query(context.settings, area, dataset=dataset, start=start, end=end,
+                        cloud_min=cloud_min, cloud_max=cloud_max, months=months, path=path,
+                        row=row, limit=limit, sort=sort)
+    result = run_search(context.client(), query)
+    context.close()
+    if output == "table" and output_file is None:
+        ui.scenes_table(result.scenes, result.total_hits)
+        return
+    text = render_scenes("json" if output == "table" else output, result.scenes,
+                         dataset=query.dataset, total_hits=result.total_hits)
+    _write(ui, text, output_file)
+    ui.info(f"{len(result.scenes)} scene(s) in {result.pages} page(s)")
+
+
+def _write(ui: Any, text: str, path: Path | None) -> None:
+    if path is None:
+        ui.data(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+        ui.info(f"wrote {path}")
+
+
+@app.command()
+@handle
+def options(
+    ctx: typer.Context,
+    scenes: Annotated[list[str] | None, typer.Argument(
+        help="Entity ids (LC80680172020070LGN00).", show_default=False)] = None,
+    from_file: Annotated[Path | None, typer.Option(
+        "--from", help="Scenes from a saved search (json, jsonl, csv or geojson).")] = None,
+    dataset: DatasetOpt = None,
+    output: Annotated[str, typer.Option("--output", help="table or json.")] = "table",
+) -> None:
+    """Show what each scene can be downloaded as: bundles, single files, band groups."""
+    from ..workflow.options import scene_options
+
+    state: State = ctx.obj
+    if output not in {"table", "json"}:
+        raise InputError(f"--output {output!r} is not one of table, json")
+    ids = _scene_ids(scenes, from_file)
+    ui = state.ui()
+    context = state.context(ui)
+    result = scene_options(context.client(), dataset or context.settings.dataset, ids)
+    context.close()
+    if output == "json":
+        ui.data(json.dumps(result.to_json(), indent=2) + "\n")
+    else:
+        ui.options_tables(result.products, result.groups)
+
+
+def _scene_ids(scenes: list[str] | None, from_file: Path | None) -> list[str]:
+    from ..output import read_scenes
+
+    if scenes and from_file:
+        raise InputError("give scene ids or --from FILE, not both")
+    if from_file is not None:
+        return [s.entity_id for s in read_scenes(from_file)]
+    if not scenes:
+        raise InputError("give one or more scene entity ids, or --from FILE")
+    bad = [s for s in scenes if not s.isalnum() or len(s) > 64]
+    if bad:
+        raise InputError(f"{bad[0]!r} is not an entity id (like LC80680172020070LGN00)")
+    return scenes

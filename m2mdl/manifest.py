@@ -1,0 +1,207 @@
+"""The JSON manifest of a download run: what was asked, planned, fetched, skipped and failed.
+
+The manifest lives in the output directory (``m2mdl-manifest-<run id>.json``) so it travels
+with the data. It is rewritten atomically (tmp file, fsync, ``os.replace``) on every state
+change, at most a few times per second while files are in flight and always at the end, so a
+Ctrl-C or a kill -9 leaves valid JSON; what is on disk (verified files, ``.part`` journals) is
+the source of truth for a rerun, the manifest is the report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+SCHEMA_VERSION = 1
+MANIFEST_PREFIX = "m2mdl-manifest-"
+#: Rewrites while transfers run are coalesced to this interval; final states always flush.
+MIN_SAVE_INTERVAL = 0.25
+
+
+class Status(str, Enum):
+    """The state of one planned file."""
+
+    PENDING = "pending"
+    DOWNLOADING = "downloading"
+    DONE = "done"
+    SKIPPED = "skipped"  # already on disk and verified; not requested again
+    FAILED = "failed"
+    PREPARING = "preparing"  # M2M is still staging it; the next run picks it up
+
+
+FINAL = frozenset({Status.DONE, Status.SKIPPED})
+
+
+@dataclass
+class Item:
+    """One file of the run."""
+
+    key: str
+    entity_id: str
+    display_id: str
+    product: str
+    file_name: str
+    path: str  # relative to the manifest's directory: the manifest travels with the data
+    size: int | None = None
+    sha256: str | None = None
+    status: Status = Status.PENDING
+    attempts: int = 0
+    last_error: str | None = None
+    download_id: int | None = None
+    url: str | None = None  # without its query: the signature is a credential
+    bytes_received: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The item as JSON (status as its string value)."""
+        data = asdict(self)
+        data["status"] = self.status.value
+        return data
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """A sortable, unique run id: UTC time plus 4 random hex digits."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+
+
+@dataclass
+class Manifest:
+    """A run's manifest; thread-safe updates, atomic saves."""
+
+    out_dir: Path
+    run_id: str
+    command: str
+    arguments: dict[str, Any]
+    dataset: str | None = None
+    aoi: Any = None
+    filetype: str | None = None
+    label: str | None = None
+    scene_lists: list[str] = field(default_factory=list)
+    started: str = field(default_factory=lambda: _utc_now())
+    finished: str | None = None
+    exit_code: int | None = None
+    scenes: list[dict[str, Any]] = field(default_factory=list)
+    items: dict[str, Item] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _last_save: float = field(default=0.0, repr=False)
+    _dirty: bool = field(default=False, repr=False)
+
+    @property
+    def path(self) -> Path:
+        """Where this manifest is written."""
+        return self.out_dir / f"{MANIFEST_PREFIX}{self.run_id}.json"
+
+    def add(self, item: Item) -> None:
+        """Add (or replace) a planned item."""
+        with self._lock:
+            self.items[item.key] = item
+            self._dirty = True
+
+    def update(self, key: str, *, force: bool = False, **changes: Any) -> None:
+        """Change fields of one item and save (coalesced unless the state is final)."""
+        with self._lock:
+            item = self.items[key]
+            for name, value in changes.items():
+                setattr(item, name, value)
+            self._dirty = True
+            final = item.status in FINAL or item.status is Status.FAILED
+            self.save(force=force or final)
+
+    def counts(self) -> dict[str, int]:
+        """How many items are in each state."""
+        with self._lock:
+            counts = {s.value: 0 for s in Status}
+            for item in self.items.values():
+                counts[item.status.value] += 1
+            return counts
+
+    def unfinished(self) -> Iterator[Item]:
+        """Items that are neither done nor skipped."""
+        with self._lock:
+            return iter([i for i in self.items.values() if i.status not in FINAL])
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole manifest as JSON (schema documented in the README)."""
+        with self._lock:
+            return {
+                "schema_version": SCHEMA_VERSION,
+                "m2mdl_version": __version__,
+                "run_id": self.run_id,
+                "command": self.command,
+                "arguments": self.arguments,
+                "started": self.started,
+                "finished": self.finished,
+                "exit_code": self.exit_code,
+                "dataset": self.dataset,
+                "aoi": self.aoi,
+                "filetype": self.filetype,
+                "label": self.label,
+                "scene_lists": list(self.scene_lists),
+                "summary": self.counts(),
+                "scenes": list(self.scenes),
+                "items": [i.to_json() for i in self.items.values()],
+            }
+
+    def save(self, *, force: bool = True) -> None:
+        """Write atomically; with ``force=False`` skip if saved within MIN_SAVE_INTERVAL."""
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._last_save < MIN_SAVE_INTERVAL:
+                return
+            atomic_write_json(self.path, self.to_json())
+            self._last_save = now
+            self._dirty = False
+
+    def finish(self, exit_code: int) -> None:
+        """Record the end of the run and save."""
+        with self._lock:
+            self.finished = _utc_now()
+            self.exit_code = exit_code
+            for item in self.items.values():
+                if item.status is Status.DOWNLOADING:
+                    item.status = Status.PENDING  # interrupted mid-file; the .part resumes
+            self.save()
+
+
+def atomic_write_json(path: Path, data: Mapping[str, Any]) -> None:
+    """Write JSON to ``path`` via a temporary file, fsync and rename: never a torn file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    payload = json.dumps(data, indent=2, sort_keys=False).encode("utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> dict[str, Any]:
+    """Read a manifest file (for ``cleanup`` and for tests)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a manifest")
+    return data
+
+
+def find_manifests(directory: Path) -> list[Path]:
+    """Manifests in a directory, oldest first."""
+    return sorted(directory.glob(f"{MANIFEST_PREFIX}*.json"))
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,101 @@
+"""``python -m m2mdl.sandbox``: run the sandbox until SIGINT/SIGTERM.
+
+The first line of stdout is the base URL (e.g. ``http://127.0.0.1:8765``), flushed at once,
+so scripts can read it; ``--port 0`` picks a free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from m2mdl.sandbox.config import Faults, SandboxConfig
+from m2mdl.sandbox.core import Sandbox
+
+_HELP = {
+    "rate": "bytes per second per connection",
+    "drop_after": "reset the connection after this many body bytes (see --drop-times)",
+    "fail_status": "answer this HTTP status with an HTML body (see --fail-times)",
+    "retry_after": "Retry-After seconds sent with --fail-status",
+    "html200_times": "first N requests of each file get an HTML page with status 200",
+    "ignore_range": "ignore Range and answer 200 with the full body",
+    "mutate_after": "after N requests of a file its content, ETag and Last-Modified change",
+    "url_ttl": "signed URLs older than S seconds answer 403",
+    "stall_after": "stop sending after this many body bytes, keep the socket open",
+    "preparing_seconds": "downloads are preparing for S seconds before they are available",
+    "api_error": "errorCode for the next --api-error-times API calls (e.g. RATE_LIMIT)",
+    "api_fail_status": "HTTP status with an HTML body for the next --api-fail-times API calls",
+    "api_garbage_times": "next N API calls answer HTTP 200 with a non-JSON body",
+    "evil_filename": "Content-Disposition filename override (hostile-name tests)",
+}
+
+
+def _fault_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("faults (file downloads unless named api)")
+    for f in dataclasses.fields(Faults):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            group.add_argument(flag, action="store_true", help=_HELP.get(f.name))
+            continue
+        kind = str if "str" in str(f.type) else float if "float" in str(f.type) else int
+        group.add_argument(flag, type=kind, default=None, help=_HELP.get(f.name))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="python -m m2mdl.sandbox",
+                                     description="Local USGS M2M API + download host.")
+    parser.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
+    parser.add_argument("--data-scale", type=float, default=0.01,
+                        help="file size scale; 1.0 = realistic (~0.9 GB bundles)")
+    parser.add_argument("--key-idle-seconds", type=float, default=7200.0)
+    parser.add_argument("--api-min-seconds", type=float, default=0.0,
+                        help="each API call holds the per-IP in-flight slot this long")
+    parser.add_argument("--log", type=Path, default=None, help="JSON-lines request log")
+    parser.add_argument("--files-dir", type=Path, default=None,
+                        help="write requested files here (for a static server)")
+    parser.add_argument("--files-url", default=None, help="URL under which --files-dir is served")
+    _fault_options(parser)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> SandboxConfig:
+    """A SandboxConfig from parsed arguments."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Faults)
+              if getattr(args, f.name) not in (None, False)}
+    return SandboxConfig(port=args.port, data_scale=args.data_scale,
+                         key_idle_seconds=args.key_idle_seconds,
+                         api_min_seconds=args.api_min_seconds, log_path=args.log,
+                         files_dir=args.files_dir, files_url=args.files_url,
+                         faults=Faults(**values))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Serve until SIGINT or SIGTERM; exit 0."""
+    args = build_parser().parse_args(argv)
+    if (args.files_dir is None) != (args.files_url is None):
+        print("--files-dir and --files-url go together", file=sys.stderr)
+        return 2
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    with Sandbox(config_from_args(args)) as sb:
+        print(sb.base_url, flush=True)
+        print(f"API: {sb.api_url}  users: demo/demo-token, noaccess/noaccess-token",
+              flush=True)
+        while not done.wait(0.5):
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

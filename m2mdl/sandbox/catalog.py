@@ -1,0 +1,201 @@
+"""The synthetic Landsat 8/9 Collection 2 catalog: scenes, identifiers, dates, cloud cover.
+
+Scenes are never stored: a scene is a :class:`SceneKey` (satellite, WRS-2 path/row, day)
+and every attribute is a pure function of it, so a search over years of the whole Earth
+costs arithmetic, not memory. Acquisition days follow the real 16-day repeat: the orbit
+after path p images path p+16 (mod 233), so path p's pass is orbit ``102*(p-68) mod 233``
+of the cycle (102 = 16^-1 mod 233); fitted to recorded acquisitions (068/017 2020-03-10,
+067/018 2020-03-03, 226/078 2020-08-04, 233/083 2016-09-11, LC09 062/017 2023-08-24).
+Landsat 9 flies 8 days after Landsat 8 (m2m-api.md §8 and the issue).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+from m2mdl.sandbox import wrs
+
+_ANCHOR = dt.date(2020, 3, 10).toordinal()  # L8 imaged path 68 that day
+_PASS_PHASE = 0.66  # fraction of a day; any value in 0.33..0.99 fits the recordings
+SATELLITES = {8: dt.date(2013, 3, 18).toordinal(), 9: dt.date(2021, 10, 31).toordinal()}
+_SAT_OFFSET = {8: 0, 9: 8}
+_C2_REPROCESSED = dt.date(2020, 8, 22).toordinal()  # processing date of the recorded 2020 scenes
+_C2_CUTOFF = dt.date(2020, 10, 1).toordinal()
+
+
+class SceneKey(NamedTuple):
+    """Identity of one acquisition: satellite 8/9, WRS-2 path and row, date ordinal."""
+
+    sat: int
+    path: int
+    row: int
+    day: int
+
+
+@dataclass(frozen=True)
+class Pin:
+    """Recorded values that override the synthetic ones for one scene."""
+
+    cloud: int
+    bundle_l2: int | None = None
+    processed: int | None = None
+    publish: str | None = None
+
+
+def _d(y: int, m: int, day: int) -> int:
+    return dt.date(y, m, day).toordinal()
+
+
+# The official notebook's Anchorage search (m2m-api.md §8, NB25/NB24a): exactly these three
+# scenes have cloud <= 60 in 2020-03-01..15; the three other scenes whose footprints touch
+# the AOI in that window (067/017, 069/017, 070/017; real values not recorded, UNCERTAIN) are
+# pinned
+# cloudy so the search answers like the recording. LC09 062/017 is the fourth scene NB25's
+# stale list returned; its bundle size is recorded too.
+PINS: dict[SceneKey, Pin] = {
+    SceneKey(8, 68, 17, _d(2020, 3, 10)): Pin(9, 977_600_762, _C2_REPROCESSED,
+                                              "2022-06-22 18:27:47-05"),
+    SceneKey(8, 68, 18, _d(2020, 3, 10)): Pin(5, 896_080_792, _C2_REPROCESSED,
+                                              "2022-06-22 18:27:47-05"),
+    SceneKey(8, 67, 18, _d(2020, 3, 3)): Pin(54, 911_186_642, _C2_REPROCESSED,
+                                             "2022-06-22 18:27:47-05"),
+    SceneKey(8, 67, 17, _d(2020, 3, 3)): Pin(83),
+    SceneKey(8, 69, 17, _d(2020, 3, 1)): Pin(91),
+    SceneKey(8, 70, 17, _d(2020, 3, 8)): Pin(77),
+    SceneKey(9, 62, 17, _d(2023, 8, 24)): Pin(12, 1_036_378_194, _d(2023, 8, 26)),
+}
+
+
+def unit_hash(*parts: object) -> float:
+    """A deterministic number in [0, 1) from ``parts`` (stable across runs and platforms)."""
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2.0**64
+
+
+def cycle_phase(sat: int, path: int) -> int:
+    """Day (mod 16) on which ``sat`` images ``path``, relative to the anchor date."""
+    orbit = (102 * (path - 68)) % wrs.PATHS
+    return (int(_PASS_PHASE + orbit * 16 / wrs.PATHS) + _SAT_OFFSET[sat]) % 16
+
+
+def pass_days(sat: int, path: int, first: int, last: int) -> range:
+    """Date ordinals in [first, last] on which ``sat`` images ``path`` (16-day steps)."""
+    first = max(first, SATELLITES[sat])
+    phase = (_ANCHOR + cycle_phase(sat, path)) % 16
+    start = first + ((phase - first) % 16)
+    return range(start, last + 1, 16)
+
+
+def is_scene(key: SceneKey, today: int) -> bool:
+    """Whether ``key`` names an acquisition in the catalog (daytime row, on the cycle)."""
+    if key.sat not in SATELLITES or not 1 <= key.path <= wrs.PATHS:
+        return False
+    if key.row not in wrs.DAY_ROWS or key.day > today:
+        return False
+    return key.day in pass_days(key.sat, key.path, key.day, key.day)
+
+
+def cloud_cover(key: SceneKey) -> int:
+    """Scene cloud cover in percent, an int like the NB25 table shows (type UNCERTAIN)."""
+    pin = PINS.get(key)
+    if pin is not None:
+        return pin.cloud
+    return min(100, int(101 * unit_hash("cloud", *key) ** 1.4))
+
+
+def processed_day(key: SceneKey, today: int) -> int:
+    """Date ordinal of processing: the C2 reprocessing date for old scenes, else +2..15 d."""
+    pin = PINS.get(key)
+    if pin is not None and pin.processed is not None:
+        return pin.processed
+    if key.day < _C2_CUTOFF:
+        return _C2_REPROCESSED + int(unit_hash("reproc", *key) * 130)
+    return min(today, key.day + 2 + int(unit_hash("proc", *key) * 14))
+
+
+def tier(key: SceneKey) -> str:
+    """Collection category: about one scene in ten is Tier 2."""
+    return "T2" if unit_hash("tier", *key) < 0.1 else "T1"
+
+
+def _ymd(day: int) -> str:
+    return dt.date.fromordinal(day).strftime("%Y%m%d")
+
+
+def entity_id(key: SceneKey) -> str:
+    """Scene identifier, e.g. ``LC80680172020070LGN00`` (same for L1 and L2, NB25)."""
+    date = dt.date.fromordinal(key.day)
+    doy = date.timetuple().tm_yday
+    return f"LC{key.sat}{key.path:03d}{key.row:03d}{date.year}{doy:03d}LGN00"
+
+
+def display_id(key: SceneKey, level: int, today: int) -> str:
+    """Product identifier, e.g. ``LC08_L2SP_068017_20200310_20200822_02_T1``."""
+    kind = "L2SP" if level == 2 else "L1TP"
+    proc = _ymd(processed_day(key, today))
+    return f"LC0{key.sat}_{kind}_{key.path:03d}{key.row:03d}_{_ymd(key.day)}_{proc}_02_{tier(key)}"
+
+
+_ENTITY_RE = re.compile(r"^LC([89])(\d{3})(\d{3})(\d{4})(\d{3})LGN0\d$")
+_DISPLAY_RE = re.compile(r"^LC0([89])_(L1TP|L2SP)_(\d{3})(\d{3})_(\d{8})_(\d{8})_02_(T1|T2)$")
+
+
+def parse_entity_id(text: str, today: int) -> SceneKey | None:
+    """The scene an entityId names, or None if it is not in the catalog."""
+    m = _ENTITY_RE.match(text.upper())
+    if m is None:
+        return None
+    sat, path, row, year, doy = (int(g) for g in m.groups())
+    try:
+        day = dt.date(year, 1, 1).toordinal() + doy - 1
+    except ValueError:
+        return None
+    key = SceneKey(sat, path, row, day)
+    return key if is_scene(key, today) and entity_id(key) == text.upper() else None
+
+
+def parse_display_id(text: str, today: int) -> tuple[SceneKey, int] | None:
+    """(scene, level) for a product identifier, or None if it is not in the catalog."""
+    m = _DISPLAY_RE.match(text)
+    if m is None:
+        return None
+    sat, kind, path, row, acq = m.group(1), m.group(2), m.group(3), m.group(4), m.group(5)
+    try:
+        day = dt.datetime.strptime(acq, "%Y%m%d").date().toordinal()
+    except ValueError:
+        return None
+    key = SceneKey(int(sat), int(path), int(row), day)
+    level = 2 if kind == "L2SP" else 1
+    if not is_scene(key, today) or display_id(key, level, today) != text:
+        return None
+    return key, level
+
+
+@lru_cache(maxsize=4096)
+def footprint(path: int, row: int) -> tuple[tuple[float, float], ...]:
+    """Cached scene footprint corners (lon, lat)."""
+    return tuple(wrs.footprint(path, row))
+
+
+def bundle_base_size(key: SceneKey, level: int) -> int:
+    """Bundle size in bytes at data_scale 1 (recorded where known; else 0.82-1.04 GB)."""
+    pin = PINS.get(key)
+    if level == 2 and pin is not None and pin.bundle_l2 is not None:
+        return pin.bundle_l2
+    low, high = (818_000_000, 1_040_000_000) if level == 2 else (1_050_000_000, 1_230_000_000)
+    return low + int(unit_hash("size", level, *key) * (high - low))
+
+
+def publish_date(key: SceneKey, today: int) -> str:
+    """publishDate like ``2022-06-22 18:27:47-05`` (recorded format)."""
+    pin = PINS.get(key)
+    if pin is not None and pin.publish is not None:
+        return pin.publish
+    day = dt.date.fromordinal(min(today, processed_day(key, today) + 1))
+    secs = int(unit_hash("pub", *key) * 86400)
+    return f"{day.isoformat()} {secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}-05"

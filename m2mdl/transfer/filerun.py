@@ -1,0 +1,167 @@
+"""One file from start to result: open the partial file, fetch, restart, publish or fail."""
+
+from __future__ import annotations
+
+from .context import RunContext
+from .errors import IntegrityError, NoSpace, RestartNeeded, Stopped, TransferError
+from .http_parse import redact
+from .journal import load_journal
+from .model import FileJob, FileResult
+from .naming import journal_path
+from .partfile import PartFile
+from .ranges import covered
+from .retry import backoff_delay
+from .segmented import SegmentRunner, plan_split
+from .task import FileTask, Segment, reason_error
+
+
+def run_file(run: RunContext, job: FileJob) -> FileResult:
+    """Download, verify and publish one file; report it to the sink; never raise for it.
+
+    Programming errors propagate.
+    """
+    try:
+        result = _run_file(run, job)
+    finally:
+        run.file_finished()
+    run.sink.file_finished(result)
+    return result
+
+
+def _run_file(run: RunContext, job: FileJob) -> FileResult:
+    reason = run.run_reason()
+    if reason is not None:  # stopped, disk full or deadline before this file began
+        return _not_started(job, reason_error(reason, run.options))
+    try:
+        part = PartFile.open(job.dest, job.url, job.expected_size, run.options.journal_interval)
+    except TransferError as exc:
+        if isinstance(exc, NoSpace):
+            run.disk_full.set()
+        return _not_started(job, exc)
+    task = FileTask(run, job, part)
+    try:
+        return _download(task)
+    finally:
+        part.close()
+
+
+def _download(task: FileTask) -> FileResult:
+    job, part = task.job, task.part
+    name = job.dest.name
+    task.run.sink.file_started(job.key, name, part.total or job.expected_size, part.done())
+    while True:
+        try:
+            if not part.complete():
+                _fetch_all(task)
+            size, digest = part.publish(
+                expected_size=job.expected_size,
+                kind=job.kind,
+                expected_sha256=job.expected_sha256,
+            )
+        except RestartNeeded as exc:
+            failure = _restart(task, exc)
+            if failure is not None:
+                return failure
+            continue
+        except TransferError as exc:
+            return _fail(task, exc)
+        task.flush_progress()
+        return _result(task, ok=True, size=size, sha256=digest)
+
+
+def _fetch_all(task: FileTask) -> None:
+    """Fetch every missing range: one open segment for a fresh file, one per gap on resume.
+
+    When the size is known up front (journal or ``expected_size``), a split is planned
+    before the first request, which then asks only for the first part: stopping an
+    open-ended stream at a boundary would waste what is in flight (a TCP window).
+    """
+    segments = [Segment(lo, hi) for lo, hi in task.part.gaps()]
+    task.can_split = len(segments) == 1 and not task.ranges_broken
+    task.pending_split = []
+    task.abort.clear()
+    size = task.part.total if task.part.total is not None else task.job.expected_size
+    first = segments[0]
+    if task.can_split and size is not None and first.end in (None, size):
+        planned = Segment(first.start, size)
+        task.pending_split = plan_split(task, planned, size)
+        if task.pending_split:
+            first.end = planned.end
+            task.can_split = False
+    SegmentRunner(task).run(segments)
+
+
+def _restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:
+    """Truncate and start over (counts against the budget); a result if the budget is spent."""
+    allowed, failures = task.budget.spend(task.part.done())
+    if not allowed:
+        exc.message = f"{exc.message} (gave up after {task.attempts} attempts)"
+        return _fail(task, exc)
+    task.ranges_broken = task.ranges_broken or exc.ranges_broken
+    task.flush_progress(drop=True)
+    delay = 0.0
+    if failures > 1:  # a file that keeps changing: back off like any other failure
+        opts = task.options
+        delay = backoff_delay(failures - 1, base=opts.backoff_base, cap=opts.backoff_cap)
+    task.run.sink.file_retrying(task.job.key, task.attempts, exc.message, delay)
+    try:
+        task.part.reset()
+    except TransferError as error:
+        return _fail(task, error)
+    task.run.sink.file_started(task.job.key, task.job.dest.name, task.job.expected_size, 0)
+    task.sleep(delay)
+    return None
+
+
+def _fail(task: FileTask, exc: TransferError) -> FileResult:
+    """Keep what is durable (or discard a file that failed its checks) and build the result."""
+    task.flush_progress()
+    if isinstance(exc, NoSpace):
+        task.run.disk_full.set()  # fail fast: the other files stop too (they share the disk)
+    if isinstance(exc, IntegrityError):
+        task.part.discard()
+    else:
+        try:
+            task.part.flush()  # a no-op after a disk-full error: the journal stays consistent
+        except TransferError as error:
+            if isinstance(error, NoSpace):
+                task.run.disk_full.set()
+    message = exc.message if not isinstance(exc, Stopped) else "interrupted"
+    return _result(task, ok=False, size=task.part.durable(), error=message, kind=exc.kind)
+
+
+def _result(
+    task: FileTask,
+    *,
+    ok: bool,
+    size: int,
+    sha256: str | None = None,
+    error: str | None = None,
+    kind: str | None = None,
+) -> FileResult:
+    return FileResult(
+        key=task.job.key,
+        dest=task.job.dest,
+        ok=ok,
+        size=size,
+        sha256=sha256,
+        attempts=task.attempts,
+        bytes_received=task.bytes_received,
+        error=redact(error) if error is not None else None,
+        error_kind=kind,
+    )
+
+
+def _not_started(job: FileJob, exc: TransferError) -> FileResult:
+    journal = load_journal(journal_path(job.dest))
+    return FileResult(
+        key=job.key,
+        dest=job.dest,
+        ok=False,
+        size=covered(journal.ranges) if journal is not None else 0,
+        sha256=None,
+        attempts=0,
+        bytes_received=0,
+        error=redact(exc.message if not isinstance(exc, Stopped) else "interrupted"),
+        error_kind=exc.kind,
+    )

@@ -1,0 +1,99 @@
+"""Small file-system helpers: durable atomic writes, directory fsync, preallocation, ENOSPC."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+from pathlib import Path
+
+from .errors import NoSpace
+from .naming import TMP_SUFFIX
+
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
+_NO_FALLOCATE = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Return True for ENOSPC and EDQUOT (no space, quota exceeded)."""
+    return isinstance(exc, OSError) and exc.errno in _NO_SPACE
+
+
+def disk_full(exc: OSError, path: Path) -> NoSpace:
+    """Build the ``NoSpace`` (a ``DiskFull``) error for ``exc`` while writing ``path``."""
+    return NoSpace(f"no space left while writing {path.name} ({os.strerror(exc.errno or 0)})")
+
+
+def fsync_dir(directory: Path) -> None:
+    """fsync a directory so a rename or unlink inside it survives a crash.
+
+    Some file systems refuse to fsync directories (EINVAL); that is ignored.
+    """
+    fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EBADF, errno.ENOTSUP):
+            raise
+    finally:
+        os.close(fd)
+
+
+def tmp_name(target: Path) -> Path:
+    """Return a fresh temporary name beside ``target`` (found by ``find_stale_parts``)."""
+    return target.with_name(f"{target.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` durably: tmp file, fsync, ``os.replace``, fsync dir.
+
+    aria2 renames without fsync and lost its control file after a crash (aria2#1116), so
+    every step here is synced. On error the tmp file is removed and the old target kept.
+
+    Raises:
+        NoSpace: on ENOSPC/EDQUOT.
+        OSError: on any other error.
+    """
+    tmp = tmp_name(target)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            pwrite_all(fd, data, 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if is_disk_full(exc):
+            raise disk_full(exc, target) from exc
+        raise
+
+
+def pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` (os.pwrite may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def preallocate(fd: int, size: int) -> None:
+    """Reserve ``size`` bytes for the file (posix_fallocate) where the platform can.
+
+    This makes a full disk fail up front, and helped single-stream throughput in
+    downloader.md §3.1 (1.09x curl vs 0.60x for plain appends). A file system that cannot
+    preallocate is not an error. ENOSPC/EDQUOT propagate as OSError.
+    """
+    fallocate = getattr(os, "posix_fallocate", None)
+    if fallocate is None or size <= 0:
+        return
+    try:
+        fallocate(fd, 0, size)
+    except OSError as exc:
+        if exc.errno not in _NO_FALLOCATE:
+            raise

@@ -1,0 +1,183 @@
+"""The public data types of the transfer engine: jobs, results, options and the progress sink.
+
+Nothing here does I/O. ``run_transfers`` (in ``engine.py``) consumes these types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+#: The content kinds whose leading bytes ("magic") the engine knows how to check.
+KINDS = frozenset({"tar", "tiff", "text"})
+
+#: Values of ``FileResult.error_kind``.
+ERROR_KINDS = frozenset(
+    {"network", "http", "integrity", "disk_full", "deadline", "interrupted", "refresh", "io"}
+)
+
+
+@dataclass
+class FileJob:
+    """One file to download.
+
+    Attributes:
+        key: the caller's opaque id, echoed in sink events and in the result.
+        url: where to GET the file. Its query string (often a token) never appears in errors,
+            events or the journal.
+        dest: the final path; the caller has already made it safe (see ``safe_join``).
+            ``dest.part`` and ``dest.part.json`` are written beside it.
+        expected_size: the size the caller expects (M2M ``filesize``), checked before
+            publishing, or None.
+        kind: "tar", "tiff", "text" or None: which leading bytes to check before publishing.
+        refresh_url: called (from a worker thread) after a 401/403/410 or an error page where
+            the file was expected; returns a fresh URL. It may raise; the file then fails with
+            error_kind "refresh".
+        expected_sha256: a hex sha256 the finished file must have, or None.
+    """
+
+    key: str
+    url: str
+    dest: Path
+    expected_size: int | None = None
+    kind: str | None = None
+    refresh_url: Callable[[], str] | None = None
+    expected_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}; expected one of {sorted(KINDS)}")
+        if self.expected_size is not None and self.expected_size < 0:
+            raise ValueError("expected_size must not be negative")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """What happened to one ``FileJob``.
+
+    Attributes:
+        key: the job's key.
+        dest: the job's final path (it exists only when ``ok``).
+        ok: True when the verified file was published at ``dest``.
+        size: the final size when ok, else the bytes safely on disk in ``dest.part``.
+        sha256: hex digest of the published file, or None when not ok.
+        attempts: HTTP requests made for this file in this run (all segments).
+        bytes_received: body bytes received over the network in this run, including bytes that
+            had to be thrown away (so ``bytes_received - size`` is the waste).
+        error: one line without secrets or URL query strings, or None when ok.
+        error_kind: one of "network", "http", "integrity", "disk_full", "deadline",
+            "interrupted", "refresh", "io" (a local write error other than a full disk:
+            EIO, EACCES, EROFS...), or None when ok.
+    """
+
+    key: str
+    dest: Path
+    ok: bool
+    size: int
+    sha256: str | None
+    attempts: int
+    bytes_received: int
+    error: str | None
+    error_kind: str | None
+
+
+class ProgressSink(Protocol):
+    """Receives progress events. Called from worker threads, so implementations must lock.
+
+    Per file the order is: ``file_started`` (again whenever the file restarts from byte 0,
+    with ``done`` = 0), any number of ``file_advanced``/``file_retrying``, then exactly one
+    ``file_finished``. ``file_advanced`` is coalesced to about 10 calls per second per stream.
+    """
+
+    def file_started(self, key: str, name: str, total: int | None, done: int) -> None:
+        """A file begins (or restarts); ``done`` bytes are already on disk."""
+
+    def file_advanced(self, key: str, nbytes: int) -> None:
+        """``nbytes`` more bytes were written to the file."""
+
+    def file_retrying(self, key: str, attempt: int, reason: str, delay: float) -> None:
+        """Attempt ``attempt`` failed for ``reason``; the next starts in ``delay`` seconds."""
+
+    def file_finished(self, result: FileResult) -> None:
+        """The file is done, successfully or not."""
+
+
+class NullSink:
+    """A ``ProgressSink`` that ignores every event (for --quiet and tests)."""
+
+    def file_started(self, key: str, name: str, total: int | None, done: int) -> None:
+        """Ignore the event."""
+
+    def file_advanced(self, key: str, nbytes: int) -> None:
+        """Ignore the event."""
+
+    def file_retrying(self, key: str, attempt: int, reason: str, delay: float) -> None:
+        """Ignore the event."""
+
+    def file_finished(self, result: FileResult) -> None:
+        """Ignore the event."""
+
+
+@dataclass(frozen=True)
+class TransferOptions:
+    """Tuning knobs. The defaults follow downloader.md §5 (4 connections, 1 MiB chunks, ...).
+
+    Attributes:
+        workers: HTTP connections in all, across files and segments.
+        segments: Range segments per file at most, used when files are fewer than workers.
+        segment_min_size: files smaller than this are never split.
+        chunk_size: the largest read (and write) in bytes.
+        journal_interval: fsync the data and rewrite the journal after this many new bytes
+            per file (downloader.md §3.3: every 8-64 MiB costs < 10 % over the final fsync).
+        max_attempts: failed attempts allowed per file without forward progress.
+        backoff_base: first backoff ceiling in seconds (full jitter: uniform(0, ceiling)).
+        backoff_cap: the backoff ceiling never exceeds this.
+        retry_after_cap: a server's Retry-After is honoured up to this many seconds.
+        connect_timeout: seconds to connect.
+        read_timeout: seconds of silence allowed while waiting for headers or body bytes.
+        stall_bytes: fewer than this many bytes within ``stall_seconds`` is a stall ...
+        stall_seconds: ... and the connection is aborted and resumed.
+        deadline: a ``time.monotonic()`` value after which no attempt starts and running
+            ones stop; unfinished files fail with error_kind "deadline". None: no deadline.
+        verify_tls: verify TLS certificates.
+        user_agent: the User-Agent header sent with every request.
+        adaptive_successes: successful responses needed to raise the connection limit by one
+            after it was lowered by a 503/429.
+    """
+
+    workers: int = 4
+    segments: int = 4
+    segment_min_size: int = 32 * 2**20
+    chunk_size: int = 2**20
+    journal_interval: int = 8 * 2**20
+    max_attempts: int = 8
+    backoff_base: float = 1.0
+    backoff_cap: float = 60.0
+    retry_after_cap: float = 300.0
+    connect_timeout: float = 20.0
+    read_timeout: float = 60.0
+    stall_bytes: int = 64 * 1024
+    stall_seconds: float = 60.0
+    deadline: float | None = None
+    verify_tls: bool = True
+    user_agent: str = "m2mdl"
+    adaptive_successes: int = 8
+
+    def __post_init__(self) -> None:
+        positive = {
+            "workers": self.workers,
+            "segments": self.segments,
+            "chunk_size": self.chunk_size,
+            "journal_interval": self.journal_interval,
+            "max_attempts": self.max_attempts,
+            "adaptive_successes": self.adaptive_successes,
+        }
+        for name, value in positive.items():
+            if value < 1:
+                raise ValueError(f"TransferOptions.{name} must be at least 1, got {value}")
+        if min(self.backoff_base, self.backoff_cap, self.retry_after_cap) < 0:
+            raise ValueError("TransferOptions backoff values must not be negative")
+        if min(self.connect_timeout, self.read_timeout, self.stall_seconds) <= 0:
+            raise ValueError("TransferOptions timeouts must be positive")

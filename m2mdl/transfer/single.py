@@ -1,0 +1,289 @@
+"""One connection fetching one segment: the request, the response checks, the body loop.
+
+``fetch_segment`` is the attempt loop around ``stream_once``; both are used for plain
+single-stream files (one open-ended segment) and for each segment of a segmented file.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Callable
+
+import requests
+import urllib3
+
+from . import checks
+from .errors import (
+    ConnectionProblem,
+    FatalHttp,
+    HeaderError,
+    HttpStatusError,
+    IntegrityError,
+    RestartNeeded,
+    TransferError,
+)
+from .http_parse import parse_content_range, parse_retry_after, parse_unsatisfied_range, redact
+from .task import FileTask, Segment
+from .watchdog import Watch
+
+#: Called after a response was accepted, before its body is read (splits into segments).
+OnAccepted = Callable[[FileTask, Segment], None]
+
+_READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
+
+
+def fetch_segment(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
+    """Fetch ``seg`` completely, retrying and resuming within the file's budget.
+
+    Raises:
+        TransferError: when the file cannot be finished (including ``RestartNeeded``, which
+            the caller handles by truncating and starting over).
+    """
+    while not seg.finished():
+        if task.ranges_broken and seg.start > 0:
+            raise RestartNeeded("the server does not resume (Range); starting over")
+        task.check_can_start()
+        generation = task.url_generation
+        if not task.run.limiter.acquire(lambda: task.cancel_reason() is not None):
+            continue  # cancelled while waiting: the next check_can_start raises
+        try:
+            stream_once(task, seg, on_accepted)
+        except RestartNeeded:
+            raise
+        except TransferError as exc:
+            failure: TransferError | None = exc
+        else:
+            failure = None
+        finally:
+            task.run.limiter.release()
+        if failure is not None:
+            task.recover(failure, generation)
+
+
+def stream_once(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
+    """Make one request for the rest of ``seg`` and write what arrives."""
+    headers = request_headers(task, seg)
+    task.count_attempt()
+    opts = task.options
+    try:
+        response = task.run.sessions.get().get(
+            task.url,
+            headers=headers,
+            stream=True,
+            timeout=(opts.connect_timeout, opts.read_timeout),
+            verify=opts.verify_tls,
+            allow_redirects=True,
+        )
+    except requests.RequestException as exc:
+        raise ConnectionProblem(describe_request_error(exc)) from exc
+    with response:
+        if accept_response(task, seg, response, asked_range="Range" in headers):
+            task.run.limiter.succeeded()
+            on_accepted(task, seg)
+            read_body(task, seg, response)
+    if seg.eof:
+        finish_open_ended(task, seg)
+
+
+def request_headers(task: FileTask, seg: Segment) -> dict[str, str]:
+    """Headers for a request starting at ``seg.start``.
+
+    Always ``Accept-Encoding: identity`` (a gzip body breaks byte counts, style.md §10.3).
+    Always a Range unless the server proved it mishandles them: ``bytes=0-`` on a fresh file
+    doubles as a probe (a 206 shows segments will work). If-Range carries the stored
+    validator whenever one is known, so a changed file comes back as a 200 (restart), never
+    as a mix of versions (the corruption curl/wget/aria2 produced in downloader.md §4.5).
+    """
+    headers = {"Accept-Encoding": "identity", "User-Agent": task.options.user_agent}
+    if task.ranges_broken:
+        return headers
+    last = "" if seg.end is None else str(seg.end - 1)
+    headers["Range"] = f"bytes={seg.start}-{last}"
+    validator = task.part.if_range()
+    if validator is not None:
+        headers["If-Range"] = validator
+    return headers
+
+
+def accept_response(
+    task: FileTask, seg: Segment, response: requests.Response, *, asked_range: bool
+) -> bool:
+    """Check status and headers; adopt size and validators. False: nothing left to read.
+
+    Raises:
+        TransferError: the response cannot be used (see the subclasses).
+    """
+    status = response.status_code
+    if status == 416:
+        return not confirm_complete(task, seg, response)
+    if not 200 <= status <= 299:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise HttpStatusError(status, response.reason or "", retry_after=retry_after)
+    checks.check_content_type(response.headers.get("Content-Type"), task.job.dest.name)
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise FatalHttp(f"the server compressed the file (Content-Encoding {encoding})")
+    if status == 206 and asked_range:
+        total = check_partial(task, seg, response)
+        task.ranges_proven = True
+    else:
+        total = check_full(task, seg, response, asked_range=asked_range)
+    check_validators(task, response)
+    check_totals(task, total)
+    task.part.adopt(total, response.headers.get("ETag"), response.headers.get("Last-Modified"))
+    if seg.end is None and task.part.total is not None:
+        seg.end = task.part.total
+    return not seg.finished()
+
+
+def check_partial(task: FileTask, seg: Segment, response: requests.Response) -> int | None:
+    """Check a 206's Content-Range against what was asked; return the total it names."""
+    try:
+        start, end, total = parse_content_range(response.headers.get("Content-Range", ""))
+    except HeaderError as exc:
+        raise RestartNeeded(f"{exc.message}; starting over", ranges_broken=True) from exc
+    if start != seg.start or (seg.end is not None and end >= seg.end):
+        raise RestartNeeded(
+            f"asked for bytes from {seg.start}, the server sent {start}-{end}; starting over",
+            ranges_broken=True,
+        )
+    # A shorter answer (end + 1 < seg.end) is fine: the read loop sees the body end early
+    # and the next attempt asks for the rest.
+    return total
+
+
+def check_full(
+    task: FileTask, seg: Segment, response: requests.Response, *, asked_range: bool
+) -> int | None:
+    """Check a 200: usable only from byte 0 of a file with nothing written yet.
+
+    A 200 to ``bytes=0-`` shows the server ignores Range: later drops restart at once
+    instead of asking again, and a planned split is dropped.
+    """
+    if seg.start > 0 or task.part.done() > 0:
+        # Never append a full body to a partial file (the sentinelsat/landsatxplore bug):
+        # the file changed (If-Range failed) or the server ignores Range.
+        same = _same_version(task, response)
+        raise RestartNeeded(
+            "the server sent the whole file to a range request; starting over",
+            ranges_broken=same,
+        )
+    if asked_range:
+        task.ranges_broken = True
+        task.pending_split = []
+        seg.end = None  # the whole body comes, whatever range was planned
+    length = response.headers.get("Content-Length")
+    return int(length) if length is not None and length.isdigit() else None
+
+
+def check_validators(task: FileTask, response: requests.Response) -> None:
+    """Restart if the response's ETag/Last-Modified differ from the stored ones."""
+    if task.part.done() > 0 and not _same_version(task, response):
+        raise RestartNeeded("the file changed on the server; starting over")
+
+
+def _same_version(task: FileTask, response: requests.Response) -> bool:
+    """Compare validators, ETag first; unknown on either side counts as the same."""
+    journal = task.part.journal
+    etag = response.headers.get("ETag")
+    if journal.etag is not None and etag is not None:
+        return journal.etag == etag
+    modified = response.headers.get("Last-Modified")
+    if journal.last_modified is not None and modified is not None:
+        return journal.last_modified == modified
+    return True
+
+
+def check_totals(task: FileTask, total: int | None) -> None:
+    """The server's total must match the stored and the expected size."""
+    known = task.part.total
+    if total is not None and known is not None and total != known:
+        raise RestartNeeded(f"the file size changed from {known} to {total}; starting over")
+    expected = task.job.expected_size
+    if total is not None and expected is not None and total != expected:
+        raise IntegrityError(f"the server's size {total} differs from the expected {expected}")
+
+
+def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) -> bool:
+    """Handle a 416: done if the server's size equals what we hold, else restart."""
+    try:
+        total = parse_unsatisfied_range(response.headers.get("Content-Range", ""))
+    except HeaderError as exc:
+        raise RestartNeeded(f"416 with {exc.message}; starting over") from exc
+    part = task.part
+    held = seg.end is None and seg.start == total and part.done() == total
+    if held and part.total in (None, total):
+        part.set_total(total)
+        seg.end = total
+        return True
+    raise RestartNeeded(f"the server cannot serve bytes from {seg.start} (416); starting over")
+
+
+def read_body(task: FileTask, seg: Segment, response: requests.Response) -> None:
+    """Write the body at ``seg.start`` onwards until the segment ends or the body does."""
+    raw = response.raw
+    with task.run.watchdog.watch(raw, task.cancel_reason) as watch:
+        while not seg.finished():
+            if watch.reason is not None:
+                raise task.cancel_error(watch.reason)
+            task.check_can_start()
+            want = task.options.chunk_size
+            if seg.end is not None:
+                want = min(want, seg.end - seg.start)
+            data = _read(task, raw, want, watch)
+            if not data:
+                _end_of_body(task, seg, watch)
+                return
+            check_overflow(task, seg, len(data))
+            task.part.write(seg.start, data)
+            seg.start += len(data)
+            watch.add(len(data))
+            task.received(len(data))
+
+
+def _read(task: FileTask, raw: urllib3.BaseHTTPResponse, want: int, watch: Watch) -> bytes:
+    """One read of at most ``want`` bytes.
+
+    ``read1`` (urllib3 >= 2) returns whatever has arrived, so a slow server still shows
+    progress to the stall detector; ``read`` (urllib3 1.26) waits for ``want`` bytes.
+    """
+    try:
+        if hasattr(raw, "read1"):
+            return raw.read1(want, decode_content=False)
+        return raw.read(want, decode_content=False)
+    except _READ_ERRORS as exc:
+        if watch.reason is not None:
+            raise task.cancel_error(watch.reason) from exc
+        raise ConnectionProblem(redact(f"connection broken: {exc}")) from exc
+
+
+def _end_of_body(task: FileTask, seg: Segment, watch: Watch) -> None:
+    """The body ended: fine for a close-delimited body, otherwise a broken transfer."""
+    if watch.reason is not None:
+        raise task.cancel_error(watch.reason)
+    if seg.end is not None:
+        raise ConnectionProblem(f"connection closed at byte {seg.start} of {seg.end}")
+    seg.eof = True
+
+
+def check_overflow(task: FileTask, seg: Segment, nbytes: int) -> None:
+    """A body of unknown length must not grow past the expected size."""
+    expected = task.job.expected_size
+    if seg.end is None and expected is not None and seg.start + nbytes > expected:
+        raise IntegrityError(f"the server sent more than the expected {expected} bytes")
+
+
+def finish_open_ended(task: FileTask, seg: Segment) -> None:
+    """A body without Content-Length ended: take its length as the size, if plausible."""
+    expected = task.job.expected_size
+    if expected is not None and seg.start < expected:
+        seg.eof = False  # a close-delimited body cannot tell a drop from the end: resume
+        raise ConnectionProblem(f"the body ended at byte {seg.start} of {expected}")
+    task.part.set_total(seg.start)
+    seg.end = seg.start
+
+
+def describe_request_error(exc: requests.RequestException) -> str:
+    """One line for a failed request, without the URL's query string."""
+    kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
+    return redact(f"{kind}: {exc}")

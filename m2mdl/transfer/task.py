@@ -1,0 +1,174 @@
+"""Per-file state shared by a file's segments: URL, budget, counters, cancellation, retries."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from .context import CANCELLED, DEADLINE, DISK_FULL, STOPPED, RunContext
+from .errors import (
+    Cancelled,
+    ConnectionProblem,
+    DeadlineReached,
+    NoSpace,
+    RefreshFailed,
+    Stopped,
+    TransferError,
+)
+from .http_parse import redact
+from .model import FileJob, TransferOptions
+from .partfile import PartFile
+from .retry import AttemptBudget, backoff_delay
+from .watchdog import STALL
+
+_PROGRESS_INTERVAL = 0.1  # seconds; downloader.md §3.1: progress updates at <= 10 Hz
+_POLL = 0.05
+
+
+def reason_error(reason: str, options: TransferOptions) -> TransferError:
+    """The exception for a cancellation reason (``context``'s constants or a stall)."""
+    if reason == STOPPED:
+        return Stopped("interrupted; progress kept for the next run")
+    if reason == DISK_FULL:
+        return NoSpace("stopped because the disk is full")
+    if reason == DEADLINE:
+        return DeadlineReached("deadline reached")
+    if reason == STALL:
+        return ConnectionProblem(
+            f"stalled: fewer than {options.stall_bytes} bytes in {options.stall_seconds:g} s"
+        )
+    return Cancelled("stopped because another segment failed")
+
+
+@dataclass
+class Segment:
+    """A byte range of one file that one connection fetches; ``start`` advances as it goes."""
+
+    start: int
+    end: int | None  # exclusive; None: up to the end of an unknown-size body
+    eof: bool = False
+
+    def finished(self) -> bool:
+        """True when every byte of the segment is written."""
+        return self.eof or (self.end is not None and self.start >= self.end)
+
+
+class FileTask:
+    """Everything one file's segments share. Thread-safe where segments meet."""
+
+    def __init__(self, run: RunContext, job: FileJob, part: PartFile) -> None:
+        self.run = run
+        self.job = job
+        self.part = part
+        self.options = run.options
+        self.url = job.url
+        self.url_generation = 0
+        self.budget = AttemptBudget(self.options.max_attempts, self.options.chunk_size)
+        self.abort = threading.Event()  # one segment failed: the others stop
+        self.ranges_broken = False  # the server mishandles Range: plain GETs from 0 only
+        self.can_split = False  # the next accepted 206 may split the file into segments
+        self.ranges_proven = False  # the server answered a Range request with a 206
+        self.pending_split: list[Segment] = []  # planned segments waiting for that 206
+        self.attempts = 0
+        self.bytes_received = 0
+        self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._pending = 0
+        self._last_emit = time.monotonic()
+
+    # --- cancellation --------------------------------------------------------------------
+
+    def cancel_reason(self) -> str | None:
+        """Why this file's streams must stop now, or None."""
+        reason = self.run.run_reason()
+        if reason is None and self.abort.is_set():
+            return CANCELLED
+        return reason
+
+    def cancel_error(self, reason: str) -> TransferError:
+        """The exception for a reason from ``cancel_reason`` or the watchdog."""
+        return reason_error(reason, self.options)
+
+    def check_can_start(self) -> None:
+        """Raise the cancellation error if no new attempt may start."""
+        reason = self.cancel_reason()
+        if reason is not None:
+            raise self.cancel_error(reason)
+
+    # --- counters and progress -----------------------------------------------------------
+
+    def count_attempt(self) -> int:
+        """Count one HTTP request; return the attempt number."""
+        with self._lock:
+            self.attempts += 1
+            return self.attempts
+
+    def received(self, nbytes: int) -> None:
+        """Count body bytes written; report progress at most about 10 times a second."""
+        with self._lock:
+            self.bytes_received += nbytes
+            self._pending += nbytes
+            now = time.monotonic()
+            if now - self._last_emit < _PROGRESS_INTERVAL:
+                return
+            pending, self._pending, self._last_emit = self._pending, 0, now
+        self.run.sink.file_advanced(self.job.key, pending)
+
+    def flush_progress(self, *, drop: bool = False) -> None:
+        """Report progress not reported yet (or forget it, before a restart)."""
+        with self._lock:
+            pending, self._pending = self._pending, 0
+        if pending and not drop:
+            self.run.sink.file_advanced(self.job.key, pending)
+
+    # --- retries -------------------------------------------------------------------------
+
+    def recover(self, exc: TransferError, generation: int) -> None:
+        """Handle a failed attempt: throttle, refresh the URL, back off; or re-raise ``exc``."""
+        if exc.throttled:
+            self.run.limiter.throttled()
+        if exc.refreshable and self.job.refresh_url is not None:
+            self.refresh(generation)
+        elif not exc.retryable:
+            raise exc
+        allowed, failures = self.budget.spend(self.part.done())
+        if not allowed:
+            exc.message = f"{exc.message} (gave up after {self.attempts} attempts)"
+            raise exc
+        opts = self.options
+        delay = backoff_delay(
+            failures,
+            base=opts.backoff_base,
+            cap=opts.backoff_cap,
+            retry_after=exc.retry_after,
+            retry_after_cap=opts.retry_after_cap,
+        )
+        self.run.sink.file_retrying(self.job.key, self.attempts, exc.message, delay)
+        self.sleep(delay)
+
+    def refresh(self, generation: int) -> None:
+        """Ask the caller for a fresh URL, once for all segments that saw the same failure."""
+        refresh_url = self.job.refresh_url
+        assert refresh_url is not None
+        with self._refresh_lock:
+            if generation != self.url_generation:
+                return  # another segment refreshed it already
+            try:
+                url = refresh_url()
+            except Exception as exc:  # the callback may raise anything; report it in one line
+                raise RefreshFailed(redact(f"refreshing the URL failed: {exc}")) from exc
+            self.url = url
+            self.url_generation += 1
+
+    def sleep(self, delay: float) -> None:
+        """Wait ``delay`` seconds, returning early on stop, abort or the deadline."""
+        until = time.monotonic() + delay
+        deadline = self.options.deadline
+        if deadline is not None:
+            until = min(until, deadline)
+        while self.cancel_reason() is None:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            self.run.stop.wait(min(left, _POLL))

@@ -1,0 +1,106 @@
+"""A thread that aborts streaming connections that stall or must stop.
+
+A read timeout only limits the silence between two socket reads, so a server trickling a
+byte now and then is never caught by it (downloader.md §3.2). And a thread blocked in
+``recv`` does not see a stop event. The watchdog samples each stream's byte count and shuts
+the socket down (urllib3's ``HTTPResponse.shutdown``) when fewer than ``stall_bytes`` arrived
+in the last ``stall_seconds``, or when its ``cancelled`` callback names a reason (stop,
+deadline, another segment failed). The reading thread then sees EOF or an error and asks
+``Watch.reason`` why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+
+STALL = "stall"
+
+
+class Watch:
+    """One monitored stream. The reading thread calls ``add``; the watchdog sets ``reason``."""
+
+    def __init__(self, raw: object, cancelled: Callable[[], str | None]) -> None:
+        self.raw = raw
+        self.cancelled = cancelled
+        self.bytes = 0
+        self.reason: str | None = None
+        self._samples: deque[tuple[float, int]] = deque([(time.monotonic(), 0)])
+
+    def add(self, nbytes: int) -> None:
+        """Count bytes received (called by the one reading thread only)."""
+        self.bytes += nbytes
+
+    def check(self, now: float, stall_bytes: int, stall_seconds: float) -> str | None:
+        """Return why the stream must be aborted now, or None."""
+        reason = self.cancelled()
+        if reason is not None:
+            return reason
+        samples = self._samples
+        samples.append((now, self.bytes))
+        # Keep the newest sample that is at least stall_seconds old as the window's start.
+        while len(samples) > 1 and samples[1][0] <= now - stall_seconds:
+            samples.popleft()
+        start_time, start_bytes = samples[0]
+        if now - start_time >= stall_seconds and self.bytes - start_bytes < stall_bytes:
+            return STALL
+        return None
+
+
+def abort_stream(raw: object) -> None:
+    """Shut the socket under a urllib3 response down so a blocked read returns at once."""
+    shutdown = getattr(raw, "shutdown", None)  # urllib3 >= 2.3
+    if shutdown is not None:
+        with contextlib.suppress(Exception):
+            shutdown()
+            return
+    sock = getattr(getattr(raw, "connection", None), "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RD)
+
+
+class Watchdog:
+    """Runs one daemon thread per engine run; use ``watch`` around each body read loop."""
+
+    def __init__(self, stall_bytes: int, stall_seconds: float, tick: float = 0.1) -> None:
+        self._stall_bytes = stall_bytes
+        self._stall_seconds = stall_seconds
+        self._tick = min(tick, stall_seconds / 4)
+        self._watches: set[Watch] = set()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="m2mdl-watchdog", daemon=True)
+        self._thread.start()
+
+    @contextlib.contextmanager
+    def watch(self, raw: object, cancelled: Callable[[], str | None]) -> Iterator[Watch]:
+        """Monitor ``raw`` (a urllib3 response) while the block runs."""
+        item = Watch(raw, cancelled)
+        with self._lock:
+            self._watches.add(item)
+        try:
+            yield item
+        finally:
+            with self._lock:
+                self._watches.discard(item)
+
+    def close(self) -> None:
+        """Stop the thread."""
+        self._closed.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._closed.wait(self._tick):
+            now = time.monotonic()
+            with self._lock:
+                watches = [item for item in self._watches if item.reason is None]
+            for item in watches:
+                reason = item.check(now, self._stall_bytes, self._stall_seconds)
+                if reason is not None:
+                    item.reason = reason
+                    abort_stream(item.raw)

@@ -1,0 +1,249 @@
+"""The main job: scenes -> scene list -> download-options -> download-request -> files.
+
+One run uses one label and one scene list (two for band groups), named after the run id, and
+removes them at the end unless asked to keep them. Files already on disk and verified are
+skipped and never requested again; what M2M is still preparing when the wait ends is recorded
+in the manifest as ``preparing`` and picked up by the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..api import M2MClient
+from ..errors import M2mdlError
+from ..http import USER_AGENT
+from ..manifest import Item, Manifest, Status, new_run_id
+from ..models import Product, Scene
+from ..transfer import (
+    DirectoryLock,
+    NullSink,
+    ProgressSink,
+    TransferOptions,
+    safe_join,
+)
+from .context import Context
+from .fetch import Fetcher
+from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
+from .present import already_present
+
+
+@dataclass(frozen=True)
+class DownloadSpec:
+    """What to download and how. Built by the CLI or by library users."""
+
+    filetype: str
+    out_dir: Path
+    dataset: str
+    bands: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    dry_run: bool = False
+    wait: float = 600.0
+    keep_server_state: bool = False
+    workers: int = 4
+    segments: int = 4
+    deadline: float | None = None  # seconds from the start of the run
+    arguments: dict[str, Any] = field(default_factory=dict)  # for the manifest, no secrets
+    aoi: Any = None  # GeoJSON of the AOI, for the manifest
+
+
+@dataclass
+class Outcome:
+    """The result of a run (also of a dry run, which has no manifest)."""
+
+    plan: Plan
+    present: frozenset[str]  # keys of planned files already on disk
+    manifest: Manifest | None = None
+    exit_code: int = 0
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Items per state (empty for a dry run)."""
+        return self.manifest.counts() if self.manifest else {}
+
+    @property
+    def incomplete(self) -> int:
+        """Files that failed, are still preparing or pending, plus unavailable scenes."""
+        counts = self.counts
+        return (counts.get("failed", 0) + counts.get("preparing", 0) + counts.get("pending", 0)
+                + len(self.plan.unavailable))
+
+
+ProgressFactory = Callable[[int, "int | None"], ProgressSink]
+
+
+def run_download(ctx: Context, spec: DownloadSpec, scenes: Sequence[Scene], *,
+                 progress: ProgressFactory | None = None,
+                 stop: threading.Event | None = None) -> Outcome:
+    """Download the files of ``scenes`` as ``spec`` says.
+
+    ``progress(files, total_bytes)`` is called once the plan is known and returns the sink
+    that receives the transfer events (default: none).
+
+    Raises:
+        m2mdl.errors.M2mdlError: API, auth and network failures (the manifest is saved first);
+            Interrupted when ``stop`` was set (files and manifest stay resumable).
+    """
+    client = ctx.client()
+    run = _Run(ctx, client, spec, list(scenes), progress or (lambda n, size: NullSink()),
+               stop or threading.Event())
+    if spec.dry_run:
+        return run.dry_run()
+    spec.out_dir.mkdir(parents=True, exist_ok=True)
+    with DirectoryLock(spec.out_dir):
+        return run.execute()
+
+
+class _Run:
+    """The state of one download run; each method is one step."""
+
+    def __init__(self, ctx: Context, client: M2MClient, spec: DownloadSpec,
+                 scenes: list[Scene], progress: ProgressFactory, stop: threading.Event) -> None:
+        self.ctx, self.client, self.spec, self.scenes = ctx, client, spec, scenes
+        self.progress, self.stop = progress, stop
+        self.started = time.monotonic()
+        self.requested = False
+        self.run_id = new_run_id()
+        self.label = f"m2mdl_{self.run_id}"
+        self.manifest = Manifest(spec.out_dir, self.run_id, "download", spec.arguments,
+                                 dataset=spec.dataset, aoi=spec.aoi, filetype=spec.filetype,
+                                 label=self.label)
+        self.manifest.scenes = [s.to_json() | {"status": "found"} for s in scenes]
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def dry_run(self) -> Outcome:
+        """Plan without touching the server's download queue (no list, no request)."""
+        ids = [s.entity_id for s in self.scenes]
+        products = self.client.download_options(
+            self.spec.dataset, entity_ids=ids,
+            file_groups=self.spec.filetype == "band_group") if ids else []
+        plan = self._plan(products)
+        present = already_present(plan.files, self.spec.out_dir)
+        return Outcome(plan, frozenset(present))
+
+    def execute(self) -> Outcome:
+        """The whole run; the manifest is saved whatever happens."""
+        exit_code = 1
+        try:
+            outcome = self._execute()
+            exit_code = outcome.exit_code
+            return outcome
+        except M2mdlError as exc:
+            exit_code = int(exc.exit_code)
+            raise
+        except KeyboardInterrupt:
+            exit_code = 130
+            raise
+        finally:
+            self._remove_server_state()
+            self.manifest.finish(exit_code)
+            self.ctx.close()
+
+    def _execute(self) -> Outcome:
+        self.manifest.save()
+        if not self.scenes:
+            self.ctx.reporter.warn("no scenes found: nothing to download")
+            return Outcome(Plan((), ()), frozenset(), self.manifest, 0)
+        products = self._options()
+        plan = self._plan(products)
+        present = already_present(plan.files, self.spec.out_dir)
+        self._record(plan, present)
+        todo = [f for f in plan.files if f.key not in present]
+        if todo and not self.stop.is_set():
+            self.requested = True
+            sizes = [f.size for f in todo]
+            total = None if None in sizes else sum(s or 0 for s in sizes)
+            fetcher = Fetcher(self.client, self.manifest, self.label, self._options_for_engine(),
+                              self.progress(len(todo), total), self.stop, self.ctx.reporter)
+            fetcher.request(todo, self._data_groups(todo))
+            fetcher.transfer_available()
+            fetcher.wait_for_preparing(self._wait_until())
+        outcome = Outcome(plan, frozenset(present), self.manifest)
+        outcome.exit_code = 6 if outcome.incomplete else 0
+        return outcome
+
+    def _options(self) -> list[Product]:
+        list_id = self.label
+        ids = [s.entity_id for s in self.scenes]
+        self.client.scene_list_add(list_id, self.spec.dataset, ids)
+        self.manifest.scene_lists.append(list_id)
+        products = self.client.download_options(
+            self.spec.dataset, list_id=list_id,
+            file_groups=self.spec.filetype == "band_group")
+        wanted = set(ids)  # lists can hold stale scenes from older sessions (NB25 anomaly)
+        return [p for p in products if p.entity_id in wanted]
+
+    def _plan(self, products: Sequence[Product]) -> Plan:
+        return make_plan(self.spec.filetype, products, bands=self.spec.bands,
+                         groups=self.spec.groups)
+
+    def _record(self, plan: Plan, present: dict[str, str | None]) -> None:
+        for planned in plan.files:
+            path = safe_join(self.spec.out_dir, planned.file_name)
+            item = Item(key=planned.key, entity_id=planned.scene_entity_id,
+                        display_id=planned.scene_display_id, product=planned.product,
+                        file_name=path.name, path=path.name, size=planned.size)
+            if planned.key in present:
+                item.status = Status.SKIPPED
+                item.sha256 = present[planned.key]
+                item.size = path.stat().st_size
+            self.manifest.add(item)
+        reasons = dict(plan.unavailable)
+        for scene in self.manifest.scenes:
+            if scene["display_id"] in reasons:
+                scene["status"] = "unavailable"
+                scene["reason"] = reasons[scene["display_id"]]
+        self.manifest.save()
+
+    def _data_groups(self, todo: Sequence[PlannedFile]) -> list[dict[str, Any]]:
+        """For band groups: a second scene list of the files' secondary entity ids."""
+        if self.spec.filetype != "band_group":
+            return []
+        by_dataset: dict[str, list[PlannedFile]] = {}
+        for planned in todo:
+            by_dataset.setdefault(planned.dataset_id or "", []).append(planned)
+        groups = []
+        for dataset_id, files in by_dataset.items():
+            alias = BAND_FILE_DATASETS.get(dataset_id) or self.client.dataset(
+                dataset_id=dataset_id).alias
+            list_id = f"{self.label}_files" + ("" if len(by_dataset) == 1 else f"_{alias}")
+            self.client.scene_list_add(list_id, alias, [f.entity_id for f in files])
+            self.manifest.scene_lists.append(list_id)
+            file_groups = sorted({f.group for f in files if f.group})
+            groups.append({"datasetName": alias, "fileGroups": file_groups, "listId": list_id})
+        return groups
+
+    def _options_for_engine(self) -> TransferOptions:
+        deadline = None if self.spec.deadline is None else self.started + self.spec.deadline
+        return TransferOptions(workers=self.spec.workers, segments=self.spec.segments,
+                               deadline=deadline, verify_tls=self.ctx.settings.verify_tls,
+                               user_agent=USER_AGENT)
+
+    def _wait_until(self) -> float:
+        limit = time.monotonic() + self.spec.wait
+        if self.spec.deadline is not None:
+            limit = min(limit, self.started + self.spec.deadline)
+        return limit
+
+    def _remove_server_state(self) -> None:
+        """Remove this run's scene lists and (if nothing is still preparing) its order."""
+        if self.spec.keep_server_state:
+            return
+        steps: list[tuple[str, Callable[[str], None], str]] = [
+            ("scene list", self.client.scene_list_remove, lid) for lid in self.manifest.scene_lists]
+        if self.requested and not self.manifest.counts().get("preparing", 0):
+            steps.append(("download order", self.client.download_order_remove, self.label))
+        for what, step, name in steps:
+            try:
+                step(name)
+            except M2mdlError as exc:
+                self.ctx.reporter.warn(f"could not remove {what} {name} on the server: {exc};"
+                                       " `m2mdl cleanup` removes it later")
+                break  # the service is unhappy; do not hammer it
+

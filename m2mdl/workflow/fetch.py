@@ -1,0 +1,193 @@
+"""From planned files to files on disk: download-request, matching, transfer, preparing.
+
+download-request answers with download ids and signed URLs, but which URL belongs to which
+planned file has to be worked out: 2025 responses carry ``entityId`` in each item, 2020-2024
+ones do not (../shared/m2m-api.md §2.14). Items are matched by entity id, then by the file
+name in the URL path (landsatlook ``/data/...`` URLs) or the ``landsat_product_id`` query
+(``gen-bundle`` URLs), and only then through one download-retrieve, whose items always carry
+entity and display ids.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from functools import partial
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from ..api import M2MClient
+from ..errors import DownloadError
+from ..http import strip_query
+from ..manifest import Manifest, Status
+from ..models import DownloadItem, RequestResult
+from ..transfer import FileJob, FileResult, ProgressSink, TransferOptions, run_transfers
+from .context import Reporter
+from .plan import PlannedFile
+
+#: M2M batches: landsatlinks found larger download-requests unreliable (m2m-api.md §2.14).
+REQUEST_BATCH = 1000
+#: Polling download-retrieve for preparing files: bounded exponential backoff (the official
+#: sample polls every 30 s forever; we start sooner and never exceed 30 s).
+POLL_FIRST, POLL_MAX = 5.0, 30.0
+
+
+class ManifestSink:
+    """Forwards engine events to the UI and records state changes in the manifest."""
+
+    def __init__(self, manifest: Manifest, ui: ProgressSink) -> None:
+        self.manifest, self.ui = manifest, ui
+
+    def file_started(self, key: str, name: str, total: int | None, done: int) -> None:
+        """Mark the item downloading."""
+        self.manifest.update(key, status=Status.DOWNLOADING)
+        self.ui.file_started(key, name, total, done)
+
+    def file_advanced(self, key: str, nbytes: int) -> None:
+        """Progress goes to the UI only."""
+        self.ui.file_advanced(key, nbytes)
+
+    def file_retrying(self, key: str, attempt: int, reason: str, delay: float) -> None:
+        """Record the attempt and its reason."""
+        self.manifest.update(key, attempts=attempt, last_error=reason)
+        self.ui.file_retrying(key, attempt, reason, delay)
+
+    def file_finished(self, result: FileResult) -> None:
+        """Record the final state, size and hash."""
+        self.manifest.update(
+            result.key, status=Status.DONE if result.ok else Status.FAILED,
+            sha256=result.sha256, size=result.size if result.ok else None,
+            attempts=result.attempts, bytes_received=result.bytes_received,
+            last_error=result.error)
+        self.ui.file_finished(result)
+
+
+class Fetcher:
+    """Requests, matches and transfers the files of one run."""
+
+    def __init__(self, client: M2MClient, manifest: Manifest, label: str,
+                 options: TransferOptions, sink: ProgressSink, stop: threading.Event,
+                 reporter: Reporter) -> None:
+        self.client, self.manifest, self.label = client, manifest, label
+        self.options, self.stop, self.reporter = options, stop, reporter
+        self.sink = ManifestSink(manifest, sink)
+        self.files: dict[str, PlannedFile] = {}
+        self.ready: dict[str, DownloadItem] = {}  # key -> item with a usable URL
+        self.preparing: dict[str, DownloadItem] = {}
+        self.transferred: set[str] = set()
+
+    # --- request and match ------------------------------------------------------------------
+
+    def request(self, todo: Sequence[PlannedFile], data_groups: Sequence[dict[str, Any]]
+                ) -> None:
+        """download-request for every file (by product, or by data group), then match URLs."""
+        self.files = {f.key: f for f in todo}
+        if data_groups:
+            self._absorb(self.client.download_request(self.label, data_groups=data_groups))
+        else:
+            downloads = [{"entityId": f.entity_id, "productId": f.product_id} for f in todo]
+            for start in range(0, len(downloads), REQUEST_BATCH):
+                batch = downloads[start:start + REQUEST_BATCH]
+                self._absorb(self.client.download_request(self.label, downloads=batch))
+        if self._unmatched():
+            self._absorb_retrieve()
+        for key in self._unmatched():
+            self.manifest.update(key, status=Status.FAILED,
+                                 last_error="M2M queued no download for this file")
+
+    def _absorb(self, result: RequestResult) -> None:
+        self._match_items(result.available, ready=True)
+        self._match_items(result.preparing, ready=False)
+
+    def _absorb_retrieve(self) -> list[str]:
+        """Match download-retrieve's items; returns keys that became ready."""
+        retrieved = self.client.download_retrieve(self.label)
+        before = set(self.ready)
+        self._match_items(retrieved.ready().values(), ready=True)
+        staged = {i.download_id for i in retrieved.ready().values()}
+        self._match_items([i for i in retrieved.requested if i.download_id not in staged],
+                          ready=False)
+        return [k for k in self.ready if k not in before]
+
+    def _match_items(self, items: Iterable[DownloadItem], *, ready: bool) -> None:
+        by_entity = {f.entity_id: k for k, f in self.files.items()}
+        by_name = {f.file_name: k for k, f in self.files.items()}
+        by_scene = {f.scene_display_id: k for k, f in self.files.items()
+                    if f.file_name.endswith(".tar")}
+        by_id = {i.download_id: k for k, i in (*self.ready.items(), *self.preparing.items())}
+        for item in items:
+            key = (by_entity.get(item.entity_id or "") or by_id.get(item.download_id)
+                   or by_name.get(item.display_id or "") or by_scene.get(item.display_id or "")
+                   or _key_from_url(item.url, by_name, by_scene))
+            if key is None:
+                continue
+            if ready and item.url:
+                self.ready[key] = item
+                self.preparing.pop(key, None)
+                self.manifest.update(key, download_id=item.download_id,
+                                     url=strip_query(item.url), status=Status.PENDING)
+            elif key not in self.ready:
+                self.preparing[key] = item
+                self.manifest.update(key, download_id=item.download_id,
+                                     status=Status.PREPARING)
+
+    def _unmatched(self) -> list[str]:
+        return [k for k in self.files if k not in self.ready and k not in self.preparing]
+
+    # --- transfer ---------------------------------------------------------------------------
+
+    def transfer_available(self) -> None:
+        """Transfer every ready file not transferred yet (raises Interrupted on stop)."""
+        keys = [k for k in self.ready if k not in self.transferred]
+        if not keys:
+            return
+        jobs = [self._job(k) for k in keys]
+        self.transferred.update(keys)
+        run_transfers(jobs, self.options, self.sink, stop=self.stop)
+
+    def _job(self, key: str) -> FileJob:
+        planned, item = self.files[key], self.ready[key]
+        dest = self.manifest.out_dir / self.manifest.items[key].path
+        assert item.url is not None
+        return FileJob(key=key, url=item.url, dest=dest, expected_size=planned.size,
+                       kind=planned.kind, refresh_url=partial(self._refresh, key))
+
+    def _refresh(self, key: str) -> str:
+        """A fresh signed URL for ``key`` (after a 403 or an expired URL)."""
+        download_id = self.ready[key].download_id
+        for item in self.client.download_retrieve(self.label).ready().values():
+            if item.download_id == download_id and item.url:
+                return item.url
+        raise DownloadError(f"M2M has no fresh URL for download {download_id}")
+
+    def wait_for_preparing(self, until: float) -> None:
+        """Poll download-retrieve with bounded backoff; transfer files as they become ready."""
+        delay = POLL_FIRST
+        while self.preparing and not self.stop.is_set():
+            remaining = until - time.monotonic()
+            if remaining <= 0:
+                break
+            self.reporter.info(f"{len(self.preparing)} file(s) still preparing on the server;"
+                               f" checking again in {min(delay, remaining):.0f} s")
+            if self.stop.wait(min(delay, remaining)):
+                break
+            if self._absorb_retrieve():
+                self.transfer_available()
+            delay = min(delay * 2, POLL_MAX)
+        if self.preparing:
+            self.reporter.warn(f"{len(self.preparing)} file(s) still preparing; run the same "
+                               "command again later to fetch them")
+
+
+def _key_from_url(url: str | None, by_name: dict[str, str], by_scene: dict[str, str]
+                  ) -> str | None:
+    """Match by URL: ``.../<file name>?sig`` or ``gen-bundle?landsat_product_id=<id>``."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    name = unquote(parts.path.rsplit("/", 1)[-1])
+    if name in by_name:
+        return by_name[name]
+    product = parse_qs(parts.query).get("landsat_product_id", [""])[0]
+    return by_scene.get(product)

@@ -1,0 +1,185 @@
+"""Find scenes: the query, the scene filter M2M takes, paging, and dataset suggestions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..aoi import Aoi
+from ..api import M2MClient
+from ..errors import ApiError, DatasetNotFound, InputError
+from ..models import Scene
+
+SORT_KEYS = ("acquired", "-acquired", "cloud", "-cloud", "path_row")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """Everything ``m2mdl search`` can ask for."""
+
+    dataset: str
+    aoi: Aoi | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    cloud_min: float | None = None
+    cloud_max: float | None = None
+    months: tuple[int, ...] = ()
+    path: int | None = None
+    row: int | None = None
+    limit: int | None = None
+    sort: str | None = None
+    page_size: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.start and self.end and self.start > self.end:
+            raise InputError(f"--start {self.start} is after --end {self.end}")
+        for name, value in (("--cloud-min", self.cloud_min), ("--cloud-max", self.cloud_max)):
+            if value is not None and not 0 <= value <= 100:
+                raise InputError(f"{name} {value:g} is outside 0..100")
+        if (self.cloud_min is not None and self.cloud_max is not None
+                and self.cloud_min > self.cloud_max):
+            raise InputError(f"--cloud-min {self.cloud_min:g} is above --cloud-max "
+                             f"{self.cloud_max:g}")
+        bad = [m for m in self.months if not 1 <= m <= 12]
+        if bad:
+            raise InputError(f"--months {bad[0]} is not a month (1..12)")
+        if self.path is not None and not 1 <= self.path <= 233:
+            raise InputError(f"--path {self.path} is outside WRS-2 paths 1..233")
+        if self.row is not None and not 1 <= self.row <= 248:
+            raise InputError(f"--row {self.row} is outside WRS-2 rows 1..248")
+        if self.limit is not None and self.limit < 1:
+            raise InputError(f"--limit {self.limit} must be at least 1")
+        if self.sort is not None and self.sort not in SORT_KEYS:
+            raise InputError(f"--sort {self.sort!r} is not one of {', '.join(SORT_KEYS)}")
+        if self.aoi is None and self.path is None:
+            raise InputError("give an area (--aoi, --bbox or --point) or a WRS --path/--row")
+
+
+@dataclass
+class SearchResult:
+    """Scenes found, with the server's count and the number of pages read."""
+
+    scenes: list[Scene] = field(default_factory=list)
+    total_hits: int = 0
+    pages: int = 0
+
+
+def scene_filter(query: SearchQuery, spatial: dict[str, Any] | None,
+                 metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The ``sceneFilter`` object of a scene-search request."""
+    out: dict[str, Any] = {}
+    if spatial is not None:
+        out["spatialFilter"] = spatial
+    if query.start or query.end:
+        out["acquisitionFilter"] = {
+            "start": (query.start or dt.date(1972, 7, 23)).isoformat(),
+            "end": (query.end or dt.date.today()).isoformat(),
+        }
+    if query.cloud_min is not None or query.cloud_max is not None:
+        out["cloudCoverFilter"] = {"min": query.cloud_min or 0, "max": query.cloud_max
+                                   if query.cloud_max is not None else 100,
+                                   "includeUnknown": False}
+    if query.months:
+        out["seasonalFilter"] = sorted(set(query.months))
+    if metadata is not None:
+        out["metadataFilter"] = metadata
+    return out
+
+
+def path_row_filter(client: M2MClient, query: SearchQuery) -> dict[str, Any] | None:
+    """A metadataFilter on WRS path/row, with the field ids of this dataset (dataset-filters)."""
+    if query.path is None and query.row is None:
+        return None
+    ids = client.dataset_filter_ids(query.dataset)
+    children = []
+    for label, value in (("wrs path", query.path), ("wrs row", query.row)):
+        if value is None:
+            continue
+        filter_id = ids.get(label)
+        if filter_id is None:
+            raise InputError(f"dataset {query.dataset} has no {label.upper()} filter")
+        children.append({"filterType": "value", "filterId": filter_id,
+                         "value": f"{value:03d}", "operand": "="})
+    if len(children) == 1:
+        return children[0]
+    return {"filterType": "and", "childFilters": children}
+
+
+def iter_scenes(client: M2MClient, query: SearchQuery,
+                result: SearchResult) -> Iterator[Scene]:
+    """Scenes of every page of every polygon, de-duplicated, up to ``query.limit``.
+
+    A MultiPolygon AOI is searched polygon by polygon (whether M2M accepts MultiPolygon
+    geoJson is not documented) and merged by entity id.
+    """
+    metadata = path_row_filter(client, query)
+    spatials: Sequence[dict[str, Any] | None] = (
+        query.aoi.spatial_filters() if query.aoi else [None])
+    seen: set[str] = set()
+    for spatial in spatials:
+        remaining = None if query.limit is None else query.limit - len(seen)
+        if remaining is not None and remaining <= 0:
+            return
+        pages = client.iter_search_pages(query.dataset, scene_filter(query, spatial, metadata),
+                                         limit=remaining, page_size=query.page_size)
+        for page in pages:
+            result.pages += 1
+            result.total_hits += page.total_hits if page.starting_number == 1 else 0
+            for scene in page.scenes:
+                if scene.entity_id not in seen and _wanted(scene, query):
+                    seen.add(scene.entity_id)
+                    yield scene
+
+
+def _wanted(scene: Scene, query: SearchQuery) -> bool:
+    """A client-side check of path/row, in case the server ignored the metadata filter."""
+    path_row = scene.path_row()
+    if path_row is None:
+        return True
+    return ((query.path is None or path_row[0] == query.path)
+            and (query.row is None or path_row[1] == query.row))
+
+
+def search(client: M2MClient, query: SearchQuery) -> SearchResult:
+    """Run a search and collect every scene (sorted if asked).
+
+    Raises:
+        DatasetNotFound: the dataset does not exist (the hint names close matches).
+    """
+    result = SearchResult()
+    try:
+        result.scenes = list(iter_scenes(client, query, result))
+    except ApiError as exc:
+        if isinstance(exc, DatasetNotFound) or (exc.code or "").startswith("DATASET"):
+            raise unknown_dataset(client, query.dataset, exc) from exc
+        raise
+    if query.sort:
+        result.scenes.sort(key=_sort_key(query.sort), reverse=query.sort.startswith("-"))
+    return result
+
+
+def _sort_key(sort: str) -> Any:
+    name = sort.lstrip("-")
+    if name == "cloud":
+        return lambda s: (s.cloud_cover is None, s.cloud_cover or 0.0)
+    if name == "path_row":
+        return lambda s: s.path_row() or (0, 0)
+    return lambda s: s.acquired or dt.date.min
+
+
+def unknown_dataset(client: M2MClient, name: str, cause: ApiError) -> DatasetNotFound:
+    """A DatasetNotFound whose hint lists close matches found through dataset-search."""
+    term = name.split("_")[0] or name
+    try:
+        aliases = [d.alias for d in client.dataset_search(term) if d.alias]
+    except ApiError:
+        aliases = []
+    close = difflib.get_close_matches(name, aliases, n=3, cutoff=0.5)
+    hint = (f"did you mean {', '.join(close)}?" if close
+            else "list datasets with the M2M dataset-search endpoint; Landsat 8-9 Level-2 "
+                 "is landsat_ot_c2_l2")
+    return DatasetNotFound(f"unknown dataset {name!r} ({cause.code or 'not found'})",
+                           endpoint=cause.endpoint, code=cause.code, hint=hint)

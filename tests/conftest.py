@@ -1,0 +1,29 @@
+"""Test isolation: no real config, state, keyring or network; the sandbox fixtures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from m2mdl.sandbox.testing import sandbox, sandbox_factory  # noqa: F401  (fixtures)
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path_factory: pytest.TempPathFactory,
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test gets empty config/state dirs, no M2MDL_* variables and no OS keyring."""
+    for name in list(os.environ):
+        if name.startswith("M2MDL_") or name in {"NO_COLOR", "FORCE_COLOR"}:
+            monkeypatch.delenv(name, raising=False)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("M2MDL_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("M2MDL_STATE_DIR", str(home / "state"))
+    monkeypatch.setenv("M2MDL_NO_KEYRING", "1")
+    monkeypatch.setenv("COLUMNS", "200")
+    yield
