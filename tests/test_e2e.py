@@ -1,0 +1,105 @@
+"""The main job end to end: the real CLI, over real HTTP, against the sandbox."""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+from pathlib import Path
+
+from m2mdl.models import band_of
+from m2mdl.sandbox import Sandbox
+
+from .cli_helpers import NOTEBOOK_QUERY, SCENES, calls, env_for, file_bytes, manifest, run
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def data_files(out: Path) -> list[Path]:
+    return sorted(p for p in out.iterdir() if not p.name.startswith("m2mdl-manifest-"))
+
+
+def per_scene(files: list[Path]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for path in files:
+        display = path.name[:40]
+        counts[display] = counts.get(display, 0) + 1
+    return counts
+
+
+def test_band_download_then_rerun_transfers_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = run(["download", *NOTEBOOK_QUERY, "--filetype", "band", "--out", str(out)],
+                env_for(sandbox))
+    assert first.exit_code == 0, first.stderr
+    files = data_files(out)
+    assert per_scene(files) == {d: 22 for d in SCENES.values()}
+    for path in files:
+        assert sha256(path) == sandbox.expected_sha256(path.name), path.name
+    assert not list(out.glob("*.part*"))
+    first_manifest = manifest(out)
+    assert first_manifest["summary"]["done"] == 66 and first_manifest["exit_code"] == 0
+    sent = file_bytes(sandbox)
+    requests_before = len(calls(sandbox, "download-request"))
+
+    second = run(["download", *NOTEBOOK_QUERY, "--filetype", "band", "--out", str(out)],
+                 env_for(sandbox))
+    assert second.exit_code == 0, second.stderr
+    assert file_bytes(sandbox) == sent  # the sandbox log proves no byte was re-sent
+    assert len(calls(sandbox, "download-request")) == requests_before
+    assert manifest(out)["summary"]["skipped"] == 66
+
+
+def test_bundles_are_tar_archives(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(out)],
+                 env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    files = data_files(out)
+    assert [p.name for p in files] == sorted(f"{d}.tar" for d in SCENES.values())
+    for path in files:
+        with tarfile.open(path) as tar:
+            names = tar.getnames()
+        assert f"{path.stem}_SR_B4.TIF" in names and len(names) >= 22
+        assert sha256(path) == sandbox.expected_sha256(path.name)
+
+
+def test_sr_band_group_gives_13_files_per_scene(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "band_group",
+                  "--group", "ls_c2l2_sr_band", "-o", str(out)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    assert per_scene(data_files(out)) == {d: 13 for d in SCENES.values()}
+    request = calls(sandbox, "download-request")
+    assert len(request) == 1  # the whole group in one dataGroups request
+
+
+def test_four_named_bands(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL", "--bands",
+                  "ST_B10,ANG", "-o", str(out)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    files = data_files(out)
+    assert per_scene(files) == {d: 4 for d in SCENES.values()}
+    assert {band_of(p.name) for p in files} == {"SR_B4", "QA_PIXEL", "ST_B10", "ANG.txt"}
+
+
+def test_dry_run_requests_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--dry-run", "-o",
+                  str(out)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    assert "LC08_L2SP_068017_20200310_20200822_02_T1.tar" in result.stdout
+    assert not calls(sandbox, "download-request") and not calls(sandbox, "scene-list-add")
+    assert not out.exists() or not list(out.iterdir())
+
+
+def test_server_state_is_removed_at_the_end(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(out)],
+               env_for(sandbox)).exit_code == 0
+    label = manifest(out)["label"]
+    assert [r["status"] for r in calls(sandbox, "scene-list-remove")] == [200]
+    assert len(calls(sandbox, "download-order-remove")) == 1
+    assert label.startswith("m2mdl_")
