@@ -282,7 +282,11 @@ def keyring_usable() -> bool:
 
 
 def open_store(notice: Callable[[str], None]) -> CredentialStore:
-    """The keyring store if it works, else the file store (announced once through ``notice``)."""
+    """The keyring store if it works, else the file store.
+
+    The fallback is announced through ``notice`` only while no credentials file exists yet:
+    once, when it is about to be created, not on every command of every cron run.
+    """
     if keyring_usable():
         import keyring
 
@@ -294,7 +298,9 @@ def open_store(notice: Callable[[str], None]) -> CredentialStore:
         else:
             return KeyringStore()
     file_store = FileStore()
-    notice(f"no OS keyring available; storing credentials in {file_store.path} (mode 0600)")
+    if not file_store.path.exists():
+        notice(f"no OS keyring available; storing credentials in {file_store.path} "
+               "(mode 0600)")
     return file_store
 
 

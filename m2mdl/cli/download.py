@@ -95,6 +95,7 @@ def download(
     context = state.context(ui)
     settings = context.settings
     _check_numbers(settings, deadline)
+    _check_choices(filetype, _split(bands), _split(group))
     area = area_from_options(aoi, bbox, point, radius_km)
     query_args = dict(dataset=dataset, start=start, end=end, cloud_min=cloud_min,
                       cloud_max=cloud_max, months=months, path=path, row=row, limit=limit,
@@ -107,6 +108,17 @@ def download(
         workers=settings.workers, segments=settings.segments, deadline=deadline,
         arguments=_arguments(ctx), aoi=area.geometry() if area is not None else None)
     _run(state, ui, context, spec, scenes, json_out)
+
+
+def _check_choices(filetype: str, bands: tuple[str, ...], groups: tuple[str, ...]) -> None:
+    from ..workflow.plan import FILETYPES
+
+    if filetype not in FILETYPES:
+        raise InputError(f"--filetype {filetype!r} is not one of {', '.join(FILETYPES)}")
+    if bands and filetype != "band":
+        raise InputError("--bands goes with --filetype band")
+    if groups and filetype != "band_group":
+        raise InputError("--group goes with --filetype band_group")
 
 
 def _check_numbers(settings: Any, deadline: float | None) -> None:

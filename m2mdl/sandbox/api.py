@@ -28,6 +28,7 @@ def login_token(ctx: Ctx, body: JSON) -> Any:
     if key is None:
         # UNCERTAIN: AUTH_INVALID is the most likely code for bad credentials (UX test)
         raise ApiError("AUTH_INVALID", "User credential verification failed")
+    ctx.key = ctx.app.state.keys[key]  # the envelope carries the new session's id (REF)
     return key
 
 

@@ -12,7 +12,7 @@ from m2mdl.sandbox.config import SandboxConfig
 from m2mdl.sandbox.filesdir import StaticWriter
 from m2mdl.sandbox.products import Catalog, ServedFile
 from m2mdl.sandbox.search import HitCache
-from m2mdl.sandbox.state import ApiKey, OrderItem, State
+from m2mdl.sandbox.state import ApiKey, State
 
 
 class ApiError(Exception):
@@ -96,8 +96,3 @@ class Ctx:
         """The caller's username (only valid for authenticated endpoints)."""
         assert self.key is not None
         return self.key.user.username
-
-
-def item_file(app: App, item: OrderItem) -> ServedFile | None:
-    """The served file behind an order item."""
-    return app.catalog.served_file(item.file_name)

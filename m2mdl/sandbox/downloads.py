@@ -124,6 +124,10 @@ def _collect(ctx: Ctx, body: JSON) -> tuple[list[tuple[Wanted, str | None]], lis
     wanted: list[tuple[Wanted, str | None]] = []
     failed: list[JSON] = []
     for item in body.get("downloads") or []:
+        if not isinstance(item, dict):
+            failed.append({"entityId": None, "productId": None,
+                           "errorMessage": "Each download must be an object"})
+            continue
         pid, entity = str(item.get("productId", "")), str(item.get("entityId", ""))
         got = _resolve(ctx.app, pid, entity)
         if isinstance(got, str):

@@ -105,9 +105,9 @@ def _sort(body: JSON) -> tuple[str, bool]:
         return "cloud", direction == "DESC"
     if field in ("displayid", "entityid"):
         return "id", direction == "DESC"
-    if field in ("", "acquisitiondate", "acquisitionstart", "dateacquired", "startdate"):
-        return "date", direction != "ASC" if not field else direction == "DESC"
-    return "date", direction != "ASC"
+    if field in ("acquisitiondate", "acquisitionstart", "dateacquired", "startdate"):
+        return "date", direction == "DESC"
+    return "date", direction != "ASC"  # no (or an unknown) sortField: newest first
 
 
 def parse_query(body: JSON, level: int, cat: Catalog) -> Query:
@@ -123,10 +123,10 @@ def parse_query(body: JSON, level: int, cat: Catalog) -> Query:
     meta = metadata_predicate(flt.get("metadataFilter"), level, cat) if flt.get(
         "metadataFilter") else None
     sort, descending = _sort(body)
+    cloud_min = float(cloud.get("min") or 0)
+    cloud_max = float(100 if cloud.get("max") is None else cloud["max"])
     return Query(level, _pathrows(flt.get("spatialFilter")), first, min(last, cat.today),
-                 float(cloud.get("min", 0) or 0), float(cloud.get("max", 100) if
-                                                       cloud.get("max") is not None else 100),
-                 months, meta, sort, descending)
+                 cloud_min, cloud_max, months, meta, sort, descending)
 
 
 def _attr(key: SceneKey, name: str, level: int, cat: Catalog) -> str:

@@ -10,6 +10,7 @@ the JSON envelope as body. The recorded AUTH_EXPIRED envelope had ``requestId: 0
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,12 @@ class SandboxServer(ThreadingHTTPServer):
         self.host = DownloadHost(app, counters, self.stop_event)
         self.inflight: set[str] = set()
         self.inflight_lock = threading.Lock()
+
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet about clients that hang up; report real bugs."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 def clean_path(target: str) -> str:

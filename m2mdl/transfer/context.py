@@ -37,6 +37,17 @@ class SessionPool:
                 self._all.append(session)
         return session
 
+    def close_current(self) -> None:
+        """Close this thread's session (a segment helper's, as it ends): its idle
+        keep-alive connection would otherwise count against USGS's connection limit."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            return
+        self._local.session = None
+        with self._lock:
+            self._all.remove(session)
+        session.close()
+
     def close_all(self) -> None:
         """Close every session made."""
         with self._lock:

@@ -48,7 +48,8 @@ def _run_file(run: RunContext, job: FileJob) -> FileResult:
 def _download(task: FileTask) -> FileResult:
     job, part = task.job, task.part
     name = job.dest.name
-    task.run.sink.file_started(job.key, name, part.total or job.expected_size, part.done())
+    total = part.total if part.total is not None else job.expected_size
+    task.run.sink.file_started(job.key, name, total, part.done())
     while True:
         try:
             if not part.complete():

@@ -22,6 +22,7 @@ _URL = re.compile(
     r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s/?#@'\"<>]*@)?"
     r"(?P<rest>[^\s?#'\"<>]*)(?P<query>[?#][^\s'\"<>]*)?"
 )
+_BARE_QUERY = re.compile(r"(?<=[\w/.-])\?[^\s'\"<>)]+")  # "url: /path?token=..." (requests)
 _PARAM = re.compile(
     r""";\s*(?P<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*"""
     r"""(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^;\s]*))""",
@@ -136,7 +137,8 @@ def strip_query(url: str) -> str:
 
 def redact(text: str, limit: int = 300) -> str:
     """Make ``text`` fit for a ``FileResult.error``: one line, no URL query or user info."""
-    one_line = " ".join(_URL.sub(_redact_url, text).split())
+    text = _BARE_QUERY.sub("?…", _URL.sub(_redact_url, text))
+    one_line = " ".join(text.split())
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 

@@ -56,6 +56,7 @@ class PartFile:
         """
         part = cls(dest, url, interval)
         with part._io_errors():
+            dest.parent.mkdir(parents=True, exist_ok=True)
             part._fd = os.open(part.path, os.O_RDWR | os.O_CREAT, 0o644)
             journal = load_journal(part.journal_file)
             if journal is not None and part._usable(journal, expected_size):

@@ -34,7 +34,7 @@ class SegmentRunner:
         queues = [segments[lane::lanes] for lane in range(lanes)]
         for queue in queues[1:]:
             self._spawn(queue)
-        self._lane(queues[0])
+        self._lane(queues[0], helper=False)
         self._join()
 
     def split(self, task: FileTask, seg: Segment) -> None:
@@ -50,7 +50,7 @@ class SegmentRunner:
             self._threads.append(thread)
         thread.start()
 
-    def _lane(self, queue: list[Segment]) -> None:
+    def _lane(self, queue: list[Segment], helper: bool = True) -> None:
         try:
             for seg in queue:
                 fetch_segment(self.task, seg, self.split)
@@ -58,6 +58,9 @@ class SegmentRunner:
             with self._lock:
                 self._errors.append(exc)
             self.task.abort.set()
+        finally:
+            if helper:
+                self.task.run.sessions.close_current()
 
     def _join(self) -> None:
         joined = 0

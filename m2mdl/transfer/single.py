@@ -142,6 +142,10 @@ def check_partial(task: FileTask, seg: Segment, response: requests.Response) -> 
         start, end, total = parse_content_range(response.headers.get("Content-Range", ""))
     except HeaderError as exc:
         raise RestartNeeded(f"{exc.message}; starting over", ranges_broken=True) from exc
+    if total is None:  # "bytes a-b/*": the end of this answer is not the end of the file
+        raise RestartNeeded(
+            "the server does not tell the size in Content-Range", ranges_broken=True
+        )
     if start != seg.start or (seg.end is not None and end >= seg.end):
         raise RestartNeeded(
             f"asked for bytes from {seg.start}, the server sent {start}-{end}; starting over",

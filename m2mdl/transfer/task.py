@@ -75,7 +75,7 @@ class FileTask:
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._pending = 0
-        self._last_emit = time.monotonic()
+        self._last_emit = float("-inf")  # report the first bytes at once
 
     # --- cancellation --------------------------------------------------------------------
 
@@ -144,7 +144,7 @@ class FileTask:
             retry_after=exc.retry_after,
             retry_after_cap=opts.retry_after_cap,
         )
-        self.run.sink.file_retrying(self.job.key, self.attempts, exc.message, delay)
+        self.run.sink.file_retrying(self.job.key, self.attempts, redact(exc.message), delay)
         self.sleep(delay)
 
     def refresh(self, generation: int) -> None:

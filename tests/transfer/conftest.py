@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from m2mdl.transfer import TransferOptions
+
 from .faultserver import FaultServer
 
 

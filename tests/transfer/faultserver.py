@@ -114,10 +114,13 @@ class FaultServer:
         self.log: list[LogEntry] = []
         self.closing = threading.Event()
         self._counters: dict[str, int] = defaultdict(int)
+        self._active = 0
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.app = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> FaultServer:
         self._thread.start()
@@ -143,6 +146,26 @@ class FaultServer:
         with self._lock:
             return [entry for entry in self.log if entry.path == "/" + name]
 
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Wait until no request is being served (a closed client's handler may still write)."""
+        until = time.monotonic() + timeout
+        while time.monotonic() < until:
+            with self._lock:
+                if self._active == 0:
+                    return
+            time.sleep(0.01)
+        raise AssertionError("the fault server is still busy")
+
+    def wait_event(self, event: str, timeout: float = 10.0) -> None:
+        """Wait until some request logged ``event`` (e.g. "stall")."""
+        until = time.monotonic() + timeout
+        while time.monotonic() < until:
+            with self._lock:
+                if any(entry.event == event for entry in self.log):
+                    return
+            time.sleep(0.01)
+        raise AssertionError(f"no request logged {event!r}")
+
     def sent(self, name: str) -> int:
         """Body bytes handed to the kernel for ``/name`` over all requests."""
         return sum(entry.sent for entry in self.entries(name))
@@ -150,6 +173,15 @@ class FaultServer:
     # --- request handling ----------------------------------------------------------------
 
     def handle(self, h: _Handler) -> None:
+        with self._lock:
+            self._active += 1
+        try:
+            self._handle(h)
+        finally:
+            with self._lock:
+                self._active -= 1
+
+    def _handle(self, h: _Handler) -> None:
         parts = urlsplit(h.path)
         q = {key: values[-1] for key, values in parse_qs(parts.query).items()}
         with self._lock:

@@ -192,7 +192,8 @@ def test_duplicate_destinations_rejected(fast: TransferOptions, tmp_path: Path) 
 
 def test_connection_refused_is_network(fast: TransferOptions, tmp_path: Path) -> None:
     with FaultServer() as gone:
-        url = gone.url("f.bin")  # the port is closed once the server stops
+        url = gone.url("f.bin", t="secret")  # the port is closed once the server stops
     options = dataclasses.replace(fast, max_attempts=2)
     [result] = run_transfers([FileJob("k", url, tmp_path / "f.bin")], options, RecordingSink())
     assert (result.ok, result.error_kind, result.attempts) == (False, "network", 2)
+    assert result.error is not None and "secret" not in result.error

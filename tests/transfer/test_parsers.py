@@ -97,7 +97,7 @@ def test_unsatisfied_range() -> None:
         ('attachment; filename="LC08_L2SP.tar"', "LC08_L2SP.tar"),
         ("attachment; filename=LC08.TIF", "LC08.TIF"),
         ("attachment; filename*=UTF-8''na%C3%AFve%20file.txt", "naïve file.txt"),
-        ('attachment; filename="fallback.txt"; filename*=UTF-8\'\'real.txt', "real.txt"),
+        ("attachment; filename=\"fallback.txt\"; filename*=UTF-8''real.txt", "real.txt"),
         ('attachment; filename="a \\"quoted\\" name"', 'a "quoted" name'),
         ('attachment; filename="semi;colon.tar"', "semi;colon.tar"),
         ("attachment; FILENAME=upper.tar", "upper.tar"),
@@ -211,3 +211,7 @@ def test_strip_query_and_redact() -> None:
     assert "https://dds.cr.usgs.gov:8443/dl/LC08.tar?…" in out
     assert "pw" not in out
     assert len(redact("x" * 1000)) == 300
+    requests_style = (
+        "HTTPConnectionPool(host='h', port=1): Max retries exceeded with url: /f?t=X (C)"
+    )
+    assert "t=X" not in redact(requests_style) and "/f?…" in redact(requests_style)

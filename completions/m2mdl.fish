@@ -1,0 +1,1 @@
+complete --command m2mdl --no-files --arguments "(env _M2MDL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) m2mdl)" --condition "env _M2MDL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) m2mdl"
