@@ -58,6 +58,7 @@ class Item:
     status: Status = Status.PENDING
     attempts: int = 0
     last_error: str | None = None
+    error_kind: str | None = None  # network, http, integrity, disk_full, deadline, ...
     download_id: int | None = None
     url: str | None = None  # without its query: the signature is a credential
     bytes_received: int = 0

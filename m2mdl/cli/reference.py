@@ -27,7 +27,7 @@ import typer.main
 from typer import _click
 from typer._click.formatting import join_options
 from typer._click.shell_completion import get_completion_class
-from typer.completion import completion_init
+from typer._completion_classes import completion_init
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 PROG_NAME = "m2mdl"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api import M2MClient
-from ..errors import M2mdlError
+from ..errors import DiskFull, Interrupted, M2mdlError
 from ..http import USER_AGENT
 from ..manifest import Item, Manifest, Status, new_run_id
 from ..models import Product, Scene
@@ -164,9 +164,18 @@ class _Run:
             fetcher.request(todo, self._data_groups(todo))
             fetcher.transfer_available()
             fetcher.wait_for_preparing(self._wait_until())
+        self._raise_for_run_wide_failures()
         outcome = Outcome(plan, frozenset(present), self.manifest)
         outcome.exit_code = 6 if outcome.incomplete else 0
         return outcome
+
+    def _raise_for_run_wide_failures(self) -> None:
+        """A signal or a full disk ends the whole run: say so, not "N files failed"."""
+        if self.stop.is_set():
+            raise Interrupted("interrupted; finished files and .part files are kept")
+        kinds = {i.error_kind for i in self.manifest.items.values()}
+        if "disk_full" in kinds:
+            raise DiskFull(f"no space left on the device of {self.spec.out_dir.resolve()}")
 
     def _options(self) -> list[Product]:
         list_id = self.label

@@ -59,7 +59,7 @@ class ManifestSink:
             result.key, status=Status.DONE if result.ok else Status.FAILED,
             sha256=result.sha256, size=result.size if result.ok else None,
             attempts=result.attempts, bytes_received=result.bytes_received,
-            last_error=result.error)
+            last_error=result.error, error_kind=result.error_kind)
         self.ui.file_finished(result)
 
 

@@ -115,6 +115,7 @@ class FaultServer:
         self.closing = threading.Event()
         self._counters: dict[str, int] = defaultdict(int)
         self._active = 0
+        self.max_active = 0  # the most requests served at once
         self._lock = threading.Lock()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.app = self
@@ -175,6 +176,7 @@ class FaultServer:
     def handle(self, h: _Handler) -> None:
         with self._lock:
             self._active += 1
+            self.max_active = max(self.max_active, self._active)
         try:
             self._handle(h)
         finally:

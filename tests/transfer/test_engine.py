@@ -197,3 +197,33 @@ def test_connection_refused_is_network(fast: TransferOptions, tmp_path: Path) ->
     [result] = run_transfers([FileJob("k", url, tmp_path / "f.bin")], options, RecordingSink())
     assert (result.ok, result.error_kind, result.attempts) == (False, "network", 2)
     assert result.error is not None and "secret" not in result.error
+
+
+@pytest.mark.parametrize(
+    ("files", "size", "workers", "min_requests"),
+    [(8, 300_000, 3, 16), (1, LARGE, 2, 2), (2, LARGE, 4, 4)],
+    ids=["files-first", "segments-share-the-limit", "two-files-two-segments-each"],
+)
+def test_never_more_connections_than_workers(
+    server: FaultServer,
+    fast: TransferOptions,
+    tmp_path: Path,
+    files: int,
+    size: int,
+    workers: int,
+    min_requests: int,
+) -> None:
+    datas = {f"f{i}.bin": make_bytes(size, seed=i) for i in range(files)}
+    for name, data in datas.items():
+        server.add(name, data)
+    jobs = [
+        FileJob(name, server.url(name, fail="503:1"), tmp_path / name, expected_size=size)
+        for name in datas
+    ]
+    options = dataclasses.replace(fast, workers=workers, adaptive_successes=1)
+    results = run_transfers(jobs, options, RecordingSink())
+    assert all(result.ok for result in results)
+    for name, data in datas.items():
+        assert sha256((tmp_path / name).read_bytes()) == sha256(data)
+    assert server.max_active <= workers
+    assert len(server.log) >= min_requests

@@ -1,0 +1,307 @@
+"""Driving the real ``m2mdl`` CLI as a subprocess and checking what it leaves behind.
+
+Every check here is strict about the project's promise: a final-named file in the output
+directory always has the sandbox's bytes, manifests and journals are always valid JSON, and
+nothing else than finals, ``.part``, ``.part.json``, the lock and manifests is there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from m2mdl.sandbox import Sandbox
+
+from ..cli_helpers import NOTEBOOK_QUERY, SCENES
+
+CLI = (sys.executable, "-m", "m2mdl")
+BUNDLES = sorted(f"{display}.tar" for display in SCENES.values())
+LOCK_NAME = ".m2mdl.lock"
+MANIFEST_RE = re.compile(r"^m2mdl-manifest-.+\.json$")
+#: Atomic-write temporaries (journal ``*.m2mdl-tmp``, manifest ``.m2mdl-manifest-*.tmp``):
+#: never final-named; a SIGKILL between create and rename can leave one behind.
+TEMP_RE = re.compile(r"(\.m2mdl-tmp|^\.m2mdl-manifest-.*\.tmp)$")
+STATUSES = {"pending", "downloading", "done", "skipped", "failed", "preparing"}
+#: Bytes a kernel may hold in socket buffers on loopback (send + receive), as the brief says.
+SOCKET_BUFFER = 4 * 2**20
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclass
+class CliResult:
+    """One finished CLI process."""
+
+    argv: list[str]
+    code: int
+    stdout: str
+    stderr: str
+    elapsed: float
+    maxrss_kb: int
+
+    def explain(self) -> str:
+        """Text for assertion messages."""
+        return (f"argv={self.argv[3:]}\nexit={self.code} after {self.elapsed:.1f}s\n"
+                f"--- stdout ---\n{self.stdout[-3000:]}\n--- stderr ---\n{self.stderr[-3000:]}")
+
+
+def cli_env(sb: Sandbox | None = None, **extra: str) -> dict[str, str]:
+    """The test process's environment (isolated config/state dirs) pointed at ``sb``."""
+    env = dict(os.environ)
+    env.update(NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
+    if sb is not None:
+        env.update(M2MDL_API_URL=sb.api_url, M2MDL_USERNAME="demo", M2MDL_TOKEN="demo-token")
+    env.update(extra)
+    return env
+
+
+class CliProcess:
+    """A running ``python -m m2mdl ARGS``; output goes to temp files (no pipe deadlocks)."""
+
+    def __init__(self, args: Sequence[str], env: dict[str, str],
+                 stdin_text: str | None = None, cwd: Path | None = None) -> None:
+        self.argv = [*CLI, *args]
+        self._out: IO[bytes] = tempfile.TemporaryFile()
+        self._err: IO[bytes] = tempfile.TemporaryFile()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(
+            self.argv, env=env, cwd=cwd, stdout=self._out, stderr=self._err,
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL)
+        if stdin_text is not None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(stdin_text.encode())
+            self.proc.stdin.close()
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return self.proc.pid
+
+    def send(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the CLI process only (not to the test process)."""
+        if self.proc.returncode is None:
+            os.kill(self.proc.pid, sig)
+
+    def running(self) -> bool:
+        """True while the child has not exited (does not reap it)."""
+        if self.proc.returncode is not None:
+            return False
+        try:
+            waited = os.waitid(os.P_PID, self.proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return False
+        return waited is None
+
+    def wait(self, timeout: float = DEFAULT_TIMEOUT) -> CliResult:
+        """Reap the child (with its rusage); kill it and fail the test after ``timeout``."""
+        limit = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > limit:
+                self.proc.kill()
+                pid, status, usage = os.wait4(self.proc.pid, 0)
+                self.proc.returncode = os.waitstatus_to_exitcode(status)
+                result = self._result(self.proc.returncode, usage.ru_maxrss)
+                pytest.fail(f"m2mdl did not finish within {timeout:g} s\n{result.explain()}")
+            time.sleep(0.02)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return self._result(self.proc.returncode, usage.ru_maxrss)
+
+    def _result(self, code: int, maxrss: int) -> CliResult:
+        elapsed = time.monotonic() - self.started
+        texts = []
+        for fh in (self._out, self._err):
+            fh.seek(0)
+            texts.append(fh.read().decode("utf-8", "replace"))
+            fh.close()
+        return CliResult(self.argv, code, texts[0], texts[1], elapsed, maxrss)
+
+
+def run_cli(args: Sequence[str], env: dict[str, str], *, timeout: float = DEFAULT_TIMEOUT,
+            stdin_text: str | None = None) -> CliResult:
+    """Run the CLI to the end (bounded by ``timeout``)."""
+    return CliProcess(args, env, stdin_text).wait(timeout)
+
+
+def download_args(out: Path, filetype: str = "bundle", *extra: str) -> list[str]:
+    """``download`` of the notebook query (3 scenes) into ``out``."""
+    return ["download", *NOTEBOOK_QUERY, "--filetype", filetype, "--out", str(out), *extra]
+
+
+def band_names(bands: Sequence[str]) -> list[str]:
+    """The file names of ``bands`` (e.g. ``SR_B4``) for the three notebook scenes."""
+    return sorted(f"{display}_{band}.TIF" for display in SCENES.values() for band in bands)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``condition`` until true; fail the test after ``timeout`` seconds."""
+    limit = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > limit:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.05)
+
+
+# --- the output directory ------------------------------------------------------------------
+
+
+def sha256_file(path: Path) -> str:
+    """Streamed sha256 hex of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class OutState:
+    """What an output directory holds, classified."""
+
+    finals: dict[str, str] = field(default_factory=dict)  # name -> sha256 (verified)
+    parts: list[str] = field(default_factory=list)
+    journals: list[str] = field(default_factory=list)
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> JSON
+    temps: list[str] = field(default_factory=list)
+    lock: bool = False
+
+    def newest_manifest(self) -> dict[str, Any]:
+        """The manifest of the newest run (run ids sort by time)."""
+        assert self.manifests, "no manifest in the output directory"
+        return self.manifests[sorted(self.manifests)[-1]]
+
+
+def load_manifest(path: Path) -> dict[str, Any]:
+    """Parse and validate one manifest; its done items must match the files on disk."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        pytest.fail(f"manifest {path.name} is not valid JSON: {exc}")
+    assert isinstance(data, dict), f"{path.name}: not a JSON object"
+    items = data.get("items")
+    assert isinstance(items, list), f"{path.name}: no items list"
+    for item in items:
+        assert isinstance(item, dict), f"{path.name}: item {item!r} is not an object"
+        assert item.get("status") in STATUSES, f"{path.name}: bad status in {item}"
+        rel = str(item.get("path"))
+        assert "/" not in rel and "\\" not in rel and rel not in ("", ".", ".."), \
+            f"{path.name}: item path {rel!r} leaves the output directory"
+    return data
+
+
+def inspect_out(out: Path, sb: Sandbox, *, allow_temps: bool = True) -> OutState:
+    """Classify every entry of ``out`` and verify every final-named file's bytes.
+
+    Fails the test on a final-named file whose sha256 differs from the sandbox's, on any
+    file the sandbox does not serve, on invalid manifest/journal JSON, on subdirectories.
+    """
+    state = OutState()
+    for path in sorted(out.iterdir()):
+        name = path.name
+        assert not path.is_dir(), f"unexpected directory {name} in {out}"
+        if name == LOCK_NAME:
+            state.lock = True
+        elif MANIFEST_RE.match(name):
+            state.manifests[name] = load_manifest(path)
+        elif name.endswith(".part"):
+            state.parts.append(name)
+        elif name.endswith(".part.json"):
+            try:
+                json.loads(path.read_bytes())
+            except ValueError as exc:
+                pytest.fail(f"journal {name} is not valid JSON: {exc}")
+            state.journals.append(name)
+        elif TEMP_RE.search(name):
+            assert allow_temps, f"leftover temporary file {name}"
+            state.temps.append(name)
+        else:
+            try:
+                expected = sb.expected_sha256(name)
+            except KeyError:
+                pytest.fail(f"unexpected file {name!r} in {out} (not a file the server has)")
+            actual = sha256_file(path)
+            assert actual == expected, f"final-named file {name} has wrong bytes (partial?)"
+            state.finals[name] = actual
+    for mname, data in state.manifests.items():
+        for item in data["items"]:
+            if item["status"] == "done":
+                final = out / item["path"]
+                assert final.is_file(), f"{mname}: done item {item['path']} is not on disk"
+                assert item.get("sha256") == state.finals.get(final.name), \
+                    f"{mname}: done item {item['path']} records a sha256 that differs"
+    return state
+
+
+def assert_complete(out: Path, sb: Sandbox, names: Sequence[str], code: int = 0
+                    ) -> OutState:
+    """Every expected file is final and verified; no .part left; the manifest says done."""
+    state = inspect_out(out, sb)
+    assert sorted(state.finals) == sorted(names), f"finals {sorted(state.finals)}"
+    assert not state.parts and not state.journals, f"leftovers {state.parts + state.journals}"
+    assert not state.lock, "the lock file was left behind after a finished run"
+    manifest = state.newest_manifest()
+    assert manifest.get("exit_code") == code, manifest.get("exit_code")
+    statuses = {item["file_name"]: item["status"] for item in manifest["items"]}
+    assert set(statuses) == set(names), statuses
+    assert set(statuses.values()) <= {"done", "skipped"}, statuses
+    return state
+
+
+def statuses(manifest: dict[str, Any]) -> dict[str, str]:
+    """file name -> status of a manifest's items."""
+    return {str(item["file_name"]): str(item["status"]) for item in manifest["items"]}
+
+
+# --- the sandbox's log ---------------------------------------------------------------------
+
+
+def settle(sb: Sandbox, quiet: float = 0.5, timeout: float = 10.0) -> None:
+    """Wait until the sandbox's log stops growing (requests of killed clients get logged
+    when the server notices the closed socket)."""
+    limit = time.monotonic() + timeout
+    count, since = len(sb.records()), time.monotonic()
+    while time.monotonic() < limit:
+        time.sleep(0.1)
+        now_count = len(sb.records())
+        if now_count != count:
+            count, since = now_count, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
+def file_records(sb: Sandbox, name: str | None = None) -> list[dict[str, Any]]:
+    """Download-host records (optionally of one file)."""
+    return [r for r in sb.records() if r.get("kind") == "file"
+            and (name is None or r.get("file") == name)]
+
+
+def api_calls(sb: Sandbox, endpoint: str | None = None) -> list[dict[str, Any]]:
+    """API records (optionally of one endpoint)."""
+    return [r for r in sb.records() if r.get("kind") == "api"
+            and (endpoint is None or r.get("endpoint") == endpoint)]
+
+
+def sent_per_file(sb: Sandbox) -> dict[str, tuple[int, int]]:
+    """file name -> (body bytes the host sent, GET requests that reached the body stage)."""
+    totals: dict[str, tuple[int, int]] = {}
+    for rec in file_records(sb):
+        name = rec.get("file")
+        if not name or rec.get("method") != "GET":
+            continue
+        sent, count = totals.get(str(name), (0, 0))
+        totals[str(name)] = (sent + int(rec.get("bytes") or 0), count + 1)
+    return totals

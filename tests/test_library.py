@@ -1,0 +1,30 @@
+"""The Python API: search, options and download without the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from m2mdl import M2M
+from m2mdl.sandbox import Sandbox
+
+from .cli_helpers import ANCHORAGE, SCENES
+
+
+def test_search_options_download(sandbox: Sandbox, tmp_path: Path) -> None:
+    with M2M("demo", "demo-token", api_url=sandbox.api_url) as m2m:
+        scenes = m2m.search(ANCHORAGE, start="2020-03-01", end="2020-03-15", cloud_max=60)
+        assert {s.entity_id for s in scenes} == set(SCENES)
+        options = m2m.options(scenes[:1])
+        assert len(options.to_json()["scenes"][0]["files"]) == 22
+        outcome = m2m.download(scenes, "band", tmp_path, bands=["SR_B4"])
+    assert outcome.exit_code == 0 and outcome.counts["done"] == 3
+    assert len(list(tmp_path.glob("*_SR_B4.TIF"))) == 3
+
+
+def test_sandbox_session_and_bbox_area(tmp_path: Path) -> None:
+    with M2M.sandbox() as m2m:
+        scenes = m2m.search((-150.9495, 61.0031, -148.9555, 61.4834), start="2020-03-01",
+                            end="2020-03-15", cloud_max=20)
+        assert len(scenes) == 2
+        plan = m2m.download(scenes, "bundle", tmp_path, dry_run=True)
+    assert len(plan.plan.files) == 2 and not list(tmp_path.iterdir())
