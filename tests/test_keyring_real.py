@@ -69,7 +69,8 @@ def missing_prerequisite() -> str | None:
     return None
 
 
-def run_in_keyring_session(tmp_path: Path, env_extra: dict[str, str]) -> dict[str, object]:
+def run_in_keyring_session(tmp_path: Path, env_extra: dict[str, str],
+                           snippet: str = SNIPPET) -> dict[str, object]:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     env = {k: v for k, v in os.environ.items()
@@ -80,7 +81,7 @@ def run_in_keyring_session(tmp_path: Path, env_extra: dict[str, str]) -> dict[st
               'exec "$0" -c "$1"')
     # Own process group, so a hang is killed whole: daemon, bus and python.
     proc = subprocess.Popen(
-        ["dbus-run-session", "--", "sh", "-c", script, sys.executable, SNIPPET],
+        ["dbus-run-session", "--", "sh", "-c", script, sys.executable, snippet],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
         start_new_session=True,
     )
@@ -115,3 +116,56 @@ def test_keyring_store_against_gnome_keyring(tmp_path: Path) -> None:
     after = result["after_clear"]
     assert isinstance(after, dict) and after["stdout"].strip() == ""
     assert not (tmp_path / "cfg").exists()  # the file fallback was never used
+
+
+# The CLI end to end inside the D-Bus session: login stores into the Secret Service, a search
+# reuses the stored key, logout removes everything.
+CLI_SNIPPET = r"""
+import json, os, subprocess, sys
+from m2mdl.sandbox import Sandbox, SandboxConfig
+
+def m2mdl(*args, stdin=None):
+    out = subprocess.run([sys.executable, "-m", "m2mdl", *args], input=stdin,
+                         capture_output=True, text=True, timeout=60, env=env)
+    return {"rc": out.returncode, "stdout": out.stdout, "stderr": out.stderr}
+
+def lookup():
+    out = subprocess.run(["secret-tool", "lookup", "service", "m2mdl", "username", "session"],
+                         capture_output=True, text=True, timeout=20)
+    return out.stdout
+
+with Sandbox(SandboxConfig(data_scale=0.001)) as sb:
+    env = dict(os.environ, M2MDL_API_URL=sb.api_url)
+    result = {"login": m2mdl("login", "--username", "demo", "--token-stdin",
+                             stdin="demo-token\n")}
+    result["stored"] = lookup()
+    result["status"] = m2mdl("login", "--status")
+    result["search"] = m2mdl("search", "--bbox", "-150", "61", "-149", "61.5", "--start",
+                             "2020-03-01", "--end", "2020-03-15", "--output", "json")
+    result["logins"] = len([r for r in sb.records() if r.get("endpoint") == "login-token"])
+    result["logout"] = m2mdl("logout")
+    result["after"] = lookup()
+print("RESULT " + json.dumps(result))
+"""
+
+
+def test_cli_login_and_logout_use_the_secret_service(tmp_path: Path) -> None:
+    reason = missing_prerequisite() or (
+        None if shutil.which("secret-tool") else "secret-tool is not installed")
+    if reason:
+        pytest.skip(reason)
+    result = run_in_keyring_session(tmp_path, {}, CLI_SNIPPET)
+    login = result["login"]
+    assert isinstance(login, dict) and login["rc"] == 0, login
+    assert "no OS keyring" not in login["stderr"]
+    stored = json.loads(str(result["stored"]))
+    assert stored["username"] == "demo" and stored["token"] == "demo-token"
+    status = result["status"]
+    assert isinstance(status, dict) and "keyring" in status["stdout"].lower()
+    search = result["search"]
+    assert isinstance(search, dict) and search["rc"] == 0, search
+    assert result["logins"] == 1  # the search reused the stored session key
+    logout = result["logout"]
+    assert isinstance(logout, dict) and logout["rc"] == 0
+    assert str(result["after"]).strip() == ""
+    assert not (tmp_path / "cfg").exists()
