@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ def env_for(sb: Sandbox, **extra: str) -> dict[str, str]:
             "M2MDL_TOKEN": "demo-token", **extra}
 
 
-def run(args: Sequence[str], env: dict[str, str | None] | None = None,
+def run(args: Sequence[str], env: Mapping[str, str | None] | None = None,
         input: str | None = None) -> Run:
     """Invoke ``m2mdl ARGS`` in-process; exceptions are never swallowed silently."""
     result = CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)

@@ -137,7 +137,7 @@ def test_expired_key_twice_is_an_auth_error_not_a_loop() -> None:
     c = client(credentials=lambda: ("demo", "tok"))
     with pytest.raises(errors.NotLoggedIn):
         c.permissions()
-    assert [call.request.url.rsplit("/", 1)[1] for call in responses.calls] == [
+    assert [str(call.request.url).rsplit("/", 1)[1] for call in responses.calls] == [
         "permissions", "login-token", "permissions"]
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from m2mdl.sandbox import Sandbox
 
 from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, calls, env_for, run
 
 
-def search_json(sb: Sandbox, *args: str) -> dict[str, object]:
+def search_json(sb: Sandbox, *args: str) -> dict[str, Any]:
     result = run(["search", *args, "--output", "json"], env_for(sb))
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]

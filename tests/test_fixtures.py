@@ -22,7 +22,7 @@ REAL = DATA / "m2m-real"
 
 # file -> (endpoint, call, check)
 Call = Callable[[M2MClient], Any]
-CASES: dict[str, tuple[str, Call, Callable[[Any], None]]] = {
+CASES: dict[str, tuple[str, Call, Callable[[Any], object]]] = {
     "castuofa-2020-dataset-search.json": (
         "dataset-search", lambda c: c.dataset_search("corona"),
         lambda r: (len(r) == 2 and all(d.dataset_id for d in r)) or pytest.fail(str(r))),

@@ -37,7 +37,7 @@ class Client:
 
     @classmethod
     def login(cls, sb: Sandbox, username: str = "demo",
-              token: str = "demo-token") -> Client:  # noqa: S107 (the sandbox's demo token)
+              token: str = "demo-token") -> Client:
         """A client holding a fresh API key."""
         c = cls(sb)
         env = c.call("login-token", {"username": username, "token": token})

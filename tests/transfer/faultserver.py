@@ -24,6 +24,9 @@ scenario tag (e.g. ``?t=case1&drop_after=1000``) has its own counters:
 * ``wrong_start=K``: a 206's Content-Range (and body) starts K bytes later than asked.
 * ``no_validators=1``: no ETag and no Last-Modified.
 * ``ctype=TYPE``: the Content-Type of a file (default application/octet-stream).
+* ``weak_etag=1``: the ETag is weak (``W/"..."``), unusable for If-Range.
+* ``cenc=VALUE``: a Content-Encoding header (the body stays as it is).
+* ``star_total=1``: a 206's Content-Range says ``/*`` instead of the size.
 """
 
 from __future__ import annotations
@@ -226,6 +229,8 @@ class FaultServer:
         if version:
             data = mutate(data)
         etag = f'"{len(data):x}-v{version}"'
+        if q.get("weak_etag"):
+            etag = "W/" + etag
         modified = formatdate(_BASE_TIME + 1000 * version, usegmt=True)
         return data, etag, modified
 
@@ -240,6 +245,8 @@ class FaultServer:
             "Content-Type": q.get("ctype", "application/octet-stream"),
         }
         headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        if "cenc" in q:
+            headers["Content-Encoding"] = q["cenc"]
         if not q.get("no_validators"):
             headers.update({"ETag": etag, "Last-Modified": modified})
         if span == "unsatisfiable":
@@ -249,7 +256,8 @@ class FaultServer:
         status, start, end = (200, 0, size) if span is None else (206, *span)
         if status == 206:
             start = min(start + int(q.get("wrong_start", 0)), end - 1)
-            headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+            total = "*" if q.get("star_total") else str(size)
+            headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
         if q.get("nocl"):
             headers["Connection"] = "close"
             h.close_connection = True

@@ -94,7 +94,11 @@ CASES = [
     Case("tar-magic-wrong", job={"kind": "tar"}, ok=False, kind="integrity"),
     Case("tiff-magic-wrong", job={"kind": "tiff"}, ok=False, kind="integrity"),
     Case("sha-mismatch", job={"expected_sha256": "0" * 64}, ok=False, kind="integrity"),
-    Case("weak-tls-irrelevant", opts={"verify_tls": False}),
+    Case("verify-tls-off", opts={"verify_tls": False}),
+    Case("gzip-encoding", {"cenc": "gzip"}, ok=False, kind="http", attempts=(1, 1)),
+    Case("identity-encoding", {"cenc": "identity"}),
+    Case("star-total", {"star_total": 1}, size=LARGE, max_resent=None),
+    Case("weak-etag-drop", {"weak_etag": 1, "drop_after": 100_000, **PACED}),
 ]
 
 
@@ -153,6 +157,18 @@ def test_requests_carry_identity_and_if_range(
     assert second.range is not None and second.range.startswith("bytes=")
     assert second.if_range == f'"{SMALL:x}-v0"'  # the strong ETag wins over Last-Modified
     assert {entry.accept_encoding for entry in (first, second)} == {"identity"}
+
+
+def test_weak_etag_uses_last_modified_for_if_range(
+    server: FaultServer, fast: TransferOptions, tmp_path: Path
+) -> None:
+    server.add("f.bin", make_bytes(SMALL))
+    url = server.url("f.bin", weak_etag=1, drop_after=100_000, **PACED)
+    [result] = run_transfers([FileJob("k", url, tmp_path / "f.bin")], fast, RecordingSink())
+    assert result.ok
+    second = server.entries("f.bin")[1]
+    assert second.status == 206 and second.if_range is not None
+    assert second.if_range.endswith("GMT")
 
 
 def test_many_files_share_workers(
