@@ -51,7 +51,7 @@ from __future__ import annotations
 
 from .checks import looks_complete, verify_existing
 from .engine import run_transfers
-from .errors import TransferInterrupted, UnsafeFileName
+from .errors import HeaderError, TransferInterrupted, UnsafeFileName
 from .http_parse import parse_content_disposition, parse_content_range
 from .lock import DirectoryLock, DirectoryLocked
 from .model import FileJob, FileResult, NullSink, ProgressSink, TransferOptions
@@ -63,6 +63,7 @@ __all__ = [
     "DirectoryLocked",
     "FileJob",
     "FileResult",
+    "HeaderError",
     "NullSink",
     "ProgressSink",
     "TransferInterrupted",

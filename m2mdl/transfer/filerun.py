@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from .context import RunContext
-from .errors import IntegrityError, NoSpace, RestartNeeded, Stopped, TransferError
+from .errors import (
+    ConnectionProblem,
+    IntegrityError,
+    NoSpace,
+    RestartNeeded,
+    Stopped,
+    TransferError,
+)
 from .http_parse import redact
 from .journal import load_journal
 from .model import FileJob, FileResult
@@ -54,6 +61,8 @@ def _download(task: FileTask) -> FileResult:
         try:
             if not part.complete():
                 _fetch_all(task)
+            if not part.complete():  # defensive: keep the data, let the next run resume
+                raise ConnectionProblem("the transfer ended before the file was complete")
             size, digest = part.publish(
                 expected_size=job.expected_size,
                 kind=job.kind,

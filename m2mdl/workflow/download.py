@@ -8,6 +8,7 @@ in the manifest as ``preparing`` and picked up by the next run.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +32,8 @@ from .context import Context
 from .fetch import Fetcher
 from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
 from .present import already_present
+
+log = logging.getLogger("m2mdl.workflow")
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ class _Run:
         present = already_present(plan.files, self.spec.out_dir)
         self._record(plan, present)
         todo = [f for f in plan.files if f.key not in present]
+        log.info("plan: %d file(s) over %d scene(s); %d already present, %d to fetch",
+                 len(plan.files), len(self.scenes), len(present), len(todo))
         if todo and not self.stop.is_set():
             self.requested = True
             sizes = [f.size for f in todo]
@@ -186,7 +191,9 @@ class _Run:
             self.spec.dataset, list_id=list_id,
             file_groups=self.spec.filetype == "band_group")
         wanted = set(ids)  # lists can hold stale scenes from older sessions (NB25 anomaly)
-        return [p for p in products if p.entity_id in wanted]
+        products = [p for p in products if p.entity_id in wanted]
+        log.info("download-options: %d product(s) for %d scene(s)", len(products), len(ids))
+        return products
 
     def _plan(self, products: Sequence[Product]) -> Plan:
         return make_plan(self.spec.filetype, products, bands=self.spec.bands,

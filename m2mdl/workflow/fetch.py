@@ -10,6 +10,7 @@ entity and display ids.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -27,6 +28,8 @@ from .context import Reporter
 from .plan import PlannedFile
 
 #: M2M batches: landsatlinks found larger download-requests unreliable (m2m-api.md §2.14).
+log = logging.getLogger("m2mdl.workflow")
+
 REQUEST_BATCH = 1000
 #: Polling download-retrieve for preparing files: bounded exponential backoff (the official
 #: sample polls every 30 s forever; we start sooner and never exceed 30 s).
@@ -90,6 +93,8 @@ class Fetcher:
             for start in range(0, len(downloads), REQUEST_BATCH):
                 batch = downloads[start:start + REQUEST_BATCH]
                 self._absorb(self.client.download_request(self.label, downloads=batch))
+        log.info("download-request: %d ready, %d preparing", len(self.ready),
+                 len(self.preparing))
         if self._unmatched():
             self._absorb_retrieve()
         for key in self._unmatched():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from ..api import M2MClient
 from ..errors import ApiError, DatasetNotFound, InputError
 from ..models import Scene
 
+log = logging.getLogger("m2mdl.workflow")
 SORT_KEYS = ("acquired", "-acquired", "cloud", "-cloud", "path_row")
 
 
@@ -156,6 +158,8 @@ def search(client: M2MClient, query: SearchQuery) -> SearchResult:
         if isinstance(exc, DatasetNotFound) or (exc.code or "").startswith("DATASET"):
             raise unknown_dataset(client, query.dataset, exc) from exc
         raise
+    log.info("search: %d scene(s) in %d page(s) of %s", len(result.scenes), result.pages,
+             query.dataset)
     if query.sort:
         result.scenes.sort(key=_sort_key(query.sort), reverse=query.sort.startswith("-"))
     return result
