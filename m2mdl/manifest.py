@@ -71,9 +71,13 @@ class Item:
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
-    """A sortable, unique run id: UTC time plus 4 random hex digits."""
+    """A sortable, unique run id: UTC time to the millisecond plus 4 random hex digits.
+
+    Milliseconds keep two runs in the same second in order ("newest manifest" is the last by
+    name); the random part keeps two machines sharing a directory apart.
+    """
     now = now or dt.datetime.now(dt.timezone.utc)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(2)}"
+    return f"{now:%Y%m%dT%H%M%S}{now.microsecond // 1000:03d}Z-{secrets.token_hex(2)}"
 
 
 @dataclass

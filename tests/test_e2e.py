@@ -103,3 +103,15 @@ def test_server_state_is_removed_at_the_end(sandbox: Sandbox, tmp_path: Path) ->
     assert [r["status"] for r in calls(sandbox, "scene-list-remove")] == [200]
     assert len(calls(sandbox, "download-order-remove")) == 1
     assert label.startswith("m2mdl_")
+
+
+def test_dry_run_json_plan(sandbox: Sandbox, tmp_path: Path) -> None:
+    import json
+
+    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--dry-run", "--json",
+                  "-o", str(tmp_path)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["kind"] == "plan" and len(plan["files"]) == 3
+    assert plan["bytes_to_download"] == sum(f["size"] for f in plan["files"])
+    assert not calls(sandbox, "download-request")

@@ -21,8 +21,10 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from m2mdl.manifest import Item, Manifest, Status
 from m2mdl.output import CSV_FIELDS, read_scenes
 from m2mdl.sandbox import Sandbox
+from m2mdl.transfer.model import ERROR_KINDS
 
 from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, env_for, manifest, run
 
@@ -30,11 +32,6 @@ SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 DOCUMENTED = {"scene", "search", "search-geojson", "options", "download-summary",
               "aoi-describe", "manifest"}
 TIMEOUT = 60
-
-
-def sandbox_env(sb: Sandbox) -> dict[str, str | None]:
-    """``env_for`` typed as ``run`` wants it (its dict[str, str] is not a dict[str, str | None])."""
-    return dict(env_for(sb))
 
 
 @cache
@@ -65,7 +62,7 @@ def assert_valid(name: str, instance: Any) -> None:
 
 def search(sandbox: Sandbox, fmt: str) -> str:
     """stdout of ``m2mdl search NOTEBOOK_QUERY --output FMT`` (exit 0 asserted)."""
-    result = run(["search", *NOTEBOOK_QUERY, "--output", fmt], sandbox_env(sandbox))
+    result = run(["search", *NOTEBOOK_QUERY, "--output", fmt], env_for(sandbox))
     assert result.exit_code == 0, result.stderr
     return result.stdout
 
@@ -94,12 +91,22 @@ def test_schemas_reject_what_the_code_never_writes() -> None:
     assert errors("scene", with_status)  # a manifest scene is not a search scene
     item = {"key": "a/b", "entity_id": "a", "display_id": "d", "product": "p",
             "file_name": "b", "path": "b", "size": 1, "sha256": None, "status": "done",
-            "attempts": 1, "last_error": None, "download_id": 1,
+            "attempts": 1, "last_error": None, "error_kind": None, "download_id": 1,
             "url": "https://example.test/f?signature=secret", "bytes_received": 1}
     validator = Draft202012Validator(_schemas()["manifest.schema.json"]["$defs"]["item"])
     assert not validator.is_valid(item)  # a signed URL is a credential: never in a manifest
     assert not validator.is_valid({**item, "url": None, "status": "unknown"})
     assert validator.is_valid({**item, "url": None})
+    assert not validator.is_valid({**item, "url": None, "error_kind": "gremlins"})
+
+
+def test_manifest_schema_knows_every_status_and_error_kind() -> None:
+    item = _schemas()["manifest.schema.json"]["$defs"]["item"]["properties"]
+    assert set(item["status"]["enum"]) == {s.value for s in Status}
+    assert set(item["error_kind"]["enum"]) == {*ERROR_KINDS, None}
+    assert set(item) == set(Item("k", "e", "d", "p", "f", "f").to_json())
+    top = _schemas()["manifest.schema.json"]["properties"]
+    assert set(top) == set(Manifest(Path("."), "r", "download", {}).to_json())
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -154,7 +161,7 @@ def test_every_format_reads_back_into_the_same_scenes(sandbox: Sandbox, tmp_path
     for fmt in ("json", "jsonl", "csv", "geojson"):
         path = tmp_path / f"scenes.{fmt}"
         result = run(["search", *NOTEBOOK_QUERY, "--output", fmt, "-o", str(path)],
-                     sandbox_env(sandbox))
+                     env_for(sandbox))
         assert result.exit_code == 0, result.stderr
         assert result.stdout == ""  # with -o the data goes to the file only
         read[fmt] = [s.to_json() for s in read_scenes(path)]
@@ -190,7 +197,7 @@ def test_search_json_pipes_into_json_tool_without_escape_codes(sandbox: Sandbox)
 
 
 def test_options_json(sandbox: Sandbox) -> None:
-    result = run(["options", *SCENES, "--output", "json"], sandbox_env(sandbox))
+    result = run(["options", *SCENES, "--output", "json"], env_for(sandbox))
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert_valid("options", doc)
@@ -202,7 +209,7 @@ def test_options_json(sandbox: Sandbox) -> None:
 def test_options_json_from_a_saved_search(sandbox: Sandbox, tmp_path: Path) -> None:
     saved = tmp_path / "scenes.geojson"
     saved.write_text(search(sandbox, "geojson"), encoding="utf-8")
-    result = run(["options", "--from", str(saved), "--output", "json"], sandbox_env(sandbox))
+    result = run(["options", "--from", str(saved), "--output", "json"], env_for(sandbox))
     assert result.exit_code == 0, result.stderr
     assert_valid("options", json.loads(result.stdout))
 
@@ -232,7 +239,7 @@ def test_aoi_describe_json_of_a_multipolygon(tmp_path: Path) -> None:
 def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--json", "-o",
-                  str(out)], sandbox_env(sandbox))
+                  str(out)], env_for(sandbox))
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)  # stdout holds the summary and nothing else
     assert_valid("download-summary", summary)
@@ -249,7 +256,7 @@ def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Pat
     out = tmp_path / "out"
     args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL", "--json", "-o", str(out)]
     for expected in ("done", "skipped"):
-        result = run(args, sandbox_env(sandbox))
+        result = run(args, env_for(sandbox))
         assert result.exit_code == 0, result.stderr
         summary = json.loads(result.stdout)
         assert_valid("download-summary", summary)
@@ -258,3 +265,14 @@ def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Pat
         assert_valid("manifest", data)
         assert data["filetype"] == "band" and data["aoi"]["type"] == "Polygon"
         assert data["summary"][expected] == 6 == len(data["items"])
+
+
+def test_dry_run_plan_json(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4", "--dry-run", "--json", "-o",
+            str(out)]
+    result = run(args, env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert_valid("plan", plan)
+    assert len(plan["files"]) == 3 and not any(f["present"] for f in plan["files"])

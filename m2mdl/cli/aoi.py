@@ -68,7 +68,8 @@ def _parse_wrs(value: str) -> tuple[int, int]:
 def aoi_command(
     ctx: typer.Context,
     file: Annotated[Path | None, typer.Argument(
-        help="A GeoJSON file to check and describe.", show_default=False)] = None,
+        metavar="FILE", help="A GeoJSON file to check and describe.", show_default=False)
+    ] = None,
     bbox: BboxOpt = None,
     point: PointOpt = None,
     radius_km: RadiusOpt = 10.0,
@@ -78,7 +79,7 @@ def aoi_command(
         "--wrs", help="Area of a WRS-2 scene: PATH/ROW, e.g. 068/017 (asks M2M grid2ll).")
     ] = None,
     output: Annotated[Path | None, typer.Option(
-        "-o", "--output", help="Write the GeoJSON here instead of stdout.")] = None,
+        "-o", "--output-file", help="Write the GeoJSON here instead of stdout.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Describe as JSON.")] = False,
 ) -> None:
     """Write an AOI GeoJSON from --bbox/--point/--wkt/--wrs, or check and describe FILE."""

@@ -11,6 +11,7 @@ import typer
 from ..errors import DownloadsIncomplete, InputError
 from ._app import State, app, handle, stop_on_signals
 from .aoi import AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
+from .choices import FileType
 from .search import (
     CloudMaxOpt,
     CloudMinOpt,
@@ -24,8 +25,9 @@ from .search import (
     build_query,
 )
 
-FileTypeOpt = Annotated[str, typer.Option(
-    "--filetype", help="band (single files), bundle (.tar per scene) or band_group.")]
+FileTypeOpt = Annotated[FileType, typer.Option(
+    "--filetype", help="band: single files; bundle: one .tar per scene; band_group: the files"
+    " of band groups.")]
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
@@ -53,7 +55,7 @@ def _scenes(state: State, context: Any, from_file: Path | None, query_args: dict
 @handle
 def download(
     ctx: typer.Context,
-    filetype: FileTypeOpt = "band",
+    filetype: FileTypeOpt = FileType.band,
     aoi: AoiFileOpt = None, bbox: BboxOpt = None, point: PointOpt = None,
     radius_km: RadiusOpt = 10.0,
     from_file: Annotated[Path | None, typer.Option(
@@ -82,8 +84,8 @@ def download(
     ] = None,
     keep_server_state: Annotated[bool, typer.Option(
         "--keep-server-state", help="Keep this run's scene lists and download order.")] = False,
-    json_out: Annotated[bool, typer.Option("--json", help="Print the run summary as JSON.")
-                        ] = False,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="Print the run summary (with --dry-run: the plan) as JSON.")] = False,
 ) -> None:
     """Search, request and download scenes' files: resumable, verified, parallel."""
     from ..workflow.download import DownloadSpec
@@ -95,14 +97,14 @@ def download(
     context = state.context(ui)
     settings = context.settings
     _check_numbers(settings, deadline)
-    _check_choices(filetype, _split(bands), _split(group))
+    _check_choices(filetype.value, _split(bands), _split(group))
     area = area_from_options(aoi, bbox, point, radius_km)
     query_args = dict(dataset=dataset, start=start, end=end, cloud_min=cloud_min,
                       cloud_max=cloud_max, months=months, path=path, row=row, limit=limit,
                       sort=None)
     scenes, dataset_name = _scenes(state, context, from_file, query_args, area)
     spec = DownloadSpec(
-        filetype=filetype, out_dir=Path(settings.out_dir), dataset=dataset_name,
+        filetype=filetype.value, out_dir=Path(settings.out_dir), dataset=dataset_name,
         bands=_split(bands), groups=_split(group), dry_run=dry_run, wait=settings.wait,
         keep_server_state=keep_server_state or settings.keep_server_state,
         workers=settings.workers, segments=settings.segments, deadline=deadline,
@@ -111,10 +113,6 @@ def download(
 
 
 def _check_choices(filetype: str, bands: tuple[str, ...], groups: tuple[str, ...]) -> None:
-    from ..workflow.plan import FILETYPES
-
-    if filetype not in FILETYPES:
-        raise InputError(f"--filetype {filetype!r} is not one of {', '.join(FILETYPES)}")
     if bands and filetype != "band":
         raise InputError("--bands goes with --filetype band")
     if groups and filetype != "band_group":
@@ -141,7 +139,10 @@ def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any],
 
     if spec.dry_run:
         outcome = run_download(context, spec, scenes)
-        ui.plan_table(outcome)
+        if json_out:
+            ui.data(json.dumps(outcome.plan_json(), indent=2) + "\n")
+        else:
+            ui.plan_table(outcome)
         return
     sinks: list[Any] = []
 

@@ -11,6 +11,7 @@ import typer
 from ..errors import InputError
 from ._app import State, app, handle, parse_date
 from .aoi import AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
+from .choices import SearchFormat, SortKey, TableOrJson
 
 StartOpt = Annotated[str | None, typer.Option(help="First acquisition date, YYYY-MM-DD.")]
 EndOpt = Annotated[str | None, typer.Option(help="Last acquisition date, YYYY-MM-DD.")]
@@ -25,10 +26,10 @@ PathOpt = Annotated[int | None, typer.Option("--path", help="WRS-2 path.")]
 RowOpt = Annotated[int | None, typer.Option("--row", help="WRS-2 row.")]
 LimitOpt = Annotated[int | None, typer.Option(
     help="At most this many scenes [default: every hit, page by page].", show_default=False)]
-SortOpt = Annotated[str | None, typer.Option(
-    help="Sort by acquired, -acquired, cloud, -cloud or path_row.")]
-OutputOpt = Annotated[str, typer.Option(
-    "--output", help="table (terminal), json, jsonl, csv or geojson.")]
+SortOpt = Annotated[SortKey | None, typer.Option(
+    help="Sort the scenes (a leading - sorts descending).", show_default=False)]
+OutputOpt = Annotated[SearchFormat, typer.Option(
+    "--output", help="Output format: a table for people, the others for programs.")]
 OutFileOpt = Annotated[Path | None, typer.Option(
     "-o", "--output-file", help="Write machine output to this file instead of stdout.")]
 
@@ -71,28 +72,27 @@ def search(
     radius_km: RadiusOpt = 10.0, start: StartOpt = None, end: EndOpt = None,
     cloud_max: CloudMaxOpt = None, cloud_min: CloudMinOpt = None, dataset: DatasetOpt = None,
     months: MonthsOpt = None, path: PathOpt = None, row: RowOpt = None,
-    limit: LimitOpt = None, sort: SortOpt = None, output: OutputOpt = "table",
+    limit: LimitOpt = None, sort: SortOpt = None, output: OutputOpt = SearchFormat.table,
     output_file: OutFileOpt = None,
 ) -> None:
     """Find Landsat scenes over an area: every hit, with no silent cap."""
-    from ..output import FORMATS, render_scenes
+    from ..output import render_scenes
     from ..workflow.search import search as run_search
 
     state: State = ctx.obj
-    if output not in FORMATS:
-        raise InputError(f"--output {output!r} is not one of {', '.join(FORMATS)}")
     ui = state.ui()
     context = state.context(ui)
     area = area_from_options(aoi, bbox, point, radius_km)
     query = build_query(context.settings, area, dataset=dataset, start=start, end=end,
                         cloud_min=cloud_min, cloud_max=cloud_max, months=months, path=path,
-                        row=row, limit=limit, sort=sort)
+                        row=row, limit=limit, sort=sort.value if sort else None)
     result = run_search(context.client(), query)
     context.close()
-    if output == "table" and output_file is None:
+    if output is SearchFormat.table and output_file is None:
         ui.scenes_table(result.scenes, result.total_hits)
         return
-    text = render_scenes("json" if output == "table" else output, result.scenes,
+    fmt = "json" if output is SearchFormat.table else output.value
+    text = render_scenes(fmt, result.scenes,
                          dataset=query.dataset, total_hits=result.total_hits)
     _write(ui, text, output_file)
     ui.info(f"{len(result.scenes)} scene(s) in {result.pages} page(s)")
@@ -111,24 +111,24 @@ def _write(ui: Any, text: str, path: Path | None) -> None:
 def options(
     ctx: typer.Context,
     scenes: Annotated[list[str] | None, typer.Argument(
-        help="Entity ids (LC80680172020070LGN00).", show_default=False)] = None,
+        metavar="SCENE...", help="Entity ids (LC80680172020070LGN00).", show_default=False)
+    ] = None,
     from_file: Annotated[Path | None, typer.Option(
         "--from", help="Scenes from a saved search (json, jsonl, csv or geojson).")] = None,
     dataset: DatasetOpt = None,
-    output: Annotated[str, typer.Option("--output", help="table or json.")] = "table",
+    output: Annotated[TableOrJson, typer.Option("--output", help="Output format.")
+                      ] = TableOrJson.table,
 ) -> None:
     """Show what each scene can be downloaded as: bundles, single files, band groups."""
     from ..workflow.options import scene_options
 
     state: State = ctx.obj
-    if output not in {"table", "json"}:
-        raise InputError(f"--output {output!r} is not one of table, json")
     ids = _scene_ids(scenes, from_file)
     ui = state.ui()
     context = state.context(ui)
     result = scene_options(context.client(), dataset or context.settings.dataset, ids)
     context.close()
-    if output == "json":
+    if output is TableOrJson.json:
         ui.data(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         ui.options_tables(result.products, result.groups)

@@ -69,6 +69,17 @@ class Outcome:
         """Items per state (empty for a dry run)."""
         return self.manifest.counts() if self.manifest else {}
 
+    def plan_json(self) -> dict[str, Any]:
+        """The plan as JSON (``download --dry-run --json``, schema_version 1)."""
+        files = [{"file_name": f.file_name, "entity_id": f.scene_entity_id,
+                  "display_id": f.scene_display_id, "product": f.product, "size": f.size,
+                  "present": f.key in self.present} for f in self.plan.files]
+        missing = [f.size or 0 for f in self.plan.files if f.key not in self.present]
+        return {"schema_version": 1, "kind": "plan", "files": files,
+                "unavailable": [{"display_id": d, "reason": r} for d, r in self.plan.unavailable],
+                "bytes_to_download": sum(missing),
+                "sizes_known": all(f.size is not None for f in self.plan.files)}
+
     @property
     def incomplete(self) -> int:
         """Files that failed, are still preparing or pending, plus unavailable scenes."""

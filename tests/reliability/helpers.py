@@ -104,6 +104,14 @@ class CliProcess:
             return False
         return waited is None
 
+    def try_reap(self) -> CliResult | None:
+        """The result if the child has exited (reaping it), else None; never blocks."""
+        pid, status, usage = os.wait4(self.proc.pid, os.WNOHANG)
+        if not pid:
+            return None
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return self._result(self.proc.returncode, usage.ru_maxrss)
+
     def wait(self, timeout: float = DEFAULT_TIMEOUT) -> CliResult:
         """Reap the child (with its rusage); kill it and fail the test after ``timeout``."""
         limit = time.monotonic() + timeout

@@ -10,7 +10,8 @@ scenario tag (e.g. ``?t=case1&drop_after=1000``) has its own counters:
 
 * ``fail=CODE:N`` and ``retry_after=S``: the first N requests get CODE (+ Retry-After).
 * ``html200=N``: the first N requests get a 200 text/html error page.
-* ``forbid=1``: every request gets 403 (a refreshed URL simply drops the knob).
+* ``forbid=1``: every request gets 403 (a refreshed URL simply drops the knob);
+  ``forbid_from=N``: requests from the N-th on (0-based) get 403 (an expiring URL).
 * ``ignore_range=1``: Range is ignored (always 200 with the whole file).
 * ``mutate_after=N``: from request N on (0-based) the content, ETag and Last-Modified change.
 * ``drop_after=B`` and ``drop_times=K`` (default 1): reset the connection (RST) after B body
@@ -209,7 +210,7 @@ class FaultServer:
             self._serve_file(h, entry, q, n, name)
 
     def _faults_before_body(self, h: _Handler, entry: LogEntry, q: dict[str, str], n: int) -> bool:
-        if q.get("forbid"):
+        if q.get("forbid") or n >= int(q.get("forbid_from", 1 << 30)):
             self._simple(h, entry, 403, _PAGE, "text/html")
             return True
         if "fail" in q:

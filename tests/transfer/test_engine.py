@@ -243,3 +243,23 @@ def test_never_more_connections_than_workers(
         assert sha256((tmp_path / name).read_bytes()) == sha256(data)
     assert server.max_active <= workers
     assert len(server.log) >= min_requests
+
+
+def test_expired_url_is_refreshed_once_for_all_segments(
+    server: FaultServer, fast: TransferOptions, tmp_path: Path
+) -> None:
+    data = make_bytes(LARGE)
+    server.add("f.bin", data)
+    calls: list[str] = []
+
+    def refresh() -> str:
+        calls.append("x")
+        return server.url("f.bin", t="fresh")
+
+    url = server.url("f.bin", forbid_from=1)  # the first segment's request works, then 403
+    job = FileJob("k", url, tmp_path / "f.bin", expected_size=LARGE, refresh_url=refresh)
+    [result] = run_transfers([job], fast, RecordingSink())
+    assert result.ok and result.sha256 == sha256(data)
+    assert calls == ["x"]
+    assert [entry.status for entry in server.entries("f.bin")].count(403) == 3
+    assert server.sent("f.bin") == LARGE  # resumed with the stored validators: no restart

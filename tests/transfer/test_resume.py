@@ -197,7 +197,7 @@ def test_deadline_stops_running_and_queued_files(
     server.add("a.bin", make_bytes(500_000))
     server.add("b.bin", make_bytes(500_000, seed=2))
     options = dataclasses.replace(
-        fast, workers=1, stall_seconds=30, deadline=time.monotonic() + 0.5
+        fast, workers=1, stall_seconds=30, deadline=time.monotonic() + 1.0
     )
     jobs = [
         FileJob("a", server.url("a.bin", stall_after=100_000), tmp_path / "a.bin"),
