@@ -1,6 +1,6 @@
 """Machine-readable output: JSON, JSON lines, CSV and GeoJSON, and reading them back.
 
-Schemas (documented in the README, versioned by ``schema_version``):
+Schemas (docs/output.md and docs/schemas/, versioned by ``schema_version``):
 - ``search --output json``: ``{"schema_version": 1, "kind": "scenes", "dataset", "count",
   "total_hits", "scenes": [scene, ...]}``;
 - ``jsonl``: one scene object per line; ``csv``: a header row then one row per scene, the

@@ -30,7 +30,7 @@ from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, env_for, manifest, r
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 DOCUMENTED = {"scene", "search", "search-geojson", "options", "download-summary",
-              "aoi-describe", "manifest"}
+              "aoi-describe", "manifest", "plan"}
 TIMEOUT = 60
 
 
