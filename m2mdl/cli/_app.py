@@ -78,7 +78,10 @@ class State:
         from ..auth import Credentials, MemoryStore, StoredSession
         from ..sandbox import Sandbox, SandboxConfig
 
-        sandbox = Sandbox(SandboxConfig()).start()
+        # M2MDL_SANDBOX_LOG: the in-process sandbox logs every request there (JSON lines), so
+        # a user can see for themselves what a run asked for and what was re-sent.
+        log_path = os.environ.get("M2MDL_SANDBOX_LOG")
+        sandbox = Sandbox(SandboxConfig(log_path=Path(log_path) if log_path else None)).start()
         self._cleanups.append(sandbox.stop)
         store = MemoryStore()  # trying m2mdl never touches real credentials
         store.save(StoredSession(Credentials("demo", "demo-token")))

@@ -80,7 +80,8 @@ def test_throttling_status_with_retry_after(sandbox_factory: Callable[..., Sandb
     assert_complete(out, sb, band_names(B4))
     for name in band_names(B4):
         records = [r for r in file_records(sb, name) if r.get("method") == "GET"]
-        assert [r["status"] for r in records] == [status, status, 200], records
+        assert [r["status"] for r in records][:2] == [status, status], records
+        assert len(records) == 3 and records[2]["status"] in (200, 206), records
         # Retry-After: 1 was honoured: the next request came at least ~1 s later (a lower
         # bound: a slow machine only makes the gap longer).
         assert records[1]["t"] - records[0]["t"] >= 0.9, records
@@ -137,7 +138,9 @@ def test_file_changed_between_runs_restarts_with_the_new_version(
         second = file_records(sb, name)[1]
         if second.get("range") and not str(second["range"]).startswith("bytes=0-"):
             assert second.get("if_range"), f"{name}: a resume without If-Range: {second}"
-            assert second["status"] == 200 and second.get("event") == "mutated", second
+            # If-Range failed: the full new body (the client may hang up and re-ask from 0)
+            assert second["status"] == 200, second
+            assert second.get("event") in ("mutated", "client_closed"), second
 
 
 def test_expired_signed_url_is_refreshed_and_resumed(
