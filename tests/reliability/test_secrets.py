@@ -1,0 +1,96 @@
+"""Case 8: the application token and the session keys appear nowhere but the credentials file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from m2mdl.sandbox import Sandbox
+
+from ..cli_helpers import NOTEBOOK_QUERY
+from .helpers import CliResult, band_names, cli_env, download_args, inspect_out, run_cli
+
+pytestmark = pytest.mark.reliability
+
+TOKEN = "demo-token"
+SIGNATURE = re.compile(r"requestSignature=(?!\*\*\*)[^&\s\"']+")
+
+
+def _stored_key(creds: Path) -> str | None:
+    data = json.loads(creds.read_text())
+    key = data.get("api_key")
+    return str(key) if key else None
+
+
+def test_token_and_session_key_never_leak(sandbox_factory: Callable[..., Sandbox],
+                                          tmp_path: Path) -> None:
+    sb = sandbox_factory(data_scale=0.001)
+    config_dir = Path(os.environ["M2MDL_CONFIG_DIR"])
+    state_dir = Path(os.environ["M2MDL_STATE_DIR"])
+    creds = config_dir / "credentials.json"
+    # No M2MDL_USERNAME/M2MDL_TOKEN: the stored login is the only source of the secret.
+    env = cli_env(M2MDL_API_URL=sb.api_url, M2MDL_NO_KEYRING="1")
+    env.pop("M2MDL_USERNAME", None)
+    env.pop("M2MDL_TOKEN", None)
+    out = tmp_path / "out"
+    bands = ("SR_B4",)
+    runs: list[CliResult] = []
+    keys: set[str] = set()
+
+    def step(args: list[str], code: int, stdin_text: str | None = None) -> None:
+        result = run_cli(args, env, timeout=90, stdin_text=stdin_text)
+        runs.append(result)
+        assert result.code == code, result.explain()
+        if creds.exists():
+            key = _stored_key(creds)
+            if key:
+                keys.add(key)
+
+    step(["login", "--username", "demo", "--token-stdin"], 0, stdin_text=TOKEN + "\n")
+    assert creds.is_file(), "login stored no credentials file"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600, oct(creds.stat().st_mode)
+    assert TOKEN in creds.read_text(), "the credentials file does not hold the token"
+    step(["login", "--status"], 0)
+    step(["search", *NOTEBOOK_QUERY, "--output", "json"], 0)
+    step(["--debug", "search", *NOTEBOOK_QUERY, "--output", "json"], 0)
+    step(download_args(out, "band", "--bands", ",".join(bands)), 0)
+    sb.expire_keys()  # the next run logs in again (a new key, logged with --debug)
+    step(["--debug", "download", *download_args(out, "band", "--bands", "SR_B4,SR_B3")[1:]], 0)
+    step(["--debug", "-v", "options", "LC80680172020070LGN00"], 0)
+    # error runs: the API refuses (exit 4), with and without --debug
+    sb.config.faults.api_error = "DOWNLOAD_ERROR"
+    sb.config.faults.api_error_times = 1000
+    sb.config.faults.api_error_endpoint = "download-options"
+    step(["--debug", "download", *download_args(out, "bundle")[1:]], 4)
+    step(download_args(out, "bundle"), 4)
+    step(["--debug", "login", "--username", "demo", "--token-stdin"], 3,
+         stdin_text="wrong-token\n")
+
+    assert keys, "no session key was ever stored"
+    secrets = {TOKEN, *keys}
+    inspect_out(out, sb)  # manifests valid, finals verified
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".TIF") == \
+        band_names(("SR_B3", "SR_B4"))
+    places: dict[str, str] = {}
+    for i, result in enumerate(runs):
+        places[f"run {i} argv"] = " ".join(result.argv)
+        places[f"run {i} stdout"] = result.stdout
+        places[f"run {i} stderr"] = result.stderr
+    files = [p for p in out.iterdir() if p.is_file()]
+    for root in (config_dir, state_dir):
+        if root.exists():
+            files += [p for p in root.rglob("*") if p.is_file() and p != creds]
+    for path in files:
+        places[str(path)] = path.read_bytes().decode("utf-8", "replace")
+    assert any("DEBUG" in text for name, text in places.items() if "stderr" in name), \
+        "no --debug output was produced, so the scan proves little"
+    for where, text in places.items():
+        for secret in secrets:
+            assert secret not in text, f"a secret ({secret[:4]}...) leaked into {where}"
+        assert not SIGNATURE.search(text), f"a URL signature leaked into {where}"
