@@ -30,7 +30,7 @@ from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, env_for, manifest, r
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 DOCUMENTED = {"scene", "search", "search-geojson", "options", "download-summary",
-              "aoi-describe", "manifest", "plan"}
+              "aoi-describe", "manifest", "plan", "login-status"}
 TIMEOUT = 60
 
 
@@ -276,3 +276,18 @@ def test_dry_run_plan_json(sandbox: Sandbox, tmp_path: Path) -> None:
     plan = json.loads(result.stdout)
     assert_valid("plan", plan)
     assert len(plan["files"]) == 3 and not any(f["present"] for f in plan["files"])
+
+
+def test_login_status_json(sandbox: Sandbox) -> None:
+    result = run(["login", "--status", "--json"], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    status = json.loads(result.stdout)
+    assert_valid("login-status", status)
+    assert status["username"] == "demo" and "M2MDL_TOKEN" in status["secret_store"]
+    assert "demo-token" not in result.stdout
+
+
+def test_json_flag_is_output_json(sandbox: Sandbox) -> None:
+    result = run(["search", *NOTEBOOK_QUERY, "--json"], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    assert_valid("search", json.loads(result.stdout))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 from typing import Annotated
 
@@ -45,6 +46,7 @@ def login(
         "--token-stdin", help="Read the application token from standard input.")] = False,
     status: Annotated[bool, typer.Option(
         "--status", help="Show who is logged in and where the secret is kept.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="With --status: as JSON.")] = False,
 ) -> None:
     """Log in with an M2M application token and keep it in the OS keyring.
 
@@ -60,6 +62,13 @@ def login(
     context = state.context(ui)
     if status:
         info = account.status(context)
+        if json_out:
+            ui.data(json.dumps({"schema_version": 1, "kind": "login-status",
+                                "username": info.username, "secret_store": info.source,
+                                "has_session_key": info.has_key,
+                                "key_age_seconds": info.key_age_seconds,
+                                "key_idle_seconds": info.key_idle_seconds}) + "\n")
+            return
         ui.data(f"user: {info.username}\nsecret stored in: {info.source}\n"
                 f"session key age: {_age(info.key_age_seconds)}"
                 f" (idle {_age(info.key_idle_seconds)})\n")

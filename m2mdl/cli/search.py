@@ -30,6 +30,7 @@ SortOpt = Annotated[SortKey | None, typer.Option(
     help="Sort the scenes (a leading - sorts descending).", show_default=False)]
 OutputOpt = Annotated[SearchFormat, typer.Option(
     "--output", help="Output format: a table for people, the others for programs.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
 OutFileOpt = Annotated[Path | None, typer.Option(
     "-o", "--output-file", help="Write machine output to this file instead of stdout.")]
 
@@ -73,13 +74,14 @@ def search(
     cloud_max: CloudMaxOpt = None, cloud_min: CloudMinOpt = None, dataset: DatasetOpt = None,
     months: MonthsOpt = None, path: PathOpt = None, row: RowOpt = None,
     limit: LimitOpt = None, sort: SortOpt = None, output: OutputOpt = SearchFormat.table,
-    output_file: OutFileOpt = None,
+    output_file: OutFileOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Find Landsat scenes over an area: every hit, with no silent cap."""
     from ..output import render_scenes
     from ..workflow.search import search as run_search
 
     state: State = ctx.obj
+    output = SearchFormat.json if json_out else output
     ui = state.ui()
     context = state.context(ui)
     area = area_from_options(aoi, bbox, point, radius_km)
@@ -118,6 +120,7 @@ def options(
     dataset: DatasetOpt = None,
     output: Annotated[TableOrJson, typer.Option("--output", help="Output format.")
                       ] = TableOrJson.table,
+    json_out: JsonOpt = False,
 ) -> None:
     """Show what each scene can be downloaded as: bundles, single files, band groups."""
     from ..workflow.options import scene_options
@@ -128,7 +131,7 @@ def options(
     context = state.context(ui)
     result = scene_options(context.client(), dataset or context.settings.dataset, ids)
     context.close()
-    if output is TableOrJson.json:
+    if output is TableOrJson.json or json_out:
         ui.data(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         ui.options_tables(result.products, result.groups)

@@ -13,12 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from m2mdl.sandbox import Sandbox
+from m2mdl.sandbox.server import API_PREFIX
 from m2mdl.sandbox.testing import make_config
 
 from .helpers import (
@@ -182,3 +185,69 @@ def test_session_key_expires_during_transfer(
     after = [r for r in api_calls(sb) if r.get("error_code") == "AUTH_EXPIRED"]
     assert after, "no API call saw the expired key (the test did not exercise expiry)"
     assert len(api_calls(sb, "login-token")) == 2, "expected exactly one extra login-token"
+
+
+class _TruncatingProxy(ThreadingHTTPServer):
+    """Forwards API calls to the sandbox; the first ``times`` scene-search answers are cut
+    off mid-body (a chunked 200 whose connection drops), as a dying proxy does."""
+
+    daemon_threads = True
+
+    def __init__(self, upstream: str, times: int) -> None:
+        super().__init__(("127.0.0.1", 0), _TruncatingHandler)
+        self.upstream = upstream
+        self.left = times
+        self.lock = threading.Lock()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{API_PREFIX}"
+
+
+class _TruncatingHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _TruncatingProxy
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        endpoint = self.path.rsplit("/", 1)[-1]
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() in ("content-type", "x-auth-token")}
+        answer = requests.post(self.server.upstream + endpoint, data=body, headers=headers,
+                               timeout=30)
+        with self.server.lock:
+            cut = endpoint == "scene-search" and self.server.left > 0
+            self.server.left -= cut
+        if cut:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n")
+            self.wfile.write(b"%x\r\n%s" % (len(answer.content), answer.content[:20]))
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        self.send_response(answer.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+
+def test_truncated_api_response_is_retried(sandbox: Sandbox, tmp_path: Path) -> None:
+    proxy = _TruncatingProxy(sandbox.api_url, times=2)
+    thread = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)
+    thread.start()
+    try:
+        out = tmp_path / "out"
+        result = run_cli(download_args(out, "band", "--bands", ",".join(BANDS)),
+                         cli_env(sandbox, M2MDL_API_URL=proxy.api_url), timeout=90)
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    assert proxy.left < 2, "the proxy never truncated an answer"
+    assert "internal error" not in result.stderr, result.explain()
+    assert result.code == 0, result.explain()
+    assert_complete(out, sandbox, band_names(BANDS))
