@@ -11,6 +11,7 @@ missing=()
 command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v aria2c >/dev/null 2>&1 || missing+=(aria2)
+[[ -x /usr/bin/time ]] || missing+=(time)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         echo "missing: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}" >&2

@@ -73,8 +73,9 @@ class CliProcess:
     def __init__(self, args: Sequence[str], env: dict[str, str],
                  stdin_text: str | None = None, cwd: Path | None = None) -> None:
         self.argv = [*CLI, *args]
-        self._out: IO[bytes] = tempfile.TemporaryFile()
-        self._err: IO[bytes] = tempfile.TemporaryFile()
+        # closed in _result, once the process has been reaped
+        self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
+        self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             self.argv, env=env, cwd=cwd, stdout=self._out, stderr=self._err,

@@ -146,10 +146,11 @@ def test_file_changed_between_runs_restarts_with_the_new_version(
 def test_expired_signed_url_is_refreshed_and_resumed(
         sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
     # ~4.2 MB at 1 MB/s, dropped after 2.5 MB: the reconnect comes > 2 s after the URL was
-    # signed, gets 403, and must fetch a fresh URL (download-retrieve) and resume.
-    sb = sandbox_factory(data_scale=SCALE, rate=1_000_000, drop_after=2_500_000, url_ttl=2.0)
+    # signed, gets 403, and must fetch a fresh URL (download-retrieve) and resume. Signed
+    # URLs live 0.5 s here: a fresh URL must be used at once, not after a backoff sleep.
+    sb = sandbox_factory(data_scale=SCALE, rate=1_000_000, drop_after=2_500_000, url_ttl=0.5)
     out = tmp_path / "out"
-    result = run_cli(_b4(out), cli_env(sb), timeout=90)
+    result = run_cli(_b4(out), cli_env(sb), timeout=150)
     assert result.code == 0, result.explain()
     assert_complete(out, sb, band_names(B4))
     assert [r for r in sb.records() if r.get("endpoint") == "download-retrieve"], \

@@ -50,21 +50,24 @@ def _waste_report(sb: Sandbox) -> dict[str, tuple[int, int, int]]:
 
 def test_sigkill_at_random_moments_then_rerun_completes(
         sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
-    # 3 bundles of ~29 MB at 3 MB/s per connection, 3 workers: ~10 s of transfer if left
-    # alone, so kills 0.8-3.5 s after start land before, during and between files.
-    sb = sandbox_factory(data_scale=0.03, rate=3_000_000)
+    # 3 bundles of ~49 MB at 3 MB/s per connection, 3 workers: ~16 s of transfer if left
+    # alone, so kills 0.8-5.5 s after start (the transfer begins ~1 s in) land before the
+    # transfer and before and after the first journal flush (8 MiB, ~3 s into a file).
+    sb = sandbox_factory(data_scale=0.05, rate=3_000_000)
     out = tmp_path / "out"
     env = cli_env(sb)
     args = download_args(out, "bundle", "--workers", "3")
     rng = random.Random(SEED)
+    kills = 0
     for kill in range(KILLS):
         proc = CliProcess(args, env)
-        time.sleep(rng.uniform(0.8, 3.5))
+        time.sleep(rng.uniform(0.8, 5.5))
         proc.send(signal.SIGKILL)
         result = proc.wait(30)
         if result.code == 0:  # finished before the kill: nothing left to interrupt
             break
         assert result.code == -signal.SIGKILL, f"kill {kill}: {result.explain()}"
+        kills += 1
         state = inspect_out(out, sb) if out.exists() else None  # verifies finals + JSON
         if state is not None:
             assert set(state.finals) <= set(BUNDLES)
@@ -72,6 +75,11 @@ def test_sigkill_at_random_moments_then_rerun_completes(
     assert final.code == 0, final.explain()
     assert_complete(out, sb, BUNDLES)
     report = _waste_report(sb)
+    print(f"kills landed: {kills}; per file (sent, requests, re-sent): {report}")
+    resumed = [r for r in file_records(sb) if r.get("range")
+               and not str(r["range"]).startswith("bytes=0-")]
+    assert resumed, "no file ever resumed from its journal after a SIGKILL"
+    assert kills >= KILLS // 2, f"only {kills} kills landed mid-run"
     for name, (sent, requests, waste) in report.items():
         interrupted = requests - 1
         assert waste <= interrupted * PER_KILL, (

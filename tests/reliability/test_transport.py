@@ -70,7 +70,7 @@ def trap() -> Iterator[Trap]:
 def _proxy_env(trap: Trap, **extra: str) -> dict[str, str]:
     """Every proxy variable points at the trap: any outgoing request shows up there."""
     url = f"http://127.0.0.1:{trap.port}"
-    env = cli_env(M2MDL_USERNAME="demo", M2MDL_TOKEN="demo-token", **extra)
+    env = cli_env(None, M2MDL_USERNAME="demo", M2MDL_TOKEN="demo-token", **extra)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
                  "all_proxy"):
         env[name] = url
