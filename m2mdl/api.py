@@ -12,13 +12,14 @@ Every call goes through :meth:`M2MClient.call`, which
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import requests
 
@@ -75,6 +76,29 @@ RETRY_CODES = frozenset({"RATE_LIMIT", "RATE_LIMIT_USER", "RATE_LIMIT_USER_DL",
 #: HTTP statuses that signal a passing server problem (502/503/504 from the proxy in front of
 #: M2M, 500 from the application, 429 from a rate limiter).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _parsed(method: Callable[P, T]) -> Callable[P, T]:
+    """Turn a badly shaped ``data`` (a number where a list belongs, a list where an object
+    belongs...) into UnexpectedResponse instead of a Python error: only m2mdl's own errors
+    may leave the client. Only the parsing of an envelope that already unwrapped cleanly
+    can raise these built-in errors here."""
+    endpoint = method.__name__.replace("_", "-")
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+            raise UnexpectedResponse(
+                f"{endpoint}: the answer's data has an unexpected shape "
+                f"({type(exc).__name__})", endpoint=endpoint) from exc
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -172,7 +196,9 @@ class M2MClient:
         log.debug("POST %s", endpoint)  # never the headers or body: they hold secrets
         try:
             response = self.session.post(self.base_url + endpoint, json=payload, headers=headers)
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except requests.RequestException as exc:
+            # ConnectionError, Timeout, and a body cut off mid-stream (ChunkedEncodingError,
+            # ContentDecodingError): all transport failures, worth a retry.
             raise _Transient(f"cannot reach {redact_url(self.base_url)}: "
                              f"{type(exc).__name__}", NetworkError(
                                  f"{endpoint}: cannot reach the M2M service at "
@@ -258,11 +284,13 @@ class M2MClient:
 
     # --- endpoints ------------------------------------------------------------------------
 
+    @_parsed
     def permissions(self) -> list[str]:
         """The account's permissions, e.g. ``["user", "download", "order"]``."""
         data = self.call("permissions")
         return [str(p) for p in data] if isinstance(data, list) else []
 
+    @_parsed
     def dataset(self, name: str | None = None, *, dataset_id: str | None = None) -> Dataset:
         """One dataset by alias or by id."""
         payload = {"datasetName": name} if name else {"datasetId": dataset_id}
@@ -271,17 +299,20 @@ class M2MClient:
             raise DatasetNotFound(f"dataset {name or dataset_id!r} not found", endpoint="dataset")
         return Dataset.from_json(data)
 
+    @_parsed
     def dataset_search(self, text: str | None = None) -> list[Dataset]:
         """Datasets whose public name matches ``text`` (implicit wildcards)."""
         data = self.call("dataset-search", {"datasetName": text} if text else {})
         return [Dataset.from_json(d) for d in data or [] if isinstance(d, Mapping)]
 
+    @_parsed
     def dataset_filter_ids(self, dataset: str) -> dict[str, str]:
         """Metadata filter ids by lower-case field label (``"wrs path"`` -> ``"5e83..."``)."""
         data = self.call("dataset-filters", {"datasetName": dataset})
         return {str(f.get("fieldLabel", "")).strip().lower(): str(f.get("id"))
                 for f in data or [] if isinstance(f, Mapping) and f.get("id")}
 
+    @_parsed
     def dataset_file_groups(self, dataset: str) -> list[FileGroup]:
         """The band groups of a dataset's secondary (band files) dataset."""
         data = self.call("dataset-file-groups", {"datasetName": dataset})
@@ -293,6 +324,7 @@ class M2MClient:
                               for gid, raw in by_group.items() if isinstance(raw, Mapping))
         return groups
 
+    @_parsed
     def scene_search(self, dataset: str, scene_filter: Mapping[str, Any], *,
                      starting_number: int = 1, max_results: int = 100,
                      sort_field: str | None = None, sort_direction: str | None = None
@@ -337,6 +369,7 @@ class M2MClient:
                 return
             start = following
 
+    @_parsed
     def scene_metadata(self, dataset: str, entity_id: str) -> Scene:
         """One scene's metadata (the same shape as a search hit)."""
         data = self.call("scene-metadata", {"datasetName": dataset, "entityId": entity_id,
@@ -346,11 +379,13 @@ class M2MClient:
                                      endpoint="scene-metadata")
         return Scene.from_json(data, dataset)
 
+    @_parsed
     def dataset_download_options(self, dataset: str) -> list[Product]:
         """The products a dataset offers (without scenes)."""
         data = self.call("dataset-download-options", {"datasetName": dataset})
         return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
 
+    @_parsed
     def scene_list_add(self, list_id: str, dataset: str, entity_ids: Sequence[str], *,
                        ttl: str = "P1D") -> int:
         """Add scenes to a server-side list; returns the list's size as M2M reports it."""
@@ -359,6 +394,7 @@ class M2MClient:
                                             "entityIds": list(entity_ids), "timeToLive": ttl})
         return int(data) if isinstance(data, int) else len(entity_ids)
 
+    @_parsed
     def scene_list_get(self, list_id: str) -> list[str]:
         """The entity ids in a scene list."""
         data = self.call("scene-list-get", {"listId": list_id})
@@ -368,6 +404,7 @@ class M2MClient:
         """Remove a whole scene list (lists persist across sessions until removed)."""
         self.call("scene-list-remove", {"listId": list_id})
 
+    @_parsed
     def download_options(self, dataset: str, *, list_id: str | None = None,
                          entity_ids: Sequence[str] | None = None,
                          file_groups: bool = False) -> list[Product]:
@@ -382,6 +419,7 @@ class M2MClient:
         data = self.call("download-options", payload)
         return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
 
+    @_parsed
     def download_request(self, label: str, *, downloads: Sequence[Mapping[str, str]] = (),
                          data_groups: Sequence[Mapping[str, Any]] = ()) -> RequestResult:
         """Queue downloads (by product) and/or data groups (by band group) under ``label``."""
@@ -393,11 +431,13 @@ class M2MClient:
         data = self.call("download-request", payload)
         return RequestResult.from_json(data if isinstance(data, Mapping) else {})
 
+    @_parsed
     def download_retrieve(self, label: str) -> RetrieveResult:
         """The state of the downloads under ``label`` (URLs of the available ones)."""
         data = self.call("download-retrieve", {"label": label})
         return RetrieveResult.from_json(data if isinstance(data, Mapping) else {})
 
+    @_parsed
     def download_labels(self) -> list[OrderLabel]:
         """Every download label (order) of the account."""
         data = self.call("download-labels", {})
@@ -407,6 +447,7 @@ class M2MClient:
         """Remove the download order ``label`` from the account's queue."""
         self.call("download-order-remove", {"label": label})
 
+    @_parsed
     def grid2ll(self, path: int, row: int) -> list[tuple[float, float]]:
         """The corner coordinates (lon, lat) of a WRS-2 path/row."""
         data = self.call("grid2ll", {"gridType": "WRS2", "responseShape": "polygon",

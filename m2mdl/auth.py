@@ -193,9 +193,11 @@ class KeyringStore(_BlobStore):
 class FileStore(_BlobStore):
     """A JSON file only its owner can read or write (mode 0600); refuses a laxer one."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.path = path if path is not None else config_dir() / FILE_NAME
         self.description = f"file {self.path} (mode 0600)"
+        self._notice = notice
 
     def _read(self) -> bytes | None:
         try:
@@ -213,6 +215,11 @@ class FileStore(_BlobStore):
             return fh.read()
 
     def _write(self, blob: str) -> None:
+        if self._notice is not None and not self.path.exists():
+            # Said once: when the file is first created, not on every command of every cron run.
+            self._notice(f"no OS keyring available; storing credentials in {self.path} "
+                         "(mode 0600)")
+            self._notice = None
         tmp = self.path.with_name(f".{self.path.name}.{_secrets.token_hex(6)}.tmp")
         try:
             if not self.path.parent.is_dir():
@@ -284,8 +291,8 @@ def keyring_usable() -> bool:
 def open_store(notice: Callable[[str], None]) -> CredentialStore:
     """The keyring store if it works, else the file store.
 
-    The fallback is announced through ``notice`` only while no credentials file exists yet:
-    once, when it is about to be created, not on every command of every cron run.
+    The fallback is announced through ``notice`` when the credentials file is first
+    written: not for environment credentials (never written), not on every later command.
     """
     if keyring_usable():
         import keyring
@@ -297,11 +304,7 @@ def open_store(notice: Callable[[str], None]) -> CredentialStore:
             pass
         else:
             return KeyringStore()
-    file_store = FileStore()
-    if not file_store.path.exists():
-        notice(f"no OS keyring available; storing credentials in {file_store.path} "
-               "(mode 0600)")
-    return file_store
+    return FileStore(notice=notice)
 
 
 def env_credentials(environ: Mapping[str, str] | None = None) -> Credentials | None:

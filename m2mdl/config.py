@@ -65,6 +65,7 @@ class Settings:
     segments: int = 4
     timeout: float = 60.0
     wait: float = 600.0
+    stall_seconds: float = 60.0  # a transfer that moves almost nothing this long reconnects
     cloud_max: float = 100.0
     verify_tls: bool = True
     keep_server_state: bool = False
@@ -84,6 +85,7 @@ _ENV: dict[str, str] = {
     "M2MDL_SEGMENTS": "segments",
     "M2MDL_TIMEOUT": "timeout",
     "M2MDL_WAIT": "wait",
+    "M2MDL_STALL_SECONDS": "stall_seconds",
     "M2MDL_CLOUD_MAX": "cloud_max",
     "M2MDL_VERIFY_TLS": "verify_tls",
     "M2MDL_KEEP_SERVER_STATE": "keep_server_state",

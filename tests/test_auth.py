@@ -246,8 +246,25 @@ def test_no_keyring_env_forces_the_file(
 ) -> None:
     monkeypatch.setenv("M2MDL_NO_KEYRING", "1")
     notices: list[str] = []
+    store = open_store(notices.append)
+    assert isinstance(store, FileStore)
+    assert notices == []  # nothing written yet: nothing to announce
+    store.save(SESSION)
+    store.save(SESSION)
+    assert len(notices) == 1  # said once, when the file is created
     assert isinstance(open_store(notices.append), FileStore)
-    assert len(notices) == 1
+    assert len(notices) == 1  # later commands stay quiet
+
+
+def test_environment_credentials_write_nothing_and_say_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("M2MDL_NO_KEYRING", "1")
+    notices: list[str] = []
+    store = open_store(notices.append)
+    env_session = StoredSession(Credentials("env-user", "env-token"), from_env=True)
+    store.save(env_session.with_key("k", 1.0))
+    assert notices == [] and store.load() is None
 
 
 # --- environment and precedence ---------------------------------------------------------------

@@ -248,9 +248,10 @@ class _Run:
 
     def _options_for_engine(self) -> TransferOptions:
         deadline = None if self.spec.deadline is None else self.started + self.spec.deadline
+        settings = self.ctx.settings
         return TransferOptions(workers=self.spec.workers, segments=self.spec.segments,
-                               deadline=deadline, verify_tls=self.ctx.settings.verify_tls,
-                               user_agent=USER_AGENT)
+                               deadline=deadline, verify_tls=settings.verify_tls,
+                               stall_seconds=settings.stall_seconds, user_agent=USER_AGENT)
 
     def _wait_until(self) -> float:
         limit = time.monotonic() + self.spec.wait

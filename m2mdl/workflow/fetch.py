@@ -34,6 +34,8 @@ REQUEST_BATCH = 1000
 #: Polling download-retrieve for preparing files: bounded exponential backoff (the official
 #: sample polls every 30 s forever; we start sooner and never exceed 30 s).
 POLL_FIRST, POLL_MAX = 5.0, 30.0
+#: Engine error kinds that mean "stopped before the end", not "went wrong".
+UNFINISHED_KINDS = frozenset({"interrupted", "deadline"})
 
 
 class ManifestSink:
@@ -57,9 +59,19 @@ class ManifestSink:
         self.ui.file_retrying(key, attempt, reason, delay)
 
     def file_finished(self, result: FileResult) -> None:
-        """Record the final state, size and hash."""
+        """Record the final state, size and hash.
+
+        A file stopped by a signal or by --deadline is not a failure: its .part resumes on
+        the next run, so it stays ``pending`` (the exit code still says the run is incomplete).
+        """
+        if result.ok:
+            status = Status.DONE
+        elif result.error_kind in UNFINISHED_KINDS:
+            status = Status.PENDING
+        else:
+            status = Status.FAILED
         self.manifest.update(
-            result.key, status=Status.DONE if result.ok else Status.FAILED,
+            result.key, status=status,
             sha256=result.sha256, size=result.size if result.ok else None,
             attempts=result.attempts, bytes_received=result.bytes_received,
             last_error=result.error, error_kind=result.error_kind)

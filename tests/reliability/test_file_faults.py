@@ -167,12 +167,10 @@ def test_expired_signed_url_is_refreshed_and_resumed(
 def test_stalled_transfer_is_detected_and_resumed(
         sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
     # The host stops sending after 1 MB and keeps the socket open far longer than the test:
-    # only the client's stall detector can rescue the run. There is no env var or option to
-    # shorten the detector (TransferOptions.stall_seconds = 60 s, read_timeout = 60 s), so
-    # this test takes ~60 s; see the report.
+    # only the client's stall detector can rescue the run (M2MDL_STALL_SECONDS shortens it).
     sb = sandbox_factory(data_scale=0.02, stall_after=1_000_000, stall_seconds=600.0)
     out = tmp_path / "out"
-    result = run_cli(_b4(out), cli_env(sb), timeout=150)
+    result = run_cli(_b4(out), {**cli_env(sb), "M2MDL_STALL_SECONDS": "3"}, timeout=150)
     assert result.code == 0, result.explain()
     assert_complete(out, sb, band_names(B4))
     for name in band_names(B4):
