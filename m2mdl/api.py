@@ -4,7 +4,7 @@ Every call goes through :meth:`M2MClient.call`, which
 - serializes calls: the service allows one request in flight per IP (``RATE_LIMIT_USER``);
 - unwraps the envelope ``{requestId, version, data, errorCode, errorMessage}`` whatever the HTTP
   status (errors have arrived with 200, 403 and 500 alike, ../shared/m2m-api.md §1.2);
-- maps every ``errorCode`` to a typed error through :data:`ERRORS`;
+- maps every ``errorCode`` to a typed error (:data:`m2mdl.envelope.ERRORS`);
 - backs off and retries, a bounded number of times, on rate limits, 5xx and dropped
   connections;
 - logs in again once, with the stored token, when the session key expired.
@@ -12,27 +12,33 @@ Every call goes through :meth:`M2MClient.call`, which
 
 from __future__ import annotations
 
-import functools
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import requests
 
+from .envelope import (
+    ERRORS,
+    RELOGIN_CODES,
+    RETRY_CODES,
+    RETRY_STATUSES,
+    RetryPolicy,
+    Transient,
+    exc_code,
+    json_envelope,
+    parsed,
+    retry_after,
+    snippet,
+)
 from .errors import (
-    AccessDenied,
     ApiError,
-    AuthError,
-    CredentialsRejected,
     DatasetNotFound,
     M2mdlError,
     NetworkError,
     NotLoggedIn,
-    RateLimited,
     UnexpectedResponse,
 )
 from .http import redact_url
@@ -48,73 +54,6 @@ from .models import (
 )
 
 log = logging.getLogger("m2mdl.api")
-
-#: errorCode -> error class. Codes from the official exception-codes page (m2m-api.md §6.1)
-#: and the ones seen in the wild (§6.2), including the server's own misspelling.
-ERRORS: dict[str, type[ApiError] | type[AuthError]] = {
-    "AUTH_INVALID": CredentialsRejected,
-    "AUTH_KEY_INVALID": NotLoggedIn,
-    "AUTH_EXPIRED": NotLoggedIn,
-    "AUTH_UNAUTHROIZED": AccessDenied,  # sic: what the server returns
-    "AUTH_UNAUTHORIZED": AccessDenied,
-    "UNAUTHORIZED_USER": AccessDenied,
-    "DATASET_AUTH": AccessDenied,
-    "DATASET_UNAUTHORIZED": AccessDenied,
-    "DATASET_INVALID": DatasetNotFound,
-    "RATE_LIMIT": RateLimited,
-    "RATE_LIMIT_USER": RateLimited,
-    "RATE_LIMIT_USER_DL": RateLimited,
-}
-#: Codes after which a fresh login may help: the key idled out or was never valid.
-RELOGIN_CODES = frozenset({"AUTH_EXPIRED", "AUTH_KEY_INVALID"})
-#: Codes worth waiting for. RATE_LIMIT_USER means another request from this IP was in flight
-#: (another m2mdl, a notebook); it clears within seconds. RATE_LIMIT_USER_DL is the
-#: 15,000-per-15-minutes download cap: waiting minutes inside one run rarely helps, so it is
-#: retried only within the same short budget and then reported.
-RETRY_CODES = frozenset({"RATE_LIMIT", "RATE_LIMIT_USER", "RATE_LIMIT_USER_DL",
-                         "SERVER_ERROR", "ENDPOINT_UNAVAILABLE"})
-#: HTTP statuses that signal a passing server problem (502/503/504 from the proxy in front of
-#: M2M, 500 from the application, 429 from a rate limiter).
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-def _parsed(method: Callable[P, T]) -> Callable[P, T]:
-    """Turn a badly shaped ``data`` (a number where a list belongs, a list where an object
-    belongs...) into UnexpectedResponse instead of a Python error: only m2mdl's own errors
-    may leave the client. Only the parsing of an envelope that already unwrapped cleanly
-    can raise these built-in errors here."""
-    endpoint = method.__name__.replace("_", "-")
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return method(*args, **kwargs)
-        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-            raise UnexpectedResponse(
-                f"{endpoint}: the answer's data has an unexpected shape "
-                f"({type(exc).__name__})", endpoint=endpoint) from exc
-
-    return wrapper
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded exponential backoff with full jitter for API calls."""
-
-    attempts: int = 6
-    base: float = 1.0
-    cap: float = 30.0
-
-    def delay(self, attempt: int, retry_after: float | None = None) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
-        if retry_after is not None:
-            return min(retry_after, self.cap)
-        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
-
 
 class M2MClient:
     """A client for the M2M JSON API.
@@ -179,7 +118,7 @@ class M2MClient:
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 return self._send(endpoint, payload, auth=auth)
-            except _Transient as exc:
+            except Transient as exc:
                 if attempt == self._retry.attempts:
                     raise exc.final() from exc
                 delay = self._retry.delay(attempt, exc.retry_after)
@@ -199,21 +138,21 @@ class M2MClient:
         except requests.RequestException as exc:
             # ConnectionError, Timeout, and a body cut off mid-stream (ChunkedEncodingError,
             # ContentDecodingError): all transport failures, worth a retry.
-            raise _Transient(f"cannot reach {redact_url(self.base_url)}: "
+            raise Transient(f"cannot reach {redact_url(self.base_url)}: "
                              f"{type(exc).__name__}", NetworkError(
                                  f"{endpoint}: cannot reach the M2M service at "
                                  f"{self.base_url} ({type(exc).__name__})")) from exc
         return self._unwrap(endpoint, response)
 
     def _unwrap(self, endpoint: str, response: requests.Response) -> Any:
-        envelope = _json_envelope(response)
+        envelope = json_envelope(response)
         if envelope is None:
             error = UnexpectedResponse(
                 f"{endpoint}: HTTP {response.status_code}, not an M2M JSON answer"
-                f" ({_snippet(response)})", endpoint=endpoint, status=response.status_code)
+                f" ({snippet(response)})", endpoint=endpoint, status=response.status_code)
             if response.status_code in RETRY_STATUSES or response.status_code == 200:
-                raise _Transient(f"HTTP {response.status_code} {_snippet(response)}", error,
-                                 retry_after=_retry_after(response))
+                raise Transient(f"HTTP {response.status_code} {snippet(response)}", error,
+                                 retry_after=retry_after(response))
             raise error
         code = envelope.get("errorCode")
         if code:
@@ -223,8 +162,8 @@ class M2MClient:
                                        " errorCode", endpoint=endpoint,
                                        status=response.status_code)
             if response.status_code in RETRY_STATUSES:
-                raise _Transient(f"HTTP {response.status_code}", error,
-                                 retry_after=_retry_after(response))
+                raise Transient(f"HTTP {response.status_code}", error,
+                                 retry_after=retry_after(response))
             raise error
         return envelope.get("data")
 
@@ -239,7 +178,7 @@ class M2MClient:
         else:
             error = cls(text, code=code)
         if code in RETRY_CODES:
-            return _Transient(f"{code}", error, retry_after=_retry_after(response))
+            return Transient(f"{code}", error, retry_after=retry_after(response))
         return error
 
     # --- login ----------------------------------------------------------------------------
@@ -277,20 +216,20 @@ class M2MClient:
         try:
             with self._lock:
                 self._send("logout", None, auth=True)
-        except (NotLoggedIn, _Transient):
+        except (NotLoggedIn, Transient):
             pass
         finally:
             self.api_key = None
 
     # --- endpoints ------------------------------------------------------------------------
 
-    @_parsed
+    @parsed
     def permissions(self) -> list[str]:
         """The account's permissions, e.g. ``["user", "download", "order"]``."""
         data = self.call("permissions")
         return [str(p) for p in data] if isinstance(data, list) else []
 
-    @_parsed
+    @parsed
     def dataset(self, name: str | None = None, *, dataset_id: str | None = None) -> Dataset:
         """One dataset by alias or by id."""
         payload = {"datasetName": name} if name else {"datasetId": dataset_id}
@@ -299,20 +238,20 @@ class M2MClient:
             raise DatasetNotFound(f"dataset {name or dataset_id!r} not found", endpoint="dataset")
         return Dataset.from_json(data)
 
-    @_parsed
+    @parsed
     def dataset_search(self, text: str | None = None) -> list[Dataset]:
         """Datasets whose public name matches ``text`` (implicit wildcards)."""
         data = self.call("dataset-search", {"datasetName": text} if text else {})
         return [Dataset.from_json(d) for d in data or [] if isinstance(d, Mapping)]
 
-    @_parsed
+    @parsed
     def dataset_filter_ids(self, dataset: str) -> dict[str, str]:
         """Metadata filter ids by lower-case field label (``"wrs path"`` -> ``"5e83..."``)."""
         data = self.call("dataset-filters", {"datasetName": dataset})
         return {str(f.get("fieldLabel", "")).strip().lower(): str(f.get("id"))
                 for f in data or [] if isinstance(f, Mapping) and f.get("id")}
 
-    @_parsed
+    @parsed
     def dataset_file_groups(self, dataset: str) -> list[FileGroup]:
         """The band groups of a dataset's secondary (band files) dataset."""
         data = self.call("dataset-file-groups", {"datasetName": dataset})
@@ -324,7 +263,7 @@ class M2MClient:
                               for gid, raw in by_group.items() if isinstance(raw, Mapping))
         return groups
 
-    @_parsed
+    @parsed
     def scene_search(self, dataset: str, scene_filter: Mapping[str, Any], *,
                      starting_number: int = 1, max_results: int = 100,
                      sort_field: str | None = None, sort_direction: str | None = None
@@ -369,7 +308,7 @@ class M2MClient:
                 return
             start = following
 
-    @_parsed
+    @parsed
     def scene_metadata(self, dataset: str, entity_id: str) -> Scene:
         """One scene's metadata (the same shape as a search hit)."""
         data = self.call("scene-metadata", {"datasetName": dataset, "entityId": entity_id,
@@ -379,13 +318,13 @@ class M2MClient:
                                      endpoint="scene-metadata")
         return Scene.from_json(data, dataset)
 
-    @_parsed
+    @parsed
     def dataset_download_options(self, dataset: str) -> list[Product]:
         """The products a dataset offers (without scenes)."""
         data = self.call("dataset-download-options", {"datasetName": dataset})
         return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
 
-    @_parsed
+    @parsed
     def scene_list_add(self, list_id: str, dataset: str, entity_ids: Sequence[str], *,
                        ttl: str = "P1D") -> int:
         """Add scenes to a server-side list; returns the list's size as M2M reports it."""
@@ -394,7 +333,7 @@ class M2MClient:
                                             "entityIds": list(entity_ids), "timeToLive": ttl})
         return int(data) if isinstance(data, int) else len(entity_ids)
 
-    @_parsed
+    @parsed
     def scene_list_get(self, list_id: str) -> list[str]:
         """The entity ids in a scene list."""
         data = self.call("scene-list-get", {"listId": list_id})
@@ -404,7 +343,7 @@ class M2MClient:
         """Remove a whole scene list (lists persist across sessions until removed)."""
         self.call("scene-list-remove", {"listId": list_id})
 
-    @_parsed
+    @parsed
     def download_options(self, dataset: str, *, list_id: str | None = None,
                          entity_ids: Sequence[str] | None = None,
                          file_groups: bool = False) -> list[Product]:
@@ -419,7 +358,7 @@ class M2MClient:
         data = self.call("download-options", payload)
         return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
 
-    @_parsed
+    @parsed
     def download_request(self, label: str, *, downloads: Sequence[Mapping[str, str]] = (),
                          data_groups: Sequence[Mapping[str, Any]] = ()) -> RequestResult:
         """Queue downloads (by product) and/or data groups (by band group) under ``label``."""
@@ -431,13 +370,13 @@ class M2MClient:
         data = self.call("download-request", payload)
         return RequestResult.from_json(data if isinstance(data, Mapping) else {})
 
-    @_parsed
+    @parsed
     def download_retrieve(self, label: str) -> RetrieveResult:
         """The state of the downloads under ``label`` (URLs of the available ones)."""
         data = self.call("download-retrieve", {"label": label})
         return RetrieveResult.from_json(data if isinstance(data, Mapping) else {})
 
-    @_parsed
+    @parsed
     def download_labels(self) -> list[OrderLabel]:
         """Every download label (order) of the account."""
         data = self.call("download-labels", {})
@@ -447,7 +386,7 @@ class M2MClient:
         """Remove the download order ``label`` from the account's queue."""
         self.call("download-order-remove", {"label": label})
 
-    @_parsed
+    @parsed
     def grid2ll(self, path: int, row: int) -> list[tuple[float, float]]:
         """The corner coordinates (lon, lat) of a WRS-2 path/row."""
         data = self.call("grid2ll", {"gridType": "WRS2", "responseShape": "polygon",
@@ -457,47 +396,3 @@ class M2MClient:
                 if isinstance(c, Mapping)]
 
 
-class _Transient(Exception):
-    """A failure worth retrying; ``final()`` is what the user sees if retries run out."""
-
-    def __init__(self, reason: str, error: M2mdlError, *, retry_after: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.error = error
-        self.retry_after = retry_after
-
-    def final(self) -> M2mdlError:
-        if isinstance(self.error, ApiError) and self.error.code in RETRY_CODES:
-            self.error.message += " (still refused after retries with backoff)"
-        return self.error
-
-
-def exc_code(exc: Exception) -> str | None:
-    """The M2M errorCode an error carries, if any."""
-    code = getattr(exc, "code", None)
-    return code if isinstance(code, str) else None
-
-
-def _json_envelope(response: requests.Response) -> Mapping[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if isinstance(body, Mapping) and ("data" in body or "errorCode" in body):
-        return body
-    return None
-
-
-def _snippet(response: requests.Response) -> str:
-    """A short, printable start of a non-JSON body, for the error message."""
-    text = response.text[:200] if response.content else "empty body"
-    text = " ".join(text.split())[:80]
-    return redact_url(text) or "empty body"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None

@@ -10,7 +10,8 @@ import responses
 from responses import matchers
 
 from m2mdl import errors
-from m2mdl.api import ERRORS, M2MClient, RetryPolicy
+from m2mdl.api import M2MClient
+from m2mdl.envelope import ERRORS, RetryPolicy
 
 from .helpers import API, body, sent_json
 

@@ -17,7 +17,8 @@ import responses
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from m2mdl.api import ERRORS, M2MClient, RetryPolicy
+from m2mdl.api import M2MClient
+from m2mdl.envelope import ERRORS, RetryPolicy
 from m2mdl.errors import M2mdlError
 
 pytestmark = pytest.mark.reliability
