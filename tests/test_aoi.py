@@ -414,7 +414,7 @@ def test_load_aoi_of_a_directory(tmp_path: Path) -> None:
 
 
 def test_load_aoi_refuses_huge_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aoi_module, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(aoi_module.limits, "MAX_FILE_BYTES", 100)
     path = tmp_path / "big.geojson"
     path.write_text(" " * 200 + polygon_text(box(0, 0, 1, 1)))
     assert "larger than" in raises_aoi(lambda: load_aoi(path)).message
@@ -448,7 +448,7 @@ def test_area_limit_names_the_area() -> None:
 def test_self_intersection_is_not_checked_above_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     bow_tie = polygon_text([[0, 0], [2, 2], [2, 0], [0, 2], [1, 3], [0, 0]])
     assert "crosses itself" in raises_aoi(lambda: parse_geojson(bow_tie)).message
-    monkeypatch.setattr(aoi_module, "SELF_INTERSECTION_MAX_VERTICES", 4)
+    monkeypatch.setattr(aoi_module.limits, "SELF_INTERSECTION_MAX_VERTICES", 4)
     parse_geojson(bow_tie)  # documented: rings over the cap are not checked
 
 
