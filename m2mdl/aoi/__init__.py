@@ -46,10 +46,8 @@ The package, one job a module, each importing only the ones listed before it:
 
 from __future__ import annotations
 
-import sys
-import types
 
-from . import limits
+from . import limits as limits
 from .base import _BBOX_SWAP_HINT as _BBOX_SWAP_HINT
 from .base import Bounds, Polygon, Position, Ring
 from .build import aoi_from_bbox, aoi_from_point, aoi_from_points
