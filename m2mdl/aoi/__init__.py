@@ -46,7 +46,6 @@ The package, one job a module, each importing only the ones listed before it:
 
 from __future__ import annotations
 
-
 from . import limits as limits
 from .base import _BBOX_SWAP_HINT as _BBOX_SWAP_HINT
 from .base import Bounds, Polygon, Position, Ring
