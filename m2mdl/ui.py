@@ -37,6 +37,21 @@ from .workflow.plan import secondary_files
 PLAIN_INTERVAL = 30.0
 
 
+def short_name(name: str) -> str:
+    """A Landsat file name as "068018 2020-03-10 SR_B5.TIF": path/row, date, suffix.
+
+    Full names (``LC08_L2SP_068018_20200310_20200822_02_T1_SR_B5.TIF``) do not fit next to a
+    progress bar; these three parts are what tells files apart. Other names are cut from the
+    left to 40 characters.
+    """
+    parts = name.split("_", 7)
+    if len(parts) >= 7 and len(parts[2]) == 6 and len(parts[3]) == 8 and parts[3].isdigit():
+        date = f"{parts[3][:4]}-{parts[3][4:6]}-{parts[3][6:]}"
+        suffix = parts[7] if len(parts) == 8 else "bundle" + name[name.rfind("."):]
+        return f"{parts[2]} {date} {suffix}"
+    return name if len(name) <= 40 else "…" + name[-39:]
+
+
 def _human(size: int | None) -> str:
     if size is None:
         return "?"
@@ -189,7 +204,7 @@ class RichProgress:
             if key in self._tasks:
                 self._progress.reset(self._tasks[key], total=total, completed=done)
                 return
-            self._tasks[key] = self._progress.add_task(escape(name[-48:]), total=total,
+            self._tasks[key] = self._progress.add_task(escape(short_name(name)), total=total,
                                                        completed=done)
             self._progress.advance(self._overall, done)
 
