@@ -686,19 +686,27 @@ class Bench:
 
     def case5(self) -> None:
         """API calls for 5 and 50 scenes with each filetype (sandbox log)."""
-        sb = self.sandbox("case5", 0.0005, files_sub="api")  # tiny files, from nginx
+        variants: list[tuple[str, list[str], bool]] = []
+        for n in (50, 5):
+            for ft in ("bundle", "band", "band --bands SR_B4,QA_PIXEL", "band_group"):
+                variants.append((f"{ft}, {n} scenes", [*ft.split(), "--limit", str(n)], False))
+        variants.append(("bundle, 50 scenes, not logged in (env credentials)",
+                         ["bundle", "--limit", "50"], True))
+        out = self.out / "c5"
+        sb: SandboxProc | None = None
         try:
-            env = self.login(sb, "case5")
-            fresh = self.cli_env(sb, "case5-fresh", credentials=True)
-            variants: list[tuple[str, list[str], dict[str, str]]] = []
-            for n in (50, 5):
-                for ft in ("bundle", "band", "band --bands SR_B4,QA_PIXEL", "band_group"):
-                    variants.append((f"{ft}, {n} scenes", [*ft.split(), "--limit", str(n)], env))
-            variants.append(("bundle, 50 scenes, not logged in (env credentials)",
-                             ["bundle", "--limit", "50"], fresh))
-            out = self.out / "c5"
             for rnd in range(1, self.rounds + 1):
-                for name, args, venv in variants:
+                # A fresh sandbox each round: one round requests ~2,500 downloads, and the
+                # sandbox enforces M2M's 15,000 downloads per 15 minutes (RATE_LIMIT_USER_DL).
+                if sb is not None:
+                    self.stop_sandbox(sb)
+                    remove(self.srv / "api")
+                sb = self.sandbox(f"case5-r{rnd}", 0.0005, files_sub="api")  # tiny files
+                remove(self.work / "config" / "case5")
+                env = self.login(sb, "case5")
+                fresh = self.cli_env(sb, "case5-fresh", credentials=True)
+                for name, args, use_fresh in variants:
+                    venv = fresh if use_fresh else env
                     ft, *rest = args
                     cmd = [self.m2mdl, "download", "--filetype", ft, *rest, "--bbox", *BBOX,
                            *DATES, "--out", str(out)]
@@ -710,7 +718,8 @@ class Bench:
                         run.extra["counts"] = json.loads(manifests[0].read_text()).get(
                             "summary")
         finally:
-            self.stop_sandbox(sb)
+            if sb is not None:
+                self.stop_sandbox(sb)
             remove(self.out / "c5")
             remove(self.srv / "api")
 
@@ -861,6 +870,31 @@ def evaluate(summary: dict[str, dict[str, dict[str, Any]]], sizes: Sizes
     return targets
 
 
+def snapshot_sources(work: Path) -> Path:
+    """Copy m2mdl's package into the work directory and make every child import that copy.
+
+    Other people may edit the (editable) checkout while the benchmark runs; the snapshot
+    keeps all rounds on the same code. PYTHONPATH precedes the editable-install finder.
+    """
+    root = work / "snapshot"
+    shutil.copytree(REPO / "m2mdl", root / "m2mdl",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
+    sys.path.insert(0, str(root))
+    return root / "m2mdl"
+
+
+def source_fingerprint(root: Path) -> str:
+    """sha256 over a copy of m2mdl's sources (names and contents)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def machine_info(work: Path) -> dict[str, Any]:
     """nproc, CPU, memory, kernel, filesystem, Python and tool versions, date."""
     def first_line(cmd: list[str]) -> str:
@@ -946,8 +980,9 @@ def render_markdown(meta: dict[str, Any], config: dict[str, Any],
     add("| machine | |")
     add("|---|---|")
     for key in ("nproc", "cpu", "memory", "kernel", "filesystem", "python", "m2mdl", "git",
-                "curl", "aria2c", "nginx"):
+                "m2mdl_sources", "curl", "aria2c", "nginx", "other_load"):
         add(f"| {key} | {meta.get(key)} |")
+
     add("")
     add("## Targets")
     add("")
@@ -1127,7 +1162,10 @@ def main(argv: list[str] | None = None) -> int:
         f" --rounds {args.rounds}" if args.rounds else "")
     with work_dir(args.keep) as work:
         bench = Bench(sizes, rounds, work, args.quick)
+        snapshot = snapshot_sources(work)
         meta = machine_info(work)
+        meta["m2mdl_sources"] = source_fingerprint(snapshot) + " (snapshot at start)"
+        load_start = os.getloadavg()[0]
         try:
             bench.setup()
             bench.choose_scene()
@@ -1139,6 +1177,8 @@ def main(argv: list[str] | None = None) -> int:
                 steps[case]()
         finally:
             bench.close()
+        meta["other_load"] = (f"1-min load average {load_start:.2f} at start, "
+                              f"{os.getloadavg()[0]:.2f} at end")
         summary = summarize(bench.runs)
         targets = evaluate(summary, sizes)
         config = {"command": command, "quick": args.quick, "rounds": rounds, "cases": cases,
