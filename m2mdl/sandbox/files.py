@@ -132,7 +132,9 @@ class DownloadHost:
         if sig is None or sig.file_id != wanted:
             return 403, "missing or invalid requestSignature"
         ttl = self.app.config.faults.url_ttl
-        if ttl is not None and self.app.state.clock() - sig.generated > ttl:
+        # dateGenerated has whole seconds (as recorded), so a URL signed during second S
+        # counts from the end of S: otherwise a sub-second TTL could be expired on issue.
+        if ttl is not None and self.app.state.clock() - (sig.generated + 1.0) > ttl:
             return 403, "request signature has expired"
         self.app.state.mark_attempted(sig.download_id)
         return 0, "ok"

@@ -7,16 +7,27 @@ Design decisions (the numbers and findings cited are in /work/shared/downloader.
 
 * Files: ``NAME.part`` plus the journal ``NAME.part.json`` (validators, size, URL without
   query, durable byte ranges). The journal is rewritten (tmp + fsync + rename + dir fsync)
-  after every ``journal_interval`` new bytes per file and on stop, always after an fsync of
-  the data, so it never claims bytes the disk may not hold. ``NAME`` appears only through
-  ``os.replace`` after size, magic and sha256 checks (``partfile.py``).
+  by a per-file helper thread after every ``journal_interval / 2`` new bytes (the stream
+  waits only if the previous rewrite is still running, so the journal never lags by more
+  than about ``journal_interval``) and on stop, always after an fsync of the data, so it
+  never claims bytes the disk may not hold. A file that ends before its first rewrite never
+  gets a journal (its ``.part`` alone is truncated by the next run). ``NAME`` appears only
+  through ``os.replace`` after size, magic and sha256 checks (``partfile.py``); directory
+  fsyncs of concurrent publishes are shared (``fsutil.fsync_dir``).
+* Hot path (``single.py``): the body is read with ``readinto1`` into one to three reused
+  buffers per stream, written with ``os.pwrite`` from memoryviews and hashed from the same
+  memory in a helper thread; bodies read to their end keep their connection alive. The
+  durable, hashed prefix is dropped from the page cache after each flush. Measured, 1 GiB in
+  one stream from nginx on loopback to ext4, 7 interleaved rounds with curl: 0.59x curl at
+  1.81 s CPU/GB before, 0.99x at 1.40 s CPU/GB after.
 * Resume: ``Range: bytes=N-`` + ``If-Range`` (strong ETag, else Last-Modified). Only a 206
   whose Content-Range starts where asked and names the known total is accepted; a 200 to a
   range request truncates and restarts; a 416 finishes a file whose size was unknown when the
   server confirms it, and restarts otherwise (``single.py``).
 * Hash strategy: sha256 in file order while writing; a resumed prefix is hashed from disk
-  once when the file is opened; a segmented file hashes its first segment inline and the
-  rest in one pass from disk (usually the page cache) before publishing. sha256 costs
+  once when the file is opened; a segmented file hashes its first segment while it streams
+  and the rest from disk (usually the page cache) as soon as each connection has nothing
+  left to fetch, the remainder before publishing. sha256 costs
   0.58 s CPU/GiB here (1.77 GiB/s with SHA-NI); the catch-up pass 0.63 s CPU/GiB
   (``hashing.py``). End to end against the in-process fault server on loopback, a 512 MiB
   download cost the client 2.1-2.5 s CPU/GiB as one stream and 1.3-1.7 s/GiB with 4 segments

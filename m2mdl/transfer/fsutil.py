@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import secrets
+import threading
 from pathlib import Path
 
 from .errors import NoSpace
@@ -28,8 +29,15 @@ def disk_full(exc: OSError, path: Path) -> NoSpace:
 def fsync_dir(directory: Path) -> None:
     """fsync a directory so a rename or unlink inside it survives a crash.
 
-    Some file systems refuse to fsync directories (EINVAL); that is ignored.
+    Some file systems refuse to fsync directories (EINVAL); that is ignored. Concurrent
+    calls for the same directory share one fsync that started after all of them were made
+    (group commit, ``_DirSyncer``), so each caller still gets a sync issued after its own
+    rename or unlink.
     """
+    _DIR_SYNCER.sync(directory)
+
+
+def _fsync_dir_now(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
@@ -38,6 +46,50 @@ def fsync_dir(directory: Path) -> None:
             raise
     finally:
         os.close(fd)
+
+
+class _DirSyncer:
+    """Group commit for directory fsyncs: waiters share the next fsync to start.
+
+    Every publish and journal rewrite ends with a directory fsync; with 4 workers writing
+    small files they pile up on the same directory. A caller needs an fsync that *started*
+    after its call; one that was already running when it arrived does not count. So a
+    caller waits for the running one (if any), then either starts the next one itself or
+    waits for whoever did. A failed fsync is raised in the caller that ran it; the others
+    try again themselves.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._started: dict[str, int] = {}
+        self._done: dict[str, int] = {}
+        self._running: set[str] = set()
+
+    def sync(self, directory: Path) -> None:
+        key = os.fspath(directory)
+        with self._cond:
+            need = self._started.get(key, 0) + 1  # the next fsync to start covers us
+            while self._done.get(key, 0) < need:
+                if key in self._running:
+                    self._cond.wait()
+                    continue
+                ticket = self._started.get(key, 0) + 1
+                self._started[key] = ticket
+                self._running.add(key)
+                ok = False
+                self._cond.release()
+                try:
+                    _fsync_dir_now(directory)
+                    ok = True
+                finally:
+                    self._cond.acquire()
+                    self._running.discard(key)
+                    if ok:
+                        self._done[key] = max(self._done.get(key, 0), ticket)
+                    self._cond.notify_all()
+
+
+_DIR_SYNCER = _DirSyncer()
 
 
 def tmp_name(target: Path) -> Path:

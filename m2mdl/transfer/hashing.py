@@ -1,20 +1,31 @@
 """sha256 computed in file order while the bytes are written, catching up from disk.
 
-Strategy (see also ``PartFile``): bytes written at the hasher's position are hashed at once,
-in the writing thread; anything else (a resumed prefix, the later segments of a segmented
-file) is read back from disk when the hasher gets there. So a single stream is hashed
-inline in one pass, a resumed file hashes its prefix from disk once at the start, and a
-segmented file hashes its first segment inline and the rest in one pass at the end.
+Strategy (see also ``PartFile``): bytes written at the hasher's position are hashed at once;
+anything else (a resumed prefix, the later segments of a segmented file) is read back from
+disk when the hasher gets there. So a single stream is hashed in one pass while it streams,
+a resumed file hashes its prefix from disk once at the start, and a segmented file hashes
+its first segment while it streams and the rest in one pass at the end.
 sha256 costs about 0.5 s of CPU per GB with SHA-NI (downloader.md §3.3; 1.9 GB/s here).
+
+Large in-order blocks can be hashed in a helper thread (``submit``): hashlib releases the GIL
+for buffers over 2 KiB, so on this 2-vCPU machine the hash overlaps the socket reads and the
+writes of the streaming thread. Measured (1 GiB from nginx on loopback, readinto 4 MiB +
+pwrite to a file in the page cache): 1.02-1.17 GB/s with the hash inline, 1.51-1.73 GB/s
+with the hash in a helper thread, the same CPU (0.55 s/GB user for sha256).
 """
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 
 from .errors import IntegrityError
+
+#: Blocks smaller than this are hashed inline: a thread handoff costs more than the hash.
+ASYNC_MIN = 256 * 1024
 
 
 class InOrderHasher:
@@ -22,17 +33,79 @@ class InOrderHasher:
 
     def __init__(self) -> None:
         self._digest = hashlib.sha256()
-        self.position = 0
-        self._lock = threading.Lock()
+        self.position = 0  # bytes hashed so far
+        self._accepted = 0  # bytes hashed or queued for the helper thread
+        self._lock = threading.Lock()  # guards the digest and the counters
+        self._cond = threading.Condition(self._lock)
+        self._queue: collections.deque[tuple[memoryview, Callable[[], None]]] = (
+            collections.deque()
+        )
+        self._thread: threading.Thread | None = None
+        self._closed = False
 
     def feed(self, offset: int, data: bytes | bytearray | memoryview) -> None:
         """Hash ``data`` if it starts exactly at the current position; else ignore it."""
-        if offset != self.position:  # cheap unlocked pre-check; re-checked under the lock
+        if offset != self._accepted:  # cheap unlocked pre-check; re-checked under the lock
             return
-        with self._lock:
+        with self._cond:
+            self._wait_idle()
             if offset == self.position:
                 self._digest.update(data)
                 self.position += len(data)
+                self._accepted = self.position
+
+    def submit(self, offset: int, data: memoryview, done: Callable[[], None]) -> bool:
+        """Hash ``data`` in the helper thread if it starts at the current position.
+
+        Returns True when the block was taken: ``data`` must stay unchanged until ``done``
+        is called (from the helper thread). Returns False when it was hashed inline (a
+        small block) or ignored (out of order): the caller may reuse ``data`` at once.
+        """
+        if offset != self._accepted:
+            return False
+        if len(data) < ASYNC_MIN:
+            self.feed(offset, data)
+            return False
+        with self._cond:
+            if offset != self._accepted:
+                return False
+            if self._closed:  # no helper any more: hash inline
+                self._wait_idle()
+                self._digest.update(data)
+                self.position += len(data)
+                self._accepted = self.position
+                return False
+            self._queue.append((data, done))
+            self._accepted += len(data)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._work, name="m2mdl-hash", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify_all()
+        return True
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closed:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                data, done = self._queue[0]
+            try:
+                self._digest.update(data)  # the GIL is released; the lock is not held
+            finally:
+                with self._cond:
+                    self._queue.popleft()
+                    self.position += len(data)
+                    self._cond.notify_all()
+                done()
+
+    def _wait_idle(self) -> None:
+        """Wait (holding the condition) until every queued block is hashed."""
+        while self._queue:
+            self._cond.wait()
 
     def catch_up(self, fd: int, upto: int, chunk_size: int = 2**20) -> None:
         """Hash the file's bytes from the current position up to ``upto``, read from ``fd``.
@@ -40,21 +113,34 @@ class InOrderHasher:
         Raises:
             IntegrityError: the file is shorter than ``upto``.
         """
-        with self._lock:
+        with self._cond:
+            self._wait_idle()
             while self.position < upto:
                 block = os.pread(fd, min(chunk_size, upto - self.position), self.position)
                 if not block:
                     raise IntegrityError(f"the partial file ends before byte {upto}")
                 self._digest.update(block)
                 self.position += len(block)
+            self._accepted = self.position
 
     def hexdigest(self) -> str:
         """Return the digest of everything hashed so far."""
-        with self._lock:
+        with self._cond:
+            self._wait_idle()
             return self._digest.hexdigest()
 
     def reset(self) -> None:
         """Start over at position 0."""
-        with self._lock:
+        with self._cond:
+            self._wait_idle()
             self._digest = hashlib.sha256()
-            self.position = 0
+            self.position = self._accepted = 0
+
+    def close(self) -> None:
+        """Finish the queued blocks and end the helper thread (idempotent)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()

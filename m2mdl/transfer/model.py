@@ -128,9 +128,16 @@ class TransferOptions:
         workers: HTTP connections in all, across files and segments.
         segments: Range segments per file at most, used when files are fewer than workers.
         segment_min_size: files smaller than this are never split.
-        chunk_size: the largest read (and write) in bytes.
-        journal_interval: fsync the data and rewrite the journal after this many new bytes
-            per file (downloader.md §3.3: every 8-64 MiB costs < 10 % over the final fsync).
+        chunk_size: the largest read (and write) in bytes (and the size of each stream's
+            reusable read buffer).
+        journal_interval: at most this many written bytes per file are ever missing from
+            the journal on disk (so a kill -9 re-sends at most about this much per file).
+            A helper thread fsyncs the data and rewrites the journal after every half
+            interval (``partfile.py``), so 16 MiB flushes every 8 MiB, as often as the
+            previous 8 MiB default did inline. Measured, 1 GiB in one stream from nginx on
+            loopback, 6 interleaved rounds: flushing every 4 MiB (8 MiB interval) 0.66x
+            curl, every 8 MiB 0.80x, every 16 MiB 0.81x: below 8 MiB the fsync + journal
+            rewrite (7-10 ms each) no longer keeps up with the stream.
         max_attempts: failed attempts allowed per file without forward progress.
         backoff_base: first backoff ceiling in seconds (full jitter: uniform(0, ceiling)).
         backoff_cap: the backoff ceiling never exceeds this.
@@ -151,7 +158,7 @@ class TransferOptions:
     segments: int = 4
     segment_min_size: int = 32 * 2**20
     chunk_size: int = 2**20
-    journal_interval: int = 8 * 2**20
+    journal_interval: int = 16 * 2**20
     max_attempts: int = 8
     backoff_base: float = 1.0
     backoff_cap: float = 60.0

@@ -54,6 +54,12 @@ class SegmentRunner:
         try:
             for seg in queue:
                 fetch_segment(self.task, seg, self.split)
+            if self.task.cancel_reason() is None:
+                # This connection is done while others may still stream: hash what is
+                # contiguous now, so less is left for publish (with 4 equal segments under a
+                # cap they end within ~0.1 s of each other; the catch-up of 3/4 of a file
+                # is ~0.4 s per GiB at 1.9 GB/s, all of it after the transfer otherwise).
+                self.task.part.hash_ahead()
         except BaseException as exc:  # collected and re-raised by _join in the file thread
             with self._lock:
                 self._errors.append(exc)

@@ -128,8 +128,9 @@ class FileTask:
         """Handle a failed attempt: throttle, refresh the URL, back off; or re-raise ``exc``."""
         if exc.throttled:
             self.run.limiter.throttled()
+        refreshed = False
         if exc.refreshable and self.job.refresh_url is not None:
-            self.refresh(generation)
+            refreshed = self.refresh(generation)
         elif not exc.retryable:
             raise exc
         allowed, failures = self.budget.spend(self.part.done())
@@ -137,7 +138,10 @@ class FileTask:
             exc.message = f"{exc.message} (gave up after {self.attempts} attempts)"
             raise exc
         opts = self.options
-        delay = backoff_delay(
+        # A fresh signed URL is used at once: sleeping first could let a short-lived URL
+        # expire before it is tried (seen with 0.5-2 s lifetimes). The attempt budget still
+        # bounds a server that keeps handing out dead URLs.
+        delay = 0.0 if refreshed and exc.retry_after is None else backoff_delay(
             failures,
             base=opts.backoff_base,
             cap=opts.backoff_cap,
@@ -147,19 +151,24 @@ class FileTask:
         self.run.sink.file_retrying(self.job.key, self.attempts, redact(exc.message), delay)
         self.sleep(delay)
 
-    def refresh(self, generation: int) -> None:
-        """Ask the caller for a fresh URL, once for all segments that saw the same failure."""
+    def refresh(self, generation: int) -> bool:
+        """Ask the caller for a fresh URL, once for all segments that saw the same failure.
+
+        Returns True: the URL is newer than the one that failed (refreshed here or by another
+        segment).
+        """
         refresh_url = self.job.refresh_url
         assert refresh_url is not None
         with self._refresh_lock:
             if generation != self.url_generation:
-                return  # another segment refreshed it already
+                return True  # another segment refreshed it already
             try:
                 url = refresh_url()
             except Exception as exc:  # the callback may raise anything; report it in one line
                 raise RefreshFailed(redact(f"refreshing the URL failed: {exc}")) from exc
             self.url = url
             self.url_generation += 1
+            return True
 
     def sleep(self, delay: float) -> None:
         """Wait ``delay`` seconds, returning early on stop, abort or the deadline."""

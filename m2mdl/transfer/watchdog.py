@@ -29,7 +29,21 @@ class Watch:
         self.cancelled = cancelled
         self.bytes = 0
         self.reason: str | None = None
+        self.ended = False  # the stream left its read loop: never touch its socket again
+        self.lock = threading.Lock()
         self._samples: deque[tuple[float, int]] = deque([(time.monotonic(), 0)])
+
+    def abort(self, reason: str) -> None:
+        """Record ``reason`` and shut the stream's socket, unless the stream has ended.
+
+        A stream that ended may already have handed its connection back to the pool for
+        the next request (keep-alive), so it must not be shut after that.
+        """
+        with self.lock:
+            if self.ended:
+                return
+            self.reason = reason
+            abort_stream(self.raw)
 
     def add(self, nbytes: int) -> None:
         """Count bytes received (called by the one reading thread only)."""
@@ -86,6 +100,8 @@ class Watchdog:
         try:
             yield item
         finally:
+            with item.lock:
+                item.ended = True
             with self._lock:
                 self._watches.discard(item)
 
@@ -102,5 +118,4 @@ class Watchdog:
             for item in watches:
                 reason = item.check(now, self._stall_bytes, self._stall_seconds)
                 if reason is not None:
-                    item.reason = reason
-                    abort_stream(item.raw)
+                    item.abort(reason)

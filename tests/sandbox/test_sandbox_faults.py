@@ -101,7 +101,7 @@ def test_url_ttl_expires_signed_urls(sandbox_factory: Factory) -> None:
     urls = c.bundle_urls(label="ttl")
     url = next(iter(urls.values()))
     assert requests.get(url, timeout=30).status_code == 200
-    now[0] += 61
+    now[0] += 62  # counted from the end of the signed second: 60 s TTL + up to 1 s
     assert requests.get(url, timeout=30).status_code == 403
     fresh = c.data("download-retrieve", {"label": "ttl"})["available"][0]["url"]
     assert requests.get(fresh, timeout=30).status_code == 200
