@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages the real-keyring tests (pytest -m keyring) need:
+# Installs the system packages the real-keyring tests (pytest -m keyring) and the zsh/fish
+# completion tests need:
 #   dbus-run-session      (package dbus-daemon, pulled in by dbus)  a private session bus
 #   gnome-keyring-daemon  (gnome-keyring)                           the Secret Service
 #   secret-tool           (libsecret-tools)                         reads an entry back
@@ -10,8 +11,8 @@
 # unavailable or fails: it warns, and the keyring tests skip with a reason naming the binary.
 set -euo pipefail
 
-packages=(gnome-keyring dbus dbus-x11 libsecret-tools)
-binaries=(dbus-run-session gnome-keyring-daemon secret-tool)
+packages=(gnome-keyring dbus dbus-x11 libsecret-tools zsh fish)
+binaries=(dbus-run-session gnome-keyring-daemon secret-tool zsh fish)
 
 missing=()
 for binary in "${binaries[@]}"; do
