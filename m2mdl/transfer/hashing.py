@@ -23,12 +23,13 @@ import threading
 from collections.abc import Callable
 
 from .errors import IntegrityError
+from .helper import HelperThreadOwner
 
 #: Blocks smaller than this are hashed inline: a thread handoff costs more than the hash.
 ASYNC_MIN = 256 * 1024
 
 
-class InOrderHasher:
+class InOrderHasher(HelperThreadOwner):
     """A sha256 that accepts bytes only at its current position. Thread-safe."""
 
     def __init__(self) -> None:
@@ -136,11 +137,3 @@ class InOrderHasher:
             self._digest = hashlib.sha256()
             self.position = self._accepted = 0
 
-    def close(self) -> None:
-        """Finish the queued blocks and end the helper thread (idempotent)."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()

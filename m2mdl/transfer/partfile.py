@@ -36,6 +36,7 @@ from .checks import check_head, check_size, read_head
 from .errors import IntegrityError, LocalIOError, NoSpace
 from .fsutil import disk_full, fsync_dir, is_disk_full, preallocate, pwrite_all
 from .hashing import InOrderHasher
+from .helper import HelperThreadOwner
 from .http_parse import strip_query
 from .journal import Journal, load_journal
 from .naming import journal_path, part_path
@@ -335,7 +336,7 @@ class PartFile:
             raise LocalIOError(f"cannot write {self.path.name}: {exc.strerror or exc}") from exc
 
 
-class _Flusher:
+class _Flusher(HelperThreadOwner):
     """Runs ``PartFile._flush_now`` in a helper thread, at most one flush at a time.
 
     Started on the first request only, so small files never start it. ``request`` waits
@@ -382,14 +383,6 @@ class _Flusher:
                 self._cond.wait()
         self.check()
 
-    def close(self) -> None:
-        """Finish a pending flush and end the thread (idempotent); errors stay recorded."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-            thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
 
     def _run(self) -> None:
         while True:
