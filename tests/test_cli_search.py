@@ -6,9 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import requests
+import responses
+
+from m2mdl.aoi import aoi_from_points
+from m2mdl.api import M2MClient
 from m2mdl.sandbox import Sandbox
+from m2mdl.workflow.search import SearchQuery, search
 
 from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, calls, env_for, run
+from .helpers import API, body, sent_json
 
 
 def search_json(sb: Sandbox, *args: str) -> dict[str, Any]:
@@ -33,9 +40,19 @@ def test_cloud_max_20_gives_the_two_068_scenes(sandbox: Sandbox) -> None:
     assert sorted(s["display_id"][10:16] for s in doc["scenes"]) == ["068017", "068018"]
 
 
-def test_the_polygon_goes_out_as_geojson_not_its_box(sandbox: Sandbox) -> None:
-    search_json(sandbox, *NOTEBOOK_QUERY)
-    assert calls(sandbox, "scene-search")
+@responses.activate
+def test_the_polygon_goes_out_as_geojson_not_its_box() -> None:
+    triangle = aoi_from_points([(-150.0, 61.0), (-149.0, 61.0), (-149.5, 61.5)], "triangle")
+    responses.post(API + "scene-search", body=body({
+        "results": [], "recordsReturned": 0, "totalHits": 0, "startingNumber": 1,
+        "nextRecord": 0}))
+    client = M2MClient(API, requests.Session(), api_key="k")
+    search(client, SearchQuery(dataset="landsat_ot_c2_l2", aoi=triangle))
+    spatial = sent_json(responses.calls[0])["sceneFilter"]["spatialFilter"]
+    assert spatial["filterType"] == "geojson"
+    ring = spatial["geoJson"]["coordinates"][0]
+    assert len(ring) == 4 and sorted(map(tuple, ring[:3])) == sorted(
+        [(-150.0, 61.0), (-149.0, 61.0), (-149.5, 61.5)])
 
 
 def test_all_pages_one_call_per_page(sandbox: Sandbox) -> None:
