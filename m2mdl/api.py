@@ -187,8 +187,11 @@ class M2MClient:
         creds = self._credentials() if self._credentials else None
         if creds is None:
             raise NotLoggedIn("not logged in")
+        self._login(*creds)
+
+    def _login(self, username: str, token: str) -> None:
         self.api_key = None
-        key = self._call_with_retries("login-token", {"username": creds[0], "token": creds[1]},
+        key = self._call_with_retries("login-token", {"username": username, "token": token},
                                       auth=False)
         if not isinstance(key, str) or not key:
             raise UnexpectedResponse("login-token: the answer holds no session key",
@@ -200,12 +203,7 @@ class M2MClient:
     def login(self, username: str, token: str) -> str:
         """Log in with an application token (``login-token``) and return the session key."""
         with self._lock:
-            saved = self._credentials
-            self._credentials = lambda: (username, token)
-            try:
-                self._login_from_credentials()
-            finally:
-                self._credentials = saved
+            self._login(username, token)
         assert self.api_key is not None
         return self.api_key
 

@@ -17,7 +17,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -148,10 +148,6 @@ class Manifest:
                 counts[item.status.value] += 1
             return counts
 
-    def unfinished(self) -> Iterator[Item]:
-        """Items that are neither done nor skipped."""
-        with self._lock:
-            return iter([i for i in self.items.values() if i.status not in FINAL])
 
     def to_json(self) -> dict[str, Any]:
         """The whole manifest as JSON (schema documented in the README)."""

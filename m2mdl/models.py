@@ -235,10 +235,6 @@ class Product:
         """The file a secondary product downloads as (``<displayId>_SR_B4.TIF``)."""
         return self.display_id
 
-    @property
-    def band(self) -> str:
-        """The short file suffix, e.g. ``SR_B4`` or ``MTL.txt``; the display id if unknown."""
-        return band_of(self.display_id or self.download_name or "")
 
 
 def band_of(file_name: str) -> str:

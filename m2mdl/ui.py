@@ -85,9 +85,11 @@ class Ui:
         if not self.quiet:
             self.err.print(escape(message), style="dim")
 
-    def warn(self, message: str) -> None:
-        """A warning on stderr, shown even with --quiet."""
+    def warn(self, message: str, hint: str | None = None) -> None:
+        """A warning (and an optional hint) on stderr, shown even with --quiet."""
         self.err.print(f"warning: {escape(message)}", style="yellow")
+        if hint:
+            self.err.print(f"hint: {escape(hint)}", style="cyan")
 
     def error(self, message: str, hint: str | None) -> None:
         """One error line and an optional hint line on stderr."""

@@ -108,3 +108,5 @@ def test_account_without_download_access_is_told_how_to_get_it(sandbox: Sandbox)
                  input="noaccess-token\n")
     assert result.exit_code == 0
     assert "Machine to Machine" in result.stderr
+    assert "warning: this account may search but not download" in result.stderr
+    assert "error:" not in result.stderr  # a successful login with a warning, not an error

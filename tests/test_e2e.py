@@ -48,7 +48,11 @@ def test_band_download_then_rerun_transfers_nothing(sandbox: Sandbox, tmp_path: 
     assert second.exit_code == 0, second.stderr
     assert file_bytes(sandbox) == sent  # the sandbox log proves no byte was re-sent
     assert len(calls(sandbox, "download-request")) == requests_before
-    assert manifest(out)["summary"]["skipped"] == 66
+    second_manifest = manifest(out)
+    assert second_manifest["summary"]["skipped"] == 66
+    # skipped files keep the sha256 recorded when they were downloaded (not re-hashed)
+    first_hashes = {i["file_name"]: i["sha256"] for i in first_manifest["items"]}
+    assert {i["file_name"]: i["sha256"] for i in second_manifest["items"]} == first_hashes
 
 
 def test_bundles_are_tar_archives(sandbox: Sandbox, tmp_path: Path) -> None:

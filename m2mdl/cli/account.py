@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import AuthError, InputError
+from ..errors import AccessDenied, InputError
 from ._app import State, app, handle
 
 
@@ -81,10 +81,8 @@ def login(
     result = account.login(context, user, _read_token(token_stdin))
     ui.info(f"logged in as {result.username}; credentials stored in {result.store}")
     if not result.can_download:
-        ui.warn(str(AuthError("this account may search but not download: it lacks M2M "
-                              "download access")))
-        ui.error("no download permission", "request access in ERS: Access Request > "
-                 "'Access to EE's Machine to Machine interface (MACHINE)'")
+        ui.warn("this account may search but not download: it lacks M2M download access",
+                AccessDenied.default_hint)
 
 
 @app.command()

@@ -34,7 +34,7 @@ def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for item in values or [] for v in item.split(",") if v.strip())
 
 
-def _scenes(state: State, context: Any, from_file: Path | None, query_args: dict[str, Any],
+def _scenes(context: Any, from_file: Path | None, query_args: dict[str, Any],
             area: Any) -> tuple[list[Any], str]:
     """Scenes from a saved search (--from) or a fresh search."""
     from ..output import read_scenes
@@ -102,7 +102,7 @@ def download(
     query_args = dict(dataset=dataset, start=start, end=end, cloud_min=cloud_min,
                       cloud_max=cloud_max, months=months, path=path, row=row, limit=limit,
                       sort=None)
-    scenes, dataset_name = _scenes(state, context, from_file, query_args, area)
+    scenes, dataset_name = _scenes(context, from_file, query_args, area)
     spec = DownloadSpec(
         filetype=filetype.value, out_dir=Path(settings.out_dir), dataset=dataset_name,
         bands=_split(bands), groups=_split(group), dry_run=dry_run, wait=settings.wait,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..auth import Credentials, StoredSession, env_credentials, resolve_session
-from ..errors import AccessDenied, AuthError, CredentialStoreError, M2mdlError, NotLoggedIn
+from ..auth import Credentials, StoredSession, resolve_session
+from ..errors import AccessDenied, AuthError, CredentialStoreError, M2mdlError
 from .context import Context
 
 #: The permission every download needs (login-token keys carry it as "download").
@@ -91,10 +91,3 @@ def status(ctx: Context) -> LoginStatus:
     return LoginStatus(session.credentials.username, source, bool(session.api_key),
                        session.key_age(now), session.key_idle(now))
 
-
-def environment_login() -> Credentials | None:
-    """Credentials from the environment, for a non-interactive ``login``."""
-    try:
-        return env_credentials()
-    except NotLoggedIn:
-        return None

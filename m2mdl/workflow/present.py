@@ -17,9 +17,17 @@ from ..transfer import looks_complete, safe_join
 from .plan import PlannedFile
 
 
-def _known_hashes(out_dir: Path) -> dict[tuple[str, int], str]:
+def _known_hashes(out_dir: Path, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], str]:
+    """sha256 of (file name, size) pairs from the manifests, newest first.
+
+    Each run carries the hashes of the files it skipped into its own manifest, so the newest
+    manifests usually answer everything: reading stops as soon as every wanted file is found,
+    instead of parsing months of cron manifests on every run.
+    """
     hashes: dict[tuple[str, int], str] = {}
-    for path in find_manifests(out_dir):  # oldest first: newer manifests win
+    for path in reversed(find_manifests(out_dir)):
+        if wanted <= hashes.keys():
+            break
         try:
             items = load(path).get("items", [])
         except (OSError, ValueError):
@@ -27,7 +35,8 @@ def _known_hashes(out_dir: Path) -> dict[tuple[str, int], str]:
         for item in items if isinstance(items, list) else []:
             if (isinstance(item, dict) and item.get("sha256") and item.get("size")
                     and item.get("status") in {"done", "skipped"}):
-                hashes[(str(item.get("file_name")), int(item["size"]))] = str(item["sha256"])
+                hashes.setdefault((str(item.get("file_name")), int(item["size"])),
+                                  str(item["sha256"]))
     return hashes
 
 
@@ -35,13 +44,10 @@ def already_present(files: Sequence[PlannedFile], out_dir: Path) -> dict[str, st
     """Keys of planned files already complete in ``out_dir``, with their sha256 if known."""
     if not out_dir.is_dir():
         return {}
-    hashes: dict[tuple[str, int], str] | None = None
-    present: dict[str, str | None] = {}
+    found: dict[str, tuple[str, int]] = {}
     for planned in files:
         dest = safe_join(out_dir, planned.file_name)
-        if not looks_complete(dest, planned.size, planned.kind):
-            continue
-        if hashes is None:
-            hashes = _known_hashes(out_dir)
-        present[planned.key] = hashes.get((dest.name, dest.stat().st_size))
-    return present
+        if looks_complete(dest, planned.size, planned.kind):
+            found[planned.key] = (dest.name, dest.stat().st_size)
+    hashes = _known_hashes(out_dir, set(found.values())) if found else {}
+    return {key: hashes.get(name_size) for key, name_size in found.items()}
