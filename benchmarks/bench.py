@@ -70,21 +70,48 @@ class Sizes:
     settle: float  # seconds of sleep after sync, before each transfer run
 
 
-FULL = Sizes(big=GIB, each=64 * MIB, count=8, rss_small=100 * MIB, rss_large=2 * GIB,
-             settle=1.0)
-QUICK = Sizes(big=256 * MIB, each=16 * MIB, count=8, rss_small=100 * MIB, rss_large=512 * MIB,
-              settle=0.3)
+FULL = Sizes(big=GIB, each=64 * MIB, count=8, rss_small=100 * MIB, rss_large=2 * GIB, settle=1.0)
+QUICK = Sizes(
+    big=256 * MIB, each=16 * MIB, count=8, rss_small=100 * MIB, rss_large=512 * MIB, settle=0.3
+)
 
 #: The official notebook's calls for the same work (m2m-api.md §4, NB25 outputs); see
 #: ``notebook_derivation``. Optional calls the notebook makes are marked with "*".
 NOTEBOOK_CALLS: dict[str, list[str]] = {
-    "bundle": ["login-token", "scene-search", "scene-list-add", "scene-list-get*",
-               "download-options", "download-request", "scene-list-remove", "logout"],
-    "band": ["login-token", "scene-search", "scene-list-add", "scene-list-get*",
-             "download-options", "download-request", "scene-list-remove", "logout"],
-    "band_group": ["login-token", "scene-search", "scene-list-add", "scene-list-get*",
-                   "download-options", "dataset-file-groups*", "dataset", "scene-list-add",
-                   "download-request", "scene-list-remove", "scene-list-remove", "logout"],
+    "bundle": [
+        "login-token",
+        "scene-search",
+        "scene-list-add",
+        "scene-list-get*",
+        "download-options",
+        "download-request",
+        "scene-list-remove",
+        "logout",
+    ],
+    "band": [
+        "login-token",
+        "scene-search",
+        "scene-list-add",
+        "scene-list-get*",
+        "download-options",
+        "download-request",
+        "scene-list-remove",
+        "logout",
+    ],
+    "band_group": [
+        "login-token",
+        "scene-search",
+        "scene-list-add",
+        "scene-list-get*",
+        "download-options",
+        "dataset-file-groups*",
+        "dataset",
+        "scene-list-add",
+        "download-request",
+        "scene-list-remove",
+        "scene-list-remove",
+        "logout",
+    ],
 }
 
 
@@ -118,9 +145,12 @@ class Run:
 GNU_TIME = "/usr/bin/time"
 
 
-def run_measured(cmd: Sequence[str], env: dict[str, str] | None = None,
-                 log: Path | None = None, timeout: float = RUN_TIMEOUT
-                 ) -> tuple[float, Any, int, int]:
+def run_measured(
+    cmd: Sequence[str],
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+    timeout: float = RUN_TIMEOUT,
+) -> tuple[float, Any, int, int]:
     """Run ``cmd``; return (wall seconds, rusage, exit code, peak RSS in KiB).
 
     Wall time runs from just before fork to just after ``wait4``. The rusage (CPU) is the
@@ -137,8 +167,9 @@ def run_measured(cmd: Sequence[str], env: dict[str, str] | None = None,
     out = log.open("ab") if log is not None else subprocess.DEVNULL
     try:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=out, cwd=REPO)
+        proc = subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=REPO
+        )
         timer = threading.Timer(timeout, _kill_quietly, args=(proc.pid,))
         timer.start()
         try:
@@ -265,17 +296,24 @@ http {{
         conf.write_text(self.config())
         err = (self.prefix / "stderr.log").open("wb")
         try:
-            self.proc = subprocess.Popen(["nginx", "-c", str(conf), "-p", str(self.prefix)],
-                                         stdin=subprocess.DEVNULL, stdout=err, stderr=err)
+            self.proc = subprocess.Popen(
+                ["nginx", "-c", str(conf), "-p", str(self.prefix)],
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+            )
         finally:
             err.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("nginx exited: "
-                                   + (self.prefix / "stderr.log").read_text(errors="replace"))
-            with contextlib.suppress(OSError), socket.create_connection(
-                    ("127.0.0.1", self.port), timeout=0.5):
+                raise RuntimeError(
+                    "nginx exited: " + (self.prefix / "stderr.log").read_text(errors="replace")
+                )
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5),
+            ):
                 return
             time.sleep(0.05)
         raise RuntimeError("nginx did not start listening within 10 s")
@@ -321,16 +359,27 @@ http {{
             statuses[parts[2]] += 1
             body += int(parts[4])
         window = (max(ends) - min(starts)) if ends else 0.0
-        return {"requests": len(lines), "body_bytes": body, "window_s": round(window, 4),
-                "statuses": dict(statuses), "first_start": min(starts) if starts else None,
-                "last_end": max(ends) if ends else None}
+        return {
+            "requests": len(lines),
+            "body_bytes": body,
+            "window_s": round(window, 4),
+            "statuses": dict(statuses),
+            "first_start": min(starts) if starts else None,
+            "last_end": max(ends) if ends else None,
+        }
 
 
 class SandboxProc:
     """``python -m m2mdl.sandbox`` in a child process."""
 
-    def __init__(self, name: str, scale: float, log: Path, files_dir: Path | None = None,
-                 files_url: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        scale: float,
+        log: Path,
+        files_dir: Path | None = None,
+        files_url: str | None = None,
+    ) -> None:
         self.name = name
         self.scale = scale
         self.log = log
@@ -346,14 +395,29 @@ class SandboxProc:
 
     def start(self) -> None:
         """Start it and wait for its first stdout line (the base URL)."""
-        cmd = [sys.executable, "-m", "m2mdl.sandbox", "--port", str(self.port),
-               "--data-scale", repr(self.scale), "--log", str(self.log)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "m2mdl.sandbox",
+            "--port",
+            str(self.port),
+            "--data-scale",
+            repr(self.scale),
+            "--log",
+            str(self.log),
+        ]
         if self.files_dir is not None and self.files_url is not None:
             cmd += ["--files-dir", str(self.files_dir), "--files-url", self.files_url]
         err = self.log.with_suffix(".stderr").open("w")
         try:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=err, text=True, cwd=REPO)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                cwd=REPO,
+            )
         finally:
             err.close()
         assert self.proc.stdout is not None
@@ -418,8 +482,11 @@ class Bench:
         self.runs: list[Run] = []
         self.notes: dict[str, Any] = {}
         bindir = Path(sys.executable).parent
-        self.m2mdl = str(bindir / "m2mdl") if (bindir / "m2mdl").exists() else (
-            shutil.which("m2mdl") or "m2mdl")
+        self.m2mdl = (
+            str(bindir / "m2mdl")
+            if (bindir / "m2mdl").exists()
+            else (shutil.which("m2mdl") or "m2mdl")
+        )
         self.scenes_file = work / "scenes-1.json"
         self.display_id = ""
 
@@ -438,8 +505,9 @@ class Bench:
         self.sandboxes.clear()
         self.nginx.stop()
 
-    def sandbox(self, name: str, scale: float, files_sub: str | None = None,
-                capped: bool = False) -> SandboxProc:
+    def sandbox(
+        self, name: str, scale: float, files_sub: str | None = None, capped: bool = False
+    ) -> SandboxProc:
         """Start a sandbox; with ``files_sub`` its files go under nginx's root."""
         files_dir = files_url = None
         if files_sub is not None:
@@ -457,13 +525,16 @@ class Bench:
         if sb in self.sandboxes:
             self.sandboxes.remove(sb)
 
-    def cli_env(self, sb: SandboxProc, config: str, credentials: bool = False
-                ) -> dict[str, str]:
+    def cli_env(self, sb: SandboxProc, config: str, credentials: bool = False) -> dict[str, str]:
         """Environment for the CLI: no inherited M2MDL_*; config and state under work."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("M2MDL_")}
-        env.update(M2MDL_API_URL=sb.api_url, M2MDL_NO_KEYRING="1", NO_COLOR="1",
-                   M2MDL_CONFIG_DIR=str(self.work / "config" / config),
-                   M2MDL_STATE_DIR=str(self.work / "state" / config))
+        env.update(
+            M2MDL_API_URL=sb.api_url,
+            M2MDL_NO_KEYRING="1",
+            NO_COLOR="1",
+            M2MDL_CONFIG_DIR=str(self.work / "config" / config),
+            M2MDL_STATE_DIR=str(self.work / "state" / config),
+        )
         if credentials:
             env.update(M2MDL_USERNAME="demo", M2MDL_TOKEN="demo-token")  # noqa: S106 (sandbox)
         return env
@@ -471,9 +542,14 @@ class Bench:
     def login(self, sb: SandboxProc, config: str) -> dict[str, str]:
         """``m2mdl login`` once (stores the session key); the env for later runs."""
         env = self.cli_env(sb, config)
-        proc = subprocess.run([self.m2mdl, "login", "-u", "demo", "--token-stdin"],
-                              input=b"demo-token\n", env=env, capture_output=True,
-                              timeout=60, check=False)
+        proc = subprocess.run(
+            [self.m2mdl, "login", "-u", "demo", "--token-stdin"],
+            input=b"demo-token\n",
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"m2mdl login failed: {proc.stderr.decode(errors='replace')}")
         return env
@@ -492,9 +568,25 @@ class Bench:
         sb = self.sandbox("search", 0.001)
         try:
             env = self.cli_env(sb, "search", credentials=True)
-            subprocess.run([self.m2mdl, "search", "--bbox", *BBOX, *DATES, "--limit", "1",
-                            "--output", "json", "-o", str(self.scenes_file)],
-                           env=env, capture_output=True, timeout=60, check=True)
+            subprocess.run(
+                [
+                    self.m2mdl,
+                    "search",
+                    "--bbox",
+                    *BBOX,
+                    *DATES,
+                    "--limit",
+                    "1",
+                    "--output",
+                    "json",
+                    "-o",
+                    str(self.scenes_file),
+                ],
+                env=env,
+                capture_output=True,
+                timeout=60,
+                check=True,
+            )
         finally:
             self.stop_sandbox(sb)
         data = json.loads(self.scenes_file.read_text())
@@ -503,10 +595,19 @@ class Bench:
 
     # ---- one measured run
 
-    def measure(self, case: str, tool: str, rnd: int, cmd: Sequence[str], outputs: list[Path],
-                expected: dict[Path, int], env: dict[str, str] | None = None,
-                settle: float | None = None, sandbox: SandboxProc | None = None,
-                clean: Sequence[Path] = ()) -> Run:
+    def measure(
+        self,
+        case: str,
+        tool: str,
+        rnd: int,
+        cmd: Sequence[str],
+        outputs: list[Path],
+        expected: dict[Path, int],
+        env: dict[str, str] | None = None,
+        settle: float | None = None,
+        sandbox: SandboxProc | None = None,
+        clean: Sequence[Path] = (),
+    ) -> Run:
         """Delete the outputs, sync, run ``cmd``, check the outputs' sizes, record the run."""
         for p in (*outputs, *clean):
             remove(p)
@@ -522,10 +623,19 @@ class Bench:
         t_end = t_start + wall
         sizes_ok = all(p.is_file() and p.stat().st_size == n for p, n in expected.items())
         nbytes = sum(expected.values())
-        run = Run(case=case, tool=tool, round=rnd, wall=round(wall, 4),
-                  user=round(usage.ru_utime, 4), sys=round(usage.ru_stime, 4),
-                  maxrss_kib=maxrss, rc=rc, ok=(rc == 0 and sizes_ok),
-                  nbytes=nbytes, server=self.nginx.stats(offset))
+        run = Run(
+            case=case,
+            tool=tool,
+            round=rnd,
+            wall=round(wall, 4),
+            user=round(usage.ru_utime, 4),
+            sys=round(usage.ru_stime, 4),
+            maxrss_kib=maxrss,
+            rc=rc,
+            ok=(rc == 0 and sizes_ok),
+            nbytes=nbytes,
+            server=self.nginx.stats(offset),
+        )
         if sandbox is not None:
             records = sandbox.api_records(api_offset)
             calls = Counter(r["endpoint"] for r in records)
@@ -541,8 +651,11 @@ class Bench:
                 }
         self.runs.append(run)
         mark = "" if run.ok else f"  FAILED rc={rc} sizes_ok={sizes_ok} (see {log})"
-        print(f"  [{case}] r{rnd} {tool:<34} {wall:7.3f} s  cpu {run.cpu:6.3f} s  "
-              f"rss {run.maxrss_kib / 1024:6.1f} MiB{mark}", flush=True)
+        print(
+            f"  [{case}] r{rnd} {tool:<34} {wall:7.3f} s  cpu {run.cpu:6.3f} s  "
+            f"rss {run.maxrss_kib / 1024:6.1f} MiB{mark}",
+            flush=True,
+        )
         return run
 
     # ---- cases
@@ -557,32 +670,81 @@ class Bench:
             out = self.out / "c1"
             tar = self.display_id + ".tar"
             # warm-up (unmeasured): the sandbox writes the bundle under nginx's root
-            subprocess.run([self.m2mdl, "-q", "download", "--from", str(self.scenes_file),
-                            "--filetype", "bundle", "--out", str(out)], env=env,
-                           capture_output=True, timeout=RUN_TIMEOUT, check=True)
+            subprocess.run(
+                [
+                    self.m2mdl,
+                    "-q",
+                    "download",
+                    "--from",
+                    str(self.scenes_file),
+                    "--filetype",
+                    "bundle",
+                    "--out",
+                    str(out),
+                ],
+                env=env,
+                capture_output=True,
+                timeout=RUN_TIMEOUT,
+                check=True,
+            )
             src = self.srv / "b" / "gen-bundle" / tar
             if src.stat().st_size != size:
                 raise RuntimeError(f"{src} is {src.stat().st_size} bytes, expected {size}")
             warm(src)
             url = f"{self.nginx.url}/b/gen-bundle/{tar}"
-            self.notes["case1"] = {"file": str(src.relative_to(self.work)), "bytes": size,
-                                   "scale": scale}
-            cli = [self.m2mdl, "download", "--from", str(self.scenes_file),
-                   "--filetype", "bundle", "--out", str(out)]
+            self.notes["case1"] = {
+                "file": str(src.relative_to(self.work)),
+                "bytes": size,
+                "scale": scale,
+            }
+            cli = [
+                self.m2mdl,
+                "download",
+                "--from",
+                str(self.scenes_file),
+                "--filetype",
+                "bundle",
+                "--out",
+                str(out),
+            ]
             tools: list[tuple[str, list[str], dict[str, str] | None, bool]] = [
                 ("curl -o", ["curl", "-s", "-o", str(out / tar), url], None, False),
-                ("m2mdl CLI (1 stream)", [*cli, "--workers", "1", "--segments", "1"], env,
-                 True),
-                ("m2mdl engine (1 stream)",
-                 [sys.executable, str(HERE / "engine_driver.py"), "--workers", "1",
-                  "--segments", "1", "--dir", str(out), url], None, False),
-                ("m2mdl CLI (default: 4 segments)", [*cli, "--workers", "4", "--segments", "4"],
-                 env, True),
+                ("m2mdl CLI (1 stream)", [*cli, "--workers", "1", "--segments", "1"], env, True),
+                (
+                    "m2mdl engine (1 stream)",
+                    [
+                        sys.executable,
+                        str(HERE / "engine_driver.py"),
+                        "--workers",
+                        "1",
+                        "--segments",
+                        "1",
+                        "--dir",
+                        str(out),
+                        url,
+                    ],
+                    None,
+                    False,
+                ),
+                (
+                    "m2mdl CLI (default: 4 segments)",
+                    [*cli, "--workers", "4", "--segments", "4"],
+                    env,
+                    True,
+                ),
             ]
             for rnd in range(1, self.rounds + 1):
                 for tool, cmd, tenv, uses_api in tools:
-                    self.measure("1", tool, rnd, cmd, [out], {out / tar: size}, env=tenv,
-                                 sandbox=sb if uses_api else None)
+                    self.measure(
+                        "1",
+                        tool,
+                        rnd,
+                        cmd,
+                        [out],
+                        {out / tar: size},
+                        env=tenv,
+                        sandbox=sb if uses_api else None,
+                    )
         finally:
             self.stop_sandbox(sb)
             remove(self.out / "c1")
@@ -599,17 +761,45 @@ class Bench:
         url_list.write_text("".join(u + "\n" for u in urls))
         out = self.out / "c2"
         expected = {out / f.name: each for f in files}
-        self.notes["case2"] = {"files": count, "bytes_each": each,
-                               "cap_bytes_per_s": CAP}
+        self.notes["case2"] = {"files": count, "bytes_each": each, "cap_bytes_per_s": CAP}
         tools: list[tuple[str, list[str]]] = []
         for w in (4, 8):
-            tools.append((f"m2mdl engine ({w} workers)",
-                          [sys.executable, str(HERE / "engine_driver.py"), "--workers", str(w),
-                           "--segments", "1", "--size", str(each), "--dir", str(out), *urls]))
-            tools.append((f"aria2c -j{w}",
-                          ["aria2c", "-q", f"-j{w}", "-x1", "--file-allocation=falloc",
-                           "--allow-overwrite=true", "--auto-file-renaming=false",
-                           "-d", str(out), "-i", str(url_list)]))
+            tools.append(
+                (
+                    f"m2mdl engine ({w} workers)",
+                    [
+                        sys.executable,
+                        str(HERE / "engine_driver.py"),
+                        "--workers",
+                        str(w),
+                        "--segments",
+                        "1",
+                        "--size",
+                        str(each),
+                        "--dir",
+                        str(out),
+                        *urls,
+                    ],
+                )
+            )
+            tools.append(
+                (
+                    f"aria2c -j{w}",
+                    [
+                        "aria2c",
+                        "-q",
+                        f"-j{w}",
+                        "-x1",
+                        "--file-allocation=falloc",
+                        "--allow-overwrite=true",
+                        "--auto-file-renaming=false",
+                        "-d",
+                        str(out),
+                        "-i",
+                        str(url_list),
+                    ],
+                )
+            )
         try:
             for rnd in range(1, self.rounds + 1):
                 for tool, cmd in tools:
@@ -629,26 +819,84 @@ class Bench:
             src = self.srv / "b" / "gen-bundle" / tar
             if not (src.is_file() and src.stat().st_size == size):
                 # not left by case 1: let the sandbox write it (one unmeasured capped run)
-                subprocess.run([self.m2mdl, "-q", "download", "--from", str(self.scenes_file),
-                                "--filetype", "bundle", "--out", str(out)], env=env,
-                               capture_output=True, timeout=RUN_TIMEOUT, check=True)
+                subprocess.run(
+                    [
+                        self.m2mdl,
+                        "-q",
+                        "download",
+                        "--from",
+                        str(self.scenes_file),
+                        "--filetype",
+                        "bundle",
+                        "--out",
+                        str(out),
+                    ],
+                    env=env,
+                    capture_output=True,
+                    timeout=RUN_TIMEOUT,
+                    check=True,
+                )
             warm(src)
             url = f"{self.nginx.url}/cap20/b/gen-bundle/{tar}"
-            self.notes["case3"] = {"file": str(src.relative_to(self.work)), "bytes": size,
-                                   "scale": scale, "cap_bytes_per_s": CAP}
+            self.notes["case3"] = {
+                "file": str(src.relative_to(self.work)),
+                "bytes": size,
+                "scale": scale,
+                "cap_bytes_per_s": CAP,
+            }
             tools: list[tuple[str, list[str], dict[str, str] | None, bool]] = [
-                ("m2mdl CLI (4 workers, 4 segments)",
-                 [self.m2mdl, "download", "--from", str(self.scenes_file), "--filetype",
-                  "bundle", "--workers", "4", "--segments", "4", "--out", str(out)], env, True),
-                ("aria2c -x4 -s4",
-                 ["aria2c", "-q", "-x4", "-s4", "-k1M", "--file-allocation=falloc",
-                  "--allow-overwrite=true", "--auto-file-renaming=false", "-d", str(out),
-                  "-o", tar, url], None, False),
+                (
+                    "m2mdl CLI (4 workers, 4 segments)",
+                    [
+                        self.m2mdl,
+                        "download",
+                        "--from",
+                        str(self.scenes_file),
+                        "--filetype",
+                        "bundle",
+                        "--workers",
+                        "4",
+                        "--segments",
+                        "4",
+                        "--out",
+                        str(out),
+                    ],
+                    env,
+                    True,
+                ),
+                (
+                    "aria2c -x4 -s4",
+                    [
+                        "aria2c",
+                        "-q",
+                        "-x4",
+                        "-s4",
+                        "-k1M",
+                        "--file-allocation=falloc",
+                        "--allow-overwrite=true",
+                        "--auto-file-renaming=false",
+                        "-d",
+                        str(out),
+                        "-o",
+                        tar,
+                        url,
+                    ],
+                    None,
+                    False,
+                ),
             ]
             for rnd in range(1, self.rounds + 1):
                 for tool, cmd, tenv, uses_api in tools:
-                    self.measure("3", tool, rnd, cmd, [out], {out / tar: size}, env=tenv,
-                                 sandbox=sb if uses_api else None)
+                    self.measure(
+                        "3",
+                        tool,
+                        rnd,
+                        cmd,
+                        [out],
+                        {out / tar: size},
+                        env=tenv,
+                        sandbox=sb if uses_api else None,
+                    )
         finally:
             self.stop_sandbox(sb)
             remove(self.out / "c3")
@@ -659,24 +907,52 @@ class Bench:
         tar = self.display_id + ".tar"
         setups: list[tuple[str, SandboxProc, dict[str, str], Path, int]] = []
         try:
-            for label, target in (("small", self.sizes.rss_small),
-                                  ("large", self.sizes.rss_large)):
+            for label, target in (("small", self.sizes.rss_small), ("large", self.sizes.rss_large)):
                 scale, size = self.bundle_scale(target)
                 sb = self.sandbox(f"case4-{label}", scale, files_sub=f"rss-{label}")
                 env = self.login(sb, f"case4-{label}")
                 out = self.out / f"c4-{label}"
-                subprocess.run([self.m2mdl, "-q", "download", "--from", str(self.scenes_file),
-                                "--filetype", "bundle", "--out", str(out)], env=env,
-                               capture_output=True, timeout=RUN_TIMEOUT, check=True)
+                subprocess.run(
+                    [
+                        self.m2mdl,
+                        "-q",
+                        "download",
+                        "--from",
+                        str(self.scenes_file),
+                        "--filetype",
+                        "bundle",
+                        "--out",
+                        str(out),
+                    ],
+                    env=env,
+                    capture_output=True,
+                    timeout=RUN_TIMEOUT,
+                    check=True,
+                )
                 warm(self.srv / f"rss-{label}" / "gen-bundle" / tar)
                 setups.append((f"m2mdl CLI, {_size_label(size)} bundle", sb, env, out, size))
             self.notes["case4"] = {name: size for name, _, _, _, size in setups}
             for rnd in range(1, self.rounds + 1):
                 for tool, sb, env, out, size in setups:
-                    self.measure("4", tool, rnd,
-                                 [self.m2mdl, "download", "--from", str(self.scenes_file),
-                                  "--filetype", "bundle", "--out", str(out)],
-                                 [out], {out / tar: size}, env=env, sandbox=sb)
+                    self.measure(
+                        "4",
+                        tool,
+                        rnd,
+                        [
+                            self.m2mdl,
+                            "download",
+                            "--from",
+                            str(self.scenes_file),
+                            "--filetype",
+                            "bundle",
+                            "--out",
+                            str(out),
+                        ],
+                        [out],
+                        {out / tar: size},
+                        env=env,
+                        sandbox=sb,
+                    )
         finally:
             for _, sb, _, out, _ in setups:
                 self.stop_sandbox(sb)
@@ -690,8 +966,13 @@ class Bench:
         for n in (50, 5):
             for ft in ("bundle", "band", "band --bands SR_B4,QA_PIXEL", "band_group"):
                 variants.append((f"{ft}, {n} scenes", [*ft.split(), "--limit", str(n)], False))
-        variants.append(("bundle, 50 scenes, not logged in (env credentials)",
-                         ["bundle", "--limit", "50"], True))
+        variants.append(
+            (
+                "bundle, 50 scenes, not logged in (env credentials)",
+                ["bundle", "--limit", "50"],
+                True,
+            )
+        )
         out = self.out / "c5"
         sb: SandboxProc | None = None
         try:
@@ -708,15 +989,33 @@ class Bench:
                 for name, args, use_fresh in variants:
                     venv = fresh if use_fresh else env
                     ft, *rest = args
-                    cmd = [self.m2mdl, "download", "--filetype", ft, *rest, "--bbox", *BBOX,
-                           *DATES, "--out", str(out)]
-                    run = self.measure("5", name, rnd, cmd, [out], {}, env=venv, settle=0.0,
-                                       sandbox=sb,
-                                       clean=[self.work / "config" / "case5-fresh"])
+                    cmd = [
+                        self.m2mdl,
+                        "download",
+                        "--filetype",
+                        ft,
+                        *rest,
+                        "--bbox",
+                        *BBOX,
+                        *DATES,
+                        "--out",
+                        str(out),
+                    ]
+                    run = self.measure(
+                        "5",
+                        name,
+                        rnd,
+                        cmd,
+                        [out],
+                        {},
+                        env=venv,
+                        settle=0.0,
+                        sandbox=sb,
+                        clean=[self.work / "config" / "case5-fresh"],
+                    )
                     manifests = list(out.glob("m2mdl-manifest-*.json"))
                     if manifests:
-                        run.extra["counts"] = json.loads(manifests[0].read_text()).get(
-                            "summary")
+                        run.extra["counts"] = json.loads(manifests[0].read_text()).get("summary")
         finally:
             if sb is not None:
                 self.stop_sandbox(sb)
@@ -726,10 +1025,12 @@ class Bench:
     def case6(self) -> None:
         """Start-up: m2mdl --version, --help, download --help against python -c pass."""
         py = sys.executable
-        tools = [("python -c pass", [py, "-c", "pass"]),
-                 ("m2mdl --version", [self.m2mdl, "--version"]),
-                 ("m2mdl --help", [self.m2mdl, "--help"]),
-                 ("m2mdl download --help", [self.m2mdl, "download", "--help"])]
+        tools = [
+            ("python -c pass", [py, "-c", "pass"]),
+            ("m2mdl --version", [self.m2mdl, "--version"]),
+            ("m2mdl --help", [self.m2mdl, "--help"]),
+            ("m2mdl download --help", [self.m2mdl, "download", "--help"]),
+        ]
         for _ in range(2):  # unmeasured warm-up (bytecode caches, page cache)
             for _, cmd in tools:
                 subprocess.run(cmd, capture_output=True, timeout=60, check=True)
@@ -748,8 +1049,11 @@ def _size_label(n: int) -> str:
 
 
 def _stat(values: list[float]) -> dict[str, float]:
-    return {"median": round(statistics.median(values), 4), "min": round(min(values), 4),
-            "max": round(max(values), 4)}
+    return {
+        "median": round(statistics.median(values), 4),
+        "min": round(min(values), 4),
+        "max": round(max(values), 4),
+    }
 
 
 def summarize(runs: list[Run]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -762,7 +1066,9 @@ def summarize(runs: list[Run]) -> dict[str, dict[str, dict[str, Any]]]:
             rs: list[Run] = entry.pop("runs")
             nbytes = rs[0].nbytes
             s: dict[str, Any] = {
-                "n": len(rs), "failed": sum(not r.ok for r in rs), "bytes": nbytes,
+                "n": len(rs),
+                "failed": sum(not r.ok for r in rs),
+                "bytes": nbytes,
                 "wall_s": _stat([r.wall for r in rs]),
                 "cpu_s": _stat([r.cpu for r in rs]),
                 "maxrss_mib": _stat([r.maxrss_kib / 1024 for r in rs]),
@@ -775,7 +1081,8 @@ def summarize(runs: list[Run]) -> dict[str, dict[str, dict[str, Any]]]:
             if windows:
                 s["server_window_s"] = _stat(windows)
                 s["outside_window_s"] = _stat(
-                    [r.wall - r.server["window_s"] for r in rs if r.server.get("requests")])
+                    [r.wall - r.server["window_s"] for r in rs if r.server.get("requests")]
+                )
                 s["server_body_bytes"] = _stat([float(r.server["body_bytes"]) for r in rs])
                 s["server_requests"] = _stat([float(r.server["requests"]) for r in rs])
             calls = [r.extra["api_calls"] for r in rs if "api_calls" in r.extra]
@@ -794,15 +1101,21 @@ def summarize(runs: list[Run]) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
-def evaluate(summary: dict[str, dict[str, dict[str, Any]]], sizes: Sizes
-             ) -> list[dict[str, Any]]:
+def evaluate(summary: dict[str, dict[str, dict[str, Any]]], sizes: Sizes) -> list[dict[str, Any]]:
     """The issue's targets, each met or not, with the numbers."""
     targets: list[dict[str, Any]] = []
 
-    def add(tid: str, what: str, value: float | str, limit: str, met: bool,
-            note: str = "") -> None:
-        targets.append({"id": tid, "target": what, "value": value, "limit": limit,
-                        "met": bool(met), "note": note})
+    def add(tid: str, what: str, value: float | str, limit: str, met: bool, note: str = "") -> None:
+        targets.append(
+            {
+                "id": tid,
+                "target": what,
+                "value": value,
+                "limit": limit,
+                "met": bool(met),
+                "note": note,
+            }
+        )
 
     def wall(case: str, tool: str) -> float:
         v: float = summary[case][tool]["wall_s"]["median"]
@@ -813,36 +1126,71 @@ def evaluate(summary: dict[str, dict[str, dict[str, Any]]], sizes: Sizes
         curl = wall("1", "curl -o")
         for tool in ("m2mdl CLI (1 stream)", "m2mdl engine (1 stream)"):
             ratio = curl / wall("1", tool)
-            add("1", f"{tool}: speed vs curl -o (median wall curl / m2mdl)",
-                round(ratio, 3), ">= 1.05", ratio >= 1.05)
+            add(
+                "1",
+                f"{tool}: speed vs curl -o (median wall curl / m2mdl)",
+                round(ratio, 3),
+                ">= 1.05",
+                ratio >= 1.05,
+            )
             cpg = summary["1"][tool]["cpu_s_per_gb"]
-            add("1", f"{tool}: CPU s/GB", cpg, "<= 1.2", cpg <= 1.2,
-                f"curl: {summary['1']['curl -o']['cpu_s_per_gb']}")
+            add(
+                "1",
+                f"{tool}: CPU s/GB",
+                cpg,
+                "<= 1.2",
+                cpg <= 1.2,
+                f"curl: {summary['1']['curl -o']['cpu_s_per_gb']}",
+            )
     c2 = summary.get("2", {})
     if c2:
         for w in (4, 8):
             ideal = sizes.count * sizes.each / (w * CAP)
             m = wall("2", f"m2mdl engine ({w} workers)")
             a = wall("2", f"aria2c -j{w}")
-            add("2", f"{w} workers: m2mdl engine vs ideal {ideal:.2f} s", round(m / ideal, 3),
-                "<= 1.05", m <= 1.05 * ideal, f"m2mdl {m:.2f} s")
-            add("2", f"{w} workers: m2mdl engine vs aria2c -j{w}", round(m / a, 3), "<= 1.00",
-                m <= a, f"m2mdl {m:.2f} s, aria2c {a:.2f} s")
+            add(
+                "2",
+                f"{w} workers: m2mdl engine vs ideal {ideal:.2f} s",
+                round(m / ideal, 3),
+                "<= 1.05",
+                m <= 1.05 * ideal,
+                f"m2mdl {m:.2f} s",
+            )
+            add(
+                "2",
+                f"{w} workers: m2mdl engine vs aria2c -j{w}",
+                round(m / a, 3),
+                "<= 1.00",
+                m <= a,
+                f"m2mdl {m:.2f} s, aria2c {a:.2f} s",
+            )
     c3 = summary.get("3", {})
     if c3:
         m = wall("3", "m2mdl CLI (4 workers, 4 segments)")
         a = wall("3", "aria2c -x4 -s4")
-        add("3", "m2mdl CLI vs aria2c -x4 -s4 (median wall ratio)", round(m / a, 3),
-            "<= 1.00", m <= a, f"m2mdl {m:.2f} s, aria2c {a:.2f} s")
+        add(
+            "3",
+            "m2mdl CLI vs aria2c -x4 -s4 (median wall ratio)",
+            round(m / a, 3),
+            "<= 1.00",
+            m <= a,
+            f"m2mdl {m:.2f} s, aria2c {a:.2f} s",
+        )
     c4 = summary.get("4", {})
     if len(c4) == 2:
         (_, small), (_, large) = sorted(c4.items(), key=lambda kv: kv[1]["bytes"])
         peak_small, peak_large = small["maxrss_mib"]["max"], large["maxrss_mib"]["max"]
-        add("4", "peak RSS, larger file (MiB, max over rounds)", peak_large, "< 64",
-            peak_large < 64)
-        add("4", "flat: peak RSS larger / smaller file", round(peak_large / peak_small, 3),
-            "<= 1.10", peak_large <= 1.10 * peak_small,
-            f"{peak_small:.1f} MiB vs {peak_large:.1f} MiB")
+        add(
+            "4", "peak RSS, larger file (MiB, max over rounds)", peak_large, "< 64", peak_large < 64
+        )
+        add(
+            "4",
+            "flat: peak RSS larger / smaller file",
+            round(peak_large / peak_small, 3),
+            "<= 1.10",
+            peak_large <= 1.10 * peak_small,
+            f"{peak_small:.1f} MiB vs {peak_large:.1f} MiB",
+        )
     c5 = summary.get("5", {})
     for tool, s in c5.items():
         if "not logged in" in tool or ", 50 scenes" not in tool:
@@ -855,12 +1203,20 @@ def evaluate(summary: dict[str, dict[str, dict[str, Any]]], sizes: Sizes
         requests5 = five.get("api_calls", {}).get("download-request", 0)
         note = f"5 scenes: {n5}"
         if n5 is not None and n50 - n5 == requests50 - requests5 != 0:
-            note += (f"; the difference is download-request batches of {REQUEST_BATCH} items"
-                     f" ({files} files), i.e. +1 call per {REQUEST_BATCH} files")
+            note += (
+                f"; the difference is download-request batches of {REQUEST_BATCH} items"
+                f" ({files} files), i.e. +1 call per {REQUEST_BATCH} files"
+            )
         elif n5 != n50:
             note += "; grows with scenes beyond download-request batching"
-        add("5", f"API calls, {tool}", n50, "<= 8 (O(1) in scenes)",
-            n50 <= 8 and s["api_calls_stable"], note)
+        add(
+            "5",
+            f"API calls, {tool}",
+            n50,
+            "<= 8 (O(1) in scenes)",
+            n50 <= 8 and s["api_calls_stable"],
+            note,
+        )
     c6 = summary.get("6", {})
     if c6:
         v = wall("6", "m2mdl --version")
@@ -877,10 +1233,12 @@ def snapshot_sources(work: Path) -> Path:
     keeps all rounds on the same code. PYTHONPATH precedes the editable-install finder.
     """
     root = work / "snapshot"
-    shutil.copytree(REPO / "m2mdl", root / "m2mdl",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "m2mdl", root / "m2mdl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     os.environ["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
+        p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p
+    )
     sys.path.insert(0, str(root))
     return root / "m2mdl"
 
@@ -897,6 +1255,7 @@ def source_fingerprint(root: Path) -> str:
 
 def machine_info(work: Path) -> dict[str, Any]:
     """nproc, CPU, memory, kernel, filesystem, Python and tool versions, date."""
+
     def first_line(cmd: list[str]) -> str:
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=False)
@@ -922,10 +1281,14 @@ def machine_info(work: Path) -> dict[str, Any]:
 
     return {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(), "cpu": cpu, "memory": mem,
-        "kernel": platform.release(), "filesystem": fs,
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory": mem,
+        "kernel": platform.release(),
+        "filesystem": fs,
         "python": platform.python_version(),
-        "m2mdl": __version__, "git": commit + (" (uncommitted changes)" if dirty else ""),
+        "m2mdl": __version__,
+        "git": commit + (" (uncommitted changes)" if dirty else ""),
         "curl": first_line(["curl", "--version"]).split(" (")[0],
         "aria2c": first_line(["aria2c", "--version"]),
         "nginx": first_line(["nginx", "-v"]),
@@ -937,7 +1300,7 @@ def machine_info(work: Path) -> dict[str, Any]:
 
 
 def _fmt_stat(s: dict[str, float], digits: int = 2) -> str:
-    return (f"{s['median']:.{digits}f} ({s['min']:.{digits}f}..{s['max']:.{digits}f})")
+    return f"{s['median']:.{digits}f} ({s['min']:.{digits}f}..{s['max']:.{digits}f})"
 
 
 CASE_TITLES = {
@@ -951,9 +1314,9 @@ CASE_TITLES = {
 
 HOW = {
     "m2mdl CLI": "CLI end to end: `m2mdl download --from scenes.json --filetype bundle` "
-                 "against the sandbox API, file from nginx",
+    "against the sandbox API, file from nginx",
     "m2mdl engine": "transfer engine only: `benchmarks/engine_driver.py` calls "
-                    "`m2mdl.transfer.run_transfers` on the nginx URLs",
+    "`m2mdl.transfer.run_transfers` on the nginx URLs",
 }
 
 
@@ -964,23 +1327,42 @@ def _how(tool: str) -> str:
     return ""
 
 
-def render_markdown(meta: dict[str, Any], config: dict[str, Any],
-                    summary: dict[str, dict[str, dict[str, Any]]],
-                    targets: list[dict[str, Any]], notes: dict[str, Any]) -> str:
+def render_markdown(
+    meta: dict[str, Any],
+    config: dict[str, Any],
+    summary: dict[str, dict[str, dict[str, Any]]],
+    targets: list[dict[str, Any]],
+    notes: dict[str, Any],
+) -> str:
     """The ``latest.md`` text."""
     lines: list[str] = []
     add = lines.append
     add(f"# m2mdl benchmarks ({'quick' if config['quick'] else 'full'} run)")
     add("")
-    add(f"Run {meta['date']} with `{config['command']}`: {config['rounds']} interleaved rounds, "
+    add(
+        f"Run {meta['date']} with `{config['command']}`: {config['rounds']} interleaved rounds, "
         f"`sync` + {config['settle_s']} s before every transfer run. Medians with (min..max). "
         "MB = 10^6 bytes, GB = 10^9 bytes; CPU = user + sys of the process (and its children); "
-        "RSS = peak resident set size (`ru_maxrss`).")
+        "RSS = peak resident set size (`ru_maxrss`)."
+    )
     add("")
     add("| machine | |")
     add("|---|---|")
-    for key in ("nproc", "cpu", "memory", "kernel", "filesystem", "python", "m2mdl", "git",
-                "m2mdl_sources", "curl", "aria2c", "nginx", "other_load"):
+    for key in (
+        "nproc",
+        "cpu",
+        "memory",
+        "kernel",
+        "filesystem",
+        "python",
+        "m2mdl",
+        "git",
+        "m2mdl_sources",
+        "curl",
+        "aria2c",
+        "nginx",
+        "other_load",
+    ):
         add(f"| {key} | {meta.get(key)} |")
 
     add("")
@@ -989,8 +1371,10 @@ def render_markdown(meta: dict[str, Any], config: dict[str, Any],
     add("| case | target | value | limit | met | note |")
     add("|---|---|---|---|---|---|")
     for t in targets:
-        add(f"| {t['id']} | {t['target']} | {t['value']} | {t['limit']} | "
-            f"{'yes' if t['met'] else '**NO**'} | {t['note']} |")
+        add(
+            f"| {t['id']} | {t['target']} | {t['value']} | {t['limit']} | "
+            f"{'yes' if t['met'] else '**NO**'} | {t['note']} |"
+        )
     for case in ("1", "2", "3", "4"):
         tools = summary.get(case)
         if not tools:
@@ -1009,37 +1393,46 @@ def render_markdown(meta: dict[str, Any], config: dict[str, Any],
         if case == "3":
             add(f"Ideal = size / (4 x cap) = {config['sizes']['big'] / (4 * CAP):.2f} s.")
             add("")
-        add("| tool | bytes | wall s | MB/s | CPU s | CPU s/GB | peak RSS MiB | "
-            "server window s | outside window s | fails |")
+        add(
+            "| tool | bytes | wall s | MB/s | CPU s | CPU s/GB | peak RSS MiB | "
+            "server window s | outside window s | fails |"
+        )
         add("|---|---|---|---|---|---|---|---|---|---|")
         for tool, s in tools.items():
             window = _fmt_stat(s["server_window_s"]) if "server_window_s" in s else "-"
             outside = _fmt_stat(s["outside_window_s"]) if "outside_window_s" in s else "-"
-            add(f"| {tool} | {s['bytes']:,} | {_fmt_stat(s['wall_s'])} | "
+            add(
+                f"| {tool} | {s['bytes']:,} | {_fmt_stat(s['wall_s'])} | "
                 f"{s.get('mb_per_s', '-')} | {_fmt_stat(s['cpu_s'])} | "
                 f"{s.get('cpu_s_per_gb', '-')} | {_fmt_stat(s['maxrss_mib'], 1)} | "
-                f"{window} | {outside} | {s['failed']}/{s['n']} |")
+                f"{window} | {outside} | {s['failed']}/{s['n']} |"
+            )
         phased = {t: s["phases"] for t, s in tools.items() if "phases" in s}
         if phased:
             add("")
-            add("Where the CLI's wall time goes (medians, s; from the sandbox's API log and "
-                "nginx's access log):")
+            add(
+                "Where the CLI's wall time goes (medians, s; from the sandbox's API log and "
+                "nginx's access log):"
+            )
             add("")
-            add("| tool | start-up to first API call | API calls until the first file "
+            add(
+                "| tool | start-up to first API call | API calls until the first file "
                 "request | transfer window | after the last response (hash tail, fsync, "
-                "rename, manifest, clean-up calls, exit) |")
+                "rename, manifest, clean-up calls, exit) |"
+            )
             add("|---|---|---|---|---|")
             for name, ph in phased.items():
-                add(f"| {name} | " + " | ".join(f"{v['median']:.3f}" for v in ph.values())
-                    + " |")
+                add(f"| {name} | " + " | ".join(f"{v['median']:.3f}" for v in ph.values()) + " |")
         hows = sorted({_how(t) for t in tools if _how(t)})
         if hows:
             add("")
             for h in hows:
                 add(f"* {h}.")
-        add("* server window = first request start to last response end in nginx's access "
+        add(
+            "* server window = first request start to last response end in nginx's access "
             "log; outside window = wall - window (process start-up, API calls, final "
-            "verification, exit).")
+            "verification, exit)."
+        )
     c5 = summary.get("5")
     if c5:
         add("")
@@ -1052,12 +1445,16 @@ def render_markdown(meta: dict[str, Any], config: dict[str, Any],
             calls = s.get("api_calls", {})
             files = (s.get("file_counts") or {}).get("done", "?")
             stable = "" if s.get("api_calls_stable", True) else " (varied!)"
-            add(f"| {tool} | {files} | {s.get('api_calls_total')}{stable} | "
+            add(
+                f"| {tool} | {files} | {s.get('api_calls_total')}{stable} | "
                 + " | ".join(str(calls.get(e, "")) for e in endpoints)
-                + f" | {_fmt_stat(s['wall_s'])} |")
+                + f" | {_fmt_stat(s['wall_s'])} |"
+            )
         add("")
-        add("The official notebook's flow for the same work (derivation below), "
-            "per filetype, one run from a fresh login to logout:")
+        add(
+            "The official notebook's flow for the same work (derivation below), "
+            "per filetype, one run from a fresh login to logout:"
+        )
         add("")
         add("| filetype | calls (all) | calls without the optional ones (*) | sequence |")
         add("|---|---|---|---|")
@@ -1074,8 +1471,10 @@ def render_markdown(meta: dict[str, Any], config: dict[str, Any],
         add("| command | wall s | CPU s | peak RSS MiB |")
         add("|---|---|---|---|")
         for tool, s in c6.items():
-            add(f"| `{tool}` | {_fmt_stat(s['wall_s'], 3)} | {_fmt_stat(s['cpu_s'], 3)} | "
-                f"{_fmt_stat(s['maxrss_mib'], 1)} |")
+            add(
+                f"| `{tool}` | {_fmt_stat(s['wall_s'], 3)} | {_fmt_stat(s['cpu_s'], 3)} | "
+                f"{_fmt_stat(s['maxrss_mib'], 1)} |"
+            )
     add("")
     return "\n".join(lines)
 
@@ -1085,7 +1484,7 @@ def notebook_derivation() -> str:
     return (
         "Derivation. m2m-api.md §4 gives the notebook's common prefix `login-token` → "
         "`scene-search` → `scene-list-add` → (optional) `scene-list-get`; the NB25 outputs "
-        "show all four (cell 18 \"Login Successful\", cell 41 the search table, cell 48 "
+        'show all four (cell 18 "Login Successful", cell 41 the search table, cell 48 '
         "`3` from scene-list-add, cell 50 the scene-list-get listing). One `scene-search` "
         "suffices for 50 scenes (default maxResults 100, §2.10). Bands and bundles then "
         "make one `download-options {listId}` (cells 64/76) and one `download-request` "
@@ -1093,7 +1492,7 @@ def notebook_derivation() -> str:
         "`download-retrieve` poll). Band groups make `download-options` with "
         "`includeSecondaryFileGroups` (cell 87), `dataset-file-groups` (optional, cell 90), "
         "`dataset {datasetId}` (cell 98), a second `scene-list-add` of the secondary ids "
-        "(cell 100, \"Added 88\") and `download-request {dataGroups}` (cell 104). The "
+        '(cell 100, "Added 88") and `download-request {dataGroups}` (cell 104). The '
         "notebook ends with `scene-list-remove` for each list it made and `logout` "
         "(cell 111). None of these depends on the number of scenes (lists carry the ids), "
         "so the notebook is O(1) in scenes too; each preparing download would add "
@@ -1102,7 +1501,8 @@ def notebook_derivation() -> str:
         "never calls `logout` (the key is kept for the next run) and removes its order "
         "with `download-order-remove`. The NB25 session ran all three workflows after one "
         "login: 16 calls in all (4 prefix + 2 bands + 2 bundles + 5 band groups + 2 "
-        "scene-list-remove + logout).")
+        "scene-list-remove + logout)."
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1135,10 +1535,17 @@ def work_dir(keep: bool) -> Iterator[Path]:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and write the report."""
     parser = argparse.ArgumentParser(description="m2mdl benchmarks (see benchmarks/README.md)")
-    parser.add_argument("--rounds", type=int, default=None,
-                        help="interleaved rounds per case (default 7; 3 with --quick)")
-    parser.add_argument("--quick", action="store_true",
-                        help="smaller files, 3 rounds, shorter settle; writes results/quick.*")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="interleaved rounds per case (default 7; 3 with --quick)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smaller files, 3 rounds, shorter settle; writes results/quick.*",
+    )
     parser.add_argument("--cases", default="1,2,3,4,5,6", help="comma-separated case numbers")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     args = parser.parse_args(argv)
@@ -1151,15 +1558,19 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown cases: {sorted(unknown)}")
     for tool in ("nginx", "curl", "aria2c"):
         if shutil.which(tool) is None:
-            print(f"{tool} is missing: run `bash benchmarks/run.sh` (it installs it)",
-                  file=sys.stderr)
+            print(
+                f"{tool} is missing: run `bash benchmarks/run.sh` (it installs it)", file=sys.stderr
+            )
             return 2
     sizes = QUICK if args.quick else FULL
     signal.signal(signal.SIGTERM, _on_term)
     started = time.monotonic()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    command = "bash benchmarks/run.sh" + (" --quick" if args.quick else "") + (
-        f" --rounds {args.rounds}" if args.rounds else "")
+    command = (
+        "bash benchmarks/run.sh"
+        + (" --quick" if args.quick else "")
+        + (f" --rounds {args.rounds}" if args.rounds else "")
+    )
     with work_dir(args.keep) as work:
         bench = Bench(sizes, rounds, work, args.quick)
         snapshot = snapshot_sources(work)
@@ -1170,24 +1581,43 @@ def main(argv: list[str] | None = None) -> int:
             bench.setup()
             bench.choose_scene()
             steps: dict[str, Callable[[], None]] = {
-                "1": bench.case1, "2": bench.case2, "3": bench.case3, "4": bench.case4,
-                "5": bench.case5, "6": bench.case6}
+                "1": bench.case1,
+                "2": bench.case2,
+                "3": bench.case3,
+                "4": bench.case4,
+                "5": bench.case5,
+                "6": bench.case6,
+            }
             for case in cases:
                 print(f"case {case}: {CASE_TITLES[case]}", flush=True)
                 steps[case]()
         finally:
             bench.close()
-        meta["other_load"] = (f"1-min load average {load_start:.2f} at start, "
-                              f"{os.getloadavg()[0]:.2f} at end")
+        meta["other_load"] = (
+            f"1-min load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+        )
         summary = summarize(bench.runs)
         targets = evaluate(summary, sizes)
-        config = {"command": command, "quick": args.quick, "rounds": rounds, "cases": cases,
-                  "settle_s": sizes.settle, "sizes": asdict(sizes), "cap_bytes_per_s": CAP,
-                  "elapsed_s": round(time.monotonic() - started, 1)}
-        report = {"schema_version": 1, "meta": meta, "config": config, "notes": bench.notes,
-                  "targets": targets, "summary": summary,
-                  "notebook_calls": NOTEBOOK_CALLS,
-                  "runs": [asdict(r) | {"cpu": round(r.cpu, 4)} for r in bench.runs]}
+        config = {
+            "command": command,
+            "quick": args.quick,
+            "rounds": rounds,
+            "cases": cases,
+            "settle_s": sizes.settle,
+            "sizes": asdict(sizes),
+            "cap_bytes_per_s": CAP,
+            "elapsed_s": round(time.monotonic() - started, 1),
+        }
+        report = {
+            "schema_version": 1,
+            "meta": meta,
+            "config": config,
+            "notes": bench.notes,
+            "targets": targets,
+            "summary": summary,
+            "notebook_calls": NOTEBOOK_CALLS,
+            "runs": [asdict(r) | {"cpu": round(r.cpu, 4)} for r in bench.runs],
+        }
         stem = "quick" if args.quick else "latest"
         (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
         md = render_markdown(meta, config, summary, targets, bench.notes)

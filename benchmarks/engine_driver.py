@@ -32,18 +32,29 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.dir.mkdir(parents=True, exist_ok=True)
     jobs = [
-        FileJob(key=str(i), url=url, dest=args.dir / Path(urlsplit(url).path).name,
-                expected_size=args.size)
+        FileJob(
+            key=str(i),
+            url=url,
+            dest=args.dir / Path(urlsplit(url).path).name,
+            expected_size=args.size,
+        )
         for i, url in enumerate(args.urls)
     ]
     extra = {} if args.chunk_size is None else {"chunk_size": args.chunk_size}
     options = TransferOptions(workers=args.workers, segments=args.segments, **extra)
     results = run_transfers(jobs, options, NullSink())
     ok = all(r.ok for r in results)
-    print(json.dumps({"files": len(results), "ok": ok,
-                      "bytes": sum(r.size for r in results),
-                      "attempts": sum(r.attempts for r in results),
-                      "errors": [r.error for r in results if not r.ok]}))
+    print(
+        json.dumps(
+            {
+                "files": len(results),
+                "ok": ok,
+                "bytes": sum(r.size for r in results),
+                "attempts": sum(r.attempts for r in results),
+                "errors": [r.error for r in results if not r.ok],
+            }
+        )
+    )
     return 0 if ok else 1
 
 

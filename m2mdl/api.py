@@ -55,6 +55,7 @@ from .models import (
 
 log = logging.getLogger("m2mdl.api")
 
+
 class M2MClient:
     """A client for the M2M JSON API.
 
@@ -92,8 +93,9 @@ class M2MClient:
 
     # --- transport ------------------------------------------------------------------------
 
-    def call(self, endpoint: str, payload: Mapping[str, Any] | None = None, *,
-             auth: bool = True) -> Any:
+    def call(
+        self, endpoint: str, payload: Mapping[str, Any] | None = None, *, auth: bool = True
+    ) -> Any:
         """POST ``payload`` to ``endpoint`` and return the envelope's ``data``.
 
         Raises:
@@ -113,8 +115,9 @@ class M2MClient:
                 self._login_from_credentials()
                 return self._call_with_retries(endpoint, payload, auth=auth)
 
-    def _call_with_retries(self, endpoint: str, payload: Mapping[str, Any] | None, *,
-                           auth: bool) -> Any:
+    def _call_with_retries(
+        self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool
+    ) -> Any:
         for attempt in range(1, self._retry.attempts + 1):
             try:
                 return self._send(endpoint, payload, auth=auth)
@@ -122,8 +125,14 @@ class M2MClient:
                 if attempt == self._retry.attempts:
                     raise exc.final() from exc
                 delay = self._retry.delay(attempt, exc.retry_after)
-                log.warning("%s: %s; retrying in %.1f s (%d/%d)", endpoint, exc.reason, delay,
-                            attempt, self._retry.attempts - 1)
+                log.warning(
+                    "%s: %s; retrying in %.1f s (%d/%d)",
+                    endpoint,
+                    exc.reason,
+                    delay,
+                    attempt,
+                    self._retry.attempts - 1,
+                )
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -138,10 +147,13 @@ class M2MClient:
         except requests.RequestException as exc:
             # ConnectionError, Timeout, and a body cut off mid-stream (ChunkedEncodingError,
             # ContentDecodingError): all transport failures, worth a retry.
-            raise Transient(f"cannot reach {redact_url(self.base_url)}: "
-                             f"{type(exc).__name__}", NetworkError(
-                                 f"{endpoint}: cannot reach the M2M service at "
-                                 f"{self.base_url} ({type(exc).__name__})")) from exc
+            raise Transient(
+                f"cannot reach {redact_url(self.base_url)}: {type(exc).__name__}",
+                NetworkError(
+                    f"{endpoint}: cannot reach the M2M service at "
+                    f"{self.base_url} ({type(exc).__name__})"
+                ),
+            ) from exc
         return self._unwrap(endpoint, response)
 
     def _unwrap(self, endpoint: str, response: requests.Response) -> Any:
@@ -149,32 +161,41 @@ class M2MClient:
         if envelope is None:
             error = UnexpectedResponse(
                 f"{endpoint}: HTTP {response.status_code}, not an M2M JSON answer"
-                f" ({snippet(response)})", endpoint=endpoint, status=response.status_code)
+                f" ({snippet(response)})",
+                endpoint=endpoint,
+                status=response.status_code,
+            )
             if response.status_code in RETRY_STATUSES or response.status_code == 200:
-                raise Transient(f"HTTP {response.status_code} {snippet(response)}", error,
-                                 retry_after=retry_after(response))
+                raise Transient(
+                    f"HTTP {response.status_code} {snippet(response)}",
+                    error,
+                    retry_after=retry_after(response),
+                )
             raise error
         code = envelope.get("errorCode")
         if code:
             raise self._error(endpoint, str(code), envelope, response)
         if response.status_code >= 400:
-            error = UnexpectedResponse(f"{endpoint}: HTTP {response.status_code} without an"
-                                       " errorCode", endpoint=endpoint,
-                                       status=response.status_code)
+            error = UnexpectedResponse(
+                f"{endpoint}: HTTP {response.status_code} without an errorCode",
+                endpoint=endpoint,
+                status=response.status_code,
+            )
             if response.status_code in RETRY_STATUSES:
-                raise Transient(f"HTTP {response.status_code}", error,
-                                 retry_after=retry_after(response))
+                raise Transient(
+                    f"HTTP {response.status_code}", error, retry_after=retry_after(response)
+                )
             raise error
         return envelope.get("data")
 
-    def _error(self, endpoint: str, code: str, envelope: Mapping[str, Any],
-               response: requests.Response) -> Exception:
+    def _error(
+        self, endpoint: str, code: str, envelope: Mapping[str, Any], response: requests.Response
+    ) -> Exception:
         message = str(envelope.get("errorMessage") or "").strip() or "no message"
         cls = ERRORS.get(code, ApiError)
         text = f"{endpoint}: {code}: {message}"
         if issubclass(cls, ApiError):
-            error: M2mdlError = cls(text, endpoint=endpoint, code=code,
-                                    status=response.status_code)
+            error: M2mdlError = cls(text, endpoint=endpoint, code=code, status=response.status_code)
         else:
             error = cls(text, code=code)
         if code in RETRY_CODES:
@@ -191,11 +212,13 @@ class M2MClient:
 
     def _login(self, username: str, token: str) -> None:
         self.api_key = None
-        key = self._call_with_retries("login-token", {"username": username, "token": token},
-                                      auth=False)
+        key = self._call_with_retries(
+            "login-token", {"username": username, "token": token}, auth=False
+        )
         if not isinstance(key, str) or not key:
-            raise UnexpectedResponse("login-token: the answer holds no session key",
-                                     endpoint="login-token")
+            raise UnexpectedResponse(
+                "login-token: the answer holds no session key", endpoint="login-token"
+            )
         self.api_key = key
         if self._on_new_key:
             self._on_new_key(key)
@@ -246,8 +269,11 @@ class M2MClient:
     def dataset_filter_ids(self, dataset: str) -> dict[str, str]:
         """Metadata filter ids by lower-case field label (``"wrs path"`` -> ``"5e83..."``)."""
         data = self.call("dataset-filters", {"datasetName": dataset})
-        return {str(f.get("fieldLabel", "")).strip().lower(): str(f.get("id"))
-                for f in data or [] if isinstance(f, Mapping) and f.get("id")}
+        return {
+            str(f.get("fieldLabel", "")).strip().lower(): str(f.get("id"))
+            for f in data or []
+            if isinstance(f, Mapping) and f.get("id")
+        }
 
     @parsed
     def dataset_file_groups(self, dataset: str) -> list[FileGroup]:
@@ -257,19 +283,30 @@ class M2MClient:
         secondary = data.get("secondary") if isinstance(data, Mapping) else None
         for dataset_id, by_group in (secondary or {}).items():
             if isinstance(by_group, Mapping):
-                groups.extend(FileGroup.from_json(gid, str(dataset_id), raw)
-                              for gid, raw in by_group.items() if isinstance(raw, Mapping))
+                groups.extend(
+                    FileGroup.from_json(gid, str(dataset_id), raw)
+                    for gid, raw in by_group.items()
+                    if isinstance(raw, Mapping)
+                )
         return groups
 
     @parsed
-    def scene_search(self, dataset: str, scene_filter: Mapping[str, Any], *,
-                     starting_number: int = 1, max_results: int = 100,
-                     sort_field: str | None = None, sort_direction: str | None = None
-                     ) -> SearchPage:
+    def scene_search(
+        self,
+        dataset: str,
+        scene_filter: Mapping[str, Any],
+        *,
+        starting_number: int = 1,
+        max_results: int = 100,
+        sort_field: str | None = None,
+        sort_direction: str | None = None,
+    ) -> SearchPage:
         """One page of scene-search."""
         payload: dict[str, Any] = {
-            "datasetName": dataset, "sceneFilter": dict(scene_filter),
-            "startingNumber": starting_number, "maxResults": max_results,
+            "datasetName": dataset,
+            "sceneFilter": dict(scene_filter),
+            "startingNumber": starting_number,
+            "maxResults": max_results,
             "metadataType": "summary",
         }
         if sort_field:
@@ -277,14 +314,21 @@ class M2MClient:
             payload["sortDirection"] = sort_direction or "ASC"
         data = self.call("scene-search", payload)
         if not isinstance(data, Mapping):
-            raise UnexpectedResponse("scene-search: the answer holds no results",
-                                     endpoint="scene-search")
+            raise UnexpectedResponse(
+                "scene-search: the answer holds no results", endpoint="scene-search"
+            )
         return SearchPage.from_json(data, dataset)
 
-    def iter_search_pages(self, dataset: str, scene_filter: Mapping[str, Any], *,
-                          limit: int | None = None, page_size: int = 1000,
-                          sort_field: str | None = None, sort_direction: str | None = None
-                          ) -> Iterator[SearchPage]:
+    def iter_search_pages(
+        self,
+        dataset: str,
+        scene_filter: Mapping[str, Any],
+        *,
+        limit: int | None = None,
+        page_size: int = 1000,
+        sort_field: str | None = None,
+        sort_direction: str | None = None,
+    ) -> Iterator[SearchPage]:
         """Every page of a search, following the real ``nextRecord`` rules; never a silent cap.
 
         M2M's ``nextRecord`` is ``startingNumber + recordsReturned`` while results remain, but
@@ -295,25 +339,37 @@ class M2MClient:
         start, seen = 1, 0
         while limit is None or seen < limit:
             size = page_size if limit is None else min(page_size, limit - seen)
-            page = self.scene_search(dataset, scene_filter, starting_number=start,
-                                     max_results=size, sort_field=sort_field,
-                                     sort_direction=sort_direction)
+            page = self.scene_search(
+                dataset,
+                scene_filter,
+                starting_number=start,
+                max_results=size,
+                sort_field=sort_field,
+                sort_direction=sort_direction,
+            )
             yield page
             seen += page.records_returned
             following = page.next_record
-            if (page.records_returned < size or seen >= page.total_hits
-                    or following is None or following <= start):
+            if (
+                page.records_returned < size
+                or seen >= page.total_hits
+                or following is None
+                or following <= start
+            ):
                 return
             start = following
 
     @parsed
     def scene_metadata(self, dataset: str, entity_id: str) -> Scene:
         """One scene's metadata (the same shape as a search hit)."""
-        data = self.call("scene-metadata", {"datasetName": dataset, "entityId": entity_id,
-                                            "metadataType": "summary"})
+        data = self.call(
+            "scene-metadata",
+            {"datasetName": dataset, "entityId": entity_id, "metadataType": "summary"},
+        )
         if not isinstance(data, Mapping):
-            raise UnexpectedResponse(f"scene-metadata: no scene {entity_id}",
-                                     endpoint="scene-metadata")
+            raise UnexpectedResponse(
+                f"scene-metadata: no scene {entity_id}", endpoint="scene-metadata"
+            )
         return Scene.from_json(data, dataset)
 
     @parsed
@@ -323,12 +379,20 @@ class M2MClient:
         return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
 
     @parsed
-    def scene_list_add(self, list_id: str, dataset: str, entity_ids: Sequence[str], *,
-                       ttl: str = "P1D") -> int:
+    def scene_list_add(
+        self, list_id: str, dataset: str, entity_ids: Sequence[str], *, ttl: str = "P1D"
+    ) -> int:
         """Add scenes to a server-side list; returns the list's size as M2M reports it."""
-        data = self.call("scene-list-add", {"listId": list_id, "datasetName": dataset,
-                                            "idField": "entityId",
-                                            "entityIds": list(entity_ids), "timeToLive": ttl})
+        data = self.call(
+            "scene-list-add",
+            {
+                "listId": list_id,
+                "datasetName": dataset,
+                "idField": "entityId",
+                "entityIds": list(entity_ids),
+                "timeToLive": ttl,
+            },
+        )
         return int(data) if isinstance(data, int) else len(entity_ids)
 
     @parsed
@@ -342,9 +406,14 @@ class M2MClient:
         self.call("scene-list-remove", {"listId": list_id})
 
     @parsed
-    def download_options(self, dataset: str, *, list_id: str | None = None,
-                         entity_ids: Sequence[str] | None = None,
-                         file_groups: bool = False) -> list[Product]:
+    def download_options(
+        self,
+        dataset: str,
+        *,
+        list_id: str | None = None,
+        entity_ids: Sequence[str] | None = None,
+        file_groups: bool = False,
+    ) -> list[Product]:
         """What each scene can be downloaded as (by scene list or by entity ids)."""
         payload: dict[str, Any] = {"datasetName": dataset}
         if list_id:
@@ -357,8 +426,13 @@ class M2MClient:
         return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
 
     @parsed
-    def download_request(self, label: str, *, downloads: Sequence[Mapping[str, str]] = (),
-                         data_groups: Sequence[Mapping[str, Any]] = ()) -> RequestResult:
+    def download_request(
+        self,
+        label: str,
+        *,
+        downloads: Sequence[Mapping[str, str]] = (),
+        data_groups: Sequence[Mapping[str, Any]] = (),
+    ) -> RequestResult:
         """Queue downloads (by product) and/or data groups (by band group) under ``label``."""
         payload: dict[str, Any] = {"label": label}
         if downloads:
@@ -387,10 +461,13 @@ class M2MClient:
     @parsed
     def grid2ll(self, path: int, row: int) -> list[tuple[float, float]]:
         """The corner coordinates (lon, lat) of a WRS-2 path/row."""
-        data = self.call("grid2ll", {"gridType": "WRS2", "responseShape": "polygon",
-                                     "path": str(path), "row": str(row)})
+        data = self.call(
+            "grid2ll",
+            {"gridType": "WRS2", "responseShape": "polygon", "path": str(path), "row": str(row)},
+        )
         coords = data.get("coordinates") if isinstance(data, Mapping) else None
-        return [(float(c["longitude"]), float(c["latitude"])) for c in coords or []
-                if isinstance(c, Mapping)]
-
-
+        return [
+            (float(c["longitude"]), float(c["latitude"]))
+            for c in coords or []
+            if isinstance(c, Mapping)
+        ]

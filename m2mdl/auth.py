@@ -86,9 +86,16 @@ class CredentialStore(Protocol):
 
 
 def _encode(s: StoredSession) -> str:
-    return json.dumps({"v": 1, "username": s.credentials.username, "token": s.credentials.token,
-                       "api_key": s.api_key, "key_obtained": s.key_obtained,
-                       "key_last_used": s.key_last_used})
+    return json.dumps(
+        {
+            "v": 1,
+            "username": s.credentials.username,
+            "token": s.credentials.token,
+            "api_key": s.api_key,
+            "key_obtained": s.key_obtained,
+            "key_last_used": s.key_last_used,
+        }
+    )
 
 
 def _decode(blob: str | bytes, where: str) -> StoredSession:
@@ -103,14 +110,21 @@ def _decode(blob: str | bytes, where: str) -> StoredSession:
     user, token, key = data.get("username"), data.get("token"), data.get("api_key")
     times = data.get("key_obtained"), data.get("key_last_used")
     ok_times = all(t is None or type(t) in (int, float) for t in times)
-    if not (isinstance(user, str) and user and isinstance(token, str) and token
-            and (key is None or isinstance(key, str)) and ok_times):
+    if not (
+        isinstance(user, str)
+        and user
+        and isinstance(token, str)
+        and token
+        and (key is None or isinstance(key, str))
+        and ok_times
+    ):
         raise bad
     return StoredSession(Credentials(user, token), key, *times)
 
 
-def _store_error(action: str, where: str, exc: BaseException,
-                 hide: Iterable[str] = ()) -> CredentialStoreError:
+def _store_error(
+    action: str, where: str, exc: BaseException, hide: Iterable[str] = ()
+) -> CredentialStoreError:
     # Third-party messages are redacted and raised `from None`: a backend may echo the secret.
     detail = redact(str(exc), hide)
     return CredentialStoreError(f"cannot {action} {where}: {type(exc).__name__}: {detail}")
@@ -150,9 +164,12 @@ class _BlobStore:
             stored = self.load()
             if stored is None or stored.credentials.username != session.credentials.username:
                 return
-            session = replace(stored, api_key=session.api_key,
-                              key_obtained=session.key_obtained,
-                              key_last_used=session.key_last_used)
+            session = replace(
+                stored,
+                api_key=session.api_key,
+                key_obtained=session.key_obtained,
+                key_last_used=session.key_last_used,
+            )
         self._write(_encode(session))
 
 
@@ -193,8 +210,9 @@ class KeyringStore(_BlobStore):
 class FileStore(_BlobStore):
     """A JSON file only its owner can read or write (mode 0600); refuses a laxer one."""
 
-    def __init__(self, path: Path | None = None,
-                 notice: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, notice: Callable[[str], None] | None = None
+    ) -> None:
         self.path = path if path is not None else config_dir() / FILE_NAME
         self.description = f"file {self.path} (mode 0600)"
         self._notice = notice
@@ -211,14 +229,14 @@ class FileStore(_BlobStore):
             if os.name == "posix" and os.fstat(fd).st_mode & 0o077:
                 raise CredentialStoreError(
                     f"{self.path} is accessible by other users; refusing to use it",
-                    hint=f"chmod 600 {self.path}  (and consider making a new M2M token)")
+                    hint=f"chmod 600 {self.path}  (and consider making a new M2M token)",
+                )
             return fh.read()
 
     def _write(self, blob: str) -> None:
         if self._notice is not None and not self.path.exists():
             # Said once: when the file is first created, not on every command of every cron run.
-            self._notice(f"no OS keyring available; storing credentials in {self.path} "
-                         "(mode 0600)")
+            self._notice(f"no OS keyring available; storing credentials in {self.path} (mode 0600)")
             self._notice = None
         tmp = self.path.with_name(f".{self.path.name}.{_secrets.token_hex(6)}.tmp")
         try:
@@ -319,15 +337,19 @@ def env_credentials(environ: Mapping[str, str] | None = None) -> Credentials | N
     if user and token:
         return Credentials(user, token)
     if user or token:
-        missing, given = (("M2MDL_TOKEN", "M2MDL_USERNAME") if user
-                          else ("M2MDL_USERNAME", "M2MDL_TOKEN"))
-        raise AuthError(f"{given} is set but {missing} is not",
-                        hint="set both, or unset both to use the stored login")
+        missing, given = (
+            ("M2MDL_TOKEN", "M2MDL_USERNAME") if user else ("M2MDL_USERNAME", "M2MDL_TOKEN")
+        )
+        raise AuthError(
+            f"{given} is set but {missing} is not",
+            hint="set both, or unset both to use the stored login",
+        )
     return None
 
 
-def resolve_session(store: CredentialStore,
-                    environ: Mapping[str, str] | None = None) -> StoredSession:
+def resolve_session(
+    store: CredentialStore, environ: Mapping[str, str] | None = None
+) -> StoredSession:
     """The session a command uses: environment credentials, else the store.
 
     Raises:

@@ -148,8 +148,9 @@ def load_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     }
 
 
-def resolve(flags: Mapping[str, Any], *, environ: Mapping[str, str] | None = None,
-            path: Path | None = None) -> Settings:
+def resolve(
+    flags: Mapping[str, Any], *, environ: Mapping[str, str] | None = None, path: Path | None = None
+) -> Settings:
     """Build Settings from defaults < config file < environment < flags (None = not given)."""
     return (
         Settings()

@@ -50,8 +50,9 @@ RELOGIN_CODES = frozenset({"AUTH_EXPIRED", "AUTH_KEY_INVALID"})
 #: (another m2mdl, a notebook); it clears within seconds. RATE_LIMIT_USER_DL is the
 #: 15,000-per-15-minutes download cap: waiting minutes inside one run rarely helps, so it is
 #: retried only within the same short budget and then reported.
-RETRY_CODES = frozenset({"RATE_LIMIT", "RATE_LIMIT_USER", "RATE_LIMIT_USER_DL",
-                         "SERVER_ERROR", "ENDPOINT_UNAVAILABLE"})
+RETRY_CODES = frozenset(
+    {"RATE_LIMIT", "RATE_LIMIT_USER", "RATE_LIMIT_USER_DL", "SERVER_ERROR", "ENDPOINT_UNAVAILABLE"}
+)
 #: HTTP statuses that signal a passing server problem (502/503/504 from the proxy in front of
 #: M2M, 500 from the application, 429 from a rate limiter).
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -74,8 +75,9 @@ def parsed(method: Callable[P, T]) -> Callable[P, T]:
             return method(*args, **kwargs)
         except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
             raise UnexpectedResponse(
-                f"{endpoint}: the answer's data has an unexpected shape "
-                f"({type(exc).__name__})", endpoint=endpoint) from exc
+                f"{endpoint}: the answer's data has an unexpected shape ({type(exc).__name__})",
+                endpoint=endpoint,
+            ) from exc
 
     return wrapper
 

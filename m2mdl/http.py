@@ -28,8 +28,9 @@ class TimeoutSession(requests.Session):
         self.timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any,
-                **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
         """Send a request, with the session's timeout unless one is given."""
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, *args, **kwargs)

@@ -57,8 +57,14 @@ class M2M:
         reporter: receives notes and warnings (default: silent).
     """
 
-    def __init__(self, username: str | None = None, token: str | None = None, *,
-                 reporter: Reporter | None = None, **settings: Any) -> None:
+    def __init__(
+        self,
+        username: str | None = None,
+        token: str | None = None,
+        *,
+        reporter: Reporter | None = None,
+        **settings: Any,
+    ) -> None:
         reporter = reporter or SilentReporter()
         if username and token:
             store: Any = MemoryStore()
@@ -88,35 +94,70 @@ class M2M:
         """The resolved settings."""
         return self.ctx.settings
 
-    def search(self, area: AreaLike | None = None, *, dataset: str | None = None,
-               start: str | dt.date | None = None, end: str | dt.date | None = None,
-               cloud_max: float | None = None, cloud_min: float | None = None,
-               months: Sequence[int] = (), path: int | None = None, row: int | None = None,
-               limit: int | None = None, sort: str | None = None) -> list[Scene]:
+    def search(
+        self,
+        area: AreaLike | None = None,
+        *,
+        dataset: str | None = None,
+        start: str | dt.date | None = None,
+        end: str | dt.date | None = None,
+        cloud_max: float | None = None,
+        cloud_min: float | None = None,
+        months: Sequence[int] = (),
+        path: int | None = None,
+        row: int | None = None,
+        limit: int | None = None,
+        sort: str | None = None,
+    ) -> list[Scene]:
         """Every scene matching the filters (a GeoJSON path, an Aoi or a bbox tuple)."""
-        query = SearchQuery(dataset=dataset or self.settings.dataset, aoi=_area(area),
-                            start=_date(start), end=_date(end), cloud_min=cloud_min,
-                            cloud_max=cloud_max, months=tuple(months), path=path, row=row,
-                            limit=limit, sort=sort)
+        query = SearchQuery(
+            dataset=dataset or self.settings.dataset,
+            aoi=_area(area),
+            start=_date(start),
+            end=_date(end),
+            cloud_min=cloud_min,
+            cloud_max=cloud_max,
+            months=tuple(months),
+            path=path,
+            row=row,
+            limit=limit,
+            sort=sort,
+        )
         return run_search(self.ctx.client(), query).scenes
 
-    def options(self, scenes: Sequence[Scene | str], *, dataset: str | None = None
-                ) -> OptionsResult:
+    def options(
+        self, scenes: Sequence[Scene | str], *, dataset: str | None = None
+    ) -> OptionsResult:
         """Bundles, single files and band groups of the scenes (Scene objects or entity ids)."""
         ids = [s.entity_id if isinstance(s, Scene) else s for s in scenes]
         return scene_options(self.ctx.client(), dataset or self.settings.dataset, ids)
 
-    def download(self, scenes: Sequence[Scene], filetype: str = "band",
-                 out_dir: str | Path = ".", *, bands: Sequence[str] = (),
-                 groups: Sequence[str] = (), dry_run: bool = False,
-                 progress: ProgressFactory | None = None, **spec: Any) -> Outcome:
+    def download(
+        self,
+        scenes: Sequence[Scene],
+        filetype: str = "band",
+        out_dir: str | Path = ".",
+        *,
+        bands: Sequence[str] = (),
+        groups: Sequence[str] = (),
+        dry_run: bool = False,
+        progress: ProgressFactory | None = None,
+        **spec: Any,
+    ) -> Outcome:
         """Download the scenes' files; returns the outcome with its manifest."""
         dataset = scenes[0].dataset if scenes else self.settings.dataset
-        full = DownloadSpec(filetype=filetype, out_dir=Path(out_dir), dataset=dataset,
-                            bands=tuple(bands), groups=tuple(groups), dry_run=dry_run,
-                            wait=spec.pop("wait", self.settings.wait),
-                            workers=spec.pop("workers", self.settings.workers),
-                            segments=spec.pop("segments", self.settings.segments), **spec)
+        full = DownloadSpec(
+            filetype=filetype,
+            out_dir=Path(out_dir),
+            dataset=dataset,
+            bands=tuple(bands),
+            groups=tuple(groups),
+            dry_run=dry_run,
+            wait=spec.pop("wait", self.settings.wait),
+            workers=spec.pop("workers", self.settings.workers),
+            segments=spec.pop("segments", self.settings.segments),
+            **spec,
+        )
         return run_download(self.ctx, full, scenes, progress=progress)
 
     def close(self) -> None:

@@ -148,7 +148,6 @@ class Manifest:
                 counts[item.status.value] += 1
             return counts
 
-
     def to_json(self) -> dict[str, Any]:
         """The whole manifest as JSON (schema documented in the README)."""
         with self._lock:

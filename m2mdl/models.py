@@ -122,7 +122,8 @@ class Scene:
             bulk=_bool(options.get("bulk", True)),
             download=_bool(options.get("download", True)),
             browse_url=_str(first_browse.get("browsePath"))
-            if isinstance(first_browse, Mapping) else None,
+            if isinstance(first_browse, Mapping)
+            else None,
         )
 
     def path_row(self) -> tuple[int, int] | None:
@@ -234,7 +235,6 @@ class Product:
     def file_name(self) -> str:
         """The file a secondary product downloads as (``<displayId>_SR_B4.TIF``)."""
         return self.display_id
-
 
 
 def band_of(file_name: str) -> str:

@@ -23,8 +23,17 @@ from .models import Scene
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "jsonl", "csv", "geojson")
-CSV_FIELDS = ("entity_id", "display_id", "dataset", "acquired", "cloud_cover", "wrs_path",
-              "wrs_row", "publish_date", "footprint")
+CSV_FIELDS = (
+    "entity_id",
+    "display_id",
+    "dataset",
+    "acquired",
+    "cloud_cover",
+    "wrs_path",
+    "wrs_row",
+    "publish_date",
+    "footprint",
+)
 
 
 def envelope(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
@@ -34,9 +43,15 @@ def envelope(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
 
 def scenes_json(scenes: Sequence[Scene], *, dataset: str, total_hits: int) -> str:
     """``search --output json``."""
-    doc = envelope("scenes", {"dataset": dataset, "count": len(scenes),
-                              "total_hits": total_hits,
-                              "scenes": [s.to_json() for s in scenes]})
+    doc = envelope(
+        "scenes",
+        {
+            "dataset": dataset,
+            "count": len(scenes),
+            "total_hits": total_hits,
+            "scenes": [s.to_json() for s in scenes],
+        },
+    )
     return json.dumps(doc, indent=2)
 
 
@@ -63,8 +78,9 @@ def scenes_geojson(scenes: Iterable[Scene]) -> str:
     for scene in scenes:
         props = scene.to_json()
         geometry = props.pop("footprint")
-        features.append({"type": "Feature", "id": scene.entity_id, "geometry": geometry,
-                         "properties": props})
+        features.append(
+            {"type": "Feature", "id": scene.entity_id, "geometry": geometry, "properties": props}
+        )
     return json.dumps({"type": "FeatureCollection", "features": features}, indent=2)
 
 
@@ -102,11 +118,16 @@ def _records(text: str, source: str) -> list[Mapping[str, Any]]:
         try:
             return [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
-            raise InputError(f"{source}: not a saved search (JSON, JSON lines, CSV or "
-                             f"GeoJSON): line {exc.lineno}: {exc.msg}") from exc
+            raise InputError(
+                f"{source}: not a saved search (JSON, JSON lines, CSV or "
+                f"GeoJSON): line {exc.lineno}: {exc.msg}"
+            ) from exc
     if isinstance(doc, dict) and doc.get("type") == "FeatureCollection":
-        return [dict(f.get("properties") or {}, footprint=f.get("geometry"))
-                for f in doc.get("features", []) if isinstance(f, dict)]
+        return [
+            dict(f.get("properties") or {}, footprint=f.get("geometry"))
+            for f in doc.get("features", [])
+            if isinstance(f, dict)
+        ]
     if isinstance(doc, dict) and isinstance(doc.get("scenes"), list):
         return list(doc["scenes"])
     if isinstance(doc, dict):

@@ -47,7 +47,7 @@ def short_name(name: str) -> str:
     parts = name.split("_", 7)
     if len(parts) >= 7 and len(parts[2]) == 6 and len(parts[3]) == 8 and parts[3].isdigit():
         date = f"{parts[3][:4]}-{parts[3][4:6]}-{parts[3][6:]}"
-        suffix = parts[7] if len(parts) == 8 else "bundle" + name[name.rfind("."):]
+        suffix = parts[7] if len(parts) == 8 else "bundle" + name[name.rfind(".") :]
         return f"{parts[2]} {date} {suffix}"
     return name if len(name) <= 40 else "…" + name[-39:]
 
@@ -73,10 +73,8 @@ class Ui:
 
     def __post_init__(self) -> None:
         no_color = not self.color or "NO_COLOR" in os.environ
-        self.out = Console(file=sys.stdout, no_color=no_color, highlight=False,
-                           soft_wrap=True)
-        self.err = Console(file=sys.stderr, no_color=no_color, highlight=False,
-                           soft_wrap=True)
+        self.out = Console(file=sys.stdout, no_color=no_color, highlight=False, soft_wrap=True)
+        self.err = Console(file=sys.stderr, no_color=no_color, highlight=False, soft_wrap=True)
 
     # --- messages (Reporter protocol) ----------------------------------------------------------
 
@@ -116,16 +114,21 @@ class Ui:
 
     def scenes_table(self, scenes: Sequence[Scene], total_hits: int) -> None:
         """The search results as a table on stdout."""
-        table = Table(title=f"{len(scenes)} scene(s)" + (
-            f" of {total_hits} hits" if total_hits > len(scenes) else ""))
+        table = Table(
+            title=f"{len(scenes)} scene(s)"
+            + (f" of {total_hits} hits" if total_hits > len(scenes) else "")
+        )
         for column in ("display id", "entity id", "acquired", "cloud %", "path/row"):
             table.add_column(column, justify="right" if column == "cloud %" else "left")
         for scene in scenes:
             path_row = scene.path_row()
-            table.add_row(scene.display_id, scene.entity_id,
-                          scene.acquired.isoformat() if scene.acquired else "",
-                          "" if scene.cloud_cover is None else f"{scene.cloud_cover:g}",
-                          f"{path_row[0]:03d}/{path_row[1]:03d}" if path_row else "")
+            table.add_row(
+                scene.display_id,
+                scene.entity_id,
+                scene.acquired.isoformat() if scene.acquired else "",
+                "" if scene.cloud_cover is None else f"{scene.cloud_cover:g}",
+                f"{path_row[0]:03d}/{path_row[1]:03d}" if path_row else "",
+            )
         self.out.print(table)
 
     def options_tables(self, products: Sequence[Product], groups: Sequence[FileGroup]) -> None:
@@ -139,13 +142,23 @@ class Ui:
                 table.add_column(column)
             for p in items:
                 if not p.is_folder:
-                    table.add_row("bundle", f"{display_id}.tar", p.product_code or p.product_id,
-                                  p.download_system or "", _human(p.filesize),
-                                  "yes" if p.available else "no")
+                    table.add_row(
+                        "bundle",
+                        f"{display_id}.tar",
+                        p.product_code or p.product_id,
+                        p.download_system or "",
+                        _human(p.filesize),
+                        "yes" if p.available else "no",
+                    )
             for _, sec in secondary_files(items):
-                table.add_row("file", sec.file_name, ",".join(sec.file_groups) or "-",
-                              sec.download_system or "", _human(sec.filesize or None),
-                              "yes" if sec.available or sec.bulk_available else "no")
+                table.add_row(
+                    "file",
+                    sec.file_name,
+                    ",".join(sec.file_groups) or "-",
+                    sec.download_system or "",
+                    _human(sec.filesize or None),
+                    "yes" if sec.available or sec.bulk_available else "no",
+                )
             self.out.print(table)
         if groups:
             table = Table(title="band groups (--filetype band_group --group ID)")
@@ -164,14 +177,21 @@ class Ui:
         for planned in outcome.plan.files:
             present = planned.key in outcome.present
             total += 0 if present else planned.size or 0
-            table.add_row(planned.file_name, planned.scene_display_id, planned.product,
-                          _human(planned.size), "present" if present else "to download")
+            table.add_row(
+                planned.file_name,
+                planned.scene_display_id,
+                planned.product,
+                _human(planned.size),
+                "present" if present else "to download",
+            )
         for display_id, reason in outcome.plan.unavailable:
             table.add_row("-", display_id, "-", "-", f"unavailable: {reason}")
         self.out.print(table)
         scenes = len({f.scene_entity_id for f in outcome.plan.files})
-        self.err.print(f"{len(outcome.plan.files)} file(s) over {scenes} scene(s); "
-                       f"{len(outcome.present)} already present; {_human(total)} to download")
+        self.err.print(
+            f"{len(outcome.plan.files)} file(s) over {scenes} scene(s); "
+            f"{len(outcome.present)} already present; {_human(total)} to download"
+        )
 
     def summary(self, outcome: Outcome) -> None:
         """One line per state after a run, and where the manifest is."""
@@ -188,9 +208,15 @@ class RichProgress:
     def __init__(self, console: Console, total_files: int, total_bytes: int | None) -> None:
         self._lock = threading.Lock()
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-            TransferSpeedColumn(), TimeRemainingColumn(), console=console,
-            refresh_per_second=10, transient=False)
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            refresh_per_second=10,
+            transient=False,
+        )
         self._files_total = total_files
         self._files_done = 0
         self._overall = self._progress.add_task(self._overall_label(), total=total_bytes or None)
@@ -206,8 +232,9 @@ class RichProgress:
             if key in self._tasks:
                 self._progress.reset(self._tasks[key], total=total, completed=done)
                 return
-            self._tasks[key] = self._progress.add_task(escape(short_name(name)), total=total,
-                                                       completed=done)
+            self._tasks[key] = self._progress.add_task(
+                escape(short_name(name)), total=total, completed=done
+            )
             self._progress.advance(self._overall, done)
 
     def file_advanced(self, key: str, nbytes: int) -> None:
@@ -223,8 +250,9 @@ class RichProgress:
         with self._lock:
             task = self._tasks.get(key)
             if task is not None:
-                self._progress.update(task, description=f"[yellow]retry {attempt}[/] "
-                                      f"{escape(reason[:40])}")
+                self._progress.update(
+                    task, description=f"[yellow]retry {attempt}[/] {escape(reason[:40])}"
+                )
 
     def file_finished(self, result: FileResult) -> None:
         """Remove the file's bar; count it; print failures above the bars."""
@@ -236,7 +264,8 @@ class RichProgress:
             self._progress.update(self._overall, description=self._overall_label())
             if not result.ok:
                 self._progress.console.print(
-                    f"[red]failed[/] {escape(result.dest.name)}: {escape(result.error or '')}")
+                    f"[red]failed[/] {escape(result.dest.name)}: {escape(result.error or '')}"
+                )
             if self._files_done >= self._files_total:
                 self._progress.stop()
 
@@ -272,7 +301,9 @@ class PlainProgress:
                 self._console.print(
                     f"progress: {self._files_done}/{self._files_total} files, "
                     f"{_human(self._done_bytes)} of {_human(self._total_bytes)}, "
-                    f"{_human(int(rate))}/s", highlight=False)
+                    f"{_human(int(rate))}/s",
+                    highlight=False,
+                )
 
     def file_retrying(self, key: str, attempt: int, reason: str, delay: float) -> None:
         """Retries are routine; they show in the manifest, not in cron mail."""
@@ -282,5 +313,4 @@ class PlainProgress:
         with self._lock:
             self._files_done += 1
             if not result.ok:
-                self._console.print(f"failed: {result.dest.name}: {result.error}",
-                                    highlight=False)
+                self._console.print(f"failed: {result.dest.name}: {result.error}", highlight=False)

@@ -14,8 +14,16 @@ from m2mdl.cli import app
 from m2mdl.sandbox import Sandbox
 
 ANCHORAGE = Path(__file__).resolve().parents[1] / "examples" / "anchorage.geojson"
-NOTEBOOK_QUERY = ["--aoi", str(ANCHORAGE), "--start", "2020-03-01", "--end", "2020-03-15",
-                  "--cloud-max", "60"]
+NOTEBOOK_QUERY = [
+    "--aoi",
+    str(ANCHORAGE),
+    "--start",
+    "2020-03-01",
+    "--end",
+    "2020-03-15",
+    "--cloud-max",
+    "60",
+]
 SCENES = {
     "LC80680172020070LGN00": "LC08_L2SP_068017_20200310_20200822_02_T1",
     "LC80680182020070LGN00": "LC08_L2SP_068018_20200310_20200822_02_T1",
@@ -34,12 +42,17 @@ class Run:
 
 def env_for(sb: Sandbox, **extra: str) -> dict[str, str]:
     """Environment that points m2mdl at the sandbox as user demo."""
-    return {"M2MDL_API_URL": sb.api_url, "M2MDL_USERNAME": "demo",
-            "M2MDL_TOKEN": "demo-token", **extra}
+    return {
+        "M2MDL_API_URL": sb.api_url,
+        "M2MDL_USERNAME": "demo",
+        "M2MDL_TOKEN": "demo-token",
+        **extra,
+    }
 
 
-def run(args: Sequence[str], env: Mapping[str, str | None] | None = None,
-        input: str | None = None) -> Run:
+def run(
+    args: Sequence[str], env: Mapping[str, str | None] | None = None, input: str | None = None
+) -> Run:
     """Invoke ``m2mdl ARGS`` in-process; exceptions are never swallowed silently."""
     result = CliRunner().invoke(app, list(args), env=env, input=input, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
@@ -47,8 +60,11 @@ def run(args: Sequence[str], env: Mapping[str, str | None] | None = None,
 
 def calls(sb: Sandbox, endpoint: str | None = None) -> list[dict[str, Any]]:
     """API records (optionally of one endpoint) from the sandbox's log."""
-    return [r for r in sb.records() if r.get("kind") == "api"
-            and (endpoint is None or r.get("endpoint") == endpoint)]
+    return [
+        r
+        for r in sb.records()
+        if r.get("kind") == "api" and (endpoint is None or r.get("endpoint") == endpoint)
+    ]
 
 
 def file_bytes(sb: Sandbox) -> int:

@@ -15,8 +15,9 @@ DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(autouse=True)
-def _isolate(tmp_path_factory: pytest.TempPathFactory,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolate(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Each test gets empty config/state dirs, no M2MDL_* variables and no OS keyring."""
     for name in list(os.environ):
         if name.startswith("M2MDL_") or name in {"NO_COLOR", "FORCE_COLOR"}:

@@ -9,11 +9,18 @@ from typing import Any
 API = "https://m2m.test/api/api/json/stable/"
 
 
-def envelope(data: Any = None, *, code: str | None = None, message: str | None = None,
-             request_id: int = 1) -> dict[str, Any]:
+def envelope(
+    data: Any = None, *, code: str | None = None, message: str | None = None, request_id: int = 1
+) -> dict[str, Any]:
     """An M2M envelope as the service sends it."""
-    return {"requestId": request_id, "version": "stable", "sessionId": 1, "data": data,
-            "errorCode": code, "errorMessage": message}
+    return {
+        "requestId": request_id,
+        "version": "stable",
+        "sessionId": 1,
+        "data": data,
+        "errorCode": code,
+        "errorMessage": message,
+    }
 
 
 def body(data: Any = None, **kwargs: Any) -> str:

@@ -25,20 +25,26 @@ def client(**kwargs: Any) -> M2MClient:
 
 @responses.activate
 def test_call_unwraps_data_and_sends_the_key() -> None:
-    responses.post(API + "permissions", body=body(["user", "download"]),
-                   match=[matchers.header_matcher({"X-Auth-Token": "key-1"})])
+    responses.post(
+        API + "permissions",
+        body=body(["user", "download"]),
+        match=[matchers.header_matcher({"X-Auth-Token": "key-1"})],
+    )
     assert client().permissions() == ["user", "download"]
 
 
-@pytest.mark.parametrize(("code", "cls"), [
-    ("AUTH_INVALID", errors.CredentialsRejected),
-    ("AUTH_UNAUTHROIZED", errors.AccessDenied),
-    ("UNAUTHORIZED_USER", errors.AccessDenied),
-    ("DATASET_INVALID", errors.DatasetNotFound),
-    ("INPUT_PARAMETER_INVALID", errors.ApiError),
-    ("NOT_FOUND", errors.ApiError),
-    ("SOMETHING_NEW", errors.ApiError),
-])
+@pytest.mark.parametrize(
+    ("code", "cls"),
+    [
+        ("AUTH_INVALID", errors.CredentialsRejected),
+        ("AUTH_UNAUTHROIZED", errors.AccessDenied),
+        ("UNAUTHORIZED_USER", errors.AccessDenied),
+        ("DATASET_INVALID", errors.DatasetNotFound),
+        ("INPUT_PARAMETER_INVALID", errors.ApiError),
+        ("NOT_FOUND", errors.ApiError),
+        ("SOMETHING_NEW", errors.ApiError),
+    ],
+)
 @responses.activate
 def test_error_codes_map_to_typed_errors(code: str, cls: type[Exception]) -> None:
     responses.post(API + "permissions", body=body(None, code=code, message="nope"))
@@ -54,8 +60,11 @@ def test_error_table_covers_the_rate_limit_codes() -> None:
 
 @responses.activate
 def test_error_envelope_with_http_500_is_still_read() -> None:
-    responses.post(API + "login", status=500,
-                   body=body(None, code="VERSION_UNKNOWN", message="Unknown version used"))
+    responses.post(
+        API + "login",
+        status=500,
+        body=body(None, code="VERSION_UNKNOWN", message="Unknown version used"),
+    )
     with pytest.raises(errors.ApiError, match="VERSION_UNKNOWN"):
         client().call("login", {})
 
@@ -80,16 +89,18 @@ def test_rate_limit_gives_up_after_the_budget_with_exit_4() -> None:
 
 @responses.activate
 def test_retry_after_header_is_honoured() -> None:
-    responses.post(API + "permissions", status=503, body="<html>busy</html>",
-                   headers={"Retry-After": "7"})
+    responses.post(
+        API + "permissions", status=503, body="<html>busy</html>", headers={"Retry-After": "7"}
+    )
     responses.post(API + "permissions", body=body([]))
     slept: list[float] = []
     client(sleep=slept.append, retry=RetryPolicy(attempts=3, base=0, cap=60)).permissions()
     assert slept == [7.0]
 
 
-@pytest.mark.parametrize(("status", "text"), [(500, "<html>oops</html>"), (502, ""),
-                                              (200, "not json at all")])
+@pytest.mark.parametrize(
+    ("status", "text"), [(500, "<html>oops</html>"), (502, ""), (200, "not json at all")]
+)
 @responses.activate
 def test_non_json_bodies_are_unexpected_responses(status: int, text: str) -> None:
     responses.post(API + "permissions", status=status, body=text)
@@ -117,11 +128,16 @@ def test_connection_errors_become_network_errors() -> None:
 
 @responses.activate
 def test_expired_key_logs_in_again_once_and_repeats_the_call() -> None:
-    responses.post(API + "permissions", body=body(None, code="AUTH_EXPIRED",
-                                                  message="API key has expired due to inactivity"))
+    responses.post(
+        API + "permissions",
+        body=body(None, code="AUTH_EXPIRED", message="API key has expired due to inactivity"),
+    )
     responses.post(API + "login-token", body=body("key-2"))
-    responses.post(API + "permissions", body=body(["download"]),
-                   match=[matchers.header_matcher({"X-Auth-Token": "key-2"})])
+    responses.post(
+        API + "permissions",
+        body=body(["download"]),
+        match=[matchers.header_matcher({"X-Auth-Token": "key-2"})],
+    )
     keys: list[str] = []
     c = client(credentials=lambda: ("demo", "tok"), on_new_key=keys.append)
     assert c.permissions() == ["download"]
@@ -139,7 +155,10 @@ def test_expired_key_twice_is_an_auth_error_not_a_loop() -> None:
     with pytest.raises(errors.NotLoggedIn):
         c.permissions()
     assert [str(call.request.url).rsplit("/", 1)[1] for call in responses.calls] == [
-        "permissions", "login-token", "permissions"]
+        "permissions",
+        "login-token",
+        "permissions",
+    ]
 
 
 @responses.activate
@@ -157,8 +176,10 @@ def test_no_key_and_no_credentials_is_not_logged_in() -> None:
 
 @responses.activate
 def test_wrong_token_is_rejected_with_exit_3() -> None:
-    responses.post(API + "login-token", body=body(None, code="AUTH_INVALID",
-                                                  message="User credential verification failed"))
+    responses.post(
+        API + "login-token",
+        body=body(None, code="AUTH_INVALID", message="User credential verification failed"),
+    )
     with pytest.raises(errors.CredentialsRejected) as info:
         client(api_key=None).login("demo", "wrong")
     assert info.value.exit_code == 3
@@ -174,10 +195,16 @@ def test_logout_ignores_an_expired_key() -> None:
 
 
 def page(start: int, returned: int, total: int, next_record: int) -> str:
-    results = [{"entityId": f"E{start + i}", "displayId": f"D{start + i}"}
-               for i in range(returned)]
-    return body({"results": results, "recordsReturned": returned, "totalHits": total,
-                 "startingNumber": start, "nextRecord": next_record})
+    results = [{"entityId": f"E{start + i}", "displayId": f"D{start + i}"} for i in range(returned)]
+    return body(
+        {
+            "results": results,
+            "recordsReturned": returned,
+            "totalHits": total,
+            "startingNumber": start,
+            "nextRecord": next_record,
+        }
+    )
 
 
 @responses.activate
@@ -207,13 +234,23 @@ def test_paging_respects_the_limit() -> None:
 
 @responses.activate
 def test_download_request_sends_label_on_every_item() -> None:
-    responses.post(API + "download-request", body=body({
-        "availableDownloads": [{"downloadId": 5, "eulaCode": None, "url": "https://x/y"}],
-        "duplicateProducts": {"4": "old"}, "preparingDownloads": [], "failed": [],
-        "newRecords": {"5": "run"}, "numInvalidScenes": 0}))
+    responses.post(
+        API + "download-request",
+        body=body(
+            {
+                "availableDownloads": [{"downloadId": 5, "eulaCode": None, "url": "https://x/y"}],
+                "duplicateProducts": {"4": "old"},
+                "preparingDownloads": [],
+                "failed": [],
+                "newRecords": {"5": "run"},
+                "numInvalidScenes": 0,
+            }
+        ),
+    )
     result = client().download_request("run", downloads=[{"entityId": "e", "productId": "p"}])
     assert sent_json(responses.calls[0])["downloads"] == [
-        {"entityId": "e", "productId": "p", "label": "run"}]
+        {"entityId": "e", "productId": "p", "label": "run"}
+    ]
     assert result.duplicates == {4: "old"} and result.new_records == {5: "run"}
 
 

@@ -126,8 +126,14 @@ def test_keyring_layout(mem_keyring: MemKeyring) -> None:
     store.save(SESSION)
     assert list(mem_keyring.data) == [("m2mdl", "session")]
     blob = json.loads(mem_keyring.data[("m2mdl", "session")])
-    assert blob == {"v": 1, "username": "alice", "token": TOKEN, "api_key": KEY,
-                    "key_obtained": 1000.0, "key_last_used": 1000.0}
+    assert blob == {
+        "v": 1,
+        "username": "alice",
+        "token": TOKEN,
+        "api_key": KEY,
+        "key_obtained": 1000.0,
+        "key_last_used": 1000.0,
+    }
     assert store.description == f"OS keyring ({mem_keyring.name})"
     assert "MemKeyring" in store.description
 
@@ -361,8 +367,14 @@ def test_no_repr_or_str_shows_a_secret(kind: str) -> None:
     store = make_store(kind)
     store.save(SESSION)
     env_session = resolve_session(store, {"M2MDL_USERNAME": "alice", "M2MDL_TOKEN": ENV_TOKEN})
-    objects: list[object] = [SESSION.credentials, SESSION, env_session, store, store.load(),
-                             SecretFilter([TOKEN])]
+    objects: list[object] = [
+        SESSION.credentials,
+        SESSION,
+        env_session,
+        store,
+        store.load(),
+        SecretFilter([TOKEN]),
+    ]
     for obj in objects:
         for text in (repr(obj), str(obj), f"{obj}"):
             assert TOKEN not in text and KEY not in text and ENV_TOKEN not in text, text
@@ -370,10 +382,18 @@ def test_no_repr_or_str_shows_a_secret(kind: str) -> None:
 
 
 def test_auth_imports_no_heavy_modules() -> None:
-    code = ("import sys, m2mdl.auth; "
-            "print(sorted({'keyring', 'requests', 'rich', 'typer'} & set(sys.modules)))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60, cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys, m2mdl.auth; "
+        "print(sorted({'keyring', 'requests', 'rich', 'typer'} & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     assert out.stdout.strip() == "[]"
 
 

@@ -28,7 +28,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-OPEN_RING = ('{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}')
+OPEN_RING = '{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}'
 CASES: list[tuple[list[str], str]] = [
     # aoi
     (["aoi", "{tmp}/missing.geojson"], "missing.geojson"),
@@ -46,11 +46,15 @@ CASES: list[tuple[list[str], str]] = [
     (["aoi"], "exactly one"),
     # search
     (["search", "--bbox", "0", "0", "1", "1", "--start", "2020-13-01"], "2020-13-01"),
-    (["search", "--bbox", "0", "0", "1", "1", "--start", "2021-01-01", "--end", "2020-01-01"],
-     "after"),
+    (
+        ["search", "--bbox", "0", "0", "1", "1", "--start", "2021-01-01", "--end", "2020-01-01"],
+        "after",
+    ),
     (["search", "--bbox", "0", "0", "1", "1", "--cloud-max", "150"], "150"),
-    (["search", "--bbox", "0", "0", "1", "1", "--cloud-min", "50", "--cloud-max", "10"],
-     "--cloud-min 50"),
+    (
+        ["search", "--bbox", "0", "0", "1", "1", "--cloud-min", "50", "--cloud-max", "10"],
+        "--cloud-min 50",
+    ),
     (["search", "--bbox", "0", "0", "1", "1", "--months", "13"], "13"),
     (["search", "--bbox", "0", "0", "1", "1", "--months", "a,b"], "a,b"),
     (["search", "--bbox", "0", "0", "1", "1", "--path", "300"], "300"),
@@ -71,8 +75,10 @@ CASES: list[tuple[list[str], str]] = [
     (["download", "--bbox", "0", "0", "1", "1", "--filetype", "zip"], "zip"),
     (["download", "--bbox", "0", "0", "1", "1", "--workers", "0"], "--workers 0"),
     (["download", "--bbox", "0", "0", "1", "1", "--deadline", "-5"], "--deadline"),
-    (["download", "--bbox", "0", "0", "1", "1", "--filetype", "bundle", "--bands", "SR_B4"],
-     "--bands"),
+    (
+        ["download", "--bbox", "0", "0", "1", "1", "--filetype", "bundle", "--bands", "SR_B4"],
+        "--bands",
+    ),
     (["download", "--bbox", "0", "0", "1", "1", "--group", "ls_c2l2_sr_band"], "--group"),
     (["download"], "give an area"),
     # cleanup
@@ -81,9 +87,13 @@ CASES: list[tuple[list[str], str]] = [
 
 
 @pytest.mark.parametrize(("args", "needle"), CASES, ids=[" ".join(a)[:50] for a, _ in CASES])
-def test_bad_input_exit_2_one_line(args: list[str], needle: str, tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str],
-                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_input_exit_2_one_line(
+    args: list[str],
+    needle: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("M2MDL_API_URL", DEAD_API)
     monkeypatch.setenv("M2MDL_USERNAME", "demo")
     monkeypatch.setenv("M2MDL_TOKEN", "demo-token")
@@ -103,32 +113,51 @@ def test_bad_input_exit_2_one_line(args: list[str], needle: str, tmp_path: Path,
     assert "Traceback" not in err
 
 
-def test_unknown_dataset_suggests_close_matches(sandbox: Sandbox,
-                                                capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_dataset_suggests_close_matches(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("M2MDL_API_URL", sandbox.api_url)
     monkeypatch.setenv("M2MDL_USERNAME", "demo")
     monkeypatch.setenv("M2MDL_TOKEN", "demo-token")
-    code, err = run_main(["search", "--bbox", "0", "0", "1", "1", "--dataset",
-                          "landsat_ot_c2_l3"], capsys)
+    code, err = run_main(
+        ["search", "--bbox", "0", "0", "1", "1", "--dataset", "landsat_ot_c2_l3"], capsys
+    )
     assert code == 2
     assert "landsat_ot_c2_l3" in err and "did you mean" in err and "landsat_ot_c2_l2" in err
 
 
-def test_unknown_band_names_the_known_ones(sandbox: Sandbox, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str],
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_band_names_the_known_ones(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("M2MDL_API_URL", sandbox.api_url)
     monkeypatch.setenv("M2MDL_USERNAME", "demo")
     monkeypatch.setenv("M2MDL_TOKEN", "demo-token")
     aoi = Path(__file__).resolve().parents[1] / "examples" / "anchorage.geojson"
-    code, err = run_main(["download", "--aoi", str(aoi), "--start", "2020-03-01", "--end",
-                          "2020-03-15", "--bands", "SR_B99", "-o", str(tmp_path)], capsys)
+    code, err = run_main(
+        [
+            "download",
+            "--aoi",
+            str(aoi),
+            "--start",
+            "2020-03-01",
+            "--end",
+            "2020-03-15",
+            "--bands",
+            "SR_B99",
+            "-o",
+            str(tmp_path),
+        ],
+        capsys,
+    )
     assert code == 2 and "SR_B99" in err and "SR_B4" in err
 
 
-def test_plain_http_to_a_remote_host_is_refused(capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plain_http_to_a_remote_host_is_refused(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("M2MDL_API_URL", "http://m2m.example.com/api/api/json/stable/")
     monkeypatch.setenv("M2MDL_USERNAME", "demo")
     monkeypatch.setenv("M2MDL_TOKEN", "demo-token")

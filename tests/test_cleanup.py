@@ -13,11 +13,22 @@ from .cli_helpers import NOTEBOOK_QUERY, calls, env_for, manifest, run
 
 def test_kept_server_state_is_removed_by_cleanup(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "band_group", "--group",
-                  "ls_c2l2_sr_band", "--keep-server-state", "-o", str(out)], env_for(sandbox))
+    result = run(
+        [
+            "download",
+            *NOTEBOOK_QUERY,
+            "--filetype",
+            "band_group",
+            "--group",
+            "ls_c2l2_sr_band",
+            "--keep-server-state",
+            "-o",
+            str(out),
+        ],
+        env_for(sandbox),
+    )
     assert result.exit_code == 0, result.stderr
-    assert not calls(sandbox, "scene-list-remove") and not calls(sandbox,
-                                                                 "download-order-remove")
+    assert not calls(sandbox, "scene-list-remove") and not calls(sandbox, "download-order-remove")
     label = manifest(out)["label"]
     lists = manifest(out)["scene_lists"]
     assert lists == [label, f"{label}_files"]  # two lists for band groups

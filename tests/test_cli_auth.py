@@ -22,8 +22,9 @@ def credentials_file() -> Path:
 
 
 def login(sb: Sandbox, token: str = "demo-token") -> tuple[int, str]:
-    result = run(["login", "--username", "demo", "--token-stdin"], stored_env(sb),
-                 input=token + "\n")
+    result = run(
+        ["login", "--username", "demo", "--token-stdin"], stored_env(sb), input=token + "\n"
+    )
     return result.exit_code, result.stderr
 
 
@@ -38,22 +39,26 @@ def test_login_stores_a_0600_file_without_keyring(sandbox: Sandbox) -> None:
     assert len(calls(sandbox, "permissions")) == 1
 
 
-def test_commands_reuse_the_key_and_relogin_once_after_expiry(sandbox: Sandbox,
-                                                              tmp_path: Path) -> None:
+def test_commands_reuse_the_key_and_relogin_once_after_expiry(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
     assert login(sandbox)[0] == 0
     assert len(calls(sandbox, "login-token")) == 1
-    assert run(["search", *NOTEBOOK_QUERY, "--output", "json"], stored_env(sandbox)
-               ).exit_code == 0
-    assert run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(tmp_path)],
-               stored_env(sandbox)).exit_code == 0
+    assert run(["search", *NOTEBOOK_QUERY, "--output", "json"], stored_env(sandbox)).exit_code == 0
+    assert (
+        run(
+            ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(tmp_path)],
+            stored_env(sandbox),
+        ).exit_code
+        == 0
+    )
     assert len(calls(sandbox, "login-token")) == 1  # no new login while the key is fresh
     sandbox.expire_keys()
     result = run(["search", *NOTEBOOK_QUERY, "--output", "json"], stored_env(sandbox))
     assert result.exit_code == 0, result.stderr
     assert len(calls(sandbox, "login-token")) == 2  # exactly one more
     assert "expired" not in result.stderr and "login" not in result.stderr  # unnoticed
-    assert run(["search", *NOTEBOOK_QUERY, "--output", "json"], stored_env(sandbox)
-               ).exit_code == 0
+    assert run(["search", *NOTEBOOK_QUERY, "--output", "json"], stored_env(sandbox)).exit_code == 0
     assert len(calls(sandbox, "login-token")) == 2  # the renewed key was stored
 
 
@@ -68,8 +73,11 @@ def test_idle_expiry_in_the_sandbox(sandbox_factory: object) -> None:
 
 
 def test_wrong_token_exit_3_one_line(sandbox: Sandbox) -> None:
-    result = run(["login", "--username", "demo", "--token-stdin"], stored_env(sandbox),
-                 input="not-the-token\n")
+    result = run(
+        ["login", "--username", "demo", "--token-stdin"],
+        stored_env(sandbox),
+        input="not-the-token\n",
+    )
     assert result.exit_code == 3
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "AUTH_INVALID" in lines[0]
@@ -104,8 +112,11 @@ def test_not_logged_in_is_exit_3_with_a_hint(sandbox: Sandbox) -> None:
 
 
 def test_account_without_download_access_is_told_how_to_get_it(sandbox: Sandbox) -> None:
-    result = run(["login", "--username", "noaccess", "--token-stdin"], stored_env(sandbox),
-                 input="noaccess-token\n")
+    result = run(
+        ["login", "--username", "noaccess", "--token-stdin"],
+        stored_env(sandbox),
+        input="noaccess-token\n",
+    )
     assert result.exit_code == 0
     assert "Machine to Machine" in result.stderr
     assert "warning: this account may search but not download" in result.stderr

@@ -30,8 +30,11 @@ def test_notebook_search_gives_its_three_scenes(sandbox: Sandbox) -> None:
     assert isinstance(scenes, list)
     assert {s["entity_id"]: s["display_id"] for s in scenes} == SCENES
     clouds = {s["entity_id"]: s["cloud_cover"] for s in scenes}
-    assert clouds == {"LC80680172020070LGN00": 9, "LC80680182020070LGN00": 5,
-                      "LC80670182020063LGN00": 54}
+    assert clouds == {
+        "LC80680172020070LGN00": 9,
+        "LC80680182020070LGN00": 5,
+        "LC80670182020063LGN00": 54,
+    }
 
 
 def test_cloud_max_20_gives_the_two_068_scenes(sandbox: Sandbox) -> None:
@@ -43,21 +46,41 @@ def test_cloud_max_20_gives_the_two_068_scenes(sandbox: Sandbox) -> None:
 @responses.activate
 def test_the_polygon_goes_out_as_geojson_not_its_box() -> None:
     triangle = aoi_from_points([(-150.0, 61.0), (-149.0, 61.0), (-149.5, 61.5)], "triangle")
-    responses.post(API + "scene-search", body=body({
-        "results": [], "recordsReturned": 0, "totalHits": 0, "startingNumber": 1,
-        "nextRecord": 0}))
+    responses.post(
+        API + "scene-search",
+        body=body(
+            {
+                "results": [],
+                "recordsReturned": 0,
+                "totalHits": 0,
+                "startingNumber": 1,
+                "nextRecord": 0,
+            }
+        ),
+    )
     client = M2MClient(API, requests.Session(), api_key="k")
     search(client, SearchQuery(dataset="landsat_ot_c2_l2", aoi=triangle))
     spatial = sent_json(responses.calls[0])["sceneFilter"]["spatialFilter"]
     assert spatial["filterType"] == "geojson"
     ring = spatial["geoJson"]["coordinates"][0]
     assert len(ring) == 4 and sorted(map(tuple, ring[:3])) == sorted(
-        [(-150.0, 61.0), (-149.0, 61.0), (-149.5, 61.5)])
+        [(-150.0, 61.0), (-149.0, 61.0), (-149.5, 61.5)]
+    )
 
 
 def test_all_pages_one_call_per_page(sandbox: Sandbox) -> None:
-    doc = search_json(sandbox, "--bbox", "-150", "60", "-148", "62", "--start", "2015-01-01",
-                      "--end", "2020-12-31")
+    doc = search_json(
+        sandbox,
+        "--bbox",
+        "-150",
+        "60",
+        "-148",
+        "62",
+        "--start",
+        "2015-01-01",
+        "--end",
+        "2020-12-31",
+    )
     count, total = doc["count"], doc["total_hits"]
     assert isinstance(count, int) and count == total and count > 1000
     pages = calls(sandbox, "scene-search")
@@ -76,12 +99,14 @@ def test_path_row_filter(sandbox: Sandbox) -> None:
 
 def test_saved_search_feeds_download(sandbox: Sandbox, tmp_path: Path) -> None:
     saved = tmp_path / "scenes.geojson"
-    result = run(["search", *NOTEBOOK_QUERY, "--output", "geojson", "-o", str(saved)],
-                 env_for(sandbox))
+    result = run(
+        ["search", *NOTEBOOK_QUERY, "--output", "geojson", "-o", str(saved)], env_for(sandbox)
+    )
     assert result.exit_code == 0, result.stderr
     out = tmp_path / "out"
-    result = run(["download", "--from", str(saved), "--filetype", "bundle", "-o", str(out)],
-                 env_for(sandbox))
+    result = run(
+        ["download", "--from", str(saved), "--filetype", "bundle", "-o", str(out)], env_for(sandbox)
+    )
     assert result.exit_code == 0, result.stderr
     assert len(list(out.glob("*.tar"))) == 3
 
@@ -107,8 +132,12 @@ def test_aoi_describe_and_write(tmp_path: Path) -> None:
     doc = json.loads(result.stdout)
     assert doc["geometry_type"] == "Polygon" and 5000 < doc["area_km2"] < 6500
     out = tmp_path / "box.geojson"
-    assert run(["aoi", "--bbox", "-150.9495", "61.0031", "-148.9555", "61.4834", "-o",
-                str(out)]).exit_code == 0
+    assert (
+        run(
+            ["aoi", "--bbox", "-150.9495", "61.0031", "-148.9555", "61.4834", "-o", str(out)]
+        ).exit_code
+        == 0
+    )
     again = run(["aoi", str(out), "--json"])
     assert json.loads(again.stdout)["bounds"] == doc["bounds"]
 

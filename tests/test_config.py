@@ -31,13 +31,16 @@ def test_precedence(tmp_path: Path) -> None:
     assert settings.out_dir == "/data"  # file beats default
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("workers = 'many'", "workers"),
-    ("workers = -1", "negative"),
-    ("colour = true", "unknown setting 'colour'"),
-    ("workers = ", "cannot read"),
-    ("verify_tls = 'perhaps'", "verify_tls"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("workers = 'many'", "workers"),
+        ("workers = -1", "negative"),
+        ("colour = true", "unknown setting 'colour'"),
+        ("workers = ", "cannot read"),
+        ("verify_tls = 'perhaps'", "verify_tls"),
+    ],
+)
 def test_bad_config_names_the_problem(tmp_path: Path, text: str, needle: str) -> None:
     with pytest.raises(ConfigError, match=needle):
         config.resolve({}, environ={}, path=write(tmp_path, text))

@@ -49,8 +49,9 @@ def test_generated_file_is_current(rel: str) -> None:
     assert path.read_text(encoding="utf-8") == generated_files()[rel], f"{rel} is {REGENERATE}"
 
 
-def test_check_mode_passes_here_and_names_stale_files(tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_mode_passes_here_and_names_stale_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert reference.main(["--check"]) == 0
     assert reference.main(["--root", str(tmp_path)]) == 0
     assert reference.stale_files(tmp_path) == []
@@ -97,8 +98,16 @@ def test_reference_documents_every_command_and_option() -> None:
             for opt in param.opts:
                 if opt.startswith("-"):
                     assert f"{opt}" in text, f"{opt} of {name} missing from docs/cli.md"
-    for opt in ("--api-url", "--sandbox", "--config", "--quiet", "--verbose", "--debug",
-                "--no-color", "--version"):
+    for opt in (
+        "--api-url",
+        "--sandbox",
+        "--config",
+        "--quiet",
+        "--verbose",
+        "--debug",
+        "--no-color",
+        "--version",
+    ):
         assert f"`{opt}`" in text or f", {opt}`" in text, opt
 
 
@@ -107,8 +116,7 @@ def test_readme_names_every_command() -> None:
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     if not re.search(r"\bm2mdl (?:--\S+ )*(" + "|".join(COMMANDS) + r")\b", text):
         pytest.skip("README.md has no command list yet (the lead is writing it)")
-    missing = [c for c in COMMANDS
-               if not re.search(rf"\bm2mdl (?:--\S+ )*{c}\b|`{c}`", text)]
+    missing = [c for c in COMMANDS if not re.search(rf"\bm2mdl (?:--\S+ )*{c}\b|`{c}`", text)]
     assert not missing, f"README.md does not mention: {missing}"
 
 
@@ -116,8 +124,13 @@ def test_readme_names_every_command() -> None:
 def test_completion_script_is_what_the_app_emits(shell: str) -> None:
     """The committed script equals ``_M2MDL_COMPLETE=source_SHELL m2mdl`` (modulo blank ends)."""
     result = subprocess.run(
-        [sys.executable, "-m", "m2mdl"], capture_output=True, text=True, timeout=TIMEOUT,
-        env=_subprocess_env(_M2MDL_COMPLETE=f"source_{shell}"), check=False)
+        [sys.executable, "-m", "m2mdl"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=_subprocess_env(_M2MDL_COMPLETE=f"source_{shell}"),
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     committed = (ROOT / COMPLETION_FILES[shell]).read_text(encoding="utf-8")
     assert result.stdout.strip() == committed.strip()
@@ -131,9 +144,15 @@ def test_zsh_script_starts_with_compdef() -> None:
 def test_app_completes_command_names() -> None:
     """The protocol the scripts use: Typer's ``complete_bash`` instruction."""
     result = subprocess.run(
-        [sys.executable, "-m", "m2mdl"], capture_output=True, text=True, timeout=TIMEOUT,
-        env=_subprocess_env(_M2MDL_COMPLETE="complete_bash", COMP_WORDS="m2mdl dow",
-                            COMP_CWORD="1"), check=False)
+        [sys.executable, "-m", "m2mdl"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=_subprocess_env(
+            _M2MDL_COMPLETE="complete_bash", COMP_WORDS="m2mdl dow", COMP_CWORD="1"
+        ),
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["download"]
 
@@ -152,13 +171,20 @@ def _bash_complete(tmp_path: Path, words: list[str]) -> list[str]:
     """COMPREPLY after sourcing completions/m2mdl.bash, completing the last of ``words``."""
     script = ROOT / COMPLETION_FILES["bash"]
     quoted = " ".join(f"'{w}'" for w in words)
-    program = (f"source '{script}' && complete -p m2mdl >/dev/null && "
-               f"COMP_WORDS=({quoted}) && COMP_CWORD={len(words) - 1} && "
-               'COMP_LINE="${COMP_WORDS[*]}" && _m2mdl_completion m2mdl && '
-               'printf "%s\\n" "${COMPREPLY[@]}"')
-    result = subprocess.run(["bash", "--norc", "--noprofile", "-c", program],
-                            capture_output=True, text=True, timeout=TIMEOUT,
-                            env=_env_with_m2mdl(tmp_path), check=False)
+    program = (
+        f"source '{script}' && complete -p m2mdl >/dev/null && "
+        f"COMP_WORDS=({quoted}) && COMP_CWORD={len(words) - 1} && "
+        'COMP_LINE="${COMP_WORDS[*]}" && _m2mdl_completion m2mdl && '
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    result = subprocess.run(
+        ["bash", "--norc", "--noprofile", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=_env_with_m2mdl(tmp_path),
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return [line for line in result.stdout.splitlines() if line]
 
@@ -175,9 +201,14 @@ def test_bash_script_completes_commands_and_options(tmp_path: Path) -> None:
 def test_fish_script_completes_commands_and_options(tmp_path: Path) -> None:
     script = ROOT / COMPLETION_FILES["fish"]
     program = f"source '{script}'; complete -C 'm2mdl dow'; complete -C 'm2mdl download --filet'"
-    result = subprocess.run(["fish", "--no-config", "-c", program], capture_output=True,
-                            text=True, timeout=TIMEOUT, env=_env_with_m2mdl(tmp_path),
-                            check=False)
+    result = subprocess.run(
+        ["fish", "--no-config", "-c", program],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=_env_with_m2mdl(tmp_path),
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     offered = [line.split("\t")[0] for line in result.stdout.splitlines()]
     assert offered == ["download", "--filetype"]
@@ -186,9 +217,13 @@ def test_fish_script_completes_commands_and_options(tmp_path: Path) -> None:
 def test_app_answers_the_zsh_protocol() -> None:
     """What completions/_m2mdl evals: Typer's ``complete_zsh`` with _TYPER_COMPLETE_ARGS."""
     result = subprocess.run(
-        [sys.executable, "-m", "m2mdl"], capture_output=True, text=True, timeout=TIMEOUT,
+        [sys.executable, "-m", "m2mdl"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
         env=_subprocess_env(_M2MDL_COMPLETE="complete_zsh", _TYPER_COMPLETE_ARGS="m2mdl dow"),
-        check=False)
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert '"download":' in result.stdout and "login" not in result.stdout
 
@@ -198,16 +233,23 @@ def test_other_scripts_parse(shell: str) -> None:
     if shutil.which(shell) is None:
         pytest.skip(f"{shell} is not installed")
     path = ROOT / COMPLETION_FILES[shell]
-    result = subprocess.run([shell, "-n", str(path)], capture_output=True, text=True,
-                            timeout=TIMEOUT, check=False)
+    result = subprocess.run(
+        [shell, "-n", str(path)], capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_importing_the_generator_has_no_side_effects(tmp_path: Path) -> None:
     before = {rel: (ROOT / rel).stat().st_mtime_ns for rel in generated_files()}
-    result = subprocess.run([sys.executable, "-c", "import m2mdl.cli.reference"],
-                            capture_output=True, text=True, timeout=TIMEOUT, cwd=tmp_path,
-                            env=_subprocess_env(), check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", "import m2mdl.cli.reference"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        cwd=tmp_path,
+        env=_subprocess_env(),
+        check=False,
+    )
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert list(tmp_path.iterdir()) == []
     assert {rel: (ROOT / rel).stat().st_mtime_ns for rel in generated_files()} == before

@@ -30,8 +30,9 @@ def per_scene(files: list[Path]) -> dict[str, int]:
 
 def test_band_download_then_rerun_transfers_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    first = run(["download", *NOTEBOOK_QUERY, "--filetype", "band", "--out", str(out)],
-                env_for(sandbox))
+    first = run(
+        ["download", *NOTEBOOK_QUERY, "--filetype", "band", "--out", str(out)], env_for(sandbox)
+    )
     assert first.exit_code == 0, first.stderr
     files = data_files(out)
     assert per_scene(files) == {d: 22 for d in SCENES.values()}
@@ -43,8 +44,9 @@ def test_band_download_then_rerun_transfers_nothing(sandbox: Sandbox, tmp_path: 
     sent = file_bytes(sandbox)
     requests_before = len(calls(sandbox, "download-request"))
 
-    second = run(["download", *NOTEBOOK_QUERY, "--filetype", "band", "--out", str(out)],
-                 env_for(sandbox))
+    second = run(
+        ["download", *NOTEBOOK_QUERY, "--filetype", "band", "--out", str(out)], env_for(sandbox)
+    )
     assert second.exit_code == 0, second.stderr
     assert file_bytes(sandbox) == sent  # the sandbox log proves no byte was re-sent
     assert len(calls(sandbox, "download-request")) == requests_before
@@ -57,8 +59,9 @@ def test_band_download_then_rerun_transfers_nothing(sandbox: Sandbox, tmp_path: 
 
 def test_bundles_are_tar_archives(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(out)],
-                 env_for(sandbox))
+    result = run(
+        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(out)], env_for(sandbox)
+    )
     assert result.exit_code == 0, result.stderr
     files = data_files(out)
     assert [p.name for p in files] == sorted(f"{d}.tar" for d in SCENES.values())
@@ -71,8 +74,19 @@ def test_bundles_are_tar_archives(sandbox: Sandbox, tmp_path: Path) -> None:
 
 def test_sr_band_group_gives_13_files_per_scene(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "band_group",
-                  "--group", "ls_c2l2_sr_band", "-o", str(out)], env_for(sandbox))
+    result = run(
+        [
+            "download",
+            *NOTEBOOK_QUERY,
+            "--filetype",
+            "band_group",
+            "--group",
+            "ls_c2l2_sr_band",
+            "-o",
+            str(out),
+        ],
+        env_for(sandbox),
+    )
     assert result.exit_code == 0, result.stderr
     assert per_scene(data_files(out)) == {d: 13 for d in SCENES.values()}
     request = calls(sandbox, "download-request")
@@ -81,8 +95,19 @@ def test_sr_band_group_gives_13_files_per_scene(sandbox: Sandbox, tmp_path: Path
 
 def test_four_named_bands(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL", "--bands",
-                  "ST_B10,ANG", "-o", str(out)], env_for(sandbox))
+    result = run(
+        [
+            "download",
+            *NOTEBOOK_QUERY,
+            "--bands",
+            "SR_B4,QA_PIXEL",
+            "--bands",
+            "ST_B10,ANG",
+            "-o",
+            str(out),
+        ],
+        env_for(sandbox),
+    )
     assert result.exit_code == 0, result.stderr
     files = data_files(out)
     assert per_scene(files) == {d: 4 for d in SCENES.values()}
@@ -91,8 +116,10 @@ def test_four_named_bands(sandbox: Sandbox, tmp_path: Path) -> None:
 
 def test_dry_run_requests_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--dry-run", "-o",
-                  str(out)], env_for(sandbox))
+    result = run(
+        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--dry-run", "-o", str(out)],
+        env_for(sandbox),
+    )
     assert result.exit_code == 0, result.stderr
     assert "LC08_L2SP_068017_20200310_20200822_02_T1.tar" in result.stdout
     assert not calls(sandbox, "download-request") and not calls(sandbox, "scene-list-add")
@@ -101,8 +128,12 @@ def test_dry_run_requests_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
 
 def test_server_state_is_removed_at_the_end(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(out)],
-               env_for(sandbox)).exit_code == 0
+    assert (
+        run(
+            ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(out)], env_for(sandbox)
+        ).exit_code
+        == 0
+    )
     label = manifest(out)["label"]
     assert [r["status"] for r in calls(sandbox, "scene-list-remove")] == [200]
     assert len(calls(sandbox, "download-order-remove")) == 1
@@ -112,8 +143,19 @@ def test_server_state_is_removed_at_the_end(sandbox: Sandbox, tmp_path: Path) ->
 def test_dry_run_json_plan(sandbox: Sandbox, tmp_path: Path) -> None:
     import json
 
-    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--dry-run", "--json",
-                  "-o", str(tmp_path)], env_for(sandbox))
+    result = run(
+        [
+            "download",
+            *NOTEBOOK_QUERY,
+            "--filetype",
+            "bundle",
+            "--dry-run",
+            "--json",
+            "-o",
+            str(tmp_path),
+        ],
+        env_for(sandbox),
+    )
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["kind"] == "plan" and len(plan["files"]) == 3

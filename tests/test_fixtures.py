@@ -23,52 +23,104 @@ REAL = DATA / "m2m-real"
 Call = Callable[[M2MClient], Any]
 CASES: dict[str, tuple[str, Call, Callable[[Any], object]]] = {
     "castuofa-2020-dataset-search.json": (
-        "dataset-search", lambda c: c.dataset_search("corona"),
-        lambda r: (len(r) == 2 and all(d.dataset_id for d in r)) or pytest.fail(str(r))),
+        "dataset-search",
+        lambda c: c.dataset_search("corona"),
+        lambda r: (len(r) == 2 and all(d.dataset_id for d in r)) or pytest.fail(str(r)),
+    ),
     "castuofa-2020-dataset.json": (
-        "dataset", lambda c: c.dataset("corona2"),
-        lambda r: (r.alias == "corona2" and r.dataset_id == "5e839febdccb64b3")
-        or pytest.fail(str(r))),
+        "dataset",
+        lambda c: c.dataset("corona2"),
+        lambda r: (
+            (r.alias == "corona2" and r.dataset_id == "5e839febdccb64b3") or pytest.fail(str(r))
+        ),
+    ),
     "castuofa-2020-download-options.json": (
-        "download-options", lambda c: c.download_options("corona2", entity_ids=["x"]),
-        lambda r: (r[0].filesize and r[0].available is True) or pytest.fail(str(r))),
+        "download-options",
+        lambda c: c.download_options("corona2", entity_ids=["x"]),
+        lambda r: (r[0].filesize and r[0].available is True) or pytest.fail(str(r)),
+    ),
     "castuofa-2020-download-request.json": (
-        "download-request", lambda c: c.download_request("l", downloads=[{"entityId": "e",
-                                                                         "productId": "p"}]),
-        lambda r: (r.preparing[0].url and r.new_records == {10545324: "download-sample"}
-                   and r.duplicates == {}) or pytest.fail(str(r))),
+        "download-request",
+        lambda c: c.download_request("l", downloads=[{"entityId": "e", "productId": "p"}]),
+        lambda r: (
+            (
+                r.preparing[0].url
+                and r.new_records == {10545324: "download-sample"}
+                and r.duplicates == {}
+            )
+            or pytest.fail(str(r))
+        ),
+    ),
     "castuofa-2020-download-retrieve.json": (
-        "download-retrieve", lambda c: c.download_retrieve("download-sample"),
-        lambda r: list(r.ready()) == [10545324] or pytest.fail(str(r))),
+        "download-retrieve",
+        lambda c: c.download_retrieve("download-sample"),
+        lambda r: list(r.ready()) == [10545324] or pytest.fail(str(r)),
+    ),
     "castuofa-2020-scene-search.json": (
-        "scene-search", lambda c: c.scene_search("corona2", {}),
-        lambda r: (len(r.scenes) == 3 and r.next_record == 101 and r.total_hits == 836454
-                   and r.scenes[0].cloud_cover is None) or pytest.fail(str(r))),
+        "scene-search",
+        lambda c: c.scene_search("corona2", {}),
+        lambda r: (
+            (
+                len(r.scenes) == 3
+                and r.next_record == 101
+                and r.total_hits == 836454
+                and r.scenes[0].cloud_cover is None
+            )
+            or pytest.fail(str(r))
+        ),
+    ),
     "kapadia-2021-dataset-download-options.json": (
-        "dataset-download-options", lambda c: c.dataset_download_options("landsat_8_c1"),
-        lambda r: (len(r) == 5 and all(p.product_id for p in r)) or pytest.fail(str(r))),
+        "dataset-download-options",
+        lambda c: c.dataset_download_options("landsat_8_c1"),
+        lambda r: (len(r) == 5 and all(p.product_id for p in r)) or pytest.fail(str(r)),
+    ),
     "kapadia-2021-dataset-fields.json": (
-        "dataset-filters", lambda c: c.dataset_filter_ids("landsat_8_c1"),
-        lambda r: len(r) == 14 or pytest.fail(str(r))),
+        "dataset-filters",
+        lambda c: c.dataset_filter_ids("landsat_8_c1"),
+        lambda r: len(r) == 14 or pytest.fail(str(r)),
+    ),
     "kapadia-2021-dataset-search-landsat-only.json": (
-        "dataset-search", lambda c: c.dataset_search("landsat"),
-        lambda r: (len(r) == 16 and all(d.alias for d in r)) or pytest.fail(str(r))),
+        "dataset-search",
+        lambda c: c.dataset_search("landsat"),
+        lambda r: (len(r) == 16 and all(d.alias for d in r)) or pytest.fail(str(r)),
+    ),
     "kapadia-2021-download-options.json": (
-        "download-options", lambda c: c.download_options("landsat_8_c1", entity_ids=["x"]),
-        lambda r: (len(r) == 5 and r[0].download_system == "wms") or pytest.fail(str(r))),
+        "download-options",
+        lambda c: c.download_options("landsat_8_c1", entity_ids=["x"]),
+        lambda r: (len(r) == 5 and r[0].download_system == "wms") or pytest.fail(str(r)),
+    ),
     "kapadia-2021-download-request.json": (
-        "download-request", lambda c: c.download_request("l", downloads=[{"entityId": "e",
-                                                                         "productId": "p"}]),
-        lambda r: (len(r.preparing) == 1 and r.new_records and not r.available)
-        or pytest.fail(str(r))),
+        "download-request",
+        lambda c: c.download_request("l", downloads=[{"entityId": "e", "productId": "p"}]),
+        lambda r: (
+            (len(r.preparing) == 1 and r.new_records and not r.available) or pytest.fail(str(r))
+        ),
+    ),
     "kapadia-2021-scene-metadata.json": (
-        "scene-metadata", lambda c: c.scene_metadata("landsat_8_c1", "LC82260782020217LGN00"),
-        lambda r: (r.cloud_cover == pytest.approx(0.03) and r.path_row() == (226, 78)
-                   and r.acquired is not None) or pytest.fail(str(r))),
+        "scene-metadata",
+        lambda c: c.scene_metadata("landsat_8_c1", "LC82260782020217LGN00"),
+        lambda r: (
+            (
+                r.cloud_cover == pytest.approx(0.03)
+                and r.path_row() == (226, 78)
+                and r.acquired is not None
+            )
+            or pytest.fail(str(r))
+        ),
+    ),
     "kapadia-2021-scene-search.json": (
-        "scene-search", lambda c: c.scene_search("landsat_8_c1", {}),
-        lambda r: (len(r.scenes) == 1 and r.total_hits == 1 and r.next_record == 1
-                   and r.scenes[0].cloud_cover == pytest.approx(44.79)) or pytest.fail(str(r))),
+        "scene-search",
+        lambda c: c.scene_search("landsat_8_c1", {}),
+        lambda r: (
+            (
+                len(r.scenes) == 1
+                and r.total_hits == 1
+                and r.next_record == 1
+                and r.scenes[0].cloud_cover == pytest.approx(44.79)
+            )
+            or pytest.fail(str(r))
+        ),
+    ),
 }
 
 
@@ -100,8 +152,7 @@ NOTEBOOK = REAL / "usgs-notebook-2025-04-24-anchorage-outputs.txt"
 def test_notebook_urls_map_to_their_files() -> None:
     """Every landsatlook URL printed by the official notebook maps back to its file name."""
     text = NOTEBOOK.read_text(encoding="utf-8")
-    urls = re.findall(r"https://landsatlook\.usgs\.gov/\S+?requestSignature=[A-Za-z0-9=+/]+",
-                      text)
+    urls = re.findall(r"https://landsatlook\.usgs\.gov/\S+?requestSignature=[A-Za-z0-9=+/]+", text)
     assert len(urls) >= 16
     for url in urls:
         name = url.split("?")[0].rsplit("/", 1)[-1]
@@ -110,8 +161,9 @@ def test_notebook_urls_map_to_their_files() -> None:
             assert _key_from_url(url, {}, {product: "k"}) == "k"
         else:
             assert _key_from_url(url, {name: "k"}, {}) == "k"
-            assert band_of(name) in {"SR_B4", "ST_B10", "ANG.txt", "QA_PIXEL"} or \
-                band_of(name).startswith(("SR_", "ST_", "QA_", "MTL"))
+            assert band_of(name) in {"SR_B4", "ST_B10", "ANG.txt", "QA_PIXEL"} or band_of(
+                name
+            ).startswith(("SR_", "ST_", "QA_", "MTL"))
 
 
 def test_notebook_secondary_entity_ids_parse() -> None:
@@ -121,4 +173,3 @@ def test_notebook_secondary_entity_ids_parse() -> None:
     for display_id, suffix in ids:
         assert display_id.count("_") == 6
         assert suffix.split("_")[0] in {"SR", "ST", "QA", "ANG", "MTL"}
-

@@ -69,20 +69,35 @@ def missing_prerequisite() -> str | None:
     return None
 
 
-def run_in_keyring_session(tmp_path: Path, env_extra: dict[str, str],
-                           snippet: str = SNIPPET) -> dict[str, object]:
+def run_in_keyring_session(
+    tmp_path: Path, env_extra: dict[str, str], snippet: str = SNIPPET
+) -> dict[str, object]:
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DBUS_", "M2MDL_", "XDG_", "PYTHON_KEYRING")) and k != "DISPLAY"}
-    env.update(HOME=str(tmp_path / "home"), XDG_RUNTIME_DIR=str(runtime),
-               M2MDL_CONFIG_DIR=str(tmp_path / "cfg"), PYTHONPATH=str(REPO), **env_extra)
-    script = ("printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; "
-              'exec "$0" -c "$1"')
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DBUS_", "M2MDL_", "XDG_", "PYTHON_KEYRING")) and k != "DISPLAY"
+    }
+    env.update(
+        HOME=str(tmp_path / "home"),
+        XDG_RUNTIME_DIR=str(runtime),
+        M2MDL_CONFIG_DIR=str(tmp_path / "cfg"),
+        PYTHONPATH=str(REPO),
+        **env_extra,
+    )
+    script = (
+        "printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null; "
+        'exec "$0" -c "$1"'
+    )
     # Own process group, so a hang is killed whole: daemon, bus and python.
     proc = subprocess.Popen(
         ["dbus-run-session", "--", "sh", "-c", script, sys.executable, snippet],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
         start_new_session=True,
     )
     try:
@@ -93,7 +108,7 @@ def run_in_keyring_session(tmp_path: Path, env_extra: dict[str, str],
         pytest.fail(f"the keyring session hung for {TIMEOUT} s; stderr:\n{err}")
     lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, f"rc={proc.returncode}\n{out}\n{err}"
-    result: dict[str, object] = json.loads(lines[-1][len("RESULT "):])
+    result: dict[str, object] = json.loads(lines[-1][len("RESULT ") :])
     return result
 
 
@@ -151,7 +166,8 @@ print("RESULT " + json.dumps(result))
 
 def test_cli_login_and_logout_use_the_secret_service(tmp_path: Path) -> None:
     reason = missing_prerequisite() or (
-        None if shutil.which("secret-tool") else "secret-tool is not installed")
+        None if shutil.which("secret-tool") else "secret-tool is not installed"
+    )
     if reason:
         pytest.skip(reason)
     result = run_in_keyring_session(tmp_path, {}, CLI_SNIPPET)

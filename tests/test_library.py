@@ -23,8 +23,12 @@ def test_search_options_download(sandbox: Sandbox, tmp_path: Path) -> None:
 
 def test_sandbox_session_and_bbox_area(tmp_path: Path) -> None:
     with M2M.sandbox() as m2m:
-        scenes = m2m.search((-150.9495, 61.0031, -148.9555, 61.4834), start="2020-03-01",
-                            end="2020-03-15", cloud_max=20)
+        scenes = m2m.search(
+            (-150.9495, 61.0031, -148.9555, 61.4834),
+            start="2020-03-01",
+            end="2020-03-15",
+            cloud_max=20,
+        )
         assert len(scenes) == 2
         plan = m2m.download(scenes, "bundle", tmp_path, dry_run=True)
     assert len(plan.plan.files) == 2 and not list(tmp_path.iterdir())

@@ -14,8 +14,16 @@ from m2mdl.manifest import Item, Manifest, Status
 
 def make(tmp_path: Path) -> Manifest:
     m = Manifest(tmp_path, mf.new_run_id(), "download", {"filetype": "band"}, dataset="ds")
-    m.add(Item(key="a", entity_id="E", display_id="D", product="SR_B4", file_name="a.TIF",
-               path=str(tmp_path / "a.TIF")))
+    m.add(
+        Item(
+            key="a",
+            entity_id="E",
+            display_id="D",
+            product="SR_B4",
+            file_name="a.TIF",
+            path=str(tmp_path / "a.TIF"),
+        )
+    )
     return m
 
 
@@ -37,8 +45,9 @@ def test_finish_turns_in_flight_items_back_to_pending(tmp_path: Path) -> None:
     assert mf.load(m.path)["items"][0]["status"] == "pending"
 
 
-def test_failed_write_leaves_the_previous_file_intact(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_write_leaves_the_previous_file_intact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     m = make(tmp_path)
     m.save()
     before = m.path.read_bytes()

@@ -15,20 +15,43 @@ SCENES = {
     "LC80680182020070LGN00": "LC08_L2SP_068018_20200310_20200822_02_T1",
     "LC80670182020063LGN00": "LC08_L2SP_067018_20200303_20200822_02_T1",
 }
-SR = ["ANG.txt", "MTL.txt", "MTL.xml", "QA_PIXEL.TIF", "QA_RADSAT.TIF",
-      *[f"SR_B{i}.TIF" for i in range(1, 8)], "SR_QA_AEROSOL.TIF"]
-ST = ["ST_ATRAN.TIF", "ST_B10.TIF", "ST_CDIST.TIF", "ST_DRAD.TIF", "ST_EMIS.TIF",
-      "ST_EMSD.TIF", "ST_QA.TIF", "ST_TRAD.TIF", "ST_URAD.TIF"]
+SR = [
+    "ANG.txt",
+    "MTL.txt",
+    "MTL.xml",
+    "QA_PIXEL.TIF",
+    "QA_RADSAT.TIF",
+    *[f"SR_B{i}.TIF" for i in range(1, 8)],
+    "SR_QA_AEROSOL.TIF",
+]
+ST = [
+    "ST_ATRAN.TIF",
+    "ST_B10.TIF",
+    "ST_CDIST.TIF",
+    "ST_DRAD.TIF",
+    "ST_EMIS.TIF",
+    "ST_EMSD.TIF",
+    "ST_QA.TIF",
+    "ST_TRAD.TIF",
+    "ST_URAD.TIF",
+]
 
 
 def secondary(display: str, name: str, groups: bool) -> dict[str, Any]:
     prefix = "L2SR" if name.startswith(("SR", "QA")) else "L2ST"
     group = "ls_c2l2_st_band" if name.startswith("ST") else "ls_c2l2_sr_band"
-    return {"id": "6453ef54640422ce" if groups else "5f85f041a2ea6695",
-            "displayId": f"{display}_{name}", "entityId": f"{prefix}_{display}_"
-            f"{name.replace('.', '_')}", "datasetId": "5f85f041c828327a", "available": True,
-            "bulkAvailable": True, "filesize": 0, "downloadSystem": "ls_s3",
-            "downloadName": name if groups else None, "fileGroups": [group] if groups else None}
+    return {
+        "id": "6453ef54640422ce" if groups else "5f85f041a2ea6695",
+        "displayId": f"{display}_{name}",
+        "entityId": f"{prefix}_{display}_{name.replace('.', '_')}",
+        "datasetId": "5f85f041c828327a",
+        "available": True,
+        "bulkAvailable": True,
+        "filesize": 0,
+        "downloadSystem": "ls_s3",
+        "downloadName": name if groups else None,
+        "fileGroups": [group] if groups else None,
+    }
 
 
 def options(*, groups: bool = False, ls_zip: bool = True) -> list[Product]:
@@ -36,14 +59,25 @@ def options(*, groups: bool = False, ls_zip: bool = True) -> list[Product]:
     for entity, display in SCENES.items():
         secs = [secondary(display, n, groups) for n in SR + ST]
         for pid, code, system, available, size in (
-                ("5e83d14fec7cae84", "D694", "ls_zip", ls_zip, 911186642),
-                ("6448198cc7b442a4", "D693", "folder", True, 0),
-                ("6448198c62023764", "D691", "folder", True, 0),
-                ("632210d4770592cf", "D806", "dds_ms", not ls_zip, 911186642)):
-            raw.append({"id": pid, "displayId": display, "entityId": entity,
-                        "datasetId": "5e83d14f2fc39685", "available": available,
-                        "bulkAvailable": available, "filesize": size, "productCode": code,
-                        "downloadSystem": system, "secondaryDownloads": secs})
+            ("5e83d14fec7cae84", "D694", "ls_zip", ls_zip, 911186642),
+            ("6448198cc7b442a4", "D693", "folder", True, 0),
+            ("6448198c62023764", "D691", "folder", True, 0),
+            ("632210d4770592cf", "D806", "dds_ms", not ls_zip, 911186642),
+        ):
+            raw.append(
+                {
+                    "id": pid,
+                    "displayId": display,
+                    "entityId": entity,
+                    "datasetId": "5e83d14f2fc39685",
+                    "available": available,
+                    "bulkAvailable": available,
+                    "filesize": size,
+                    "productCode": code,
+                    "downloadSystem": system,
+                    "secondaryDownloads": secs,
+                }
+            )
     return [Product.from_json(r) for r in raw]
 
 
@@ -81,8 +115,7 @@ def test_bands_fold_the_four_repeated_secondary_lists() -> None:
 def test_four_named_bands_give_four_files_per_scene() -> None:
     plan = make_plan("band", options(), bands=("SR_B4", "qa_pixel", "ST_B10.TIF", "ANG"))
     assert per_scene(plan) == {e: 4 for e in SCENES}
-    assert {band_of(f.file_name) for f in plan.files} == {"SR_B4", "QA_PIXEL", "ST_B10",
-                                                          "ANG.txt"}
+    assert {band_of(f.file_name) for f in plan.files} == {"SR_B4", "QA_PIXEL", "ST_B10", "ANG.txt"}
 
 
 def test_unknown_band_lists_the_known_ones() -> None:
@@ -111,13 +144,16 @@ def test_unknown_filetype() -> None:
         make_plan("zip", options())
 
 
-@pytest.mark.parametrize(("token", "name", "expected"), [
-    ("SR_B4", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF", True),
-    ("sr_b4.tif", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF", True),
-    ("SR_B4", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B40.TIF", False),
-    ("MTL", "LC08_L2SP_068017_20200310_20200822_02_T1_MTL.xml", True),
-    ("MTL.txt", "LC08_L2SP_068017_20200310_20200822_02_T1_MTL.xml", False),
-    ("B1", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B1.TIF", False),
-])
+@pytest.mark.parametrize(
+    ("token", "name", "expected"),
+    [
+        ("SR_B4", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF", True),
+        ("sr_b4.tif", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF", True),
+        ("SR_B4", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B40.TIF", False),
+        ("MTL", "LC08_L2SP_068017_20200310_20200822_02_T1_MTL.xml", True),
+        ("MTL.txt", "LC08_L2SP_068017_20200310_20200822_02_T1_MTL.xml", False),
+        ("B1", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B1.TIF", False),
+    ],
+)
 def test_band_matching(token: str, name: str, expected: bool) -> None:
     assert band_matches(token, name) is expected

@@ -29,29 +29,44 @@ from m2mdl.transfer.model import ERROR_KINDS
 from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, env_for, manifest, run
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
-DOCUMENTED = {"scene", "search", "search-geojson", "options", "download-summary",
-              "aoi-describe", "manifest", "plan", "login-status"}
+DOCUMENTED = {
+    "scene",
+    "search",
+    "search-geojson",
+    "options",
+    "download-summary",
+    "aoi-describe",
+    "manifest",
+    "plan",
+    "login-status",
+}
 TIMEOUT = 60
 
 
 @cache
 def _schemas() -> dict[str, dict[str, Any]]:
-    return {p.name: json.loads(p.read_text(encoding="utf-8"))
-            for p in sorted(SCHEMAS.glob("*.schema.json"))}
+    return {
+        p.name: json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(SCHEMAS.glob("*.schema.json"))
+    }
 
 
 @cache
 def _registry() -> Registry[Any]:
-    resources = [(name, Resource.from_contents(doc, default_specification=DRAFT202012))
-                 for name, doc in _schemas().items()]
+    resources = [
+        (name, Resource.from_contents(doc, default_specification=DRAFT202012))
+        for name, doc in _schemas().items()
+    ]
     return Registry().with_resources(resources)
 
 
 def errors(name: str, instance: Any) -> list[str]:
     """Every validation error of ``instance`` against ``docs/schemas/NAME.schema.json``."""
     validator = Draft202012Validator(_schemas()[f"{name}.schema.json"], registry=_registry())
-    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-            for e in validator.iter_errors(instance)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+        for e in validator.iter_errors(instance)
+    ]
 
 
 def assert_valid(name: str, instance: Any) -> None:
@@ -79,9 +94,17 @@ def test_every_documented_output_has_a_valid_schema() -> None:
 
 
 def test_schemas_reject_what_the_code_never_writes() -> None:
-    scene = {"entity_id": "LC80680172020070LGN00", "display_id": "LC08_L2SP_068017_2020",
-             "dataset": "landsat_ot_c2_l2", "acquired": "2020-03-10", "cloud_cover": 9.0,
-             "wrs_path": 68, "wrs_row": 17, "publish_date": None, "footprint": None}
+    scene = {
+        "entity_id": "LC80680172020070LGN00",
+        "display_id": "LC08_L2SP_068017_2020",
+        "dataset": "landsat_ot_c2_l2",
+        "acquired": "2020-03-10",
+        "cloud_cover": 9.0,
+        "wrs_path": 68,
+        "wrs_row": 17,
+        "publish_date": None,
+        "footprint": None,
+    }
     assert_valid("scene", scene)
     assert errors("scene", {**scene, "extra": 1})
     assert errors("scene", {k: v for k, v in scene.items() if k != "footprint"})
@@ -89,10 +112,23 @@ def test_schemas_reject_what_the_code_never_writes() -> None:
     assert errors("scene", {**scene, "footprint": {"type": "Point", "coordinates": [0, 0]}})
     with_status = {**scene, "status": "found"}
     assert errors("scene", with_status)  # a manifest scene is not a search scene
-    item = {"key": "a/b", "entity_id": "a", "display_id": "d", "product": "p",
-            "file_name": "b", "path": "b", "size": 1, "sha256": None, "status": "done",
-            "attempts": 1, "last_error": None, "error_kind": None, "download_id": 1,
-            "url": "https://example.test/f?signature=secret", "bytes_received": 1}
+    item = {
+        "key": "a/b",
+        "entity_id": "a",
+        "display_id": "d",
+        "product": "p",
+        "file_name": "b",
+        "path": "b",
+        "size": 1,
+        "sha256": None,
+        "status": "done",
+        "attempts": 1,
+        "last_error": None,
+        "error_kind": None,
+        "download_id": 1,
+        "url": "https://example.test/f?signature=secret",
+        "bytes_received": 1,
+    }
     validator = Draft202012Validator(_schemas()["manifest.schema.json"]["$defs"]["item"])
     assert not validator.is_valid(item)  # a signed URL is a credential: never in a manifest
     assert not validator.is_valid({**item, "url": None, "status": "unknown"})
@@ -160,8 +196,9 @@ def test_every_format_reads_back_into_the_same_scenes(sandbox: Sandbox, tmp_path
     read: dict[str, list[dict[str, Any]]] = {}
     for fmt in ("json", "jsonl", "csv", "geojson"):
         path = tmp_path / f"scenes.{fmt}"
-        result = run(["search", *NOTEBOOK_QUERY, "--output", fmt, "-o", str(path)],
-                     env_for(sandbox))
+        result = run(
+            ["search", *NOTEBOOK_QUERY, "--output", fmt, "-o", str(path)], env_for(sandbox)
+        )
         assert result.exit_code == 0, result.stderr
         assert result.stdout == ""  # with -o the data goes to the file only
         read[fmt] = [s.to_json() for s in read_scenes(path)]
@@ -178,11 +215,17 @@ def test_search_json_pipes_into_json_tool_without_escape_codes(sandbox: Sandbox)
     env = {k: v for k, v in os.environ.items() if k not in {"FORCE_COLOR", "TERM"}}
     env.update(env_for(sandbox), NO_COLOR="1")
     command = [sys.executable, "-m", "m2mdl", "search", *NOTEBOOK_QUERY, "--output", "json"]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env) as producer:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as producer:
         assert producer.stdout is not None
-        tool = subprocess.run([sys.executable, "-m", "json.tool"], stdin=producer.stdout,
-                              capture_output=True, timeout=TIMEOUT, check=False)
+        tool = subprocess.run(
+            [sys.executable, "-m", "json.tool"],
+            stdin=producer.stdout,
+            capture_output=True,
+            timeout=TIMEOUT,
+            check=False,
+        )
         producer.stdout.close()
         stderr = producer.stderr.read() if producer.stderr else b""
         assert producer.wait(timeout=TIMEOUT) == 0, stderr.decode()
@@ -238,8 +281,10 @@ def test_aoi_describe_json_of_a_multipolygon(tmp_path: Path) -> None:
 
 def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--json", "-o",
-                  str(out)], env_for(sandbox))
+    result = run(
+        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--json", "-o", str(out)],
+        env_for(sandbox),
+    )
     assert result.exit_code == 0, result.stderr
     summary = json.loads(result.stdout)  # stdout holds the summary and nothing else
     assert_valid("download-summary", summary)
@@ -269,8 +314,7 @@ def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Pat
 
 def test_dry_run_plan_json(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4", "--dry-run", "--json", "-o",
-            str(out)]
+    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4", "--dry-run", "--json", "-o", str(out)]
     result = run(args, env_for(sandbox))
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)

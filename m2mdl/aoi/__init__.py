@@ -86,4 +86,3 @@ __all__ = [
     "load_aoi",
     "parse_geojson",
 ]
-

@@ -28,11 +28,16 @@ from .. import __version__
 from ..errors import ExitCode, InputError, Interrupted, M2mdlError
 
 app = typer.Typer(
-    name="m2mdl", no_args_is_help=True, pretty_exceptions_show_locals=False,
-    pretty_exceptions_enable=False, add_completion=True, rich_markup_mode=None,
+    name="m2mdl",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    add_completion=True,
+    rich_markup_mode=None,
     help="Search and download Landsat Collection 2 data through the USGS M2M API.\n\n"
-         "Exit codes: 0 done, 2 bad input, 3 authentication, 4 API refused, 5 network, "
-         "6 some files failed or still preparing, 130 interrupted.")
+    "Exit codes: 0 done, 2 bad input, 3 authentication, 4 API refused, 5 network, "
+    "6 some files failed or still preparing, 130 interrupted.",
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("m2mdl")
@@ -124,8 +129,11 @@ def handle(func: F) -> F:
         except Exception as exc:
             if state.debug:
                 raise
-            _print_error(state, f"internal error: {type(exc).__name__}: {exc}",
-                         "this is a bug in m2mdl; re-run with --debug for the traceback")
+            _print_error(
+                state,
+                f"internal error: {type(exc).__name__}: {exc}",
+                "this is a bug in m2mdl; re-run with --debug for the traceback",
+            )
             raise typer.Exit(int(ExitCode.BUG)) from None
         finally:
             state.close()
@@ -149,31 +157,51 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     ctx: typer.Context,
-    api_url: Annotated[str | None, typer.Option(
-        help="M2M service URL [env: M2MDL_API_URL; default: the real stable endpoint]",
-        show_default=False)] = None,
-    sandbox: Annotated[bool, typer.Option(
-        "--sandbox", help="Run against a local M2M sandbox started in-process, as user demo.")
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            help="M2M service URL [env: M2MDL_API_URL; default: the real stable endpoint]",
+            show_default=False,
+        ),
+    ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            "--sandbox", help="Run against a local M2M sandbox started in-process, as user demo."
+        ),
     ] = False,
-    config: Annotated[Path | None, typer.Option(
-        help="Config file [env: M2MDL_CONFIG; default: config.toml in the config dir]")] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="Config file [env: M2MDL_CONFIG; default: config.toml in the config dir]"
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no notes.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log steps on stderr.")
-                       ] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Log everything (secrets redacted) "
-                                        "and show tracebacks.")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")
-                        ] = False,
-    version: Annotated[bool | None, typer.Option(
-        "--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log steps on stderr.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Log everything (secrets redacted) and show tracebacks.")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="No colour (also NO_COLOR).")
+    ] = False,
+    version: Annotated[
+        bool | None,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = None,
 ) -> None:
     """Search and download Landsat Collection 2 data through the USGS M2M API."""
     if config is not None:
         os.environ["M2MDL_CONFIG"] = str(config)
-    ctx.obj = State(flags={"api_url": api_url}, quiet=quiet, verbose=verbose or debug,
-                    debug=debug or os.environ.get("M2MDL_DEBUG") == "1",
-                    color=not no_color, sandbox=sandbox)
+    ctx.obj = State(
+        flags={"api_url": api_url},
+        quiet=quiet,
+        verbose=verbose or debug,
+        debug=debug or os.environ.get("M2MDL_DEBUG") == "1",
+        color=not no_color,
+        sandbox=sandbox,
+    )
 
 
 @contextmanager

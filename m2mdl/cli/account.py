@@ -40,12 +40,15 @@ def _age(seconds: float | None) -> str:
 @handle
 def login(
     ctx: typer.Context,
-    username: Annotated[str | None, typer.Option(
-        "--username", "-u", help="ERS username [env: M2MDL_USERNAME]")] = None,
-    token_stdin: Annotated[bool, typer.Option(
-        "--token-stdin", help="Read the application token from standard input.")] = False,
-    status: Annotated[bool, typer.Option(
-        "--status", help="Show who is logged in and where the secret is kept.")] = False,
+    username: Annotated[
+        str | None, typer.Option("--username", "-u", help="ERS username [env: M2MDL_USERNAME]")
+    ] = None,
+    token_stdin: Annotated[
+        bool, typer.Option("--token-stdin", help="Read the application token from standard input.")
+    ] = False,
+    status: Annotated[
+        bool, typer.Option("--status", help="Show who is logged in and where the secret is kept.")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="With --status: as JSON.")] = False,
 ) -> None:
     """Log in with an M2M application token and keep it in the OS keyring.
@@ -63,15 +66,26 @@ def login(
     if status:
         info = account.status(context)
         if json_out:
-            ui.data(json.dumps({"schema_version": 1, "kind": "login-status",
-                                "username": info.username, "secret_store": info.source,
-                                "has_session_key": info.has_key,
-                                "key_age_seconds": info.key_age_seconds,
-                                "key_idle_seconds": info.key_idle_seconds}) + "\n")
+            ui.data(
+                json.dumps(
+                    {
+                        "schema_version": 1,
+                        "kind": "login-status",
+                        "username": info.username,
+                        "secret_store": info.source,
+                        "has_session_key": info.has_key,
+                        "key_age_seconds": info.key_age_seconds,
+                        "key_idle_seconds": info.key_idle_seconds,
+                    }
+                )
+                + "\n"
+            )
             return
-        ui.data(f"user: {info.username}\nsecret stored in: {info.source}\n"
-                f"session key age: {_age(info.key_age_seconds)}"
-                f" (idle {_age(info.key_idle_seconds)})\n")
+        ui.data(
+            f"user: {info.username}\nsecret stored in: {info.source}\n"
+            f"session key age: {_age(info.key_age_seconds)}"
+            f" (idle {_age(info.key_idle_seconds)})\n"
+        )
         return
     user = username or os.environ.get("M2MDL_USERNAME", "").strip()
     if not user:
@@ -81,8 +95,10 @@ def login(
     result = account.login(context, user, _read_token(token_stdin))
     ui.info(f"logged in as {result.username}; credentials stored in {result.store}")
     if not result.can_download:
-        ui.warn("this account may search but not download: it lacks M2M download access",
-                AccessDenied.default_hint)
+        ui.warn(
+            "this account may search but not download: it lacks M2M download access",
+            AccessDenied.default_hint,
+        )
 
 
 @app.command()

@@ -25,17 +25,23 @@ from .search import (
     build_query,
 )
 
-FileTypeOpt = Annotated[FileType, typer.Option(
-    "--filetype", help="band: single files; bundle: one .tar per scene; band_group: the files"
-    " of band groups.")]
+FileTypeOpt = Annotated[
+    FileType,
+    typer.Option(
+        "--filetype",
+        help="band: single files; bundle: one .tar per scene; band_group: the files"
+        " of band groups.",
+    ),
+]
 
 
 def _split(values: list[str] | None) -> tuple[str, ...]:
     return tuple(v.strip() for item in values or [] for v in item.split(",") if v.strip())
 
 
-def _scenes(context: Any, from_file: Path | None, query_args: dict[str, Any],
-            area: Any) -> tuple[list[Any], str]:
+def _scenes(
+    context: Any, from_file: Path | None, query_args: dict[str, Any], area: Any
+) -> tuple[list[Any], str]:
     """Scenes from a saved search (--from) or a fresh search."""
     from ..output import read_scenes
     from ..workflow.search import search
@@ -56,59 +62,112 @@ def _scenes(context: Any, from_file: Path | None, query_args: dict[str, Any],
 def download(
     ctx: typer.Context,
     filetype: FileTypeOpt = FileType.band,
-    aoi: AoiFileOpt = None, bbox: BboxOpt = None, point: PointOpt = None,
+    aoi: AoiFileOpt = None,
+    bbox: BboxOpt = None,
+    point: PointOpt = None,
     radius_km: RadiusOpt = 10.0,
-    from_file: Annotated[Path | None, typer.Option(
-        "--from", help="Scenes from a saved search instead of searching.")] = None,
-    start: StartOpt = None, end: EndOpt = None, cloud_max: CloudMaxOpt = None,
-    cloud_min: CloudMinOpt = None, dataset: DatasetOpt = None, months: MonthsOpt = None,
-    path: PathOpt = None, row: RowOpt = None, limit: LimitOpt = None,
-    bands: Annotated[list[str] | None, typer.Option(
-        "--bands", help="With band: files to fetch, e.g. SR_B4,QA_PIXEL [default: all].")] = None,
-    group: Annotated[list[str] | None, typer.Option(
-        "--group", help="With band_group: group ids, e.g. ls_c2l2_sr_band [default: all].")
+    from_file: Annotated[
+        Path | None, typer.Option("--from", help="Scenes from a saved search instead of searching.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Output directory [env: M2MDL_OUT; default: .].")] = None,
-    workers: Annotated[int | None, typer.Option(
-        help="Connections in all [env: M2MDL_WORKERS; default 4, as USGS advises].")] = None,
-    segments: Annotated[int | None, typer.Option(
-        help="Range segments per large file when files < workers [default 4].")] = None,
-    dry_run: Annotated[bool, typer.Option(
-        "--dry-run", help="Show the plan (scenes x files, bytes, present); request nothing.")
+    start: StartOpt = None,
+    end: EndOpt = None,
+    cloud_max: CloudMaxOpt = None,
+    cloud_min: CloudMinOpt = None,
+    dataset: DatasetOpt = None,
+    months: MonthsOpt = None,
+    path: PathOpt = None,
+    row: RowOpt = None,
+    limit: LimitOpt = None,
+    bands: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--bands", help="With band: files to fetch, e.g. SR_B4,QA_PIXEL [default: all]."
+        ),
+    ] = None,
+    group: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--group", help="With band_group: group ids, e.g. ls_c2l2_sr_band [default: all]."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Output directory [env: M2MDL_OUT; default: .]."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Connections in all [env: M2MDL_WORKERS; default 4, as USGS advises]."),
+    ] = None,
+    segments: Annotated[
+        int | None,
+        typer.Option(help="Range segments per large file when files < workers [default 4]."),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Show the plan (scenes x files, bytes, present); request nothing."
+        ),
     ] = False,
-    wait: Annotated[float | None, typer.Option(
-        help="Seconds to wait for files M2M is still preparing [default 600].")] = None,
-    deadline: Annotated[float | None, typer.Option(
-        help="Stop after this many seconds in all (for cron); unfinished files resume next run.")
+    wait: Annotated[
+        float | None,
+        typer.Option(help="Seconds to wait for files M2M is still preparing [default 600]."),
     ] = None,
-    keep_server_state: Annotated[bool, typer.Option(
-        "--keep-server-state", help="Keep this run's scene lists and download order.")] = False,
-    json_out: Annotated[bool, typer.Option(
-        "--json", help="Print the run summary (with --dry-run: the plan) as JSON.")] = False,
+    deadline: Annotated[
+        float | None,
+        typer.Option(
+            help="Stop after this many seconds in all (for cron); unfinished files resume next run."
+        ),
+    ] = None,
+    keep_server_state: Annotated[
+        bool,
+        typer.Option("--keep-server-state", help="Keep this run's scene lists and download order."),
+    ] = False,
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="Print the run summary (with --dry-run: the plan) as JSON."),
+    ] = False,
 ) -> None:
     """Search, request and download scenes' files: resumable, verified, parallel."""
     from ..workflow.download import DownloadSpec
 
     state: State = ctx.obj
     ui = state.ui()
-    state.flags.update(out_dir=None if out is None else str(out), workers=workers,
-                       segments=segments, wait=wait)
+    state.flags.update(
+        out_dir=None if out is None else str(out), workers=workers, segments=segments, wait=wait
+    )
     context = state.context(ui)
     settings = context.settings
     _check_numbers(settings, deadline)
     _check_choices(filetype.value, _split(bands), _split(group))
     area = area_from_options(aoi, bbox, point, radius_km)
-    query_args = dict(dataset=dataset, start=start, end=end, cloud_min=cloud_min,
-                      cloud_max=cloud_max, months=months, path=path, row=row, limit=limit,
-                      sort=None)
+    query_args = dict(
+        dataset=dataset,
+        start=start,
+        end=end,
+        cloud_min=cloud_min,
+        cloud_max=cloud_max,
+        months=months,
+        path=path,
+        row=row,
+        limit=limit,
+        sort=None,
+    )
     scenes, dataset_name = _scenes(context, from_file, query_args, area)
     spec = DownloadSpec(
-        filetype=filetype.value, out_dir=Path(settings.out_dir), dataset=dataset_name,
-        bands=_split(bands), groups=_split(group), dry_run=dry_run, wait=settings.wait,
+        filetype=filetype.value,
+        out_dir=Path(settings.out_dir),
+        dataset=dataset_name,
+        bands=_split(bands),
+        groups=_split(group),
+        dry_run=dry_run,
+        wait=settings.wait,
         keep_server_state=keep_server_state or settings.keep_server_state,
-        workers=settings.workers, segments=settings.segments, deadline=deadline,
-        arguments=_arguments(ctx), aoi=area.geometry() if area is not None else None)
+        workers=settings.workers,
+        segments=settings.segments,
+        deadline=deadline,
+        arguments=_arguments(ctx),
+        aoi=area.geometry() if area is not None else None,
+    )
     _run(state, ui, context, spec, scenes, json_out)
 
 
@@ -133,8 +192,7 @@ def _arguments(ctx: typer.Context) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in ctx.params.items()}
 
 
-def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any],
-         json_out: bool) -> None:
+def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any], json_out: bool) -> None:
     from ..workflow.download import run_download
 
     if spec.dry_run:
@@ -158,26 +216,42 @@ def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any],
                 getattr(sink, "close", lambda: None)()
     ui.summary(outcome)
     if json_out:
-        ui.data(json.dumps({"schema_version": 1, "kind": "download",
-                            "manifest": str(outcome.manifest.path) if outcome.manifest else None,
-                            "counts": outcome.counts, "exit_code": outcome.exit_code}) + "\n")
+        ui.data(
+            json.dumps(
+                {
+                    "schema_version": 1,
+                    "kind": "download",
+                    "manifest": str(outcome.manifest.path) if outcome.manifest else None,
+                    "counts": outcome.counts,
+                    "exit_code": outcome.exit_code,
+                }
+            )
+            + "\n"
+        )
     if outcome.incomplete:
         raise DownloadsIncomplete(
             f"{outcome.incomplete} file(s) not done (failed, preparing or unavailable); "
-            f"see {outcome.manifest.path if outcome.manifest else 'the manifest'}")
+            f"see {outcome.manifest.path if outcome.manifest else 'the manifest'}"
+        )
 
 
 @app.command()
 @handle
 def cleanup(
     ctx: typer.Context,
-    directory: Annotated[Path | None, typer.Option(
-        "--dir", help="Remove stale .part files and journals under this directory.")] = None,
-    server: Annotated[bool, typer.Option(
-        "--server/--no-server", help="Remove m2mdl's scene lists and orders on the server.")
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Remove stale .part files and journals under this directory."),
+    ] = None,
+    server: Annotated[
+        bool,
+        typer.Option(
+            "--server/--no-server", help="Remove m2mdl's scene lists and orders on the server."
+        ),
     ] = True,
-    older_than: Annotated[float, typer.Option(
-        "--older-than", help="Only local files untouched for this many hours.")] = 24.0,
+    older_than: Annotated[
+        float, typer.Option("--older-than", help="Only local files untouched for this many hours.")
+    ] = 24.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List, remove nothing.")] = False,
 ) -> None:
     """Remove what runs leave behind: server scene lists and orders, stale partial files."""
@@ -190,8 +264,14 @@ def cleanup(
     if directory is not None and not directory.is_dir():
         raise InputError(f"--dir {directory} is not a directory")
     context = state.context(ui)
-    report = run_cleanup(context, directory, server=server, local=directory is not None,
-                         dry_run=dry_run, older_than=older_than * 3600)
+    report = run_cleanup(
+        context,
+        directory,
+        server=server,
+        local=directory is not None,
+        dry_run=dry_run,
+        older_than=older_than * 3600,
+    )
     verb = "would remove" if dry_run else "removed"
     for label in report.orders:
         ui.data(f"{verb} download order {label}\n")

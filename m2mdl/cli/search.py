@@ -15,24 +15,43 @@ from .choices import SearchFormat, SortKey, TableOrJson
 
 StartOpt = Annotated[str | None, typer.Option(help="First acquisition date, YYYY-MM-DD.")]
 EndOpt = Annotated[str | None, typer.Option(help="Last acquisition date, YYYY-MM-DD.")]
-CloudMaxOpt = Annotated[float | None, typer.Option(
-    "--cloud-max", help="Maximum cloud cover, percent [env: M2MDL_CLOUD_MAX].")]
+CloudMaxOpt = Annotated[
+    float | None,
+    typer.Option("--cloud-max", help="Maximum cloud cover, percent [env: M2MDL_CLOUD_MAX]."),
+]
 CloudMinOpt = Annotated[float | None, typer.Option("--cloud-min", help="Minimum cloud cover.")]
-DatasetOpt = Annotated[str | None, typer.Option(
-    help="Dataset [env: M2MDL_DATASET; default: landsat_ot_c2_l2].", show_default=False)]
-MonthsOpt = Annotated[str | None, typer.Option(
-    help="Seasonal filter: months, e.g. 6,7,8.", show_default=False)]
+DatasetOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Dataset [env: M2MDL_DATASET; default: landsat_ot_c2_l2].", show_default=False
+    ),
+]
+MonthsOpt = Annotated[
+    str | None, typer.Option(help="Seasonal filter: months, e.g. 6,7,8.", show_default=False)
+]
 PathOpt = Annotated[int | None, typer.Option("--path", help="WRS-2 path.")]
 RowOpt = Annotated[int | None, typer.Option("--row", help="WRS-2 row.")]
-LimitOpt = Annotated[int | None, typer.Option(
-    help="At most this many scenes [default: every hit, page by page].", show_default=False)]
-SortOpt = Annotated[SortKey | None, typer.Option(
-    help="Sort the scenes (a leading - sorts descending).", show_default=False)]
-OutputOpt = Annotated[SearchFormat, typer.Option(
-    "--output", help="Output format: a table for people, the others for programs.")]
+LimitOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="At most this many scenes [default: every hit, page by page].", show_default=False
+    ),
+]
+SortOpt = Annotated[
+    SortKey | None,
+    typer.Option(help="Sort the scenes (a leading - sorts descending).", show_default=False),
+]
+OutputOpt = Annotated[
+    SearchFormat,
+    typer.Option("--output", help="Output format: a table for people, the others for programs."),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
-OutFileOpt = Annotated[Path | None, typer.Option(
-    "-o", "--output-file", help="Write machine output to this file instead of stdout.")]
+OutFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "-o", "--output-file", help="Write machine output to this file instead of stdout."
+    ),
+]
 
 
 def parse_months(text: str | None) -> tuple[int, ...]:
@@ -46,35 +65,65 @@ def parse_months(text: str | None) -> tuple[int, ...]:
     try:
         return tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise InputError(f"--months {text!r} is not a list of month numbers like 6,7,8"
-                         ) from None
+        raise InputError(f"--months {text!r} is not a list of month numbers like 6,7,8") from None
 
 
-def build_query(settings: Any, area: Any, *, dataset: str | None, start: str | None,
-                end: str | None, cloud_min: float | None, cloud_max: float | None,
-                months: str | None, path: int | None, row: int | None, limit: int | None,
-                sort: str | None) -> Any:
+def build_query(
+    settings: Any,
+    area: Any,
+    *,
+    dataset: str | None,
+    start: str | None,
+    end: str | None,
+    cloud_min: float | None,
+    cloud_max: float | None,
+    months: str | None,
+    path: int | None,
+    row: int | None,
+    limit: int | None,
+    sort: str | None,
+) -> Any:
     """A SearchQuery from the options (validated there)."""
     from ..workflow.search import SearchQuery
 
     return SearchQuery(
-        dataset=dataset or settings.dataset, aoi=area, start=parse_date(start, "--start"),
-        end=parse_date(end, "--end"), cloud_min=cloud_min,
-        cloud_max=cloud_max if cloud_max is not None else (
-            settings.cloud_max if settings.cloud_max < 100 else None),
-        months=parse_months(months), path=path, row=row, limit=limit, sort=sort)
+        dataset=dataset or settings.dataset,
+        aoi=area,
+        start=parse_date(start, "--start"),
+        end=parse_date(end, "--end"),
+        cloud_min=cloud_min,
+        cloud_max=cloud_max
+        if cloud_max is not None
+        else (settings.cloud_max if settings.cloud_max < 100 else None),
+        months=parse_months(months),
+        path=path,
+        row=row,
+        limit=limit,
+        sort=sort,
+    )
 
 
 @app.command()
 @handle
 def search(
     ctx: typer.Context,
-    aoi: AoiFileOpt = None, bbox: BboxOpt = None, point: PointOpt = None,
-    radius_km: RadiusOpt = 10.0, start: StartOpt = None, end: EndOpt = None,
-    cloud_max: CloudMaxOpt = None, cloud_min: CloudMinOpt = None, dataset: DatasetOpt = None,
-    months: MonthsOpt = None, path: PathOpt = None, row: RowOpt = None,
-    limit: LimitOpt = None, sort: SortOpt = None, output: OutputOpt = SearchFormat.table,
-    output_file: OutFileOpt = None, json_out: JsonOpt = False,
+    aoi: AoiFileOpt = None,
+    bbox: BboxOpt = None,
+    point: PointOpt = None,
+    radius_km: RadiusOpt = 10.0,
+    start: StartOpt = None,
+    end: EndOpt = None,
+    cloud_max: CloudMaxOpt = None,
+    cloud_min: CloudMinOpt = None,
+    dataset: DatasetOpt = None,
+    months: MonthsOpt = None,
+    path: PathOpt = None,
+    row: RowOpt = None,
+    limit: LimitOpt = None,
+    sort: SortOpt = None,
+    output: OutputOpt = SearchFormat.table,
+    output_file: OutFileOpt = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Find Landsat scenes over an area: every hit, with no silent cap."""
     from ..output import render_scenes
@@ -85,17 +134,27 @@ def search(
     ui = state.ui()
     context = state.context(ui)
     area = area_from_options(aoi, bbox, point, radius_km)
-    query = build_query(context.settings, area, dataset=dataset, start=start, end=end,
-                        cloud_min=cloud_min, cloud_max=cloud_max, months=months, path=path,
-                        row=row, limit=limit, sort=sort.value if sort else None)
+    query = build_query(
+        context.settings,
+        area,
+        dataset=dataset,
+        start=start,
+        end=end,
+        cloud_min=cloud_min,
+        cloud_max=cloud_max,
+        months=months,
+        path=path,
+        row=row,
+        limit=limit,
+        sort=sort.value if sort else None,
+    )
     result = run_search(context.client(), query)
     context.close()
     if output is SearchFormat.table and output_file is None:
         ui.scenes_table(result.scenes, result.total_hits)
         return
     fmt = "json" if output is SearchFormat.table else output.value
-    text = render_scenes(fmt, result.scenes,
-                         dataset=query.dataset, total_hits=result.total_hits)
+    text = render_scenes(fmt, result.scenes, dataset=query.dataset, total_hits=result.total_hits)
     _write(ui, text, output_file)
     ui.info(f"{len(result.scenes)} scene(s) in {result.pages} page(s)")
 
@@ -112,14 +171,20 @@ def _write(ui: Any, text: str, path: Path | None) -> None:
 @handle
 def options(
     ctx: typer.Context,
-    scenes: Annotated[list[str] | None, typer.Argument(
-        metavar="SCENE...", help="Entity ids (LC80680172020070LGN00).", show_default=False)
+    scenes: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="SCENE...", help="Entity ids (LC80680172020070LGN00).", show_default=False
+        ),
     ] = None,
-    from_file: Annotated[Path | None, typer.Option(
-        "--from", help="Scenes from a saved search (json, jsonl, csv or geojson).")] = None,
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", help="Scenes from a saved search (json, jsonl, csv or geojson)."),
+    ] = None,
     dataset: DatasetOpt = None,
-    output: Annotated[TableOrJson, typer.Option("--output", help="Output format.")
-                      ] = TableOrJson.table,
+    output: Annotated[
+        TableOrJson, typer.Option("--output", help="Output format.")
+    ] = TableOrJson.table,
     json_out: JsonOpt = False,
 ) -> None:
     """Show what each scene can be downloaded as: bundles, single files, band groups."""

@@ -48,17 +48,30 @@ def _fault_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    parser = argparse.ArgumentParser(prog="python -m m2mdl.sandbox",
-                                     description="Local USGS M2M API + download host.")
+    parser = argparse.ArgumentParser(
+        prog="python -m m2mdl.sandbox", description="Local USGS M2M API + download host."
+    )
     parser.add_argument("--port", type=int, default=8765, help="TCP port (0: any free port)")
-    parser.add_argument("--data-scale", type=float, default=0.01,
-                        help="file size scale; 1.0 = realistic (~0.9 GB bundles)")
+    parser.add_argument(
+        "--data-scale",
+        type=float,
+        default=0.01,
+        help="file size scale; 1.0 = realistic (~0.9 GB bundles)",
+    )
     parser.add_argument("--key-idle-seconds", type=float, default=7200.0)
-    parser.add_argument("--api-min-seconds", type=float, default=0.0,
-                        help="each API call holds the per-IP in-flight slot this long")
+    parser.add_argument(
+        "--api-min-seconds",
+        type=float,
+        default=0.0,
+        help="each API call holds the per-IP in-flight slot this long",
+    )
     parser.add_argument("--log", type=Path, default=None, help="JSON-lines request log")
-    parser.add_argument("--files-dir", type=Path, default=None,
-                        help="write requested files here (for a static server)")
+    parser.add_argument(
+        "--files-dir",
+        type=Path,
+        default=None,
+        help="write requested files here (for a static server)",
+    )
     parser.add_argument("--files-url", default=None, help="URL under which --files-dir is served")
     _fault_options(parser)
     return parser
@@ -66,13 +79,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """A SandboxConfig from parsed arguments."""
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Faults)
-              if getattr(args, f.name) not in (None, False)}
-    return SandboxConfig(port=args.port, data_scale=args.data_scale,
-                         key_idle_seconds=args.key_idle_seconds,
-                         api_min_seconds=args.api_min_seconds, log_path=args.log,
-                         files_dir=args.files_dir, files_url=args.files_url,
-                         faults=Faults(**values))
+    values = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(Faults)
+        if getattr(args, f.name) not in (None, False)
+    }
+    return SandboxConfig(
+        port=args.port,
+        data_scale=args.data_scale,
+        key_idle_seconds=args.key_idle_seconds,
+        api_min_seconds=args.api_min_seconds,
+        log_path=args.log,
+        files_dir=args.files_dir,
+        files_url=args.files_url,
+        faults=Faults(**values),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     with Sandbox(config_from_args(args)) as sb:
         print(sb.base_url, flush=True)
-        print(f"API: {sb.api_url}  users: demo/demo-token, noaccess/noaccess-token",
-              flush=True)
+        print(f"API: {sb.api_url}  users: demo/demo-token, noaccess/noaccess-token", flush=True)
         while not done.wait(0.5):
             pass
     return 0

@@ -48,10 +48,17 @@ def permissions(ctx: Ctx, body: JSON) -> Any:
 def notifications(ctx: Ctx, body: JSON) -> Any:
     """``notifications``: one informational message, shape of the reference sample."""
     require(body, "systemId")
-    return [{"id": 46, "subject": "M2M sandbox", "dateUpdated": "2025-04-24 09:00:00-05",
-             "severityCode": "I", "severityText": "Informational",
-             "messageContent": "You are talking to the m2mdl sandbox, not to USGS.",
-             "severityCssClass": "alert-info"}]
+    return [
+        {
+            "id": 46,
+            "subject": "M2M sandbox",
+            "dateUpdated": "2025-04-24 09:00:00-05",
+            "severityCode": "I",
+            "severityText": "Informational",
+            "messageContent": "You are talking to the m2mdl sandbox, not to USGS.",
+            "severityCssClass": "alert-info",
+        }
+    ]
 
 
 def _scene_count(d: datasets.DatasetDef) -> int:
@@ -76,9 +83,11 @@ def dataset(ctx: Ctx, body: JSON) -> Any:
 def dataset_search(ctx: Ctx, body: JSON) -> Any:
     """``dataset-search``: substring match on alias and collection name (REF)."""
     term = str(body.get("datasetName") or "").lower()
-    hits = [d for d in datasets.DATASETS.values()
-            if term in d.alias.lower() or term in d.collection.lower()
-            or term in d.long_name.lower()]
+    hits = [
+        d
+        for d in datasets.DATASETS.values()
+        if term in d.alias.lower() or term in d.collection.lower() or term in d.long_name.lower()
+    ]
     return [datasets.record(d, _last_day(ctx), _scene_count(d)) for d in hits]
 
 
@@ -162,11 +171,12 @@ def scene_list_get(ctx: Ctx, body: JSON) -> Any:
     if lst is None:
         return []
     name = str(body.get("datasetName") or "").lower()
-    rows = [{"entityId": e, "datasetName": ds} for ds, e in list(lst.entries)
-            if not name or ds == name]
+    rows = [
+        {"entityId": e, "datasetName": ds} for ds, e in list(lst.entries) if not name or ds == name
+    ]
     start = max(1, int(body.get("startingNumber") or 1)) - 1
     size = body.get("maxResults")
-    return rows[start:start + int(size)] if size else rows[start:]
+    return rows[start : start + int(size)] if size else rows[start:]
 
 
 def scene_list_remove(ctx: Ctx, body: JSON) -> Any:
@@ -195,9 +205,13 @@ def rate_limit_summary(ctx: Ctx, body: JSON) -> Any:
     remaining = state.limits(ctx.username, ctx.ip)
     counts = [{"status": "Available", "downloadCount": len(state.user_items(ctx.username))}]
     return {
-        "initialLimits": [{"recentDownloadCount": RECENT_LIMIT,
-                           "pendingDownloadCount": PENDING_LIMIT,
-                           "unattemptedDownloadCount": UNATTEMPTED_LIMIT}],
+        "initialLimits": [
+            {
+                "recentDownloadCount": RECENT_LIMIT,
+                "pendingDownloadCount": PENDING_LIMIT,
+                "unattemptedDownloadCount": UNATTEMPTED_LIMIT,
+            }
+        ],
         "remainingLimits": remaining,
         "recentDownloadCounts": [
             {"countType": "username", "username": ctx.username, "downloadCounts": counts},

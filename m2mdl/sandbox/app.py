@@ -29,8 +29,9 @@ def require(body: dict[str, Any], name: str) -> Any:
     """A required request field, or INPUT_FORMAT with the old API's message (m2m-api.md §6.2)."""
     value = body.get(name)
     if value is None or value == "":
-        raise ApiError("INPUT_FORMAT",
-                       f"A required field '{name}' was not found in the request object")
+        raise ApiError(
+            "INPUT_FORMAT", f"A required field '{name}' was not found in the request object"
+        )
     return value
 
 

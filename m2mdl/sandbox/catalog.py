@@ -58,12 +58,15 @@ def _d(y: int, m: int, day: int) -> int:
 # cloudy so the search answers like the recording. LC09 062/017 is the fourth scene NB25's
 # stale list returned; its bundle size is recorded too.
 PINS: dict[SceneKey, Pin] = {
-    SceneKey(8, 68, 17, _d(2020, 3, 10)): Pin(9, 977_600_762, _C2_REPROCESSED,
-                                              "2022-06-22 18:27:47-05"),
-    SceneKey(8, 68, 18, _d(2020, 3, 10)): Pin(5, 896_080_792, _C2_REPROCESSED,
-                                              "2022-06-22 18:27:47-05"),
-    SceneKey(8, 67, 18, _d(2020, 3, 3)): Pin(54, 911_186_642, _C2_REPROCESSED,
-                                             "2022-06-22 18:27:47-05"),
+    SceneKey(8, 68, 17, _d(2020, 3, 10)): Pin(
+        9, 977_600_762, _C2_REPROCESSED, "2022-06-22 18:27:47-05"
+    ),
+    SceneKey(8, 68, 18, _d(2020, 3, 10)): Pin(
+        5, 896_080_792, _C2_REPROCESSED, "2022-06-22 18:27:47-05"
+    ),
+    SceneKey(8, 67, 18, _d(2020, 3, 3)): Pin(
+        54, 911_186_642, _C2_REPROCESSED, "2022-06-22 18:27:47-05"
+    ),
     SceneKey(8, 67, 17, _d(2020, 3, 3)): Pin(83),
     SceneKey(8, 69, 17, _d(2020, 3, 1)): Pin(91),
     SceneKey(8, 70, 17, _d(2020, 3, 8)): Pin(77),

@@ -34,21 +34,27 @@ def _text_header(name: str, size: int) -> bytes:
     product = stem[:40]
     kind = _kind(name)
     if kind == "xml":
-        return (f'<?xml version="1.0" encoding="UTF-8"?>\n<LANDSAT_METADATA_FILE>\n'
-                f"  <PRODUCT_CONTENTS>\n    <ORIGIN>Image courtesy of the U.S. Geological "
-                f"Survey (m2mdl sandbox)</ORIGIN>\n    <LANDSAT_PRODUCT_ID>{product}"
-                f"</LANDSAT_PRODUCT_ID>\n    <FILE_SIZE>{size}</FILE_SIZE>\n"
-                f"  </PRODUCT_CONTENTS>\n<!--\n").encode()
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<LANDSAT_METADATA_FILE>\n'
+            f"  <PRODUCT_CONTENTS>\n    <ORIGIN>Image courtesy of the U.S. Geological "
+            f"Survey (m2mdl sandbox)</ORIGIN>\n    <LANDSAT_PRODUCT_ID>{product}"
+            f"</LANDSAT_PRODUCT_ID>\n    <FILE_SIZE>{size}</FILE_SIZE>\n"
+            f"  </PRODUCT_CONTENTS>\n<!--\n"
+        ).encode()
     if kind == "json":
-        return (f'{{"LANDSAT_METADATA_FILE": {{"PRODUCT_CONTENTS": {{"ORIGIN": "Image '
-                f'courtesy of the U.S. Geological Survey (m2mdl sandbox)", '
-                f'"LANDSAT_PRODUCT_ID": "{product}", "FILE_SIZE": "{size}"}}}}, '
-                f'"SANDBOX_FILLER": "\n').encode()
+        return (
+            f'{{"LANDSAT_METADATA_FILE": {{"PRODUCT_CONTENTS": {{"ORIGIN": "Image '
+            f'courtesy of the U.S. Geological Survey (m2mdl sandbox)", '
+            f'"LANDSAT_PRODUCT_ID": "{product}", "FILE_SIZE": "{size}"}}}}, '
+            f'"SANDBOX_FILLER": "\n'
+        ).encode()
     group = "FILE_HEADER" if stem.endswith("ANG") else "LANDSAT_METADATA_FILE"
-    return (f"GROUP = {group}\n  GROUP = PRODUCT_CONTENTS\n    ORIGIN = \"Image courtesy "
-            f"of the U.S. Geological Survey (m2mdl sandbox)\"\n    LANDSAT_PRODUCT_ID = "
-            f"\"{product}\"\n    FILE_NAME = \"{name}\"\n    FILE_SIZE = {size}\n"
-            f"  END_GROUP = PRODUCT_CONTENTS\n").encode()
+    return (
+        f'GROUP = {group}\n  GROUP = PRODUCT_CONTENTS\n    ORIGIN = "Image courtesy '
+        f'of the U.S. Geological Survey (m2mdl sandbox)"\n    LANDSAT_PRODUCT_ID = '
+        f'"{product}"\n    FILE_NAME = "{name}"\n    FILE_SIZE = {size}\n'
+        f"  END_GROUP = PRODUCT_CONTENTS\n"
+    ).encode()
 
 
 def header(name: str, size: int) -> bytes:
@@ -73,7 +79,7 @@ def _block(name: str) -> bytes:
     lines: list[str] = []
     total, i = 0, 0
     while total < TILE:
-        value = int.from_bytes(words[(i * 4) % len(words):(i * 4) % len(words) + 4], "big")
+        value = int.from_bytes(words[(i * 4) % len(words) : (i * 4) % len(words) + 4], "big")
         line = f"    PARAMETER_{i:05d} = {value / 2**32:.6f}\n"
         lines.append(line)
         total += len(line)
@@ -95,7 +101,7 @@ def _filler(name: str, start: int, length: int) -> bytes:
     while pos < end:
         k, off = divmod(pos, TILE)
         take = min(TILE - off, end - pos)
-        parts.append(_tile(name, k)[off:off + take])
+        parts.append(_tile(name, k)[off : off + take])
         pos += take
     return b"".join(parts)
 
@@ -129,7 +135,7 @@ class MemberSource:
         if length == 0:
             return b""
         head = header(self.name, self.size)[: self.size]
-        parts = [head[offset:offset + length]] if offset < len(head) else []
+        parts = [head[offset : offset + length]] if offset < len(head) else []
         start = max(offset, len(head))
         if start < offset + length:
             parts.append(_filler(self.name, start - len(head), offset + length - start))
@@ -192,7 +198,7 @@ class TarSource:
             if seg.member is not None:
                 parts.append(seg.member.read(rel, take))
             elif seg.raw:
-                parts.append(seg.raw[rel:rel + take])
+                parts.append(seg.raw[rel : rel + take])
             else:
                 parts.append(bytes(take))
             pos += take

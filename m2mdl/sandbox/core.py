@@ -40,12 +40,17 @@ class Sandbox:
         """Bind the port and serve in a daemon thread."""
         if self._server is not None:
             return self
-        server = SandboxServer((self.config.host, self.config.port), self.app, self.log,
-                               self.counters)
+        server = SandboxServer(
+            (self.config.host, self.config.port), self.app, self.log, self.counters
+        )
         self._server = server
         self.app.base_url = f"http://{self.config.host}:{server.server_address[1]}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="m2mdl-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="m2mdl-sandbox",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -63,8 +68,12 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
     @property

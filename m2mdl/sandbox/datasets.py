@@ -47,35 +47,103 @@ class DatasetDef:
 DATASETS: dict[str, DatasetDef] = {
     d.alias: d
     for d in (
-        DatasetDef(L1, "5e81f14f59432a27", "Landsat 8-9 OLI/TIRS C2 L1",
-                   "Landsat 8-9 Operational Land Imager and Thermal Infrared Sensor "
-                   "Collection 2 Level-1", "Landsat Collection 2 Level-1", 9825,
-                   "https://doi.org/10.5066/P975CC9B", True),
-        DatasetDef(L2, "5e83d14f2fc39685", "Landsat 8-9 OLI/TIRS C2 L2",
-                   "Landsat 8-9 Operational Land Imager and Thermal Infrared Sensor "
-                   "Collection 2 Level-2", "Landsat Collection 2 Level-2", 9885,
-                   "https://doi.org/10.5066/P9OGBGM6", True),
-        DatasetDef(BAND_L1, "5e81ff5f86d11d08", "Landsat C2 L1 Band Files",
-                   "Landsat Collection 2 Level 1 Band Files", None, None, None, False,
-                   "2020-03-30"),
-        DatasetDef(BAND_L2, "5f85f041c828327a", "Landsat C2 L2 Band Files",
-                   "Landsat Collection 2 Level 2 Band Files", None, None, None, False,
-                   "2020-03-30"),
-        DatasetDef("landsat_etm_c2_l1", "5e83d0d02b146ae0", "Landsat 7 ETM+ C2 L1",
-                   "Landsat 7 Enhanced Thematic Mapper Plus Collection 2 Level-1",
-                   "Landsat Collection 2 Level-1", None, None, False, "1999-05-28"),
-        DatasetDef("landsat_etm_c2_l2", "5e83d12add5d4aa1", "Landsat 7 ETM+ C2 L2",
-                   "Landsat 7 Enhanced Thematic Mapper Plus Collection 2 Level-2",
-                   "Landsat Collection 2 Level-2", None, None, False, "1999-05-28"),
-        DatasetDef("landsat_tm_c2_l1", "5e83d0a05ee25348", "Landsat 4-5 TM C2 L1",
-                   "Landsat 4-5 Thematic Mapper Collection 2 Level-1",
-                   "Landsat Collection 2 Level-1", None, None, False, "1982-08-22"),
-        DatasetDef("landsat_tm_c2_l2", "5e83d1193824e4fc", "Landsat 4-5 TM C2 L2",
-                   "Landsat 4-5 Thematic Mapper Collection 2 Level-2",
-                   "Landsat Collection 2 Level-2", None, None, False, "1982-08-22"),
-        DatasetDef("landsat_mss_c2_l1", "5e83d0e09a752cff", "Landsat 1-5 MSS C2 L1",
-                   "Landsat 1-5 Multispectral Scanner Collection 2 Level-1",
-                   "Landsat Collection 2 Level-1", None, None, False, "1972-07-25"),
+        DatasetDef(
+            L1,
+            "5e81f14f59432a27",
+            "Landsat 8-9 OLI/TIRS C2 L1",
+            "Landsat 8-9 Operational Land Imager and Thermal Infrared Sensor Collection 2 Level-1",
+            "Landsat Collection 2 Level-1",
+            9825,
+            "https://doi.org/10.5066/P975CC9B",
+            True,
+        ),
+        DatasetDef(
+            L2,
+            "5e83d14f2fc39685",
+            "Landsat 8-9 OLI/TIRS C2 L2",
+            "Landsat 8-9 Operational Land Imager and Thermal Infrared Sensor Collection 2 Level-2",
+            "Landsat Collection 2 Level-2",
+            9885,
+            "https://doi.org/10.5066/P9OGBGM6",
+            True,
+        ),
+        DatasetDef(
+            BAND_L1,
+            "5e81ff5f86d11d08",
+            "Landsat C2 L1 Band Files",
+            "Landsat Collection 2 Level 1 Band Files",
+            None,
+            None,
+            None,
+            False,
+            "2020-03-30",
+        ),
+        DatasetDef(
+            BAND_L2,
+            "5f85f041c828327a",
+            "Landsat C2 L2 Band Files",
+            "Landsat Collection 2 Level 2 Band Files",
+            None,
+            None,
+            None,
+            False,
+            "2020-03-30",
+        ),
+        DatasetDef(
+            "landsat_etm_c2_l1",
+            "5e83d0d02b146ae0",
+            "Landsat 7 ETM+ C2 L1",
+            "Landsat 7 Enhanced Thematic Mapper Plus Collection 2 Level-1",
+            "Landsat Collection 2 Level-1",
+            None,
+            None,
+            False,
+            "1999-05-28",
+        ),
+        DatasetDef(
+            "landsat_etm_c2_l2",
+            "5e83d12add5d4aa1",
+            "Landsat 7 ETM+ C2 L2",
+            "Landsat 7 Enhanced Thematic Mapper Plus Collection 2 Level-2",
+            "Landsat Collection 2 Level-2",
+            None,
+            None,
+            False,
+            "1999-05-28",
+        ),
+        DatasetDef(
+            "landsat_tm_c2_l1",
+            "5e83d0a05ee25348",
+            "Landsat 4-5 TM C2 L1",
+            "Landsat 4-5 Thematic Mapper Collection 2 Level-1",
+            "Landsat Collection 2 Level-1",
+            None,
+            None,
+            False,
+            "1982-08-22",
+        ),
+        DatasetDef(
+            "landsat_tm_c2_l2",
+            "5e83d1193824e4fc",
+            "Landsat 4-5 TM C2 L2",
+            "Landsat 4-5 Thematic Mapper Collection 2 Level-2",
+            "Landsat Collection 2 Level-2",
+            None,
+            None,
+            False,
+            "1982-08-22",
+        ),
+        DatasetDef(
+            "landsat_mss_c2_l1",
+            "5e83d0e09a752cff",
+            "Landsat 1-5 MSS C2 L1",
+            "Landsat 1-5 Multispectral Scanner Collection 2 Level-1",
+            "Landsat Collection 2 Level-1",
+            None,
+            None,
+            False,
+            "1972-07-25",
+        ),
     )
 }
 
@@ -96,8 +164,12 @@ def record(d: DatasetDef, last_day: str, scene_count: int) -> JSON:
     bounds = None
     if d.scenes:
         # real quirk: east can exceed 180 (m2m-api.md §2.6)
-        bounds = {"north": 84.44182683484, "east": 197.57652842471,
-                  "south": -84.5713768075993, "west": -180.009966964847}
+        bounds = {
+            "north": 84.44182683484,
+            "east": 197.57652842471,
+            "south": -84.5713768075993,
+            "west": -180.009966964847,
+        }
     return {
         "abstractText": _ABSTRACT if d.scenes else None,
         "acquisitionStart": d.start,
@@ -137,28 +209,47 @@ class FilterDef:
 # Real ids for landsat_ot_c2_l2 (NBL9/NBMF, 2024) and landsat_ot_c2_l1 (NBIRV, 2025).
 FILTERS: dict[str, tuple[FilterDef, ...]] = {
     L2: (
-        FilterDef("5e83d14f567d0086", "Landsat Product Identifier L2", "Text", "display_id",
-                  "EE_DISPLAY_ID like ?"),
-        FilterDef("5e83d14f227b0d85", "Landsat Product Identifier L1", "Text", "display_id_l1",
-                  "L1_DISPLAY_ID like ?"),
-        FilterDef("5e83d14fc84c9a78", "Landsat Scene Identifier", "Text", "entity_id",
-                  "ENTITY_ID like ?"),
+        FilterDef(
+            "5e83d14f567d0086",
+            "Landsat Product Identifier L2",
+            "Text",
+            "display_id",
+            "EE_DISPLAY_ID like ?",
+        ),
+        FilterDef(
+            "5e83d14f227b0d85",
+            "Landsat Product Identifier L1",
+            "Text",
+            "display_id_l1",
+            "L1_DISPLAY_ID like ?",
+        ),
+        FilterDef(
+            "5e83d14fc84c9a78", "Landsat Scene Identifier", "Text", "entity_id", "ENTITY_ID like ?"
+        ),
         FilterDef("5e83d14fb9436d88", "WRS Path", "Range", "path", "WRS_PATH between ?"),
         FilterDef("5e83d14ff1eda1b8", "WRS Row", "Range", "row", "WRS_ROW between ?"),
         FilterDef("61af9273566bb9a8", "Satellite", "Select", "satellite", "SATELLITE = ?"),
-        FilterDef("5f6a6fb2137a3c00", "Collection Category", "Select", "tier",
-                  "COLLECTION_CATEGORY = ?"),
+        FilterDef(
+            "5f6a6fb2137a3c00", "Collection Category", "Select", "tier", "COLLECTION_CATEGORY = ?"
+        ),
     ),
     L1: (
-        FilterDef("5e81f14fe3c40983", "Landsat Product Identifier L1", "Text", "display_id",
-                  "EE_DISPLAY_ID like ?"),
-        FilterDef("5e81f14fbba2e223", "Landsat Scene Identifier", "Text", "entity_id",
-                  "ENTITY_ID like ?"),
+        FilterDef(
+            "5e81f14fe3c40983",
+            "Landsat Product Identifier L1",
+            "Text",
+            "display_id",
+            "EE_DISPLAY_ID like ?",
+        ),
+        FilterDef(
+            "5e81f14fbba2e223", "Landsat Scene Identifier", "Text", "entity_id", "ENTITY_ID like ?"
+        ),
         FilterDef("5e81f14f8faf8048", "WRS Path", "Range", "path", "WRS_PATH between ?"),
         FilterDef("5e81f14f8d2a7c24", "WRS Row", "Range", "row", "WRS_ROW between ?"),
         FilterDef("61af93b8fad2acf5", "Satellite", "Select", "satellite", "SATELLITE = ?"),
-        FilterDef("5e81f14fff5055a3", "Collection Category", "Select", "tier",
-                  "COLLECTION_CATEGORY = ?"),
+        FilterDef(
+            "5e81f14fff5055a3", "Collection Category", "Select", "tier", "COLLECTION_CATEGORY = ?"
+        ),
     ),
 }
 
@@ -177,8 +268,14 @@ def filter_records(alias: str) -> list[JSON]:
             "legacyFieldId": None,
             "dictionaryLink": "https://www.usgs.gov/centers/eros/science/"
             "landsat-collection-2-data-dictionary",
-            "fieldConfig": {"type": f.kind, "filters": [], "options": [], "validators": [],
-                            "numElements": 1, "displayListId": None},
+            "fieldConfig": {
+                "type": f.kind,
+                "filters": [],
+                "options": [],
+                "validators": [],
+                "numElements": 1,
+                "displayListId": None,
+            },
             "fieldLabel": f.label,
             "searchSql": f.sql,
         }

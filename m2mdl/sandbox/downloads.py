@@ -70,9 +70,17 @@ def _bundle(app: App, product_id: str, entity: str) -> Wanted | str:
     if not options.available(app.catalog, key, product):
         return "Product is not available for download"
     display = app.catalog.display_id(key, level)
-    return Wanted(product_id, catalog.entity_id(key), f"{display}.tar", display,
-                  datasets.L2 if level == 2 else datasets.L1, product.code, product.name,
-                  app.catalog.layout(key, level).tar_size, product.system)
+    return Wanted(
+        product_id,
+        catalog.entity_id(key),
+        f"{display}.tar",
+        display,
+        datasets.L2 if level == 2 else datasets.L1,
+        product.code,
+        product.name,
+        app.catalog.layout(key, level).tar_size,
+        product.system,
+    )
 
 
 def _file(app: App, product_id: str, entity: str, level: int) -> Wanted | str:
@@ -87,8 +95,17 @@ def _file_wanted(app: App, pid: str, key: SceneKey, level: int, fdef: layout.Fil
     sec = options.SECONDARY[level]
     display = app.catalog.display_id(key, level)
     name = f"{display}_{fdef.suffix}"
-    return Wanted(pid, layout.secondary_entity_id(display, fdef), name, name, sec.dataset,
-                  sec.code, sec.name, app.catalog.file_size(key, level, fdef.suffix), "ls_s3")
+    return Wanted(
+        pid,
+        layout.secondary_entity_id(display, fdef),
+        name,
+        name,
+        sec.dataset,
+        sec.code,
+        sec.name,
+        app.catalog.file_size(key, level, fdef.suffix),
+        "ls_s3",
+    )
 
 
 def _resolve(app: App, product_id: str, entity: str) -> Wanted | str:
@@ -125,8 +142,13 @@ def _collect(ctx: Ctx, body: JSON) -> tuple[list[tuple[Wanted, str | None]], lis
     failed: list[JSON] = []
     for item in body.get("downloads") or []:
         if not isinstance(item, dict):
-            failed.append({"entityId": None, "productId": None,
-                           "errorMessage": "Each download must be an object"})
+            failed.append(
+                {
+                    "entityId": None,
+                    "productId": None,
+                    "errorMessage": "Each download must be an object",
+                }
+            )
             continue
         pid, entity = str(item.get("productId", "")), str(item.get("entityId", ""))
         got = _resolve(ctx.app, pid, entity)
@@ -174,10 +196,24 @@ def _enqueue(ctx: Ctx, w: Wanted, label: str) -> OrderItem:
     now = app.state.clock()
     delay = app.config.faults.preparing_seconds or 0.0
     d = datasets.DATASETS[w.dataset]
-    item = OrderItem(app.state.new_download_id(), ctx.username, ctx.ip, label, w.product_id,
-                     w.entity_id, w.file_name, w.display_id, d.dataset_id, d.collection,
-                     w.product_code, w.product_name, w.filesize,
-                     "dds" if delay > 0 else w.system, now, now + delay)
+    item = OrderItem(
+        app.state.new_download_id(),
+        ctx.username,
+        ctx.ip,
+        label,
+        w.product_id,
+        w.entity_id,
+        w.file_name,
+        w.display_id,
+        d.dataset_id,
+        d.collection,
+        w.product_code,
+        w.product_name,
+        w.filesize,
+        "dds" if delay > 0 else w.system,
+        now,
+        now + delay,
+    )
     with app.state.lock:
         app.state.orders[item.download_id] = item
         app.state.by_product[(ctx.username, w.product_id, w.entity_id)] = item.download_id
@@ -195,13 +231,14 @@ def download_request(ctx: Ctx, body: JSON) -> Any:
     state = ctx.app.state
     default = str(body.get("label") or "") or _default_label(ctx)
     with state.lock:
-        known = [state.by_product.get((ctx.username, w.product_id, w.entity_id))
-                 for w, _ in wanted]
+        known = [state.by_product.get((ctx.username, w.product_id, w.entity_id)) for w, _ in wanted]
         fresh = sum(k is None or k not in state.orders for k in known)
         if state.recent_count(username=ctx.username) + fresh > RECENT_LIMIT:
-            raise ApiError("RATE_LIMIT_USER_DL",
-                           "User has reached the download request rate limit (15000 per 15 "
-                           "minutes); try again later")
+            raise ApiError(
+                "RATE_LIMIT_USER_DL",
+                "User has reached the download request rate limit (15000 per 15 "
+                "minutes); try again later",
+            )
         state.note_requested(ctx.username, ctx.ip, fresh)
     available: list[JSON] = []
     preparing: list[JSON] = []
@@ -215,8 +252,12 @@ def download_request(ctx: Ctx, body: JSON) -> Any:
             label = str(body.get("label") or item_label or default)
             item = _enqueue(ctx, w, label)
             new_records[str(item.download_id)] = item.label
-        entry = {"downloadId": item.download_id, "eulaCode": None, "entityId": item.entity_id,
-                 "url": item_url(ctx.app, item)}
+        entry = {
+            "downloadId": item.download_id,
+            "eulaCode": None,
+            "entityId": item.entity_id,
+            "url": item_url(ctx.app, item),
+        }
         (available if item.ready_at <= state.clock() else preparing).append(entry)
     return {
         "availableDownloads": available,
@@ -233,10 +274,15 @@ def queue_entry(app: App, item: OrderItem, with_url: bool) -> JSON:
     """A DownloadQueueDownload object (CAS download-retrieve recording)."""
     ready = item.ready_at <= app.state.clock()
     entry: JSON = {
-        "downloadId": item.download_id, "collectionName": item.collection,
-        "datasetId": item.dataset_id, "displayId": item.display_id,
-        "entityId": item.entity_id, "eulaCode": None, "filesize": item.filesize,
-        "label": item.label, "productCode": item.product_code,
+        "downloadId": item.download_id,
+        "collectionName": item.collection,
+        "datasetId": item.dataset_id,
+        "displayId": item.display_id,
+        "entityId": item.entity_id,
+        "eulaCode": None,
+        "filesize": item.filesize,
+        "label": item.label,
+        "productCode": item.product_code,
         "productName": item.product_name,
         "statusCode": "A" if ready else "R",
         "statusText": "Available" if ready else "Requested",
@@ -270,10 +316,16 @@ def download_labels(ctx: Ctx, body: JSON) -> Any:
     groups: dict[str, list[OrderItem]] = {}
     for item in ctx.app.state.user_items(ctx.username):
         groups.setdefault(item.label, []).append(item)
-    return [{"label": label, "dateEntered": int(min(i.created for i in items) * 1000),
-             "downloadSize": sum(i.filesize for i in items), "downloadCount": len(items),
-             "totalComplete": sum(i.attempted for i in items)}
-            for label, items in groups.items()]
+    return [
+        {
+            "label": label,
+            "dateEntered": int(min(i.created for i in items) * 1000),
+            "downloadSize": sum(i.filesize for i in items),
+            "downloadCount": len(items),
+            "totalComplete": sum(i.attempted for i in items),
+        }
+        for label, items in groups.items()
+    ]
 
 
 def download_remove(ctx: Ctx, body: JSON) -> Any:

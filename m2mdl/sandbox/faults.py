@@ -50,10 +50,16 @@ class FaultCounters:
             c["n"] = c.get("n", 0) + 1
             fail = f.fail_status is not None and self._take(c, "fail", f.fail_times)
             html = not fail and self._take(c, "html", f.html200_times)
-            drop = not (fail or html) and f.drop_after is not None and self._take(
-                c, "drop", f.drop_times)
-            stall = not (fail or html or drop) and f.stall_after is not None and self._take(
-                c, "stall", f.stall_times)
+            drop = (
+                not (fail or html)
+                and f.drop_after is not None
+                and self._take(c, "drop", f.drop_times)
+            )
+            stall = (
+                not (fail or html or drop)
+                and f.stall_after is not None
+                and self._take(c, "stall", f.stall_times)
+            )
             return FilePlan(c["n"], self._version(c["n"]), fail, html, drop, stall)
 
     def _version(self, count: int) -> int:
@@ -75,7 +81,10 @@ class FaultCounters:
                 return "fail"
             if self._take(self._api, "garbage", f.api_garbage_times):
                 return "garbage"
-            if f.api_error and (f.api_error_endpoint in (None, endpoint)) and self._take(
-                    self._api, "error", f.api_error_times):
+            if (
+                f.api_error
+                and (f.api_error_endpoint in (None, endpoint))
+                and self._take(self._api, "error", f.api_error_times)
+            ):
                 return "error"
         return None

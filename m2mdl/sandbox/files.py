@@ -32,8 +32,9 @@ class Responder(Protocol):
     connection: socket.socket
     close_connection: bool
 
-    def send_page(self, status: int, body: bytes, ctype: str,
-                  headers: dict[str, str] | None = None) -> None:
+    def send_page(
+        self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
+    ) -> None:
         """Send a complete small response."""
 
     def send_response(self, code: int, message: str | None = None) -> None:
@@ -58,8 +59,10 @@ class FileRequest:
 
 def html_page(status: int, title: str, text: str) -> bytes:
     """A small HTML error page like a web server or CDN would send."""
-    return (f"<!DOCTYPE html>\n<html><head><title>{status} {title}</title></head>"
-            f"<body><h1>{title}</h1><p>{text}</p></body></html>\n").encode()
+    return (
+        f"<!DOCTYPE html>\n<html><head><title>{status} {title}</title></head>"
+        f"<body><h1>{title}</h1><p>{text}</p></body></html>\n"
+    ).encode()
 
 
 def etag(served: ServedFile, version: int) -> str:
@@ -120,8 +123,10 @@ class DownloadHost:
         else:
             name = path.rsplit("/", 1)[-1]
         served = self.app.catalog.served_file(name)
-        if served is None or path.lstrip("/") not in (served.rel_path.split("?")[0],
-                                                       served.static_path):
+        if served is None or path.lstrip("/") not in (
+            served.rel_path.split("?")[0],
+            served.static_path,
+        ):
             return None, 404, "no such file"
         return served, *self._check_signature(served, query)
 
@@ -159,16 +164,27 @@ class DownloadHost:
         """Answer one download-host request (GET or HEAD)."""
         served, status, reason = self.resolve(req)
         rec = req.record
-        rec.update(kind="file", method=req.method, status=status, bytes=0,
-                   file=served.name if served else None, range=req.headers.get("range"),
-                   if_range=req.headers.get("if-range"), error_code=None, event=None)
+        rec.update(
+            kind="file",
+            method=req.method,
+            status=status,
+            bytes=0,
+            file=served.name if served else None,
+            range=req.headers.get("range"),
+            if_range=req.headers.get("if-range"),
+            error_code=None,
+            event=None,
+        )
         if status == 302:
             out.send_page(302, b"", "text/html", {"Location": rec.pop("location")})
             return
         if served is None or status:
             titles = {403: "Forbidden", 404: "Not Found"}
-            out.send_page(status, html_page(status, titles.get(status, "Error"), reason),
-                          "text/html; charset=utf-8")
+            out.send_page(
+                status,
+                html_page(status, titles.get(status, "Error"), reason),
+                "text/html; charset=utf-8",
+            )
             return
         if req.method == "HEAD":
             rec["status"] = 405
@@ -185,29 +201,43 @@ class DownloadHost:
         if plan.fail and f.fail_status is not None:
             extra = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}
             rec.update(status=f.fail_status, event="fail")
-            out.send_page(f.fail_status, html_page(f.fail_status, "Service Unavailable",
-                                                   "Please try again later."),
-                          "text/html; charset=utf-8", extra)
+            out.send_page(
+                f.fail_status,
+                html_page(f.fail_status, "Service Unavailable", "Please try again later."),
+                "text/html; charset=utf-8",
+                extra,
+            )
             return True
         if plan.html200:
             rec.update(status=200, event="html200")
-            out.send_page(200, html_page(200, "Maintenance", "The download service is "
-                                         "temporarily unavailable."), "text/html; charset=utf-8")
+            out.send_page(
+                200,
+                html_page(200, "Maintenance", "The download service is temporarily unavailable."),
+                "text/html; charset=utf-8",
+            )
             return True
         return False
 
-    def _send_file(self, out: Responder, req: FileRequest, served: ServedFile,
-                   plan: FilePlan) -> None:
+    def _send_file(
+        self, out: Responder, req: FileRequest, served: ServedFile, plan: FilePlan
+    ) -> None:
         size = served.source.size
         tag, modified = etag(served, plan.version), last_modified(served, plan.version)
-        rng = None if self.app.config.faults.ignore_range else parse_range(
-            req.headers.get("range"), size)
+        rng = (
+            None
+            if self.app.config.faults.ignore_range
+            else parse_range(req.headers.get("range"), size)
+        )
         if_range = req.headers.get("if-range")
         if rng is not None and if_range is not None and if_range.strip() not in (tag, modified):
             rng = None  # validator changed: full body (RFC 9110 If-Range)
         name = self.app.config.faults.evil_filename or served.name
-        headers = {"Content-Disposition": f'attachment; filename="{name}"',
-                   "ETag": tag, "Last-Modified": modified, "Accept-Ranges": "bytes"}
+        headers = {
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "ETag": tag,
+            "Last-Modified": modified,
+            "Accept-Ranges": "bytes",
+        }
         if rng == "416":
             req.record.update(status=416)
             headers["Content-Range"] = f"bytes */{size}"
@@ -228,8 +258,15 @@ class DownloadHost:
         out.end_headers()
         self._body(out, req, served, plan, start, end + 1)
 
-    def _body(self, out: Responder, req: FileRequest, served: ServedFile, plan: FilePlan,
-              start: int, stop: int) -> None:
+    def _body(
+        self,
+        out: Responder,
+        req: FileRequest,
+        served: ServedFile,
+        plan: FilePlan,
+        start: int,
+        stop: int,
+    ) -> None:
         f = self.app.config.faults
         limit = stop - start
         cut = f.drop_after if plan.drop else f.stall_after if plan.stall else None

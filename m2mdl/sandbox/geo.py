@@ -96,7 +96,8 @@ def _segments_meet(a: Point, b: Point, c: Point, d: Point) -> bool:
     if ((d1 > 0) != (d2 > 0)) and ((d3 > 0) != (d4 > 0)) and 0 not in (d1, d2, d3, d4):
         return True
     return any(
-        _cross(p, q, r) == 0 and min(p[0], q[0]) <= r[0] <= max(p[0], q[0])
+        _cross(p, q, r) == 0
+        and min(p[0], q[0]) <= r[0] <= max(p[0], q[0])
         and min(p[1], q[1]) <= r[1] <= max(p[1], q[1])
         for p, q, r in ((c, d, a), (c, d, b), (a, b, c), (a, b, d))
     )
@@ -125,5 +126,8 @@ def shifted(ring: Sequence[Point], dx: float) -> Ring:
 
 def footprint_hits(footprint: Sequence[Point], query: list[Ring]) -> bool:
     """Whether a scene footprint intersects any query ring, across the antimeridian too."""
-    return any(rings_intersect(shifted(footprint, dx), ring)
-               for ring in query for dx in (0.0, -360.0, 360.0))
+    return any(
+        rings_intersect(shifted(footprint, dx), ring)
+        for ring in query
+        for dx in (0.0, -360.0, 360.0)
+    )

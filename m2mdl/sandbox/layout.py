@@ -48,8 +48,15 @@ def _l2_defs() -> tuple[FileDef, ...]:
         FileDef("SR_QA_AEROSOL.TIF", 3_100_000, True, (SR,), "L2SR"),
         FileDef("SR_stac.json", 12_000, False),
     ]
-    for name, mb in (("ATRAN", 31), ("B10", 62), ("CDIST", 14), ("DRAD", 40), ("EMIS", 43),
-                     ("EMSD", 30), ("QA", 42)):
+    for name, mb in (
+        ("ATRAN", 31),
+        ("B10", 62),
+        ("CDIST", 14),
+        ("DRAD", 40),
+        ("EMIS", 43),
+        ("EMSD", 30),
+        ("QA", 42),
+    ):
         defs.append(FileDef(f"ST_{name}.TIF", mb * 1_000_000, True, (ST,), "L2ST"))
     defs += [
         FileDef("ST_stac.json", 10_000, False),
@@ -105,12 +112,15 @@ def parse_secondary(entity: str) -> tuple[str, str] | None:
     """(displayId, suffix) of a secondary entityId, or None."""
     for prefix in ("L2SR_", "L2ST_", "L1_"):
         if entity.startswith(prefix):
-            rest = entity[len(prefix):]
+            rest = entity[len(prefix) :]
             display, tail = rest[:40], rest[41:]
             level = 1 if prefix == "L1_" else 2
             for f in FILES[level]:
-                if f.individual and f.prefix + "_" == prefix and \
-                        f.suffix.replace(".", "_").upper() == tail:
+                if (
+                    f.individual
+                    and f.prefix + "_" == prefix
+                    and f.suffix.replace(".", "_").upper() == tail
+                ):
                     return display, f.suffix
     return None
 

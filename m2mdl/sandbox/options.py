@@ -65,14 +65,27 @@ class Secondary:
 
 
 SECONDARY = {
-    2: Secondary("5f85f041a2ea6695", None, "6453ef54640422ce", "6453e8a2f3d4a1b2",
-                 datasets.BAND_L2, "D693", _BAND2),
-    1: Secondary("5e8207607217ef3e", "", "gy7bvmukhtkl910o", "rp9zq1ewx8s985mp",
-                 datasets.BAND_L1, "D687", _BAND1),
+    2: Secondary(
+        "5f85f041a2ea6695",
+        None,
+        "6453ef54640422ce",
+        "6453e8a2f3d4a1b2",
+        datasets.BAND_L2,
+        "D693",
+        _BAND2,
+    ),
+    1: Secondary(
+        "5e8207607217ef3e",
+        "",
+        "gy7bvmukhtkl910o",
+        "rp9zq1ewx8s985mp",
+        datasets.BAND_L1,
+        "D687",
+        _BAND1,
+    ),
 }
 SECONDARY_IDS = {
-    pid: lv for lv, s in SECONDARY.items()
-    for pid in (s.plain_id, s.grouped_id, s.group_product_id)
+    pid: lv for lv, s in SECONDARY.items() for pid in (s.plain_id, s.grouped_id, s.group_product_id)
 }
 
 
@@ -94,22 +107,24 @@ def _secondaries(cat: Catalog, key: SceneKey, level: int, grouped: bool) -> list
     out = []
     for order, f in enumerate((f for f in layout.FILES[level] if f.individual), start=1):
         name = f"{display}_{f.suffix}"
-        out.append({
-            "id": sec.grouped_id if grouped else sec.plain_id,
-            "downloadName": f.suffix if grouped else sec.plain_name,
-            "displayId": name,
-            "entityId": layout.secondary_entity_id(display, f),
-            "datasetId": datasets.DATASETS[sec.dataset].dataset_id,
-            "available": True,
-            "filesize": sizes[name],
-            "productName": sec.name,
-            "productCode": sec.code,
-            "bulkAvailable": True,
-            "downloadSystem": "dds" if grouped else "ls_s3",  # UNCERTAIN (not recorded)
-            "secondaryDownloads": [],
-            "fileGroups": list(f.groups) if grouped else None,
-            "displayOrder": order,
-        })
+        out.append(
+            {
+                "id": sec.grouped_id if grouped else sec.plain_id,
+                "downloadName": f.suffix if grouped else sec.plain_name,
+                "displayId": name,
+                "entityId": layout.secondary_entity_id(display, f),
+                "datasetId": datasets.DATASETS[sec.dataset].dataset_id,
+                "available": True,
+                "filesize": sizes[name],
+                "productName": sec.name,
+                "productCode": sec.code,
+                "bulkAvailable": True,
+                "downloadSystem": "dds" if grouped else "ls_s3",  # UNCERTAIN (not recorded)
+                "secondaryDownloads": [],
+                "fileGroups": list(f.groups) if grouped else None,
+                "displayOrder": order,
+            }
+        )
     return out
 
 
@@ -122,29 +137,37 @@ def scene_options(cat: Catalog, key: SceneKey, level: int, grouped: bool) -> lis
     out = []
     for p in PRIMARY[level]:
         ok = available(cat, key, p)
-        out.append({
-            "id": p.product_id,
-            "displayId": display,
-            "entityId": catalog.entity_id(key),
-            "datasetId": datasets.DATASETS[alias].dataset_id,
-            "available": ok,
-            "filesize": 0 if p.system == "folder" else size,
-            "productName": p.name,
-            "productCode": p.code,
-            "downloadName": p.download_name,
-            "bulkAvailable": ok,
-            "downloadSystem": p.system,
-            "secondaryDownloads": seconds,
-            "fileGroups": None,
-        })
+        out.append(
+            {
+                "id": p.product_id,
+                "displayId": display,
+                "entityId": catalog.entity_id(key),
+                "datasetId": datasets.DATASETS[alias].dataset_id,
+                "available": ok,
+                "filesize": 0 if p.system == "folder" else size,
+                "productName": p.name,
+                "productCode": p.code,
+                "downloadName": p.download_name,
+                "bulkAvailable": ok,
+                "downloadSystem": p.system,
+                "secondaryDownloads": seconds,
+                "fileGroups": None,
+            }
+        )
     return out
 
 
 _GROUPS = {
-    layout.SR: ("Level-2 Surface Reflectance Bands",
-                "Landsat Collection-2 Level-2 Surface Reflectance Bands", 1),
-    layout.ST: ("Level-2 Surface Temperature Bands",
-                "Landsat Collection-2 Level-2 Surface Temperature Bands", 1),
+    layout.SR: (
+        "Level-2 Surface Reflectance Bands",
+        "Landsat Collection-2 Level-2 Surface Reflectance Bands",
+        1,
+    ),
+    layout.ST: (
+        "Level-2 Surface Temperature Bands",
+        "Landsat Collection-2 Level-2 Surface Temperature Bands",
+        1,
+    ),
     layout.L1_ALL: ("All Level-1 Files", "Landsat Collection-2 Level-1 All Files", 0),
     layout.L1_BAND: ("Level-1 OLI/TIRS Bands", "Landsat Collection-2 Level-1 OLI/TIRS Bands", 1),
 }
@@ -159,11 +182,20 @@ def file_groups(level: int) -> JSON:
         if not files:
             continue
         groups[gid] = {
-            "id": gid, "color": None, "description": description, "displayOrder": order,
-            "icon": None, "label": label,
-            "files": [{"name": f.suffix,
-                       "productIds": {sec.group_product_id: "ls_s3", sec.grouped_id: "dds"},
-                       "productName": sec.name, "displayOrder": i}
-                      for i, f in enumerate(files, start=1)],
+            "id": gid,
+            "color": None,
+            "description": description,
+            "displayOrder": order,
+            "icon": None,
+            "label": label,
+            "files": [
+                {
+                    "name": f.suffix,
+                    "productIds": {sec.group_product_id: "ls_s3", sec.grouped_id: "dds"},
+                    "productName": sec.name,
+                    "displayOrder": i,
+                }
+                for i, f in enumerate(files, start=1)
+            ],
         }
     return {"primary": [], "secondary": {datasets.DATASETS[sec.dataset].dataset_id: groups}}

@@ -87,9 +87,15 @@ class Catalog:
         lay = self.layout(key, level)
         display = name[:40]
         if name == display + ".tar":
-            return ServedFile(name, key, level, display, TarSource(name, lay),
-                              f"gen-bundle?landsat_product_id={display}",
-                              f"gen-bundle/{display}.tar")
+            return ServedFile(
+                name,
+                key,
+                level,
+                display,
+                TarSource(name, lay),
+                f"gen-bundle?landsat_product_id={display}",
+                f"gen-bundle/{display}.tar",
+            )
         sizes = dict(lay.members)
         if name not in sizes:
             return None
@@ -100,8 +106,10 @@ class Catalog:
     def folder(key: SceneKey, level: int, display: str) -> str:
         """``data/collection02/level-2/standard/oli-tirs/2020/068/017/<displayId>`` (NB25)."""
         year = dt.date.fromordinal(key.day).year
-        return (f"data/collection02/level-{level}/standard/oli-tirs/{year}/"
-                f"{key.path:03d}/{key.row:03d}/{display}")
+        return (
+            f"data/collection02/level-{level}/standard/oli-tirs/{year}/"
+            f"{key.path:03d}/{key.row:03d}/{display}"
+        )
 
     def secondary_file(self, entity: str, level: int) -> tuple[SceneKey, FileDef] | None:
         """(scene, file) for a secondary entityId like ``L2SR_<displayId>_SR_B4_TIF``."""

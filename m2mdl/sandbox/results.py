@@ -39,16 +39,18 @@ def coverage_polygon(points: list[tuple[float, float]]) -> JSON:
 
 
 def _browse(l1_display: str, base_url: str) -> list[JSON]:
-    return [{
-        "id": "5fb4ba12d7ec307f",
-        "browseRotationEnabled": None,
-        "browseName": "Reflective Browse",
-        "browsePath": f"{base_url}/gen-browse?size=rrb&type=refl&product_id={l1_display}",
-        "overlayPath": f"{base_url}/dynamic-tiler/scenes/{l1_display}/tiles/{{z}}/{{x}}/{{y}}"
-                       ".png?layer=natural_color",
-        "overlayType": "ls_chs",
-        "thumbnailPath": f"{base_url}/gen-browse?size=thumb&type=refl&product_id={l1_display}",
-    }]
+    return [
+        {
+            "id": "5fb4ba12d7ec307f",
+            "browseRotationEnabled": None,
+            "browseName": "Reflective Browse",
+            "browsePath": f"{base_url}/gen-browse?size=rrb&type=refl&product_id={l1_display}",
+            "overlayPath": f"{base_url}/dynamic-tiler/scenes/{l1_display}/tiles/{{z}}/{{x}}/{{y}}"
+            ".png?layer=natural_color",
+            "overlayType": "ls_chs",
+            "thumbnailPath": f"{base_url}/gen-browse?size=thumb&type=refl&product_id={l1_display}",
+        }
+    ]
 
 
 def _field(fid: str, name: str, value: Any) -> JSON:

@@ -80,7 +80,8 @@ def _pathrows_of(spec_json: str) -> tuple[tuple[int, int], ...]:
         return _ALL_PATHROWS
     qboxes = [geo.bbox(r) for r in rings]
     return tuple(
-        pr for pr, box in zip(_ALL_PATHROWS, _footprint_boxes(), strict=True)
+        pr
+        for pr, box in zip(_ALL_PATHROWS, _footprint_boxes(), strict=True)
         if any(_near(box, q) for q in qboxes) and geo.footprint_hits(catalog.footprint(*pr), rings)
     )
 
@@ -120,13 +121,26 @@ def parse_query(body: JSON, level: int, cat: Catalog) -> Query:
     last = _day(acq["end"], "acquisitionFilter.end") if acq.get("end") else cat.today
     cloud = flt.get("cloudCoverFilter") or {}
     months = frozenset(int(m) for m in (flt.get("seasonalFilter") or []))
-    meta = metadata_predicate(flt.get("metadataFilter"), level, cat) if flt.get(
-        "metadataFilter") else None
+    meta = (
+        metadata_predicate(flt.get("metadataFilter"), level, cat)
+        if flt.get("metadataFilter")
+        else None
+    )
     sort, descending = _sort(body)
     cloud_min = float(cloud.get("min") or 0)
     cloud_max = float(100 if cloud.get("max") is None else cloud["max"])
-    return Query(level, _pathrows(flt.get("spatialFilter")), first, min(last, cat.today),
-                 cloud_min, cloud_max, months, meta, sort, descending)
+    return Query(
+        level,
+        _pathrows(flt.get("spatialFilter")),
+        first,
+        min(last, cat.today),
+        cloud_min,
+        cloud_max,
+        months,
+        meta,
+        sort,
+        descending,
+    )
 
 
 def _attr(key: SceneKey, name: str, level: int, cat: Catalog) -> str:
@@ -188,8 +202,11 @@ def _passes(q: Query, key: SceneKey) -> bool:
 
 
 def _candidates(q: Query) -> int:
-    return sum(len(catalog.pass_days(sat, p, q.first, q.last))
-               for sat in catalog.SATELLITES for p, _ in q.pathrows)
+    return sum(
+        len(catalog.pass_days(sat, p, q.first, q.last))
+        for sat in catalog.SATELLITES
+        for p, _ in q.pathrows
+    )
 
 
 def _sort_key(q: Query, cat: Catalog) -> Callable[[SceneKey], Any]:
@@ -261,15 +278,24 @@ def page(body: JSON, level: int, cat: Catalog, cache: HitCache) -> tuple[list[Sc
     raw_size = body.get("maxResults")
     size = 100 if raw_size is None else int(raw_size)
     if size > MAX_RESULTS or size < 0:
-        raise SearchError("INPUT_PARAMETER_INVALID",
-                          f"maxResults must be between 0 and {MAX_RESULTS}")
+        raise SearchError(
+            "INPUT_PARAMETER_INVALID", f"maxResults must be between 0 and {MAX_RESULTS}"
+        )
     q = parse_query(body, level, cat)
     if _candidates(q) <= _MATERIALIZE_LIMIT or q.sort != "date":
-        token = json.dumps([body.get("datasetName"), body.get("sceneFilter"),
-                            body.get("sortField"), body.get("sortDirection"), cat.today],
-                           sort_keys=True, default=str)
+        token = json.dumps(
+            [
+                body.get("datasetName"),
+                body.get("sceneFilter"),
+                body.get("sortField"),
+                body.get("sortDirection"),
+                cat.today,
+            ],
+            sort_keys=True,
+            default=str,
+        )
         hits = cache.get(token, lambda: materialize(q, cat))
-        return hits[start - 1:start - 1 + size], len(hits), True
+        return hits[start - 1 : start - 1 + size], len(hits), True
     found: list[SceneKey] = []
     walker = _walk_days(q)
     for n, key in enumerate(walker, start=1):

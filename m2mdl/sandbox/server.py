@@ -34,8 +34,9 @@ class SandboxServer(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, addr: tuple[str, int], app: App, log: RequestLog,
-                 counters: FaultCounters) -> None:
+    def __init__(
+        self, addr: tuple[str, int], app: App, log: RequestLog, counters: FaultCounters
+    ) -> None:
         super().__init__(addr, Handler)
         self.app = app
         self.log = log
@@ -44,7 +45,6 @@ class SandboxServer(ThreadingHTTPServer):
         self.host = DownloadHost(app, counters, self.stop_event)
         self.inflight: set[str] = set()
         self.inflight_lock = threading.Lock()
-
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Stay quiet about clients that hang up; report real bugs."""
@@ -55,8 +55,9 @@ class SandboxServer(ThreadingHTTPServer):
 def clean_path(target: str) -> str:
     """The request target without ``requestSignature`` (never log secrets)."""
     parts = urlsplit(target)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if k != "requestSignature"]
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "requestSignature"
+    ]
     return urlunsplit(("", "", parts.path, urlencode(query), ""))
 
 
@@ -74,8 +75,9 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log (the JSON log replaces it)."""
 
-    def send_page(self, status: int, body: bytes, ctype: str,
-                  headers: dict[str, str] | None = None) -> None:
+    def send_page(
+        self, status: int, body: bytes, ctype: str, headers: dict[str, str] | None = None
+    ) -> None:
         """A complete response with Content-Length (keeps the connection usable)."""
         self.send_response(status)
         self.send_header("Content-Type", ctype)
@@ -109,8 +111,7 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith(API_PREFIX) or path.startswith("/api/"):
             self._api(path, body)
             return
-        req = FileRequest(self.command, self.path,
-                          {k.lower(): v for k, v in self.headers.items()})
+        req = FileRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
         try:
             self.server.host.serve(self, req)
         finally:
@@ -124,10 +125,16 @@ class Handler(BaseHTTPRequestHandler):
     do_DELETE = _dispatch
 
     def _api(self, path: str, raw: bytes) -> None:
-        endpoint = path[len(API_PREFIX):] if path.startswith(API_PREFIX) else path
-        rec: dict[str, Any] = {"kind": "api", "endpoint": endpoint, "method": self.command,
-                               "path": clean_path(self.path), "range": None, "if_range": None,
-                               "event": None}
+        endpoint = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
+        rec: dict[str, Any] = {
+            "kind": "api",
+            "endpoint": endpoint,
+            "method": self.command,
+            "path": clean_path(self.path),
+            "range": None,
+            "if_range": None,
+            "event": None,
+        }
         ip = self.client_address[0]
         with self.server.inflight_lock:
             busy = ip in self.server.inflight
@@ -137,9 +144,14 @@ class Handler(BaseHTTPRequestHandler):
             started = time.monotonic()
             if busy:
                 rec["event"] = "concurrent"
-                status, payload = self._envelope(None, ApiError(
-                    "RATE_LIMIT_USER", "Only one request may be processed at a time; wait for "
-                    "the previous request to return"))
+                status, payload = self._envelope(
+                    None,
+                    ApiError(
+                        "RATE_LIMIT_USER",
+                        "Only one request may be processed at a time; wait for "
+                        "the previous request to return",
+                    ),
+                )
             else:
                 status, payload = self._answer(endpoint, raw, ip, rec)
             if not busy:
@@ -152,8 +164,11 @@ class Handler(BaseHTTPRequestHandler):
                     self.server.inflight.discard(ip)
         rec.update(status=status, bytes=len(payload))
         self.server.log.add(rec)
-        ctype = "text/html; charset=utf-8" if rec.get("event") in ("api_fail", "garbage") \
+        ctype = (
+            "text/html; charset=utf-8"
+            if rec.get("event") in ("api_fail", "garbage")
             else "application/json"
+        )
         self.send_page(status, payload, ctype)
 
     def _answer(self, endpoint: str, raw: bytes, ip: str, rec: dict[str, Any]) -> tuple[int, bytes]:
@@ -166,8 +181,9 @@ class Handler(BaseHTTPRequestHandler):
         faults = app.config.faults
         if plan == "fail" and faults.api_fail_status is not None:
             rec["event"] = "api_fail"
-            return faults.api_fail_status, html_page(faults.api_fail_status, "Bad Gateway",
-                                                     "The server encountered a temporary error.")
+            return faults.api_fail_status, html_page(
+                faults.api_fail_status, "Bad Gateway", "The server encountered a temporary error."
+            )
         if plan == "garbage":
             rec["event"] = "garbage"
             return 200, b"<html><body>Service temporarily unavailable</body></html>\n"
@@ -178,8 +194,11 @@ class Handler(BaseHTTPRequestHandler):
                 key = self._auth(endpoint)
             if plan == "error" and faults.api_error:
                 rec["event"] = "api_error"
-                raise ApiError(faults.api_error, f"Injected {faults.api_error} (sandbox fault)",
-                               500 if faults.api_error == "SERVER_ERROR" else 200)
+                raise ApiError(
+                    faults.api_error,
+                    f"Injected {faults.api_error} (sandbox fault)",
+                    500 if faults.api_error == "SERVER_ERROR" else 200,
+                )
             ctx = Ctx(app, key, ip, app.next_request_id())
             data = handler(ctx, body)
             return self._envelope(ctx, None, data)
@@ -210,20 +229,27 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError("AUTH_EXPIRED", "API key has expired due to inactivity")
         if key is None:
             # UNCERTAIN: AUTH_KEY_INVALID for missing/unknown keys (MRC error list)
-            raise ApiError("AUTH_KEY_INVALID", "Invalid API key" if token else
-                           "Authentication key was not provided (X-Auth-Token header)")
+            raise ApiError(
+                "AUTH_KEY_INVALID",
+                "Invalid API key"
+                if token
+                else "Authentication key was not provided (X-Auth-Token header)",
+            )
         if endpoint in api.NEEDS_DOWNLOAD_ROLE and "download" not in key.user.permissions:
-            raise ApiError("AUTH_UNAUTHROIZED", "Your account does not have access to this "
-                           "endpoint")  # sic: the real misspelling (m2m-api.md §6)
+            raise ApiError(
+                "AUTH_UNAUTHROIZED", "Your account does not have access to this endpoint"
+            )  # sic: the real misspelling (m2m-api.md §6)
         return key
 
-    def _envelope(self, ctx: Ctx | None, err: ApiError | None, data: Any = None,
-                  key: Any = None) -> tuple[int, bytes]:
+    def _envelope(
+        self, ctx: Ctx | None, err: ApiError | None, data: Any = None, key: Any = None
+    ) -> tuple[int, bytes]:
         app = self.server.app
         session = ctx.key.session_id if ctx and ctx.key else key.session_id if key else None
         env: dict[str, Any] = {
             "requestId": ctx.request_id if ctx else app.next_request_id(),
-            "version": "stable", "sessionId": session,
+            "version": "stable",
+            "sessionId": session,
             "data": None if err else data,
             "errorCode": err.code if err else None,
             "errorMessage": err.message if err else None,

@@ -42,8 +42,12 @@ def sign(secret: bytes, contact_id: int, download_id: int, file_id: str, now: fl
     stamp = dt.datetime.fromtimestamp(int(now), _CDT).isoformat()
     fields: list[Any] = ["M2M", contact_id, download_id, stamp, file_id]
     payload = {
-        "downloadApp": "M2M", "contactId": contact_id, "downloadId": download_id,
-        "dateGenerated": stamp, "id": file_id, "signature": _mac(secret, fields),
+        "downloadApp": "M2M",
+        "contactId": contact_id,
+        "downloadId": download_id,
+        "dateGenerated": stamp,
+        "id": file_id,
+        "signature": _mac(secret, fields),
     }
     return base64.b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
 
@@ -53,13 +57,19 @@ def verify(secret: bytes, token: str) -> Signature | None:
     try:
         # a '+' of standard base64 may arrive as ' ' after query-string decoding
         payload = json.loads(base64.b64decode(token.replace(" ", "+").encode()))
-        fields = [payload["downloadApp"], payload["contactId"], payload["downloadId"],
-                  payload["dateGenerated"], payload["id"]]
+        fields = [
+            payload["downloadApp"],
+            payload["contactId"],
+            payload["downloadId"],
+            payload["dateGenerated"],
+            payload["id"],
+        ]
         if not hmac.compare_digest(_mac(secret, fields), str(payload["signature"])):
             return None
         when = dt.datetime.fromisoformat(str(payload["dateGenerated"])).timestamp()
-        return Signature(int(payload["contactId"]), int(payload["downloadId"]), when,
-                         str(payload["id"]))
+        return Signature(
+            int(payload["contactId"]), int(payload["downloadId"]), when, str(payload["id"])
+        )
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         return None
 

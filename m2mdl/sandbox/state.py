@@ -101,8 +101,12 @@ class State:
             return None
         with self.lock:
             while True:
-                payload = {"cid": user.contact_id, "s": str(int(self.clock())),
-                           "r": secrets.randbelow(900) + 100, "p": list(user.permissions)}
+                payload = {
+                    "cid": user.contact_id,
+                    "s": str(int(self.clock())),
+                    "r": secrets.randbelow(900) + 100,
+                    "p": list(user.permissions),
+                }
                 key = base64.b64encode(json.dumps(payload, separators=(",", ":")).encode())
                 if key.decode() not in self.keys:
                     break
@@ -156,8 +160,11 @@ class State:
     def user_items(self, username: str, label: str | None = None) -> list[OrderItem]:
         """A user's queue items, optionally for one label, in request order."""
         with self.lock:
-            return [o for o in self.orders.values()
-                    if o.username == username and (label is None or o.label == label)]
+            return [
+                o
+                for o in self.orders.values()
+                if o.username == username and (label is None or o.label == label)
+            ]
 
     def remove(self, item: OrderItem) -> None:
         """Drop an item from the queue (a later request of the product is new again)."""
@@ -176,8 +183,11 @@ class State:
         """Downloads requested in the last 15 minutes by a user (or from an IP)."""
         now = self.clock()
         with self.lock:
-            return sum(n for t, u, i, n in self.requested
-                       if now - t < RECENT_WINDOW and (u == username or i == ip))
+            return sum(
+                n
+                for t, u, i, n in self.requested
+                if now - t < RECENT_WINDOW and (u == username or i == ip)
+            )
 
     def limits(self, username: str, ip: str) -> list[dict[str, object]]:
         """remainingLimits for a user and an IP (REF download-request / rate-limit-summary)."""
@@ -185,8 +195,11 @@ class State:
         out: list[dict[str, object]] = []
         for kind in ("user", "ip"):
             with self.lock:
-                items = [o for o in self.orders.values()
-                         if (o.username == username if kind == "user" else o.ip == ip)]
+                items = [
+                    o
+                    for o in self.orders.values()
+                    if (o.username == username if kind == "user" else o.ip == ip)
+                ]
             entry: dict[str, object] = {"limitType": kind}
             if kind == "user":
                 entry["username"] = username
@@ -196,7 +209,8 @@ class State:
                 entry["recentDownloadCount"] = RECENT_LIMIT - self.recent_count(ip=ip)
             entry["pendingDownloadCount"] = PENDING_LIMIT - sum(o.ready_at > now for o in items)
             entry["unattemptedDownloadCount"] = UNATTEMPTED_LIMIT - sum(
-                o.ready_at <= now and not o.attempted for o in items)
+                o.ready_at <= now and not o.attempted for o in items
+            )
             out.append(entry)
         return out
 

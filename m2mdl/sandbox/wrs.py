@@ -92,8 +92,9 @@ def footprint(path: int, row: int) -> list[Point]:
 def grid2ll(path: int, row: int, shape: str) -> dict[str, object]:
     """The ``grid2ll`` answer: the centre point or the footprint polygon."""
     if shape == "polygon":
-        coords = [{"latitude": lat, "longitude": _wrap_lon(lon)}
-                  for lon, lat in footprint(path, row)]
+        coords = [
+            {"latitude": lat, "longitude": _wrap_lon(lon)} for lon, lat in footprint(path, row)
+        ]
         return {"shape": "polygon", "coordinates": coords}
     lon, lat = scene_center(path, row)
     return {"shape": "point", "coordinates": [{"latitude": lat, "longitude": lon}]}

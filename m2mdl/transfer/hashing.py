@@ -38,9 +38,7 @@ class InOrderHasher(HelperThreadOwner):
         self._accepted = 0  # bytes hashed or queued for the helper thread
         self._lock = threading.Lock()  # guards the digest and the counters
         self._cond = threading.Condition(self._lock)
-        self._queue: collections.deque[tuple[memoryview, Callable[[], None]]] = (
-            collections.deque()
-        )
+        self._queue: collections.deque[tuple[memoryview, Callable[[], None]]] = collections.deque()
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -79,9 +77,7 @@ class InOrderHasher(HelperThreadOwner):
             self._queue.append((data, done))
             self._accepted += len(data)
             if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._work, name="m2mdl-hash", daemon=True
-                )
+                self._thread = threading.Thread(target=self._work, name="m2mdl-hash", daemon=True)
                 self._thread.start()
             self._cond.notify_all()
         return True
@@ -136,4 +132,3 @@ class InOrderHasher(HelperThreadOwner):
             self._wait_idle()
             self._digest = hashlib.sha256()
             self.position = self._accepted = 0
-

@@ -383,7 +383,6 @@ class _Flusher(HelperThreadOwner):
                 self._cond.wait()
         self.check()
 
-
     def _run(self) -> None:
         while True:
             with self._cond:

@@ -354,9 +354,7 @@ def _fill(task: FileTask, source: http.client.HTTPResponse, view: memoryview, wa
     return filled
 
 
-def _read_chunks(
-    task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, watch: Watch
-) -> None:
+def _read_chunks(task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, watch: Watch) -> None:
     """The body loop for any other response object: urllib3's ``read1``, bytes per read."""
     while not seg.finished():
         if watch.reason is not None:

@@ -141,12 +141,16 @@ class FileTask:
         # A fresh signed URL is used at once: sleeping first could let a short-lived URL
         # expire before it is tried (seen with 0.5-2 s lifetimes). The attempt budget still
         # bounds a server that keeps handing out dead URLs.
-        delay = 0.0 if refreshed and exc.retry_after is None else backoff_delay(
-            failures,
-            base=opts.backoff_base,
-            cap=opts.backoff_cap,
-            retry_after=exc.retry_after,
-            retry_after_cap=opts.retry_after_cap,
+        delay = (
+            0.0
+            if refreshed and exc.retry_after is None
+            else backoff_delay(
+                failures,
+                base=opts.backoff_base,
+                cap=opts.backoff_cap,
+                retry_after=exc.retry_after,
+                retry_after_cap=opts.retry_after_cap,
+            )
         )
         self.run.sink.file_retrying(self.job.key, self.attempts, redact(exc.message), delay)
         self.sleep(delay)

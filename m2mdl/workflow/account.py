@@ -43,8 +43,7 @@ def login(ctx: Context, username: str, token: str) -> LoginResult:
         permissions = tuple(client.permissions())
     except AccessDenied:
         permissions = ()
-    session = StoredSession(Credentials(username.strip(), token.strip())).with_key(
-        key, ctx.clock())
+    session = StoredSession(Credentials(username.strip(), token.strip())).with_key(key, ctx.clock())
     ctx.store.save(session)
     return LoginResult(username.strip(), permissions, ctx.store.description)
 
@@ -86,8 +85,13 @@ def status(ctx: Context) -> LoginStatus:
     """
     session = resolve_session(ctx.store)
     now = ctx.clock()
-    source = ("environment (M2MDL_USERNAME, M2MDL_TOKEN)" if session.from_env
-              else ctx.store.description)
-    return LoginStatus(session.credentials.username, source, bool(session.api_key),
-                       session.key_age(now), session.key_idle(now))
-
+    source = (
+        "environment (M2MDL_USERNAME, M2MDL_TOKEN)" if session.from_env else ctx.store.description
+    )
+    return LoginStatus(
+        session.credentials.username,
+        source,
+        bool(session.api_key),
+        session.key_age(now),
+        session.key_idle(now),
+    )

@@ -44,8 +44,9 @@ def _scene_lists(directory: Path | None, labels: list[str]) -> list[str]:
     return list(lists)
 
 
-def clean_server(ctx: Context, directory: Path | None, report: CleanupReport, *,
-                 dry_run: bool) -> None:
+def clean_server(
+    ctx: Context, directory: Path | None, report: CleanupReport, *, dry_run: bool
+) -> None:
     """Remove m2mdl's download orders and scene lists on the server."""
     client = ctx.client()
     labels = [o.label for o in client.download_labels() if o.label.startswith(LABEL_PREFIX)]
@@ -62,8 +63,9 @@ def clean_server(ctx: Context, directory: Path | None, report: CleanupReport, *,
             report.warnings.append(f"scene list {list_id}: {exc.code or exc}")
 
 
-def clean_local(directory: Path, report: CleanupReport, *, dry_run: bool,
-                older_than: float) -> None:
+def clean_local(
+    directory: Path, report: CleanupReport, *, dry_run: bool, older_than: float
+) -> None:
     """Remove stale ``.part`` files and journals under ``directory``.
 
     Raises:
@@ -78,8 +80,15 @@ def clean_local(directory: Path, report: CleanupReport, *, dry_run: bool,
                 path.unlink()
 
 
-def cleanup(ctx: Context, directory: Path | None, *, server: bool, local: bool,
-            dry_run: bool, older_than: float) -> CleanupReport:
+def cleanup(
+    ctx: Context,
+    directory: Path | None,
+    *,
+    server: bool,
+    local: bool,
+    dry_run: bool,
+    older_than: float,
+) -> CleanupReport:
     """Run the chosen parts of the cleanup."""
     report = CleanupReport()
     if local and directory is not None:
@@ -90,4 +99,3 @@ def cleanup(ctx: Context, directory: Path | None, *, server: bool, local: bool,
         finally:
             ctx.close()
     return report
-

@@ -51,15 +51,20 @@ class Context:
     _client: M2MClient | None = field(default=None, repr=False)
     _session: StoredSession | None = field(default=None, repr=False)
 
-    def new_client(self, api_key: str | None = None,
-                   credentials: Callable[[], tuple[str, str] | None] | None = None) -> M2MClient:
+    def new_client(
+        self,
+        api_key: str | None = None,
+        credentials: Callable[[], tuple[str, str] | None] | None = None,
+    ) -> M2MClient:
         """A client for the configured service (https required unless loopback)."""
         check_url(self.settings.api_url)
-        return M2MClient(self.settings.api_url,
-                         make_session(timeout=self.settings.timeout,
-                                      verify_tls=self.settings.verify_tls),
-                         api_key=api_key, credentials=credentials,
-                         on_new_key=self._remember_key)
+        return M2MClient(
+            self.settings.api_url,
+            make_session(timeout=self.settings.timeout, verify_tls=self.settings.verify_tls),
+            api_key=api_key,
+            credentials=credentials,
+            on_new_key=self._remember_key,
+        )
 
     def client(self) -> M2MClient:
         """A client that reuses the stored session key and renews it when it expires.

@@ -71,29 +71,50 @@ class Outcome:
 
     def plan_json(self) -> dict[str, Any]:
         """The plan as JSON (``download --dry-run --json``, schema_version 1)."""
-        files = [{"file_name": f.file_name, "entity_id": f.scene_entity_id,
-                  "display_id": f.scene_display_id, "product": f.product, "size": f.size,
-                  "present": f.key in self.present} for f in self.plan.files]
+        files = [
+            {
+                "file_name": f.file_name,
+                "entity_id": f.scene_entity_id,
+                "display_id": f.scene_display_id,
+                "product": f.product,
+                "size": f.size,
+                "present": f.key in self.present,
+            }
+            for f in self.plan.files
+        ]
         missing = [f.size or 0 for f in self.plan.files if f.key not in self.present]
-        return {"schema_version": 1, "kind": "plan", "files": files,
-                "unavailable": [{"display_id": d, "reason": r} for d, r in self.plan.unavailable],
-                "bytes_to_download": sum(missing),
-                "sizes_known": all(f.size is not None for f in self.plan.files)}
+        return {
+            "schema_version": 1,
+            "kind": "plan",
+            "files": files,
+            "unavailable": [{"display_id": d, "reason": r} for d, r in self.plan.unavailable],
+            "bytes_to_download": sum(missing),
+            "sizes_known": all(f.size is not None for f in self.plan.files),
+        }
 
     @property
     def incomplete(self) -> int:
         """Files that failed, are still preparing or pending, plus unavailable scenes."""
         counts = self.counts
-        return (counts.get("failed", 0) + counts.get("preparing", 0) + counts.get("pending", 0)
-                + len(self.plan.unavailable))
+        return (
+            counts.get("failed", 0)
+            + counts.get("preparing", 0)
+            + counts.get("pending", 0)
+            + len(self.plan.unavailable)
+        )
 
 
 ProgressFactory = Callable[[int, "int | None"], ProgressSink]
 
 
-def run_download(ctx: Context, spec: DownloadSpec, scenes: Sequence[Scene], *,
-                 progress: ProgressFactory | None = None,
-                 stop: threading.Event | None = None) -> Outcome:
+def run_download(
+    ctx: Context,
+    spec: DownloadSpec,
+    scenes: Sequence[Scene],
+    *,
+    progress: ProgressFactory | None = None,
+    stop: threading.Event | None = None,
+) -> Outcome:
     """Download the files of ``scenes`` as ``spec`` says.
 
     ``progress(files, total_bytes)`` is called once the plan is known and returns the sink
@@ -104,8 +125,14 @@ def run_download(ctx: Context, spec: DownloadSpec, scenes: Sequence[Scene], *,
             Interrupted when ``stop`` was set (files and manifest stay resumable).
     """
     client = ctx.client()
-    run = _Run(ctx, client, spec, list(scenes), progress or (lambda n, size: NullSink()),
-               stop or threading.Event())
+    run = _Run(
+        ctx,
+        client,
+        spec,
+        list(scenes),
+        progress or (lambda n, size: NullSink()),
+        stop or threading.Event(),
+    )
     if spec.dry_run:
         return run.dry_run()
     spec.out_dir.mkdir(parents=True, exist_ok=True)
@@ -116,17 +143,31 @@ def run_download(ctx: Context, spec: DownloadSpec, scenes: Sequence[Scene], *,
 class _Run:
     """The state of one download run; each method is one step."""
 
-    def __init__(self, ctx: Context, client: M2MClient, spec: DownloadSpec,
-                 scenes: list[Scene], progress: ProgressFactory, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        client: M2MClient,
+        spec: DownloadSpec,
+        scenes: list[Scene],
+        progress: ProgressFactory,
+        stop: threading.Event,
+    ) -> None:
         self.ctx, self.client, self.spec, self.scenes = ctx, client, spec, scenes
         self.progress, self.stop = progress, stop
         self.started = time.monotonic()
         self.requested = False
         self.run_id = new_run_id()
         self.label = f"m2mdl_{self.run_id}"
-        self.manifest = Manifest(spec.out_dir, self.run_id, "download", spec.arguments,
-                                 dataset=spec.dataset, aoi=spec.aoi, filetype=spec.filetype,
-                                 label=self.label)
+        self.manifest = Manifest(
+            spec.out_dir,
+            self.run_id,
+            "download",
+            spec.arguments,
+            dataset=spec.dataset,
+            aoi=spec.aoi,
+            filetype=spec.filetype,
+            label=self.label,
+        )
         self.manifest.scenes = [s.to_json() | {"status": "found"} for s in scenes]
 
     # --- steps ------------------------------------------------------------------------------
@@ -134,9 +175,13 @@ class _Run:
     def dry_run(self) -> Outcome:
         """Plan without touching the server's download queue (no list, no request)."""
         ids = [s.entity_id for s in self.scenes]
-        products = self.client.download_options(
-            self.spec.dataset, entity_ids=ids,
-            file_groups=self.spec.filetype == "band_group") if ids else []
+        products = (
+            self.client.download_options(
+                self.spec.dataset, entity_ids=ids, file_groups=self.spec.filetype == "band_group"
+            )
+            if ids
+            else []
+        )
         plan = self._plan(products)
         present = already_present(plan.files, self.spec.out_dir)
         return Outcome(plan, frozenset(present))
@@ -169,14 +214,26 @@ class _Run:
         present = already_present(plan.files, self.spec.out_dir)
         self._record(plan, present)
         todo = [f for f in plan.files if f.key not in present]
-        log.info("plan: %d file(s) over %d scene(s); %d already present, %d to fetch",
-                 len(plan.files), len(self.scenes), len(present), len(todo))
+        log.info(
+            "plan: %d file(s) over %d scene(s); %d already present, %d to fetch",
+            len(plan.files),
+            len(self.scenes),
+            len(present),
+            len(todo),
+        )
         if todo and not self.stop.is_set():
             self.requested = True
             sizes = [f.size for f in todo]
             total = None if None in sizes else sum(s or 0 for s in sizes)
-            fetcher = Fetcher(self.client, self.manifest, self.label, self._options_for_engine(),
-                              self.progress(len(todo), total), self.stop, self.ctx.reporter)
+            fetcher = Fetcher(
+                self.client,
+                self.manifest,
+                self.label,
+                self._options_for_engine(),
+                self.progress(len(todo), total),
+                self.stop,
+                self.ctx.reporter,
+            )
             fetcher.request(todo, self._data_groups(todo))
             fetcher.transfer_available()
             fetcher.wait_for_preparing(self._wait_until())
@@ -199,23 +256,30 @@ class _Run:
         self.client.scene_list_add(list_id, self.spec.dataset, ids)
         self.manifest.scene_lists.append(list_id)
         products = self.client.download_options(
-            self.spec.dataset, list_id=list_id,
-            file_groups=self.spec.filetype == "band_group")
+            self.spec.dataset, list_id=list_id, file_groups=self.spec.filetype == "band_group"
+        )
         wanted = set(ids)  # lists can hold stale scenes from older sessions (NB25 anomaly)
         products = [p for p in products if p.entity_id in wanted]
         log.info("download-options: %d product(s) for %d scene(s)", len(products), len(ids))
         return products
 
     def _plan(self, products: Sequence[Product]) -> Plan:
-        return make_plan(self.spec.filetype, products, bands=self.spec.bands,
-                         groups=self.spec.groups)
+        return make_plan(
+            self.spec.filetype, products, bands=self.spec.bands, groups=self.spec.groups
+        )
 
     def _record(self, plan: Plan, present: dict[str, str | None]) -> None:
         for planned in plan.files:
             path = safe_join(self.spec.out_dir, planned.file_name)
-            item = Item(key=planned.key, entity_id=planned.scene_entity_id,
-                        display_id=planned.scene_display_id, product=planned.product,
-                        file_name=path.name, path=path.name, size=planned.size)
+            item = Item(
+                key=planned.key,
+                entity_id=planned.scene_entity_id,
+                display_id=planned.scene_display_id,
+                product=planned.product,
+                file_name=path.name,
+                path=path.name,
+                size=planned.size,
+            )
             if planned.key in present:
                 item.status = Status.SKIPPED
                 item.sha256 = present[planned.key]
@@ -237,8 +301,10 @@ class _Run:
             by_dataset.setdefault(planned.dataset_id or "", []).append(planned)
         groups = []
         for dataset_id, files in by_dataset.items():
-            alias = BAND_FILE_DATASETS.get(dataset_id) or self.client.dataset(
-                dataset_id=dataset_id).alias
+            alias = (
+                BAND_FILE_DATASETS.get(dataset_id)
+                or self.client.dataset(dataset_id=dataset_id).alias
+            )
             list_id = f"{self.label}_files" + ("" if len(by_dataset) == 1 else f"_{alias}")
             self.client.scene_list_add(list_id, alias, [f.entity_id for f in files])
             self.manifest.scene_lists.append(list_id)
@@ -249,9 +315,14 @@ class _Run:
     def _options_for_engine(self) -> TransferOptions:
         deadline = None if self.spec.deadline is None else self.started + self.spec.deadline
         settings = self.ctx.settings
-        return TransferOptions(workers=self.spec.workers, segments=self.spec.segments,
-                               deadline=deadline, verify_tls=settings.verify_tls,
-                               stall_seconds=settings.stall_seconds, user_agent=USER_AGENT)
+        return TransferOptions(
+            workers=self.spec.workers,
+            segments=self.spec.segments,
+            deadline=deadline,
+            verify_tls=settings.verify_tls,
+            stall_seconds=settings.stall_seconds,
+            user_agent=USER_AGENT,
+        )
 
     def _wait_until(self) -> float:
         limit = time.monotonic() + self.spec.wait
@@ -264,14 +335,16 @@ class _Run:
         if self.spec.keep_server_state:
             return
         steps: list[tuple[str, Callable[[str], None], str]] = [
-            ("scene list", self.client.scene_list_remove, lid) for lid in self.manifest.scene_lists]
+            ("scene list", self.client.scene_list_remove, lid) for lid in self.manifest.scene_lists
+        ]
         if self.requested and not self.manifest.counts().get("preparing", 0):
             steps.append(("download order", self.client.download_order_remove, self.label))
         for what, step, name in steps:
             try:
                 step(name)
             except M2mdlError as exc:
-                self.ctx.reporter.warn(f"could not remove {what} {name} on the server: {exc};"
-                                       " `m2mdl cleanup` removes it later")
+                self.ctx.reporter.warn(
+                    f"could not remove {what} {name} on the server: {exc};"
+                    " `m2mdl cleanup` removes it later"
+                )
                 break  # the service is unhappy; do not hammer it
-

@@ -71,19 +71,31 @@ class ManifestSink:
         else:
             status = Status.FAILED
         self.manifest.update(
-            result.key, status=status,
-            sha256=result.sha256, size=result.size if result.ok else None,
-            attempts=result.attempts, bytes_received=result.bytes_received,
-            last_error=result.error, error_kind=result.error_kind)
+            result.key,
+            status=status,
+            sha256=result.sha256,
+            size=result.size if result.ok else None,
+            attempts=result.attempts,
+            bytes_received=result.bytes_received,
+            last_error=result.error,
+            error_kind=result.error_kind,
+        )
         self.ui.file_finished(result)
 
 
 class Fetcher:
     """Requests, matches and transfers the files of one run."""
 
-    def __init__(self, client: M2MClient, manifest: Manifest, label: str,
-                 options: TransferOptions, sink: ProgressSink, stop: threading.Event,
-                 reporter: Reporter) -> None:
+    def __init__(
+        self,
+        client: M2MClient,
+        manifest: Manifest,
+        label: str,
+        options: TransferOptions,
+        sink: ProgressSink,
+        stop: threading.Event,
+        reporter: Reporter,
+    ) -> None:
         self.client, self.manifest, self.label = client, manifest, label
         self.options, self.stop, self.reporter = options, stop, reporter
         self.sink = ManifestSink(manifest, sink)
@@ -94,8 +106,7 @@ class Fetcher:
 
     # --- request and match ------------------------------------------------------------------
 
-    def request(self, todo: Sequence[PlannedFile], data_groups: Sequence[dict[str, Any]]
-                ) -> None:
+    def request(self, todo: Sequence[PlannedFile], data_groups: Sequence[dict[str, Any]]) -> None:
         """download-request for every file (by product, or by data group), then match URLs."""
         self.files = {f.key: f for f in todo}
         if data_groups:
@@ -103,15 +114,15 @@ class Fetcher:
         else:
             downloads = [{"entityId": f.entity_id, "productId": f.product_id} for f in todo]
             for start in range(0, len(downloads), REQUEST_BATCH):
-                batch = downloads[start:start + REQUEST_BATCH]
+                batch = downloads[start : start + REQUEST_BATCH]
                 self._absorb(self.client.download_request(self.label, downloads=batch))
-        log.info("download-request: %d ready, %d preparing", len(self.ready),
-                 len(self.preparing))
+        log.info("download-request: %d ready, %d preparing", len(self.ready), len(self.preparing))
         if self._unmatched():
             self._absorb_retrieve()
         for key in self._unmatched():
-            self.manifest.update(key, status=Status.FAILED,
-                                 last_error="M2M queued no download for this file")
+            self.manifest.update(
+                key, status=Status.FAILED, last_error="M2M queued no download for this file"
+            )
 
     def _absorb(self, result: RequestResult) -> None:
         self._match_items(result.available, ready=True)
@@ -123,31 +134,40 @@ class Fetcher:
         before = set(self.ready)
         self._match_items(retrieved.ready().values(), ready=True)
         staged = {i.download_id for i in retrieved.ready().values()}
-        self._match_items([i for i in retrieved.requested if i.download_id not in staged],
-                          ready=False)
+        self._match_items(
+            [i for i in retrieved.requested if i.download_id not in staged], ready=False
+        )
         return [k for k in self.ready if k not in before]
 
     def _match_items(self, items: Iterable[DownloadItem], *, ready: bool) -> None:
         by_entity = {f.entity_id: k for k, f in self.files.items()}
         by_name = {f.file_name: k for k, f in self.files.items()}
-        by_scene = {f.scene_display_id: k for k, f in self.files.items()
-                    if f.file_name.endswith(".tar")}
+        by_scene = {
+            f.scene_display_id: k for k, f in self.files.items() if f.file_name.endswith(".tar")
+        }
         by_id = {i.download_id: k for k, i in (*self.ready.items(), *self.preparing.items())}
         for item in items:
-            key = (by_entity.get(item.entity_id or "") or by_id.get(item.download_id)
-                   or by_name.get(item.display_id or "") or by_scene.get(item.display_id or "")
-                   or _key_from_url(item.url, by_name, by_scene))
+            key = (
+                by_entity.get(item.entity_id or "")
+                or by_id.get(item.download_id)
+                or by_name.get(item.display_id or "")
+                or by_scene.get(item.display_id or "")
+                or _key_from_url(item.url, by_name, by_scene)
+            )
             if key is None:
                 continue
             if ready and item.url:
                 self.ready[key] = item
                 self.preparing.pop(key, None)
-                self.manifest.update(key, download_id=item.download_id,
-                                     url=strip_query(item.url), status=Status.PENDING)
+                self.manifest.update(
+                    key,
+                    download_id=item.download_id,
+                    url=strip_query(item.url),
+                    status=Status.PENDING,
+                )
             elif key not in self.ready:
                 self.preparing[key] = item
-                self.manifest.update(key, download_id=item.download_id,
-                                     status=Status.PREPARING)
+                self.manifest.update(key, download_id=item.download_id, status=Status.PREPARING)
 
     def _unmatched(self) -> list[str]:
         return [k for k in self.files if k not in self.ready and k not in self.preparing]
@@ -167,8 +187,14 @@ class Fetcher:
         planned, item = self.files[key], self.ready[key]
         dest = self.manifest.out_dir / self.manifest.items[key].path
         assert item.url is not None
-        return FileJob(key=key, url=item.url, dest=dest, expected_size=planned.size,
-                       kind=planned.kind, refresh_url=partial(self._refresh, key))
+        return FileJob(
+            key=key,
+            url=item.url,
+            dest=dest,
+            expected_size=planned.size,
+            kind=planned.kind,
+            refresh_url=partial(self._refresh, key),
+        )
 
     def _refresh(self, key: str) -> str:
         """A fresh signed URL for ``key`` (after a 403 or an expired URL)."""
@@ -185,20 +211,23 @@ class Fetcher:
             remaining = until - time.monotonic()
             if remaining <= 0:
                 break
-            self.reporter.info(f"{len(self.preparing)} file(s) still preparing on the server;"
-                               f" checking again in {min(delay, remaining):.0f} s")
+            self.reporter.info(
+                f"{len(self.preparing)} file(s) still preparing on the server;"
+                f" checking again in {min(delay, remaining):.0f} s"
+            )
             if self.stop.wait(min(delay, remaining)):
                 break
             if self._absorb_retrieve():
                 self.transfer_available()
             delay = min(delay * 2, POLL_MAX)
         if self.preparing:
-            self.reporter.warn(f"{len(self.preparing)} file(s) still preparing; run the same "
-                               "command again later to fetch them")
+            self.reporter.warn(
+                f"{len(self.preparing)} file(s) still preparing; run the same "
+                "command again later to fetch them"
+            )
 
 
-def _key_from_url(url: str | None, by_name: dict[str, str], by_scene: dict[str, str]
-                  ) -> str | None:
+def _key_from_url(url: str | None, by_name: dict[str, str], by_scene: dict[str, str]) -> str | None:
     """Match by URL: ``.../<file name>?sig`` or ``gen-bundle?landsat_product_id=<id>``."""
     if not url:
         return None

@@ -26,22 +26,51 @@ class OptionsResult:
         """The documented ``options --output json`` form (schema_version 1)."""
         scenes: dict[str, dict[str, Any]] = {}
         for product in self.products:
-            scene = scenes.setdefault(product.entity_id, {
-                "entity_id": product.entity_id, "display_id": product.display_id,
-                "bundles": [], "files": []})
+            scene = scenes.setdefault(
+                product.entity_id,
+                {
+                    "entity_id": product.entity_id,
+                    "display_id": product.display_id,
+                    "bundles": [],
+                    "files": [],
+                },
+            )
             if not product.is_folder:
-                scene["bundles"].append({
-                    "product_id": product.product_id, "product_code": product.product_code,
-                    "name": f"{product.display_id}.tar", "size": product.filesize,
-                    "available": product.available, "download_system": product.download_system})
+                scene["bundles"].append(
+                    {
+                        "product_id": product.product_id,
+                        "product_code": product.product_code,
+                        "name": f"{product.display_id}.tar",
+                        "size": product.filesize,
+                        "available": product.available,
+                        "download_system": product.download_system,
+                    }
+                )
         for parent, sec in secondary_files(self.products):
-            scenes[parent.entity_id]["files"].append({
-                "entity_id": sec.entity_id, "product_id": sec.product_id,
-                "name": sec.file_name, "groups": list(sec.file_groups),
-                "size": sec.filesize or None, "available": sec.available or sec.bulk_available})
-        return {"schema_version": 1, "kind": "options", "scenes": list(scenes.values()),
-                "band_groups": [{"id": g.group_id, "label": g.label, "dataset_id": g.dataset_id,
-                                 "files": list(g.files)} for g in self.groups]}
+            scenes[parent.entity_id]["files"].append(
+                {
+                    "entity_id": sec.entity_id,
+                    "product_id": sec.product_id,
+                    "name": sec.file_name,
+                    "groups": list(sec.file_groups),
+                    "size": sec.filesize or None,
+                    "available": sec.available or sec.bulk_available,
+                }
+            )
+        return {
+            "schema_version": 1,
+            "kind": "options",
+            "scenes": list(scenes.values()),
+            "band_groups": [
+                {
+                    "id": g.group_id,
+                    "label": g.label,
+                    "dataset_id": g.dataset_id,
+                    "files": list(g.files),
+                }
+                for g in self.groups
+            ],
+        }
 
 
 def scene_options(client: M2MClient, dataset: str, entity_ids: Sequence[str]) -> OptionsResult:
@@ -52,11 +81,13 @@ def scene_options(client: M2MClient, dataset: str, entity_ids: Sequence[str]) ->
     """
     products: list[Product] = []
     for start in range(0, len(entity_ids), OPTIONS_BATCH):
-        batch = list(entity_ids[start:start + OPTIONS_BATCH])
+        batch = list(entity_ids[start : start + OPTIONS_BATCH])
         products += client.download_options(dataset, entity_ids=batch, file_groups=True)
     if not products:
-        raise InputError(f"no download options for {', '.join(entity_ids[:3])}"
-                         f"{' ...' if len(entity_ids) > 3 else ''} in {dataset}")
+        raise InputError(
+            f"no download options for {', '.join(entity_ids[:3])}"
+            f"{' ...' if len(entity_ids) > 3 else ''} in {dataset}"
+        )
     try:
         groups = tuple(client.dataset_file_groups(dataset))
     except ApiError:

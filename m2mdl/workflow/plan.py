@@ -88,11 +88,19 @@ def plan_bundles(products: Sequence[Product]) -> Plan:
             unavailable.append((display, "no bundle is available for download now"))
             continue
         best = usable[0]
-        files.append(PlannedFile(
-            key=f"{entity_id}/{display}.tar", scene_entity_id=entity_id,
-            scene_display_id=display, entity_id=entity_id, product_id=best.product_id,
-            product=f"{best.product_code or 'bundle'} ({best.download_system})",
-            file_name=f"{display}.tar", size=_size(best.filesize), dataset_id=best.dataset_id))
+        files.append(
+            PlannedFile(
+                key=f"{entity_id}/{display}.tar",
+                scene_entity_id=entity_id,
+                scene_display_id=display,
+                entity_id=entity_id,
+                product_id=best.product_id,
+                product=f"{best.product_code or 'bundle'} ({best.download_system})",
+                file_name=f"{display}.tar",
+                size=_size(best.filesize),
+                dataset_id=best.dataset_id,
+            )
+        )
     return Plan(tuple(files), tuple(unavailable))
 
 
@@ -116,10 +124,17 @@ def band_matches(wanted: str, file_name: str) -> bool:
 
 def _planned(parent: Product, sec: Product, product: str, group: str | None) -> PlannedFile:
     return PlannedFile(
-        key=f"{sec.entity_id}/{sec.file_name}", scene_entity_id=parent.entity_id,
-        scene_display_id=parent.display_id, entity_id=sec.entity_id,
-        product_id=sec.product_id, product=product, file_name=sec.file_name,
-        size=_size(sec.filesize), group=group, dataset_id=sec.dataset_id)
+        key=f"{sec.entity_id}/{sec.file_name}",
+        scene_entity_id=parent.entity_id,
+        scene_display_id=parent.display_id,
+        entity_id=sec.entity_id,
+        product_id=sec.product_id,
+        product=product,
+        file_name=sec.file_name,
+        size=_size(sec.filesize),
+        group=group,
+        dataset_id=sec.dataset_id,
+    )
 
 
 def plan_bands(products: Sequence[Product], bands: Sequence[str] = ()) -> Plan:
@@ -132,14 +147,19 @@ def plan_bands(products: Sequence[Product], bands: Sequence[str] = ()) -> Plan:
     unknown = [b for b in bands if not any(band_matches(b, s.file_name) for _, s in pairs)]
     if unknown and pairs:
         known = sorted({band_of(s.file_name) for _, s in pairs})
-        raise InputError(f"unknown band {', '.join(unknown)}; this product has: "
-                         f"{', '.join(known)}")
-    files = [_planned(p, s, band_of(s.file_name), None) for p, s in pairs
-             if not bands or any(band_matches(b, s.file_name) for b in bands)]
+        raise InputError(f"unknown band {', '.join(unknown)}; this product has: {', '.join(known)}")
+    files = [
+        _planned(p, s, band_of(s.file_name), None)
+        for p, s in pairs
+        if not bands or any(band_matches(b, s.file_name) for b in bands)
+    ]
     with_files = {f.scene_entity_id for f in files}
     names = _scene_names(products)
-    unavailable = tuple((names[e], "no single files are available for download now")
-                        for e in names if e not in with_files)
+    unavailable = tuple(
+        (names[e], "no single files are available for download now")
+        for e in names
+        if e not in with_files
+    )
     return Plan(tuple(files), unavailable)
 
 
@@ -161,8 +181,9 @@ def plan_groups(products: Sequence[Product], groups: Sequence[str] = ()) -> Plan
     offered = available_groups(products)
     unknown = [g for g in groups if g not in offered]
     if unknown:
-        raise InputError(f"unknown band group {', '.join(unknown)}; offered: "
-                         f"{', '.join(offered) or 'none'}")
+        raise InputError(
+            f"unknown band group {', '.join(unknown)}; offered: {', '.join(offered) or 'none'}"
+        )
     chosen = list(groups) or offered
     files: list[PlannedFile] = []
     for parent, sec in secondary_files(products):
@@ -173,13 +194,21 @@ def plan_groups(products: Sequence[Product], groups: Sequence[str] = ()) -> Plan
             files.append(_planned(parent, sec, group, group))
     with_files = {f.scene_entity_id for f in files}
     names = _scene_names(products)
-    unavailable = tuple((names[e], "no file of the chosen band groups is available")
-                        for e in names if e not in with_files)
+    unavailable = tuple(
+        (names[e], "no file of the chosen band groups is available")
+        for e in names
+        if e not in with_files
+    )
     return Plan(tuple(files), unavailable)
 
 
-def make_plan(filetype: str, products: Sequence[Product], *, bands: Sequence[str] = (),
-              groups: Sequence[str] = ()) -> Plan:
+def make_plan(
+    filetype: str,
+    products: Sequence[Product],
+    *,
+    bands: Sequence[str] = (),
+    groups: Sequence[str] = (),
+) -> Plan:
     """Dispatch on the file type.
 
     Raises:

@@ -33,10 +33,15 @@ def _known_hashes(out_dir: Path, wanted: set[tuple[str, int]]) -> dict[tuple[str
         except (OSError, ValueError):
             continue
         for item in items if isinstance(items, list) else []:
-            if (isinstance(item, dict) and item.get("sha256") and item.get("size")
-                    and item.get("status") in {"done", "skipped"}):
-                hashes.setdefault((str(item.get("file_name")), int(item["size"])),
-                                  str(item["sha256"]))
+            if (
+                isinstance(item, dict)
+                and item.get("sha256")
+                and item.get("size")
+                and item.get("status") in {"done", "skipped"}
+            ):
+                hashes.setdefault(
+                    (str(item.get("file_name")), int(item["size"])), str(item["sha256"])
+                )
     return hashes
 
 

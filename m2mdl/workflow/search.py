@@ -41,10 +41,14 @@ class SearchQuery:
         for name, value in (("--cloud-min", self.cloud_min), ("--cloud-max", self.cloud_max)):
             if value is not None and not 0 <= value <= 100:
                 raise InputError(f"{name} {value:g} is outside 0..100")
-        if (self.cloud_min is not None and self.cloud_max is not None
-                and self.cloud_min > self.cloud_max):
-            raise InputError(f"--cloud-min {self.cloud_min:g} is above --cloud-max "
-                             f"{self.cloud_max:g}")
+        if (
+            self.cloud_min is not None
+            and self.cloud_max is not None
+            and self.cloud_min > self.cloud_max
+        ):
+            raise InputError(
+                f"--cloud-min {self.cloud_min:g} is above --cloud-max {self.cloud_max:g}"
+            )
         bad = [m for m in self.months if not 1 <= m <= 12]
         if bad:
             raise InputError(f"--months {bad[0]} is not a month (1..12)")
@@ -69,8 +73,9 @@ class SearchResult:
     pages: int = 0
 
 
-def scene_filter(query: SearchQuery, spatial: dict[str, Any] | None,
-                 metadata: dict[str, Any] | None) -> dict[str, Any]:
+def scene_filter(
+    query: SearchQuery, spatial: dict[str, Any] | None, metadata: dict[str, Any] | None
+) -> dict[str, Any]:
     """The ``sceneFilter`` object of a scene-search request."""
     out: dict[str, Any] = {}
     if spatial is not None:
@@ -81,9 +86,11 @@ def scene_filter(query: SearchQuery, spatial: dict[str, Any] | None,
             "end": (query.end or dt.date.today()).isoformat(),
         }
     if query.cloud_min is not None or query.cloud_max is not None:
-        out["cloudCoverFilter"] = {"min": query.cloud_min or 0, "max": query.cloud_max
-                                   if query.cloud_max is not None else 100,
-                                   "includeUnknown": False}
+        out["cloudCoverFilter"] = {
+            "min": query.cloud_min or 0,
+            "max": query.cloud_max if query.cloud_max is not None else 100,
+            "includeUnknown": False,
+        }
     if query.months:
         out["seasonalFilter"] = sorted(set(query.months))
     if metadata is not None:
@@ -103,30 +110,33 @@ def path_row_filter(client: M2MClient, query: SearchQuery) -> dict[str, Any] | N
         filter_id = ids.get(label)
         if filter_id is None:
             raise InputError(f"dataset {query.dataset} has no {label.upper()} filter")
-        children.append({"filterType": "value", "filterId": filter_id,
-                         "value": f"{value:03d}", "operand": "="})
+        children.append(
+            {"filterType": "value", "filterId": filter_id, "value": f"{value:03d}", "operand": "="}
+        )
     if len(children) == 1:
         return children[0]
     return {"filterType": "and", "childFilters": children}
 
 
-def iter_scenes(client: M2MClient, query: SearchQuery,
-                result: SearchResult) -> Iterator[Scene]:
+def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> Iterator[Scene]:
     """Scenes of every page of every polygon, de-duplicated, up to ``query.limit``.
 
     A MultiPolygon AOI is searched polygon by polygon (whether M2M accepts MultiPolygon
     geoJson is not documented) and merged by entity id.
     """
     metadata = path_row_filter(client, query)
-    spatials: Sequence[dict[str, Any] | None] = (
-        query.aoi.spatial_filters() if query.aoi else [None])
+    spatials: Sequence[dict[str, Any] | None] = query.aoi.spatial_filters() if query.aoi else [None]
     seen: set[str] = set()
     for spatial in spatials:
         remaining = None if query.limit is None else query.limit - len(seen)
         if remaining is not None and remaining <= 0:
             return
-        pages = client.iter_search_pages(query.dataset, scene_filter(query, spatial, metadata),
-                                         limit=remaining, page_size=query.page_size)
+        pages = client.iter_search_pages(
+            query.dataset,
+            scene_filter(query, spatial, metadata),
+            limit=remaining,
+            page_size=query.page_size,
+        )
         for page in pages:
             result.pages += 1
             result.total_hits += page.total_hits if page.starting_number == 1 else 0
@@ -141,8 +151,9 @@ def _wanted(scene: Scene, query: SearchQuery) -> bool:
     path_row = scene.path_row()
     if path_row is None:
         return True
-    return ((query.path is None or path_row[0] == query.path)
-            and (query.row is None or path_row[1] == query.row))
+    return (query.path is None or path_row[0] == query.path) and (
+        query.row is None or path_row[1] == query.row
+    )
 
 
 def search(client: M2MClient, query: SearchQuery) -> SearchResult:
@@ -158,8 +169,9 @@ def search(client: M2MClient, query: SearchQuery) -> SearchResult:
         if isinstance(exc, DatasetNotFound) or (exc.code or "").startswith("DATASET"):
             raise unknown_dataset(client, query.dataset, exc) from exc
         raise
-    log.info("search: %d scene(s) in %d page(s) of %s", len(result.scenes), result.pages,
-             query.dataset)
+    log.info(
+        "search: %d scene(s) in %d page(s) of %s", len(result.scenes), result.pages, query.dataset
+    )
     if query.sort:
         result.scenes.sort(key=_sort_key(query.sort), reverse=query.sort.startswith("-"))
     return result
@@ -182,8 +194,15 @@ def unknown_dataset(client: M2MClient, name: str, cause: ApiError) -> DatasetNot
     except ApiError:
         aliases = []
     close = difflib.get_close_matches(name, aliases, n=3, cutoff=0.5)
-    hint = (f"did you mean {', '.join(close)}?" if close
-            else "list datasets with the M2M dataset-search endpoint; Landsat 8-9 Level-2 "
-                 "is landsat_ot_c2_l2")
-    return DatasetNotFound(f"unknown dataset {name!r} ({cause.code or 'not found'})",
-                           endpoint=cause.endpoint, code=cause.code, hint=hint)
+    hint = (
+        f"did you mean {', '.join(close)}?"
+        if close
+        else "list datasets with the M2M dataset-search endpoint; Landsat 8-9 Level-2 "
+        "is landsat_ot_c2_l2"
+    )
+    return DatasetNotFound(
+        f"unknown dataset {name!r} ({cause.code or 'not found'})",
+        endpoint=cause.endpoint,
+        code=cause.code,
+        hint=hint,
+    )

@@ -53,8 +53,10 @@ class CliResult:
 
     def explain(self) -> str:
         """Text for assertion messages."""
-        return (f"argv={self.argv[3:]}\nexit={self.code} after {self.elapsed:.1f}s\n"
-                f"--- stdout ---\n{self.stdout[-3000:]}\n--- stderr ---\n{self.stderr[-3000:]}")
+        return (
+            f"argv={self.argv[3:]}\nexit={self.code} after {self.elapsed:.1f}s\n"
+            f"--- stdout ---\n{self.stdout[-3000:]}\n--- stderr ---\n{self.stderr[-3000:]}"
+        )
 
 
 def cli_env(sb: Sandbox | None = None, **extra: str) -> dict[str, str]:
@@ -70,16 +72,26 @@ def cli_env(sb: Sandbox | None = None, **extra: str) -> dict[str, str]:
 class CliProcess:
     """A running ``python -m m2mdl ARGS``; output goes to temp files (no pipe deadlocks)."""
 
-    def __init__(self, args: Sequence[str], env: dict[str, str],
-                 stdin_text: str | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        env: dict[str, str],
+        stdin_text: str | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.argv = [*CLI, *args]
         # closed in _result, once the process has been reaped
         self._out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self._err: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            self.argv, env=env, cwd=cwd, stdout=self._out, stderr=self._err,
-            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL)
+            self.argv,
+            env=env,
+            cwd=cwd,
+            stdout=self._out,
+            stderr=self._err,
+            stdin=subprocess.PIPE if stdin_text is not None else subprocess.DEVNULL,
+        )
         if stdin_text is not None:
             assert self.proc.stdin is not None
             self.proc.stdin.write(stdin_text.encode())
@@ -140,8 +152,13 @@ class CliProcess:
         return CliResult(self.argv, code, texts[0], texts[1], elapsed, maxrss)
 
 
-def run_cli(args: Sequence[str], env: dict[str, str], *, timeout: float = DEFAULT_TIMEOUT,
-            stdin_text: str | None = None) -> CliResult:
+def run_cli(
+    args: Sequence[str],
+    env: dict[str, str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    stdin_text: str | None = None,
+) -> CliResult:
     """Run the CLI to the end (bounded by ``timeout``)."""
     return CliProcess(args, env, stdin_text).wait(timeout)
 
@@ -207,8 +224,9 @@ def load_manifest(path: Path) -> dict[str, Any]:
         assert isinstance(item, dict), f"{path.name}: item {item!r} is not an object"
         assert item.get("status") in STATUSES, f"{path.name}: bad status in {item}"
         rel = str(item.get("path"))
-        assert "/" not in rel and "\\" not in rel and rel not in ("", ".", ".."), \
+        assert "/" not in rel and "\\" not in rel and rel not in ("", ".", ".."), (
             f"{path.name}: item path {rel!r} leaves the output directory"
+        )
     return data
 
 
@@ -250,13 +268,13 @@ def inspect_out(out: Path, sb: Sandbox, *, allow_temps: bool = True) -> OutState
             if item["status"] == "done":
                 final = out / item["path"]
                 assert final.is_file(), f"{mname}: done item {item['path']} is not on disk"
-                assert item.get("sha256") == state.finals.get(final.name), \
+                assert item.get("sha256") == state.finals.get(final.name), (
                     f"{mname}: done item {item['path']} records a sha256 that differs"
+                )
     return state
 
 
-def assert_complete(out: Path, sb: Sandbox, names: Sequence[str], code: int = 0
-                    ) -> OutState:
+def assert_complete(out: Path, sb: Sandbox, names: Sequence[str], code: int = 0) -> OutState:
     """Every expected file is final and verified; no .part left; the manifest says done."""
     state = inspect_out(out, sb)
     assert sorted(state.finals) == sorted(names), f"finals {sorted(state.finals)}"
@@ -294,14 +312,20 @@ def settle(sb: Sandbox, quiet: float = 0.5, timeout: float = 10.0) -> None:
 
 def file_records(sb: Sandbox, name: str | None = None) -> list[dict[str, Any]]:
     """Download-host records (optionally of one file)."""
-    return [r for r in sb.records() if r.get("kind") == "file"
-            and (name is None or r.get("file") == name)]
+    return [
+        r
+        for r in sb.records()
+        if r.get("kind") == "file" and (name is None or r.get("file") == name)
+    ]
 
 
 def api_calls(sb: Sandbox, endpoint: str | None = None) -> list[dict[str, Any]]:
     """API records (optionally of one endpoint)."""
-    return [r for r in sb.records() if r.get("kind") == "api"
-            and (endpoint is None or r.get("endpoint") == endpoint)]
+    return [
+        r
+        for r in sb.records()
+        if r.get("kind") == "api" and (endpoint is None or r.get("endpoint") == endpoint)
+    ]
 
 
 def sent_per_file(sb: Sandbox) -> dict[str, tuple[int, int]]:

@@ -59,33 +59,66 @@ class Case:
 
 CASES: dict[str, Case] = {
     # persistent: bounded backoff, then a clear exit 4
-    "http500_html": Case({"api_fail_status": 500, "api_fail_times": MANY}, 4,
-                         ("HTTP 500",), "scene-search"),
-    "http502_html": Case({"api_fail_status": 502, "api_fail_times": MANY}, 4,
-                         ("HTTP 502",), "scene-search"),
-    "non_json_200": Case({"api_garbage_times": MANY}, 4, ("not an M2M JSON",),
-                         "scene-search"),
-    "RATE_LIMIT": Case({"api_error": "RATE_LIMIT", "api_error_times": MANY}, 4,
-                       ("RATE_LIMIT",), "scene-search"),
-    "RATE_LIMIT_USER": Case({"api_error": "RATE_LIMIT_USER", "api_error_times": MANY}, 4,
-                            ("RATE_LIMIT_USER",), "scene-search"),
-    "RATE_LIMIT_USER_DL": Case({"api_error": "RATE_LIMIT_USER_DL", "api_error_times": MANY,
-                                "api_error_endpoint": "download-request"}, 4,
-                               ("RATE_LIMIT_USER_DL",), "download-request"),
+    "http500_html": Case(
+        {"api_fail_status": 500, "api_fail_times": MANY}, 4, ("HTTP 500",), "scene-search"
+    ),
+    "http502_html": Case(
+        {"api_fail_status": 502, "api_fail_times": MANY}, 4, ("HTTP 502",), "scene-search"
+    ),
+    "non_json_200": Case({"api_garbage_times": MANY}, 4, ("not an M2M JSON",), "scene-search"),
+    "RATE_LIMIT": Case(
+        {"api_error": "RATE_LIMIT", "api_error_times": MANY}, 4, ("RATE_LIMIT",), "scene-search"
+    ),
+    "RATE_LIMIT_USER": Case(
+        {"api_error": "RATE_LIMIT_USER", "api_error_times": MANY},
+        4,
+        ("RATE_LIMIT_USER",),
+        "scene-search",
+    ),
+    "RATE_LIMIT_USER_DL": Case(
+        {
+            "api_error": "RATE_LIMIT_USER_DL",
+            "api_error_times": MANY,
+            "api_error_endpoint": "download-request",
+        },
+        4,
+        ("RATE_LIMIT_USER_DL",),
+        "download-request",
+    ),
     # an errorCode envelope with HTTP 200 that no retry can fix: one call, exit 4
-    "errorcode_http200": Case({"api_error": "DOWNLOAD_ERROR", "api_error_times": MANY,
-                               "api_error_endpoint": "download-options"}, 4,
-                              ("DOWNLOAD_ERROR",), "download-options", max_calls=1),
+    "errorcode_http200": Case(
+        {
+            "api_error": "DOWNLOAD_ERROR",
+            "api_error_times": MANY,
+            "api_error_endpoint": "download-options",
+        },
+        4,
+        ("DOWNLOAD_ERROR",),
+        "download-options",
+        max_calls=1,
+    ),
     # transient: the run recovers and completes
     "http500_twice": Case({"api_fail_status": 500, "api_fail_times": 2}, 0),
     "http502_twice": Case({"api_fail_status": 502, "api_fail_times": 2}, 0),
     "non_json_twice": Case({"api_garbage_times": 2}, 0),
     "RATE_LIMIT_twice": Case({"api_error": "RATE_LIMIT", "api_error_times": 2}, 0),
     "RATE_LIMIT_USER_twice": Case({"api_error": "RATE_LIMIT_USER", "api_error_times": 2}, 0),
-    "RATE_LIMIT_USER_DL_once": Case({"api_error": "RATE_LIMIT_USER_DL", "api_error_times": 1,
-                                     "api_error_endpoint": "download-request"}, 0),
-    "AUTH_EXPIRED_mid_run": Case({"api_error": "AUTH_EXPIRED", "api_error_times": 1,
-                                  "api_error_endpoint": "download-request"}, 0),
+    "RATE_LIMIT_USER_DL_once": Case(
+        {
+            "api_error": "RATE_LIMIT_USER_DL",
+            "api_error_times": 1,
+            "api_error_endpoint": "download-request",
+        },
+        0,
+    ),
+    "AUTH_EXPIRED_mid_run": Case(
+        {
+            "api_error": "AUTH_EXPIRED",
+            "api_error_times": 1,
+            "api_error_endpoint": "download-request",
+        },
+        0,
+    ),
 }
 BANDS = ("SR_B4", "QA_PIXEL")
 
@@ -100,11 +133,16 @@ def fault_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, C
             sb = Sandbox(make_config(**case.faults)).start()
             sandboxes.append(sb)
             home = tmp_path_factory.mktemp(f"api-{name}")
-            env = cli_env(sb, M2MDL_CONFIG_DIR=str(home / "config"),
-                          M2MDL_STATE_DIR=str(home / "state"), M2MDL_NO_KEYRING="1")
+            env = cli_env(
+                sb,
+                M2MDL_CONFIG_DIR=str(home / "config"),
+                M2MDL_STATE_DIR=str(home / "state"),
+                M2MDL_NO_KEYRING="1",
+            )
             case.sandbox, case.out = sb, home / "out"
-            procs[name] = CliProcess(download_args(case.out, "band", "--bands",
-                                                   ",".join(BANDS)), env)
+            procs[name] = CliProcess(
+                download_args(case.out, "band", "--bands", ",".join(BANDS)), env
+            )
         limit = time.monotonic() + 150
         waiting = dict(procs)
         while waiting and time.monotonic() < limit:
@@ -153,11 +191,13 @@ def test_api_fault(fault_runs: dict[str, Case], name: str) -> None:
         assert len(logins) == 2, f"{len(logins)} login-token calls; expected 1 + 1 re-login"
     assert result.elapsed <= SLOW, (
         f"{name} took {result.elapsed:.0f} s (> {SLOW:g} s): retry sleeps make tests slow; "
-        "the client needs an env knob for its API backoff")
+        "the client needs an env knob for its API backoff"
+    )
 
 
 def test_session_key_expires_during_transfer(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     """The real expiry path: every key expires while files are transferring."""
     bands = ("SR_B1", "SR_B2", "SR_B3", "SR_B4")
     sb = sandbox_factory(data_scale=0.01, rate=1_000_000)
@@ -175,8 +215,9 @@ def test_session_key_expires_during_transfer(
     watcher = threading.Thread(target=expire_when_transferring, daemon=True)
     watcher.start()
     try:
-        result = run_cli(download_args(out, "band", "--bands", ",".join(bands)), cli_env(sb),
-                         timeout=90)
+        result = run_cli(
+            download_args(out, "band", "--bands", ",".join(bands)), cli_env(sb), timeout=90
+        )
     finally:
         expired.set()
         watcher.join(5)
@@ -214,16 +255,20 @@ class _TruncatingHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         endpoint = self.path.rsplit("/", 1)[-1]
-        headers = {k: v for k, v in self.headers.items()
-                   if k.lower() in ("content-type", "x-auth-token")}
-        answer = requests.post(self.server.upstream + endpoint, data=body, headers=headers,
-                               timeout=30)
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() in ("content-type", "x-auth-token")
+        }
+        answer = requests.post(
+            self.server.upstream + endpoint, data=body, headers=headers, timeout=30
+        )
         with self.server.lock:
             cut = endpoint == "scene-search" and self.server.left > 0
             self.server.left -= cut
         if cut:
-            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             b"Transfer-Encoding: chunked\r\n\r\n")
+            self.wfile.write(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
             self.wfile.write(b"%x\r\n%s" % (len(answer.content), answer.content[:20]))
             self.wfile.flush()
             self.close_connection = True
@@ -237,13 +282,17 @@ class _TruncatingHandler(BaseHTTPRequestHandler):
 
 def test_truncated_api_response_is_retried(sandbox: Sandbox, tmp_path: Path) -> None:
     proxy = _TruncatingProxy(sandbox.api_url, times=2)
-    thread = threading.Thread(target=proxy.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
+    thread = threading.Thread(
+        target=proxy.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+    )
     thread.start()
     try:
         out = tmp_path / "out"
-        result = run_cli(download_args(out, "band", "--bands", ",".join(BANDS)),
-                         cli_env(sandbox, M2MDL_API_URL=proxy.api_url), timeout=90)
+        result = run_cli(
+            download_args(out, "band", "--bands", ",".join(BANDS)),
+            cli_env(sandbox, M2MDL_API_URL=proxy.api_url),
+            timeout=90,
+        )
     finally:
         proxy.shutdown()
         proxy.server_close()

@@ -26,14 +26,18 @@ pytestmark = pytest.mark.reliability
 
 
 def test_second_run_into_the_same_directory_is_refused(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     sb = sandbox_factory(data_scale=0.01, rate=2_000_000)  # ~5 s per bundle
     out = tmp_path / "out"
     env = cli_env(sb)
     args = download_args(out, "bundle", "--workers", "3")
     first = CliProcess(args, env)
-    wait_for(lambda: (out / ".m2mdl.lock").exists() and any(out.glob("*.part")), 30,
-             "the first run to hold the lock and write")
+    wait_for(
+        lambda: (out / ".m2mdl.lock").exists() and any(out.glob("*.part")),
+        30,
+        "the first run to hold the lock and write",
+    )
     second = run_cli(args, env, timeout=60)
     if second.code == 0:  # it waited for the lock instead: allowed, if the first finished
         assert first.wait(60).code == 0
@@ -43,7 +47,8 @@ def test_second_run_into_the_same_directory_is_refused(
         message = second.stderr.lower()
         assert "in use" in message or "lock" in message, second.explain()
         assert re.search(rf"\bpid {first.pid}\b", second.stderr), (
-            f"the message does not name the lock holder (pid {first.pid}):\n{second.stderr}")
+            f"the message does not name the lock holder (pid {first.pid}):\n{second.stderr}"
+        )
         assert "Traceback" not in second.stderr
         inspect_out(out, sb)  # the refused run touched nothing: finals still verified
         result = first.wait(60)
@@ -54,7 +59,8 @@ def test_second_run_into_the_same_directory_is_refused(
 
 
 def test_two_runs_started_together_never_corrupt_files(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     sb = sandbox_factory(data_scale=0.01, rate=4_000_000)
     out = tmp_path / "out"
     env = cli_env(sb)

@@ -28,8 +28,7 @@ MiB = 2**20
 
 
 def _mount(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30,
-                          check=False)
+    return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30, check=False)
 
 
 @pytest.fixture
@@ -39,17 +38,16 @@ def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     mnt.mkdir()
     done = _mount("-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt))
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): "
-                    f"{done.stderr.strip()}")
+        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {done.stderr.strip()}")
     try:
         yield mnt
     finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30,
-                       check=False)
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30, check=False)
 
 
 def test_disk_full_fails_cleanly_and_resumes_after_space_is_freed(
-        sandbox_factory: Callable[..., Sandbox], small_tmpfs: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], small_tmpfs: Path
+) -> None:
     # 3 bundles of ~9.8 MB = ~29 MB into 24 MiB: two fit, the third cannot.
     sb = sandbox_factory(data_scale=0.01)
     assert sum(sb.expected_size(n) for n in BUNDLES) > 24 * MiB
@@ -59,11 +57,15 @@ def test_disk_full_fails_cleanly_and_resumes_after_space_is_freed(
 
     full = run_cli(args, env, timeout=60)
     assert full.code == 6, full.explain()
-    lines = [line for line in full.stderr.splitlines()
-             if "space" in line.lower() or "disk" in line.lower()]
+    lines = [
+        line
+        for line in full.stderr.splitlines()
+        if "space" in line.lower() or "disk" in line.lower()
+    ]
     assert lines, f"no line about the full disk on stderr\n{full.explain()}"
     assert any(str(out) in line for line in lines), (
-        f"the disk-full message does not name the disk/directory {out}: {lines}")
+        f"the disk-full message does not name the disk/directory {out}: {lines}"
+    )
     assert "Traceback" not in full.stderr
     state = inspect_out(out, sb)  # every final-named file verified, JSON valid
     assert len(state.finals) < len(BUNDLES)

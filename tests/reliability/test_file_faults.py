@@ -39,8 +39,11 @@ def _b4(out: Path, *extra: str) -> list[str]:
 
 def _resumed_ranges(sb: Sandbox, name: str) -> list[str]:
     """Range headers of a file's requests that started past byte 0."""
-    return [str(r["range"]) for r in file_records(sb, name)
-            if r.get("range") and not str(r["range"]).startswith("bytes=0-")]
+    return [
+        str(r["range"])
+        for r in file_records(sb, name)
+        if r.get("range") and not str(r["range"]).startswith("bytes=0-")
+    ]
 
 
 def test_rate_limited_host(sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
@@ -54,8 +57,9 @@ def test_rate_limited_host(sandbox_factory: Callable[..., Sandbox], tmp_path: Pa
         assert requests == 1 and sent == sb.expected_size(name), (name, sent, requests)
 
 
-def test_dropped_connections_resume(sandbox_factory: Callable[..., Sandbox],
-                                    tmp_path: Path) -> None:
+def test_dropped_connections_resume(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     sb = sandbox_factory(data_scale=SCALE, drop_after=1_000_000, drop_times=2)
     out = tmp_path / "out"
     result = run_cli(_b4(out), cli_env(sb), timeout=60)
@@ -71,8 +75,9 @@ def test_dropped_connections_resume(sandbox_factory: Callable[..., Sandbox],
 
 
 @pytest.mark.parametrize("status", [503, 429])
-def test_throttling_status_with_retry_after(sandbox_factory: Callable[..., Sandbox],
-                                            tmp_path: Path, status: int) -> None:
+def test_throttling_status_with_retry_after(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, status: int
+) -> None:
     sb = sandbox_factory(data_scale=0.01, fail_status=status, fail_times=2, retry_after=1)
     out = tmp_path / "out"
     result = run_cli(_b4(out), cli_env(sb), timeout=60)
@@ -88,8 +93,9 @@ def test_throttling_status_with_retry_after(sandbox_factory: Callable[..., Sandb
         assert records[2]["t"] - records[1]["t"] >= 0.9, records
 
 
-def test_html_page_with_status_200_is_rejected(sandbox_factory: Callable[..., Sandbox],
-                                               tmp_path: Path) -> None:
+def test_html_page_with_status_200_is_rejected(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     sb = sandbox_factory(data_scale=0.01, html200_times=2)
     out = tmp_path / "out"
     result = run_cli(_b4(out), cli_env(sb), timeout=60)
@@ -110,7 +116,8 @@ def _interrupt_by_deadline(sb: Sandbox, out: Path) -> None:
 
 
 def test_server_ignoring_range_after_an_interruption_restarts(
-        tmp_path: Path, sandbox_factory: Callable[..., Sandbox]) -> None:
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
+) -> None:
     sb = sandbox_factory(data_scale=SCALE, rate=1_000_000, ignore_range=True)
     out = tmp_path / "out"
     _interrupt_by_deadline(sb, out)
@@ -120,12 +127,14 @@ def test_server_ignoring_range_after_an_interruption_restarts(
     assert_complete(out, sb, band_names(B4))  # sha256 equal: nothing was appended
     settle(sb)
     rerun = file_records(sb)[before:]
-    assert any(r.get("range") and r["status"] == 200 for r in rerun), \
+    assert any(r.get("range") and r["status"] == 200 for r in rerun), (
         "the rerun never asked for a range (no resume was attempted)"
+    )
 
 
 def test_file_changed_between_runs_restarts_with_the_new_version(
-        tmp_path: Path, sandbox_factory: Callable[..., Sandbox]) -> None:
+    tmp_path: Path, sandbox_factory: Callable[..., Sandbox]
+) -> None:
     sb = sandbox_factory(data_scale=SCALE, rate=1_000_000, mutate_after=1)
     old = {name: sb.expected_sha256(name) for name in band_names(B4)}
     out = tmp_path / "out"
@@ -144,7 +153,8 @@ def test_file_changed_between_runs_restarts_with_the_new_version(
 
 
 def test_expired_signed_url_is_refreshed_and_resumed(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     # ~4.2 MB at 1 MB/s, dropped after 2.5 MB: the reconnect comes > 2 s after the URL was
     # signed, gets 403, and must fetch a fresh URL (download-retrieve) and resume. Signed
     # URLs live 0.5 s here: a fresh URL must be used at once, not after a backoff sleep.
@@ -153,8 +163,9 @@ def test_expired_signed_url_is_refreshed_and_resumed(
     result = run_cli(_b4(out), cli_env(sb), timeout=150)
     assert result.code == 0, result.explain()
     assert_complete(out, sb, band_names(B4))
-    assert [r for r in sb.records() if r.get("endpoint") == "download-retrieve"], \
+    assert [r for r in sb.records() if r.get("endpoint") == "download-retrieve"], (
         "no download-retrieve call for a fresh URL"
+    )
     settle(sb)
     for name in band_names(B4):
         records = file_records(sb, name)
@@ -165,7 +176,8 @@ def test_expired_signed_url_is_refreshed_and_resumed(
 
 
 def test_stalled_transfer_is_detected_and_resumed(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     # The host stops sending after 1 MB and keeps the socket open far longer than the test:
     # only the client's stall detector can rescue the run (M2MDL_STALL_SECONDS shortens it).
     sb = sandbox_factory(data_scale=0.02, stall_after=1_000_000, stall_seconds=600.0)
@@ -177,8 +189,9 @@ def test_stalled_transfer_is_detected_and_resumed(
         assert _resumed_ranges(sb, name), f"{name} was not resumed after the stall"
 
 
-def test_preparing_shorter_than_wait_completes(sandbox_factory: Callable[..., Sandbox],
-                                               tmp_path: Path) -> None:
+def test_preparing_shorter_than_wait_completes(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     sb = sandbox_factory(data_scale=0.01, preparing_seconds=2.0)
     out = tmp_path / "out"
     result = run_cli(_b4(out, "--wait", "60"), cli_env(sb), timeout=90)
@@ -187,7 +200,8 @@ def test_preparing_shorter_than_wait_completes(sandbox_factory: Callable[..., Sa
 
 
 def test_preparing_longer_than_wait_exits_6_then_rerun_completes(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     offset = [0.0]  # the sandbox clock; advanced instead of sleeping through preparation
 
     def clock() -> float:

@@ -26,48 +26,92 @@ pytestmark = pytest.mark.reliability
 BASE = "https://m2m.example.invalid/api/api/json/stable/"
 ANY_ENDPOINT = re.compile(re.escape(BASE) + ".*")
 
-JSON_LEAF = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(
-    max_size=20)
-JSON = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-    st.text(max_size=12), inner, max_size=4), max_leaves=12)
-FIELDS = ["results", "totalHits", "recordsReturned", "nextRecord", "startingNumber",
-          "availableDownloads", "preparingDownloads", "failed", "duplicateProducts",
-          "requested", "available", "entityId", "displayId", "url", "downloadId",
-          "secondaryDownloads", "fileGroups", "filesize", "datasetAlias", "datasetId",
-          "coordinates", "secondary"]
+JSON_LEAF = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20)
+)
+JSON = st.recursive(
+    JSON_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELDS = [
+    "results",
+    "totalHits",
+    "recordsReturned",
+    "nextRecord",
+    "startingNumber",
+    "availableDownloads",
+    "preparingDownloads",
+    "failed",
+    "duplicateProducts",
+    "requested",
+    "available",
+    "entityId",
+    "displayId",
+    "url",
+    "downloadId",
+    "secondaryDownloads",
+    "fileGroups",
+    "filesize",
+    "datasetAlias",
+    "datasetId",
+    "coordinates",
+    "secondary",
+]
 DATA = st.recursive(
     JSON_LEAF | st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=6),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(FIELDS) | st.text(max_size=8), inner, max_size=6),
-    max_leaves=20)
-CODES = st.none() | st.sampled_from(
-    [*sorted(ERRORS), "SERVER_ERROR", "DOWNLOAD_ERROR", "UNKNOWN", ""]) | st.text(max_size=10)
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(FIELDS) | st.text(max_size=8), inner, max_size=6)
+    ),
+    max_leaves=20,
+)
+CODES = (
+    st.none()
+    | st.sampled_from([*sorted(ERRORS), "SERVER_ERROR", "DOWNLOAD_ERROR", "UNKNOWN", ""])
+    | st.text(max_size=10)
+)
 ENVELOPE = st.fixed_dictionaries(
     {"data": DATA},
-    optional={"errorCode": CODES, "errorMessage": st.none() | st.text(max_size=30),
-              "requestId": JSON, "version": JSON, "sessionId": JSON})
-BODY = (ENVELOPE.map(lambda e: json.dumps(e).encode())
-        | JSON.map(lambda v: json.dumps(v).encode())
-        | st.binary(max_size=200)
-        | st.text(max_size=200).map(str.encode)
-        | st.just(b"<html><body>502 Bad Gateway</body></html>"))
+    optional={
+        "errorCode": CODES,
+        "errorMessage": st.none() | st.text(max_size=30),
+        "requestId": JSON,
+        "version": JSON,
+        "sessionId": JSON,
+    },
+)
+BODY = (
+    ENVELOPE.map(lambda e: json.dumps(e).encode())
+    | JSON.map(lambda v: json.dumps(v).encode())
+    | st.binary(max_size=200)
+    | st.text(max_size=200).map(str.encode)
+    | st.just(b"<html><body>502 Bad Gateway</body></html>")
+)
 #: 204/205/304 cannot carry a body; the mock would raise for one that a real socket never
 #: delivers (the truncated-body case is tested for real in test_api_faults).
-STATUS = (st.sampled_from([200, 200, 200, 201, 400, 401, 403, 404, 405, 429, 500, 502, 503,
-                           504]) | st.integers(200, 599)).filter(lambda s: s not in {204, 205,
-                                                                                    304})
-HEADERS = st.dictionaries(st.sampled_from(["Retry-After", "Content-Type"]),
-                          st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
-                                  max_size=20), max_size=2)
+STATUS = (
+    st.sampled_from([200, 200, 200, 201, 400, 401, 403, 404, 405, 429, 500, 502, 503, 504])
+    | st.integers(200, 599)
+).filter(lambda s: s not in {204, 205, 304})
+HEADERS = st.dictionaries(
+    st.sampled_from(["Retry-After", "Content-Type"]),
+    st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=20),
+    max_size=2,
+)
 
 CALLS: dict[str, Callable[[M2MClient], Any]] = {
     "call": lambda c: c.call("scene-search", {"datasetName": "x"}),
     "scene_search": lambda c: c.scene_search("landsat_ot_c2_l2", {}),
-    "iter_search_pages": lambda c: list(c.iter_search_pages("landsat_ot_c2_l2", {},
-                                                            limit=250, page_size=100)),
+    "iter_search_pages": lambda c: list(
+        c.iter_search_pages("landsat_ot_c2_l2", {}, limit=250, page_size=100)
+    ),
     "download_options": lambda c: c.download_options("landsat_ot_c2_l2", list_id="l"),
-    "download_request": lambda c: c.download_request("l", downloads=[{"entityId": "e",
-                                                                      "productId": "p"}]),
+    "download_request": lambda c: c.download_request(
+        "l", downloads=[{"entityId": "e", "productId": "p"}]
+    ),
     "download_retrieve": lambda c: c.download_retrieve("l").ready(),
     "dataset": lambda c: c.dataset("landsat_ot_c2_l2"),
     "dataset_file_groups": lambda c: c.dataset_file_groups("landsat_ot_c2_l2"),
@@ -81,31 +125,42 @@ CALLS: dict[str, Callable[[M2MClient], Any]] = {
 
 
 @pytest.mark.parametrize("method", list(CALLS))
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(answers=st.lists(st.tuples(STATUS, HEADERS, BODY), min_size=1, max_size=4))
 def test_envelope_parser_raises_only_m2mdl_errors(
-        method: str, answers: list[tuple[int, dict[str, str], bytes]]) -> None:
+    method: str, answers: list[tuple[int, dict[str, str], bytes]]
+) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         for status, headers, body in answers:  # served in order, the last one repeats
-            mock.add(responses.POST, ANY_ENDPOINT, body=body, status=status,
-                     headers=headers)
-        client = M2MClient(BASE, requests.Session(), api_key="key",
-                           credentials=lambda: ("demo", "tok"),
-                           retry=RetryPolicy(attempts=3, base=0.0, cap=0.0),
-                           sleep=lambda seconds: None)
+            mock.add(responses.POST, ANY_ENDPOINT, body=body, status=status, headers=headers)
+        client = M2MClient(
+            BASE,
+            requests.Session(),
+            api_key="key",
+            credentials=lambda: ("demo", "tok"),
+            retry=RetryPolicy(attempts=3, base=0.0, cap=0.0),
+            sleep=lambda seconds: None,
+        )
         with contextlib.suppress(M2mdlError):  # anything else fails the example
             CALLS[method](client)
 
 
 HYPOTHESIS_SUITES = {
-    "tests.test_aoi": ["test_parse_geojson_raises_only_aoi_error",
-                       "test_aoi_from_wkt_raises_only_aoi_error"],
-    "tests.transfer.test_parsers": ["test_content_range_never_crashes",
-                                    "test_content_range_roundtrip",
-                                    "test_content_disposition_never_crashes",
-                                    "test_content_disposition_then_safe_join",
-                                    "test_safe_join_always_inside"],
+    "tests.test_aoi": [
+        "test_parse_geojson_raises_only_aoi_error",
+        "test_aoi_from_wkt_raises_only_aoi_error",
+    ],
+    "tests.transfer.test_parsers": [
+        "test_content_range_never_crashes",
+        "test_content_range_roundtrip",
+        "test_content_disposition_never_crashes",
+        "test_content_disposition_then_safe_join",
+        "test_safe_join_always_inside",
+    ],
 }
 
 
@@ -139,12 +194,18 @@ ODD_DATA: list[tuple[str, Any]] = [
 ]
 
 
-@pytest.mark.parametrize(("method", "data"), ODD_DATA,
-                         ids=[f"{m}-{i}" for i, (m, _d) in enumerate(ODD_DATA)])
+@pytest.mark.parametrize(
+    ("method", "data"), ODD_DATA, ids=[f"{m}-{i}" for i, (m, _d) in enumerate(ODD_DATA)]
+)
 def test_envelope_with_odd_data_raises_only_m2mdl_errors(method: str, data: Any) -> None:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         mock.add(responses.POST, ANY_ENDPOINT, json={"data": data, "errorCode": None})
-        client = M2MClient(BASE, requests.Session(), api_key="key",
-                           retry=RetryPolicy(attempts=1), sleep=lambda seconds: None)
+        client = M2MClient(
+            BASE,
+            requests.Session(),
+            api_key="key",
+            retry=RetryPolicy(attempts=1),
+            sleep=lambda seconds: None,
+        )
         with contextlib.suppress(M2mdlError):
             CALLS[method](client)

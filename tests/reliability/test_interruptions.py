@@ -44,12 +44,15 @@ SEED = 20240611
 def _waste_report(sb: Sandbox) -> dict[str, tuple[int, int, int]]:
     """file -> (bytes sent, requests, bytes sent beyond the file's size)."""
     settle(sb)
-    return {name: (sent, count, sent - sb.expected_size(name))
-            for name, (sent, count) in sent_per_file(sb).items()}
+    return {
+        name: (sent, count, sent - sb.expected_size(name))
+        for name, (sent, count) in sent_per_file(sb).items()
+    }
 
 
 def test_sigkill_at_random_moments_then_rerun_completes(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     # 3 bundles of ~49 MB at 3 MB/s per connection, 3 workers: ~16 s of transfer if left
     # alone, so kills 0.8-5.5 s after start (the transfer begins ~1 s in) land before the
     # transfer and before and after the first journal flush (8 MiB, ~3 s into a file).
@@ -76,8 +79,9 @@ def test_sigkill_at_random_moments_then_rerun_completes(
     assert_complete(out, sb, BUNDLES)
     report = _waste_report(sb)
     print(f"kills landed: {kills}; per file (sent, requests, re-sent): {report}")
-    resumed = [r for r in file_records(sb) if r.get("range")
-               and not str(r["range"]).startswith("bytes=0-")]
+    resumed = [
+        r for r in file_records(sb) if r.get("range") and not str(r["range"]).startswith("bytes=0-")
+    ]
     assert resumed, "no file ever resumed from its journal after a SIGKILL"
     assert kills >= KILLS // 2, f"only {kills} kills landed mid-run"
     for name, (sent, requests, waste) in report.items():
@@ -85,12 +89,14 @@ def test_sigkill_at_random_moments_then_rerun_completes(
         assert waste <= interrupted * PER_KILL, (
             f"{name}: {waste} bytes re-sent over {interrupted} interruption(s); at most "
             f"{PER_KILL} per interruption expected (journal {ENGINE.journal_interval} + "
-            f"chunk + socket buffer). sent={sent} requests={requests}")
+            f"chunk + socket buffer). sent={sent} requests={requests}"
+        )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_graceful_signal_exits_130_and_rerun_resumes(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path, sig: signal.Signals) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, sig: signal.Signals
+) -> None:
     sb = sandbox_factory(data_scale=0.02, rate=2_000_000)
     out = tmp_path / "out"
     env = cli_env(sb)
@@ -114,8 +120,12 @@ def test_graceful_signal_exits_130_and_rerun_resumes(
     assert rerun.code == 0, rerun.explain()
     assert_complete(out, sb, BUNDLES)
     # The rerun resumed (Range from a non-zero offset) instead of starting over.
-    resumed = [r for r in file_records(sb) if (r.get("range") or "").startswith("bytes=")
-               and not (r.get("range") or "").startswith("bytes=0-")]
+    resumed = [
+        r
+        for r in file_records(sb)
+        if (r.get("range") or "").startswith("bytes=")
+        and not (r.get("range") or "").startswith("bytes=0-")
+    ]
     assert resumed, "no file was resumed with a Range request"
     for name, (_sent, _requests, waste) in _waste_report(sb).items():
         if name in sent_before:

@@ -32,8 +32,9 @@ def _all_files(root: Path) -> set[Path]:
 
 
 @pytest.mark.parametrize("evil", list(EVIL.values()), ids=list(EVIL))
-def test_hostile_content_disposition_is_ignored(sandbox_factory: Callable[..., Sandbox],
-                                                tmp_path: Path, evil: str) -> None:
+def test_hostile_content_disposition_is_ignored(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, evil: str
+) -> None:
     sb = sandbox_factory(evil_filename=evil)
     out = tmp_path / "a" / "b" / "out"
     before = _all_files(tmp_path)
@@ -48,20 +49,51 @@ def test_hostile_content_disposition_is_ignored(sandbox_factory: Callable[..., S
 def _product(display: str, entity: str = "LC80680172020070LGN00") -> Product:
     """A download-options product whose (bundle) display id and one secondary are hostile."""
     secondary = Product(
-        product_id="5f85f041c828327a", entity_id=f"L2SR_{entity}_X", display_id=display,
-        dataset_id="5f85f041c828327a", product_code="D557", product_name="band",
-        download_system="ls_zip", download_name=None, filesize=10, available=True,
-        bulk_available=True, file_groups=("ls_c2l2_sr_band",), secondary=())
+        product_id="5f85f041c828327a",
+        entity_id=f"L2SR_{entity}_X",
+        display_id=display,
+        dataset_id="5f85f041c828327a",
+        product_code="D557",
+        product_name="band",
+        download_system="ls_zip",
+        download_name=None,
+        filesize=10,
+        available=True,
+        bulk_available=True,
+        file_groups=("ls_c2l2_sr_band",),
+        secondary=(),
+    )
     return Product(
-        product_id="5e83d14fec7cae84", entity_id=entity, display_id=display,
-        dataset_id="5e83d14fec7cae84", product_code="D555", product_name="bundle",
-        download_system="ls_zip", download_name=None, filesize=100, available=True,
-        bulk_available=True, file_groups=(), secondary=(secondary,))
+        product_id="5e83d14fec7cae84",
+        entity_id=entity,
+        display_id=display,
+        dataset_id="5e83d14fec7cae84",
+        product_code="D555",
+        product_name="bundle",
+        download_system="ls_zip",
+        download_name=None,
+        filesize=100,
+        available=True,
+        bulk_available=True,
+        file_groups=(),
+        secondary=(secondary,),
+    )
 
 
-HOSTILE_IDS = ["../../etc/passwd", "/abs/path", "a\x00b", "x" * 300, "..", ".", "",
-               "C:\\Windows\\x", "name\r\nX-Evil: 1", "\u202etxt.exe", "a/../../b",
-               "LC08_L2SP_068017_20200310_20200822_02_T1.tar.part"]
+HOSTILE_IDS = [
+    "../../etc/passwd",
+    "/abs/path",
+    "a\x00b",
+    "x" * 300,
+    "..",
+    ".",
+    "",
+    "C:\\Windows\\x",
+    "name\r\nX-Evil: 1",
+    "\u202etxt.exe",
+    "a/../../b",
+    "LC08_L2SP_068017_20200310_20200822_02_T1.tar.part",
+]
 
 
 def _check_inside(out: Path, name: str) -> None:
@@ -80,8 +112,9 @@ def _check_inside(out: Path, name: str) -> None:
 
 @pytest.mark.parametrize("filetype", ["bundle", "band", "band_group"])
 @pytest.mark.parametrize("display", HOSTILE_IDS)
-def test_plan_with_hostile_display_ids_stays_inside(tmp_path: Path, filetype: str,
-                                                    display: str) -> None:
+def test_plan_with_hostile_display_ids_stays_inside(
+    tmp_path: Path, filetype: str, display: str
+) -> None:
     plan = make_plan(filetype, [_product(display)])
     for planned in plan.files:
         _check_inside(tmp_path, planned.file_name)

@@ -18,8 +18,7 @@ from .helpers import api_calls, cli_env, run_cli
 
 pytestmark = pytest.mark.reliability
 
-BIG_BOX = ["--bbox", "-160", "55", "-140", "68", "--start", "2015-01-01",
-           "--end", "2020-12-31"]
+BIG_BOX = ["--bbox", "-160", "55", "-140", "68", "--start", "2015-01-01", "--end", "2020-12-31"]
 _PAGE_DEFAULT = SearchQuery.__dataclass_fields__["page_size"].default
 assert isinstance(_PAGE_DEFAULT, int)
 PAGE: int = _PAGE_DEFAULT  # the client's scene-search page size
@@ -32,15 +31,20 @@ def test_search_with_20000_hits_returns_all_pages(sandbox: Sandbox, tmp_path: Pa
     small = run_cli(["search", *NOTEBOOK_QUERY, "--output", "json"], cli_env(sandbox))
     assert small.code == 0, small.explain()
     out = tmp_path / "scenes.json"
-    result = run_cli(["search", *BIG_BOX, "--output", "json", "--output-file", str(out)],
-                     cli_env(sandbox), timeout=180)
+    result = run_cli(
+        ["search", *BIG_BOX, "--output", "json", "--output-file", str(out)],
+        cli_env(sandbox),
+        timeout=180,
+    )
     assert result.code == 0, result.explain()
     data = json.loads(out.read_text())
     scenes = data["scenes"]
     total = data["total_hits"]
-    print(f"search: {len(scenes)} scenes, totalHits {total}, {result.elapsed:.1f} s, "
-          f"peak RSS {result.maxrss_kb / 1024:.0f} MiB (3-scene search: "
-          f"{small.maxrss_kb / 1024:.0f} MiB)")
+    print(
+        f"search: {len(scenes)} scenes, totalHits {total}, {result.elapsed:.1f} s, "
+        f"peak RSS {result.maxrss_kb / 1024:.0f} MiB (3-scene search: "
+        f"{small.maxrss_kb / 1024:.0f} MiB)"
+    )
     assert total >= 20_000
     assert data["count"] == total == len(scenes)
     assert len({s["entity_id"] for s in scenes}) == total, "duplicate scenes across pages"
@@ -53,15 +57,33 @@ def test_search_with_20000_hits_returns_all_pages(sandbox: Sandbox, tmp_path: Pa
 
 def test_dry_run_plan_of_2000_files_is_bounded(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["download", "--bbox", "-150.5", "61", "-149.5", "61.5", "--start", "2019-06-01",
-            "--end", "2020-12-31", "--limit", "91", "--filetype", "band", "--dry-run",
-            "--out", str(out)]
+    args = [
+        "download",
+        "--bbox",
+        "-150.5",
+        "61",
+        "-149.5",
+        "61.5",
+        "--start",
+        "2019-06-01",
+        "--end",
+        "2020-12-31",
+        "--limit",
+        "91",
+        "--filetype",
+        "band",
+        "--dry-run",
+        "--out",
+        str(out),
+    ]
     result = run_cli(args, cli_env(sandbox), timeout=120)
     assert result.code == 0, result.explain()
     assert "2002 file(s) over 91 scene(s)" in result.stderr, result.explain()
     calls = Counter(str(r["endpoint"]) for r in api_calls(sandbox))
-    print(f"dry run: {dict(calls)}, {result.elapsed:.1f} s, "
-          f"peak RSS {result.maxrss_kb / 1024:.0f} MiB")
+    print(
+        f"dry run: {dict(calls)}, {result.elapsed:.1f} s, "
+        f"peak RSS {result.maxrss_kb / 1024:.0f} MiB"
+    )
     pages = math.ceil(91 / PAGE)
     assert calls["scene-search"] == pages
     assert calls["download-options"] <= pages

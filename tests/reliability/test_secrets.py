@@ -28,8 +28,9 @@ def _stored_key(creds: Path) -> str | None:
     return str(key) if key else None
 
 
-def test_token_and_session_key_never_leak(sandbox_factory: Callable[..., Sandbox],
-                                          tmp_path: Path) -> None:
+def test_token_and_session_key_never_leak(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     sb = sandbox_factory(data_scale=0.001)
     config_dir = Path(os.environ["M2MDL_CONFIG_DIR"])
     state_dir = Path(os.environ["M2MDL_STATE_DIR"])
@@ -69,14 +70,14 @@ def test_token_and_session_key_never_leak(sandbox_factory: Callable[..., Sandbox
     sb.config.faults.api_error_endpoint = "download-options"
     step(["--debug", "download", *download_args(out, "bundle")[1:]], 4)
     step(download_args(out, "bundle"), 4)
-    step(["--debug", "login", "--username", "demo", "--token-stdin"], 3,
-         stdin_text="wrong-token\n")
+    step(["--debug", "login", "--username", "demo", "--token-stdin"], 3, stdin_text="wrong-token\n")
 
     assert keys, "no session key was ever stored"
     secrets = {TOKEN, *keys}
     inspect_out(out, sb)  # manifests valid, finals verified
-    assert sorted(p.name for p in out.iterdir() if p.suffix == ".TIF") == \
-        band_names(("SR_B3", "SR_B4"))
+    assert sorted(p.name for p in out.iterdir() if p.suffix == ".TIF") == band_names(
+        ("SR_B3", "SR_B4")
+    )
     places: dict[str, str] = {}
     for i, result in enumerate(runs):
         places[f"run {i} argv"] = " ".join(result.argv)
@@ -88,8 +89,9 @@ def test_token_and_session_key_never_leak(sandbox_factory: Callable[..., Sandbox
             files += [p for p in root.rglob("*") if p.is_file() and p != creds]
     for path in files:
         places[str(path)] = path.read_bytes().decode("utf-8", "replace")
-    assert any("DEBUG" in text for name, text in places.items() if "stderr" in name), \
+    assert any("DEBUG" in text for name, text in places.items() if "stderr" in name), (
         "no --debug output was produced, so the scan proves little"
+    )
     for where, text in places.items():
         for secret in secrets:
             assert secret not in text, f"a secret ({secret[:4]}...) leaked into {where}"

@@ -71,8 +71,14 @@ def _proxy_env(trap: Trap, **extra: str) -> dict[str, str]:
     """Every proxy variable points at the trap: any outgoing request shows up there."""
     url = f"http://127.0.0.1:{trap.port}"
     env = cli_env(None, M2MDL_USERNAME="demo", M2MDL_TOKEN="demo-token", **extra)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                 "all_proxy"):
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
         env[name] = url
     env.pop("NO_PROXY", None)
     env.pop("no_proxy", None)
@@ -81,11 +87,14 @@ def _proxy_env(trap: Trap, **extra: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("command", ["search", "download", "login"])
 def test_plain_http_api_url_is_refused_before_any_network_access(
-        trap: Trap, tmp_path: Path, command: str) -> None:
+    trap: Trap, tmp_path: Path, command: str
+) -> None:
     env = _proxy_env(trap, M2MDL_API_URL="http://example.com/api/api/json/stable/")
-    args = {"search": ["search", *NOTEBOOK_QUERY],
-            "download": download_args(tmp_path / "out", "bundle"),
-            "login": ["login", "--username", "demo"]}[command]
+    args = {
+        "search": ["search", *NOTEBOOK_QUERY],
+        "download": download_args(tmp_path / "out", "bundle"),
+        "login": ["login", "--username", "demo"],
+    }[command]
     result = run_cli(args, env, timeout=30)
     assert result.code == 2, result.explain()
     assert "http" in result.stderr and "example.com" in result.stderr, result.explain()
@@ -95,8 +104,7 @@ def test_plain_http_api_url_is_refused_before_any_network_access(
 
 def test_https_and_tls_verification_are_the_defaults() -> None:
     assert DEFAULT_API_URL.startswith("https://")
-    assert resolve({}, environ={}, path=Path("/nonexistent/config.toml")).api_url \
-        == DEFAULT_API_URL
+    assert resolve({}, environ={}, path=Path("/nonexistent/config.toml")).api_url == DEFAULT_API_URL
     assert Settings().verify_tls is True
     assert make_session().verify is True
     assert TransferOptions().verify_tls is True
@@ -119,10 +127,29 @@ def self_signed(tmp_path: Path) -> ssl.SSLContext:
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a self-signed certificate")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
     return context
@@ -131,8 +158,11 @@ def self_signed(tmp_path: Path) -> ssl.SSLContext:
 def test_untrusted_certificate_is_refused(self_signed: ssl.SSLContext) -> None:
     server = Trap(tls=self_signed)
     try:
-        env = cli_env(M2MDL_USERNAME="demo", M2MDL_TOKEN="demo-token",
-                      M2MDL_API_URL=f"https://127.0.0.1:{server.port}/api/api/json/stable/")
+        env = cli_env(
+            M2MDL_USERNAME="demo",
+            M2MDL_TOKEN="demo-token",
+            M2MDL_API_URL=f"https://127.0.0.1:{server.port}/api/api/json/stable/",
+        )
         for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
             env.pop(name, None)
         result = run_cli(["search", *NOTEBOOK_QUERY], env, timeout=90)
@@ -140,5 +170,6 @@ def test_untrusted_certificate_is_refused(self_signed: ssl.SSLContext) -> None:
         server.close()
     assert result.code == 5, result.explain()
     assert server.connections >= 1 and not server.lines, (
-        f"an HTTP request was sent over an unverified TLS connection: {server.lines}")
+        f"an HTTP request was sent over an unverified TLS connection: {server.lines}"
+    )
     assert "demo-token" not in result.stderr

@@ -13,9 +13,11 @@ from m2mdl.sandbox import Sandbox
 ANCHORAGE: dict[str, Any] = {
     "datasetName": "landsat_ot_c2_l2",
     "sceneFilter": {
-        "spatialFilter": {"filterType": "mbr",
-                          "lowerLeft": {"latitude": 61.0031, "longitude": -150.9495},
-                          "upperRight": {"latitude": 61.4834, "longitude": -148.9555}},
+        "spatialFilter": {
+            "filterType": "mbr",
+            "lowerLeft": {"latitude": 61.0031, "longitude": -150.9495},
+            "upperRight": {"latitude": 61.4834, "longitude": -148.9555},
+        },
         "acquisitionFilter": {"start": "2020-03-01", "end": "2020-03-15"},
         "cloudCoverFilter": {"min": 0, "max": 60},
     },
@@ -36,8 +38,7 @@ class Client:
     session: requests.Session = field(default_factory=requests.Session)
 
     @classmethod
-    def login(cls, sb: Sandbox, username: str = "demo",
-              token: str = "demo-token") -> Client:
+    def login(cls, sb: Sandbox, username: str = "demo", token: str = "demo-token") -> Client:
         """A client holding a fresh API key."""
         c = cls(sb)
         env = c.call("login-token", {"username": username, "token": token})
@@ -47,8 +48,7 @@ class Client:
 
     def raw(self, endpoint: str, body: Any = None) -> requests.Response:
         """POST ``body`` (JSON text, like the official notebook) and return the response."""
-        return self.session.post(self.sandbox.api_url + endpoint, data=json.dumps(body),
-                                 timeout=30)
+        return self.session.post(self.sandbox.api_url + endpoint, data=json.dumps(body), timeout=30)
 
     def call(self, endpoint: str, body: Any = None) -> dict[str, Any]:
         """The envelope of one call."""
@@ -66,16 +66,21 @@ class Client:
         """Search Anchorage, put the scenes in a list, return their entityIds."""
         hits = self.data("scene-search", ANCHORAGE)["results"]
         ids = [h["entityId"] for h in hits]
-        self.data("scene-list-add", {"listId": list_id, "datasetName": "landsat_ot_c2_l2",
-                                     "entityIds": ids})
+        self.data(
+            "scene-list-add",
+            {"listId": list_id, "datasetName": "landsat_ot_c2_l2", "entityIds": ids},
+        )
         return ids
 
     def bundle_urls(self, label: str = "bundles") -> dict[str, str]:
         """Request the Anchorage bundles; {downloadId: url}."""
         self.anchorage_list()
         opts = self.data("download-options", {"listId": "anc", "datasetName": "landsat_ot_c2_l2"})
-        downloads = [{"entityId": o["entityId"], "productId": o["id"]} for o in opts
-                     if o["available"] and o["downloadSystem"] != "folder"]
+        downloads = [
+            {"entityId": o["entityId"], "productId": o["id"]}
+            for o in opts
+            if o["available"] and o["downloadSystem"] != "folder"
+        ]
         data = self.data("download-request", {"downloads": downloads, "label": label})
         return {str(a["downloadId"]): a["url"] for a in data["availableDownloads"]}
 
@@ -83,7 +88,9 @@ class Client:
         """A signed URL for one file of a scene."""
         prefix = "L2SR" if suffix.startswith(("SR", "QA")) else "L2ST"
         entity = f"{prefix}_{display}_{suffix.replace('.', '_').upper()}"
-        data = self.data("download-request", {"downloads": [
-            {"entityId": entity, "productId": "5f85f041a2ea6695"}]})
+        data = self.data(
+            "download-request",
+            {"downloads": [{"entityId": entity, "productId": "5f85f041a2ea6695"}]},
+        )
         url: str = data["availableDownloads"][0]["url"]
         return url

@@ -35,12 +35,16 @@ def test_bad_credentials_answer_auth_invalid(sandbox: Sandbox) -> None:
 
 
 def test_removed_login_endpoint_is_not_found(sandbox: Sandbox) -> None:
-    resp = requests.post(sandbox.api_url + "login",
-                         json={"username": "demo", "password": "x"}, timeout=10)
+    resp = requests.post(
+        sandbox.api_url + "login", json={"username": "demo", "password": "x"}, timeout=10
+    )
     assert resp.status_code == 404
     env = resp.json()
     assert (env["errorCode"], env["errorMessage"], env["data"]) == (
-        "NOT_FOUND", "Invalid Endpoint", None)
+        "NOT_FOUND",
+        "Invalid Endpoint",
+        None,
+    )
 
 
 def test_unknown_endpoint_is_not_found(client: Client) -> None:
@@ -79,9 +83,12 @@ def test_logout_then_key_is_invalid(client: Client) -> None:
 
 
 def test_get_with_json_body_and_no_content_type_works(sandbox: Sandbox, client: Client) -> None:
-    resp = requests.get(sandbox.api_url + "dataset", timeout=10,
-                        data=json.dumps({"datasetName": "landsat_ot_c2_l2"}),
-                        headers={"X-Auth-Token": client.session.headers["X-Auth-Token"]})
+    resp = requests.get(
+        sandbox.api_url + "dataset",
+        timeout=10,
+        data=json.dumps({"datasetName": "landsat_ot_c2_l2"}),
+        headers={"X-Auth-Token": client.session.headers["X-Auth-Token"]},
+    )
     assert resp.json()["data"]["datasetId"] == "5e83d14f2fc39685"
 
 
@@ -110,8 +117,14 @@ def test_dataset_file_groups_l2(client: Client) -> None:
     groups = data["secondary"]["5f85f041c828327a"]
     sr = [f["name"] for f in groups["ls_c2l2_sr_band"]["files"]]
     assert len(sr) == 13
-    assert {"ANG.txt", "MTL.txt", "MTL.xml", "QA_PIXEL.TIF", "SR_B4.TIF",
-            "SR_QA_AEROSOL.TIF"} <= set(sr)
+    assert {
+        "ANG.txt",
+        "MTL.txt",
+        "MTL.xml",
+        "QA_PIXEL.TIF",
+        "SR_B4.TIF",
+        "SR_QA_AEROSOL.TIF",
+    } <= set(sr)
     assert groups["ls_c2l2_sr_band"]["label"] == "Level-2 Surface Reflectance Bands"
     assert "ST_B10.TIF" in [f["name"] for f in groups["ls_c2l2_st_band"]["files"]]
 
@@ -120,8 +133,9 @@ def test_grid2ll_and_small_endpoints(client: Client) -> None:
     point = client.data("grid2ll", {"gridType": "WRS2", "path": "68", "row": "17"})
     assert point["shape"] == "point"
     assert abs(point["coordinates"][0]["latitude"] - 61.47) < 0.2
-    poly = client.data("grid2ll", {"gridType": "WRS2", "responseShape": "polygon",
-                                   "path": 68, "row": 17})
+    poly = client.data(
+        "grid2ll", {"gridType": "WRS2", "responseShape": "polygon", "path": 68, "row": 17}
+    )
     assert len(poly["coordinates"]) == 4
     assert client.data("notifications", {"systemId": "M2M"})[0]["severityCode"] == "I"
     limits = client.data("rate-limit-summary", {})
@@ -129,7 +143,8 @@ def test_grid2ll_and_small_endpoints(client: Client) -> None:
 
 
 def test_concurrent_api_calls_from_one_ip_get_rate_limit_user(
-        sandbox_factory: Callable[..., Sandbox]) -> None:
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
     sb = sandbox_factory(api_min_seconds=0.5)
     c = Client.login(sb)
     other = Client(sb)

@@ -12,14 +12,18 @@ import urllib.request
 def test_cli_prints_its_url_first_and_serves() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "m2mdl.sandbox", "--port", "0", "--data-scale", "0.001"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         base = proc.stdout.readline().strip()
         assert base.startswith("http://127.0.0.1:")
         req = urllib.request.Request(  # noqa: S310 (a loopback http URL)
             base + "/api/api/json/stable/login-token",
-            data=json.dumps({"username": "demo", "token": "demo-token"}).encode())
+            data=json.dumps({"username": "demo", "token": "demo-token"}).encode(),
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 (loopback URL)
             env = json.loads(resp.read())
         assert env["errorCode"] is None and env["data"]

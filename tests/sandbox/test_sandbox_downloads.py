@@ -22,8 +22,10 @@ def test_scene_lists_persist_across_sessions(sandbox: Sandbox, client: Client) -
     got = again.data("scene-list-get", {"listId": "keep"})
     assert [g["entityId"] for g in got] == ids
     assert got[0]["datasetName"] == "landsat_ot_c2_l2"
-    again.data("scene-list-remove", {"listId": "keep", "datasetName": "landsat_ot_c2_l2",
-                                     "entityIds": ids[:1]})
+    again.data(
+        "scene-list-remove",
+        {"listId": "keep", "datasetName": "landsat_ot_c2_l2", "entityIds": ids[:1]},
+    )
     assert len(again.data("scene-list-get", {"listId": "keep"})) == 2
     again.data("scene-list-remove", {"listId": "keep"})
     assert again.data("scene-list-get", {"listId": "keep"}) == []
@@ -35,8 +37,12 @@ def test_download_options_four_products_and_22_files(client: Client) -> None:
     assert len(opts) == 12
     first = opts[:4]
     assert [o["productCode"] for o in first] == ["D694", "D693", "D691", "D806"]
-    assert [o["id"] for o in first] == ["5e83d14fec7cae84", "6448198cc7b442a4",
-                                        "6448198c62023764", "632210d4770592cf"]
+    assert [o["id"] for o in first] == [
+        "5e83d14fec7cae84",
+        "6448198cc7b442a4",
+        "6448198c62023764",
+        "632210d4770592cf",
+    ]
     assert [o["available"] for o in first] == [True, True, True, False]
     assert first[1]["filesize"] == 0 and first[1]["downloadName"] == "C2L2 Tile Product Files"
     assert opts[0]["entityId"] == "LC80670182020063LGN00"  # ordered by entityId like NB25
@@ -50,8 +56,11 @@ def test_download_options_four_products_and_22_files(client: Client) -> None:
 
 
 def test_download_options_with_file_groups_and_comma_ids(client: Client) -> None:
-    body = {"datasetName": "landsat_ot_c2_l2", "includeSecondaryFileGroups": True,
-            "entityIds": "LC80680172020070LGN00,LC80680182020070LGN00"}
+    body = {
+        "datasetName": "landsat_ot_c2_l2",
+        "includeSecondaryFileGroups": True,
+        "entityIds": "LC80680172020070LGN00,LC80680182020070LGN00",
+    }
     opts = client.data("download-options", body)
     assert len(opts) == 8
     sec = opts[0]["secondaryDownloads"]
@@ -61,8 +70,9 @@ def test_download_options_with_file_groups_and_comma_ids(client: Client) -> None
     assert b4["fileGroups"] == ["ls_c2l2_sr_band"]
 
 
-def test_bundle_filesize_matches_served_bytes_and_tar_is_valid(sandbox: Sandbox,
-                                                              client: Client) -> None:
+def test_bundle_filesize_matches_served_bytes_and_tar_is_valid(
+    sandbox: Sandbox, client: Client
+) -> None:
     client.anchorage_list()
     opts = client.data("download-options", {"listId": "anc", "datasetName": "landsat_ot_c2_l2"})
     sizes = {o["displayId"]: o["filesize"] for o in opts if o["productCode"] == "D694"}
@@ -78,14 +88,19 @@ def test_bundle_filesize_matches_served_bytes_and_tar_is_valid(sandbox: Sandbox,
             members = {m.name: m for m in tar.getmembers()}
         display = name[:-4]
         assert len(members) == 27
-        assert {f"{display}_MTL.json", f"{display}_SR_stac.json", f"{display}_thumb_small.jpeg",
-                f"{display}_SR_B4.TIF"} <= set(members)
+        assert {
+            f"{display}_MTL.json",
+            f"{display}_SR_stac.json",
+            f"{display}_thumb_small.jpeg",
+            f"{display}_SR_B4.TIF",
+        } <= set(members)
         b4 = f"{display}_SR_B4.TIF"
         assert members[b4].size == len(sandbox.expected_bytes(b4))
 
 
 def test_realistic_scale_bundle_sizes_are_the_recorded_ones(
-        sandbox_factory: Callable[..., Sandbox]) -> None:
+    sandbox_factory: Callable[..., Sandbox],
+) -> None:
     sb = sandbox_factory(data_scale=1.0)
     c = Client.login(sb)
     c.anchorage_list()
@@ -109,8 +124,9 @@ def test_download_request_dedupes_and_reports_duplicates(client: Client) -> None
     assert limits["user"]["recentDownloadCount"] == 14998
     assert limits["ip"]["recentDownloadCount"] == 14998
     second = client.data("download-request", {"downloads": [one], "label": "again"})
-    old_id = next(a["downloadId"] for a in first["availableDownloads"]
-                  if a["entityId"] == one["entityId"])
+    old_id = next(
+        a["downloadId"] for a in first["availableDownloads"] if a["entityId"] == one["entityId"]
+    )
     assert second["duplicateProducts"] == {str(old_id): label}
     assert second["newRecords"] == []
     assert second["availableDownloads"][0]["downloadId"] == old_id
@@ -118,26 +134,46 @@ def test_download_request_dedupes_and_reports_duplicates(client: Client) -> None
 
 
 def test_download_request_failed_items(client: Client) -> None:
-    data = client.data("download-request", {"downloads": [
-        {"entityId": "LC80680172020070LGN00", "productId": "nope"},
-        {"entityId": "LC80000002020070LGN00", "productId": "5e83d14fec7cae84"},
-        {"entityId": "LC80680172020070LGN00", "productId": "632210d4770592cf"}]})
+    data = client.data(
+        "download-request",
+        {
+            "downloads": [
+                {"entityId": "LC80680172020070LGN00", "productId": "nope"},
+                {"entityId": "LC80000002020070LGN00", "productId": "5e83d14fec7cae84"},
+                {"entityId": "LC80680172020070LGN00", "productId": "632210d4770592cf"},
+            ]
+        },
+    )
     assert data["numInvalidScenes"] == 3 and len(data["failed"]) == 3
     assert data["availableDownloads"] == []
 
 
 def test_data_groups_give_13_files_per_scene(client: Client) -> None:
     client.anchorage_list()
-    opts = client.data("download-options", {"listId": "anc", "datasetName": "landsat_ot_c2_l2",
-                                            "includeSecondaryFileGroups": True})
+    opts = client.data(
+        "download-options",
+        {"listId": "anc", "datasetName": "landsat_ot_c2_l2", "includeSecondaryFileGroups": True},
+    )
     sec_ids = sorted({s["entityId"] for o in opts for s in o["secondaryDownloads"]})
     assert len(sec_ids) == 66
-    added = client.data("scene-list-add", {"listId": "sec", "entityIds": sec_ids,
-                                           "datasetName": "landsat_band_files_c2_l2"})
+    added = client.data(
+        "scene-list-add",
+        {"listId": "sec", "entityIds": sec_ids, "datasetName": "landsat_band_files_c2_l2"},
+    )
     assert added == 66
-    data = client.data("download-request", {"dataGroups": [
-        {"fileGroups": ["ls_c2l2_sr_band"], "datasetName": "landsat_band_files_c2_l2",
-         "listId": "sec"}], "label": "groups"})
+    data = client.data(
+        "download-request",
+        {
+            "dataGroups": [
+                {
+                    "fileGroups": ["ls_c2l2_sr_band"],
+                    "datasetName": "landsat_band_files_c2_l2",
+                    "listId": "sec",
+                }
+            ],
+            "label": "groups",
+        },
+    )
     urls = [a["url"] for a in data["availableDownloads"]]
     assert len(urls) == 39
     assert sum("_SR_B4.TIF?" in u for u in urls) == 3
@@ -165,8 +201,11 @@ def test_preparing_downloads_become_available(sandbox_factory: Callable[..., San
     c = Client.login(sb)
     c.anchorage_list()
     opts = c.data("download-options", {"listId": "anc", "datasetName": "landsat_ot_c2_l2"})
-    downloads = [{"entityId": o["entityId"], "productId": o["id"]} for o in opts
-                 if o["productCode"] == "D694"]
+    downloads = [
+        {"entityId": o["entityId"], "productId": o["id"]}
+        for o in opts
+        if o["productCode"] == "D694"
+    ]
     data = c.data("download-request", {"downloads": downloads, "label": "prep"})
     assert data["availableDownloads"] == [] and len(data["preparingDownloads"]) == 3
     staging = data["preparingDownloads"][0]["url"]
@@ -188,7 +227,8 @@ def test_preparing_downloads_become_available(sandbox_factory: Callable[..., San
 def test_rate_limit_user_dl(client: Client, sandbox: Sandbox) -> None:
     sandbox.app.state.note_requested("demo", "127.0.0.1", 14_999)
     display = SCENE_068017
-    downloads = [{"entityId": f"L2SR_{display}_SR_B{b}_TIF", "productId": "5f85f041a2ea6695"}
-                 for b in (1, 2)]
+    downloads = [
+        {"entityId": f"L2SR_{display}_SR_B{b}_TIF", "productId": "5f85f041a2ea6695"} for b in (1, 2)
+    ]
     env = client.call("download-request", {"downloads": downloads})
     assert env["errorCode"] == "RATE_LIMIT_USER_DL"

@@ -75,8 +75,9 @@ def test_mutate_after_changes_content_and_validators(sandbox_factory: Factory) -
     assert new.headers["ETag"] != old.headers["ETag"]
     assert new.headers["Last-Modified"] != old.headers["Last-Modified"]
     assert new.content == sb.expected_bytes(B4)
-    resumed = requests.get(url, headers={"Range": "bytes=100-",
-                                         "If-Range": old.headers["ETag"]}, timeout=10)
+    resumed = requests.get(
+        url, headers={"Range": "bytes=100-", "If-Range": old.headers["ETag"]}, timeout=10
+    )
     assert resumed.status_code == 200  # stale validator: full body
     assert _file_records(sb)[1]["event"] == "mutated"
 

@@ -16,8 +16,10 @@ B4 = SCENE_068017 + "_SR_B4.TIF"
 
 def test_file_headers_and_content(sandbox: Sandbox, client: Client) -> None:
     url = client.file_url("SR_B4.TIF")
-    assert url.startswith(sandbox.base_url + "/data/collection02/level-2/standard/oli-tirs/"
-                          "2020/068/017/" + SCENE_068017 + "/" + B4 + "?requestSignature=")
+    assert url.startswith(
+        sandbox.base_url + "/data/collection02/level-2/standard/oli-tirs/"
+        "2020/068/017/" + SCENE_068017 + "/" + B4 + "?requestSignature="
+    )
     resp = requests.get(url, timeout=10)
     assert resp.status_code == 200
     assert resp.headers["Content-Disposition"] == f'attachment; filename="{B4}"'
@@ -36,8 +38,12 @@ def test_ranges(sandbox: Sandbox, client: Client) -> None:
     url = client.file_url("SR_B4.TIF")
     full = sandbox.expected_bytes(B4)
     size = len(full)
-    for spec, want in (("bytes=10-19", full[10:20]), (f"bytes={size - 5}-", full[-5:]),
-                       ("bytes=-7", full[-7:]), (f"bytes=100-{size + 50}", full[100:])):
+    for spec, want in (
+        ("bytes=10-19", full[10:20]),
+        (f"bytes={size - 5}-", full[-5:]),
+        ("bytes=-7", full[-7:]),
+        (f"bytes=100-{size + 50}", full[100:]),
+    ):
         resp = requests.get(url, headers={"Range": spec}, timeout=10)
         assert resp.status_code == 206, spec
         assert resp.content == want
@@ -78,7 +84,8 @@ def test_head_is_not_supported(client: Client) -> None:
 
 
 def test_log_has_one_line_per_request_and_no_secrets(
-        sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     sb = sandbox_factory(log_path=tmp_path / "log.jsonl")
     c = Client.login(sb)
     key = c.session.headers["X-Auth-Token"]
@@ -90,7 +97,10 @@ def test_log_has_one_line_per_request_and_no_secrets(
     assert records == sb.records()
     assert [r["kind"] for r in records] == ["api", "api", "file", "api"]
     assert [r.get("endpoint") for r in records if r["kind"] == "api"] == [
-        "login-token", "download-request", "no-such-endpoint"]
+        "login-token",
+        "download-request",
+        "no-such-endpoint",
+    ]
     file_rec = records[2]
     assert (file_rec["status"], file_rec["bytes"], file_rec["range"]) == (206, 100, "bytes=0-99")
     assert file_rec["file"] == B4
@@ -101,8 +111,9 @@ def test_log_has_one_line_per_request_and_no_secrets(
     assert records[3]["error_code"] == "NOT_FOUND"
 
 
-def test_files_dir_writes_static_copies(sandbox_factory: Callable[..., Sandbox],
-                                        tmp_path: Path) -> None:
+def test_files_dir_writes_static_copies(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
     sb = sandbox_factory(files_dir=tmp_path, files_url="http://127.0.0.1:9/static")
     c = Client.login(sb)
     url = c.file_url("SR_B4.TIF")

@@ -36,11 +36,15 @@ def test_anchorage_cloud_20_returns_the_two_068_scenes(client: Client) -> None:
 
 
 def test_geojson_polygon_and_multipolygon_match_mbr(client: Client) -> None:
-    ring = [[-150.9495, 61.0031], [-148.9555, 61.0031], [-148.9555, 61.4834],
-            [-150.9495, 61.4834], [-150.9495, 61.0031]]
+    ring = [
+        [-150.9495, 61.0031],
+        [-148.9555, 61.0031],
+        [-148.9555, 61.4834],
+        [-150.9495, 61.4834],
+        [-150.9495, 61.0031],
+    ]
     poly = {"filterType": "geojson", "geoJson": {"type": "Polygon", "coordinates": [ring]}}
-    multi = {"filterType": "geojson",
-             "geoJson": {"type": "MultiPolygon", "coordinates": [[ring]]}}
+    multi = {"filterType": "geojson", "geoJson": {"type": "MultiPolygon", "coordinates": [[ring]]}}
     for spatial in (poly, multi):
         data = _search(client, scene_filter={"spatialFilter": spatial})
         assert {r["displayId"] for r in data["results"]} == set(ANCHORAGE_IDS)
@@ -50,16 +54,22 @@ def test_spatial_filter_is_an_intersection_test_not_a_bbox_test(client: Client) 
     # a thin triangle inside the MBR of 068/017 but outside its slanted footprint
     tri = [[-150.85, 62.55], [-150.80, 62.55], [-150.85, 62.50], [-150.85, 62.55]]
     spatial = {"filterType": "geojson", "geoJson": {"type": "Polygon", "coordinates": [tri]}}
-    data = _search(client, scene_filter={"spatialFilter": spatial,
-                                         "cloudCoverFilter": {"min": 0, "max": 100}})
+    data = _search(
+        client, scene_filter={"spatialFilter": spatial, "cloudCoverFilter": {"min": 0, "max": 100}}
+    )
     assert "LC08_L2SP_068017_20200310_20200822_02_T1" not in {
-        r["displayId"] for r in data["results"]}
+        r["displayId"] for r in data["results"]
+    }
 
 
 def test_metadata_filter_on_path_and_row(client: Client) -> None:
-    meta = {"filterType": "and", "childFilters": [
-        {"filterType": "value", "filterId": "5e83d14fb9436d88", "value": "68"},
-        {"filterType": "value", "filterId": "5e83d14ff1eda1b8", "value": "17"}]}
+    meta = {
+        "filterType": "and",
+        "childFilters": [
+            {"filterType": "value", "filterId": "5e83d14fb9436d88", "value": "68"},
+            {"filterType": "value", "filterId": "5e83d14ff1eda1b8", "value": "17"},
+        ],
+    }
     data = _search(client, scene_filter={"metadataFilter": meta})
     assert [r["entityId"] for r in data["results"]] == ["LC80680172020070LGN00"]
     unknown = {"filterType": "value", "filterId": "5e83d0b81d20cee8", "value": "68"}
@@ -67,10 +77,15 @@ def test_metadata_filter_on_path_and_row(client: Client) -> None:
 
 
 def test_seasonal_filter_and_sorting(client: Client) -> None:
-    body = {"datasetName": "landsat_ot_c2_l2", "maxResults": 500, "sceneFilter": {
-        "spatialFilter": ANCHORAGE["sceneFilter"]["spatialFilter"],
-        "acquisitionFilter": {"start": "2019-01-01", "end": "2020-12-31"},
-        "seasonalFilter": [6, 7]}}
+    body = {
+        "datasetName": "landsat_ot_c2_l2",
+        "maxResults": 500,
+        "sceneFilter": {
+            "spatialFilter": ANCHORAGE["sceneFilter"]["spatialFilter"],
+            "acquisitionFilter": {"start": "2019-01-01", "end": "2020-12-31"},
+            "seasonalFilter": [6, 7],
+        },
+    }
     data = client.data("scene-search", body)
     dates = [r["temporalCoverage"]["startDate"] for r in data["results"]]
     assert dates and all(d[5:7] in ("06", "07") for d in dates)
@@ -84,9 +99,14 @@ def test_seasonal_filter_and_sorting(client: Client) -> None:
 
 
 def test_paging_follows_the_next_record_rule(client: Client) -> None:
-    body: dict[str, Any] = {"datasetName": "landsat_ot_c2_l2", "maxResults": 7, "sceneFilter": {
-        "spatialFilter": ANCHORAGE["sceneFilter"]["spatialFilter"],
-        "acquisitionFilter": {"start": "2019-01-01", "end": "2019-12-31"}}}
+    body: dict[str, Any] = {
+        "datasetName": "landsat_ot_c2_l2",
+        "maxResults": 7,
+        "sceneFilter": {
+            "spatialFilter": ANCHORAGE["sceneFilter"]["spatialFilter"],
+            "acquisitionFilter": {"start": "2019-01-01", "end": "2019-12-31"},
+        },
+    }
     seen: list[str] = []
     start = 1
     total = None
@@ -104,11 +124,17 @@ def test_paging_follows_the_next_record_rule(client: Client) -> None:
 
 
 def test_large_search_pages_fast_and_rejects_huge_pages(client: Client) -> None:
-    body: dict[str, Any] = {"datasetName": "landsat_ot_c2_l2", "maxResults": 5000,
-                            "sceneFilter": {"spatialFilter": {
-                                "filterType": "mbr",
-                                "lowerLeft": {"latitude": 40, "longitude": -10},
-                                "upperRight": {"latitude": 50, "longitude": 5}}}}
+    body: dict[str, Any] = {
+        "datasetName": "landsat_ot_c2_l2",
+        "maxResults": 5000,
+        "sceneFilter": {
+            "spatialFilter": {
+                "filterType": "mbr",
+                "lowerLeft": {"latitude": 40, "longitude": -10},
+                "upperRight": {"latitude": 50, "longitude": 5},
+            }
+        },
+    }
     began = time.monotonic()
     first = client.data("scene-search", body)
     assert first["totalHits"] > 20_000
@@ -124,5 +150,6 @@ def test_whole_earth_search_is_lazy(client: Client) -> None:
     data = client.data("scene-search", {"datasetName": "landsat_ot_c2_l1", "maxResults": 10})
     assert data["recordsReturned"] == 10
     assert data["totalHitsAccuracy"] == "approximate"
-    assert all(r["displayId"].startswith("LC0") and "_L1TP_" in r["displayId"]
-               for r in data["results"])
+    assert all(
+        r["displayId"].startswith("LC0") and "_L1TP_" in r["displayId"] for r in data["results"]
+    )

@@ -75,8 +75,9 @@ def test_both_body_loops_download_correctly(
 
     monkeypatch.setattr(single, "direct_source", spy)
     options = fast if segmented else _single(fast)
-    job = FileJob("k", server.url("f.bin", drop_after=700_000), tmp_path / "f.bin",
-                  expected_size=SIZE)
+    job = FileJob(
+        "k", server.url("f.bin", drop_after=700_000), tmp_path / "f.bin", expected_size=SIZE
+    )
     [result] = run_transfers([job], options, RecordingSink())
     assert result.ok and result.sha256 == sha256(data)
     assert sha256((tmp_path / "f.bin").read_bytes()) == sha256(data)
