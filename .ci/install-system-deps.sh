@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the system packages the real-keyring tests (pytest -m keyring) and the zsh/fish
-# completion tests need:
+# completion tests and the terminal (tmux) tests need:
 #   dbus-run-session      (package dbus-daemon, pulled in by dbus)  a private session bus
 #   gnome-keyring-daemon  (gnome-keyring)                           the Secret Service
 #   secret-tool           (libsecret-tools)                         reads an entry back
+#   tmux                  (tmux)                                    a real terminal to screen-test
 # dbus-x11 is named explicitly: it satisfies gnome-keyring's dbus-session-bus dependency,
 # where apt would otherwise choose dbus-user-session, which needs a systemd user session.
 #
@@ -11,8 +12,8 @@
 # unavailable or fails: it warns, and the keyring tests skip with a reason naming the binary.
 set -euo pipefail
 
-packages=(gnome-keyring dbus dbus-x11 libsecret-tools zsh fish)
-binaries=(dbus-run-session gnome-keyring-daemon secret-tool zsh fish)
+packages=(gnome-keyring dbus dbus-x11 libsecret-tools zsh fish tmux)
+binaries=(dbus-run-session gnome-keyring-daemon secret-tool zsh fish tmux)
 
 missing=()
 for binary in "${binaries[@]}"; do

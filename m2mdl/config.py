@@ -24,6 +24,8 @@ APP_NAME = "m2mdl"
 #: The real M2M service; the sandbox and tests override it.
 DEFAULT_API_URL = "https://m2m.cr.usgs.gov/api/api/json/stable/"
 DEFAULT_DATASET = "landsat_ot_c2_l2"
+#: The USGS LandsatLook STAC API, which publishes per-file SHA-512 checksums (docs/design.md).
+DEFAULT_STAC_URL = "https://landsatlook.usgs.gov/stac-server"
 #: USGS staff guidance is "up to 5 open connections"; peers use 3 to 5. Four leaves headroom.
 DEFAULT_WORKERS = 4
 
@@ -69,6 +71,9 @@ class Settings:
     cloud_max: float = 100.0
     verify_tls: bool = True
     keep_server_state: bool = False
+    stac_url: str = DEFAULT_STAC_URL
+    default_days: int = 30  # a download with no dates, ids or --from searches this many days
+    max_size: str = "100GB"  # a larger plan asks for confirmation (or --yes)
 
     def with_overrides(self, values: Mapping[str, Any]) -> Settings:
         """Return a copy with the non-None values of ``values`` applied."""
@@ -89,6 +94,9 @@ _ENV: dict[str, str] = {
     "M2MDL_CLOUD_MAX": "cloud_max",
     "M2MDL_VERIFY_TLS": "verify_tls",
     "M2MDL_KEEP_SERVER_STATE": "keep_server_state",
+    "M2MDL_STAC_URL": "stac_url",
+    "M2MDL_DEFAULT_DAYS": "default_days",
+    "M2MDL_MAX_SIZE": "max_size",
 }
 _TYPES: dict[str, type] = {f.name: type(getattr(Settings(), f.name)) for f in fields(Settings)}
 

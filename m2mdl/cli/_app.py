@@ -70,8 +70,8 @@ class State:
         secret_filter = SecretFilter()
         _setup_logging(self, secret_filter)
         if self.sandbox:
-            store, api_url = self._start_sandbox()
-            settings = resolve(dict(self.flags, api_url=api_url))
+            store, api_url, stac_url = self._start_sandbox()
+            settings = resolve(dict(self.flags, api_url=api_url, stac_url=stac_url))
         else:
             from ..auth import open_store
 
@@ -79,7 +79,7 @@ class State:
             store = open_store(ui.warn)
         return Context(settings=settings, store=store, reporter=ui, secret_filter=secret_filter)
 
-    def _start_sandbox(self) -> tuple[Any, str]:
+    def _start_sandbox(self) -> tuple[Any, str, str]:
         from ..auth import Credentials, MemoryStore, StoredSession
         from ..sandbox import Sandbox, SandboxConfig
 
@@ -90,7 +90,7 @@ class State:
         self._cleanups.append(sandbox.stop)
         store = MemoryStore()  # trying m2mdl never touches real credentials
         store.save(StoredSession(Credentials("demo", "demo-token")))
-        return store, sandbox.api_url
+        return store, sandbox.api_url, sandbox.stac_url
 
     def close(self) -> None:
         """Stop what the command started (the in-process sandbox)."""

@@ -16,6 +16,8 @@ from types import FrameType
 
 from m2mdl.sandbox.config import Faults, SandboxConfig
 from m2mdl.sandbox.core import Sandbox
+from m2mdl.sandbox.service import HELP as SERVICE_HELP
+from m2mdl.sandbox.service import ServiceOptions
 
 _HELP = {
     "rate": "bytes per second per connection",
@@ -46,6 +48,17 @@ def _fault_options(parser: argparse.ArgumentParser) -> None:
         group.add_argument(flag, type=kind, default=None, help=_HELP.get(f.name))
 
 
+def _service_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("service")
+    for f in dataclasses.fields(ServiceOptions):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            group.add_argument(flag, action="store_true", help=SERVICE_HELP.get(f.name))
+            continue
+        kind = str if "str" in str(f.type) else float if "float" in str(f.type) else int
+        group.add_argument(flag, type=kind, default=None, help=SERVICE_HELP.get(f.name))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -73,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="write requested files here (for a static server)",
     )
     parser.add_argument("--files-url", default=None, help="URL under which --files-dir is served")
+    _service_options(parser)
     _fault_options(parser)
     return parser
 
@@ -93,6 +107,13 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         files_dir=args.files_dir,
         files_url=args.files_url,
         faults=Faults(**values),
+        service=ServiceOptions(
+            **{
+                f.name: getattr(args, f.name)
+                for f in dataclasses.fields(ServiceOptions)
+                if getattr(args, f.name) not in (None, False)
+            }
+        ),
     )
 
 

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .service import ServiceOptions
+
 
 @dataclass(frozen=True)
 class UserSpec:
@@ -86,6 +88,7 @@ class SandboxConfig:
     key_idle_seconds: float = 7200.0
     users: tuple[UserSpec, ...] = field(default_factory=default_users)
     faults: Faults = field(default_factory=Faults)
+    service: ServiceOptions = field(default_factory=ServiceOptions)
     log_path: Path | None = None
     files_dir: Path | None = None
     files_url: str | None = None

@@ -13,7 +13,7 @@ from m2mdl.sandbox.config import SandboxConfig
 from m2mdl.sandbox.faults import FaultCounters
 from m2mdl.sandbox.log import RequestLog
 from m2mdl.sandbox.products import ServedFile
-from m2mdl.sandbox.server import API_PREFIX, SandboxServer
+from m2mdl.sandbox.server import API_PREFIX, STAC_PREFIX, SandboxServer
 
 _SMALL = 64 * 1024 * 1024
 _CHUNK = 1 << 20
@@ -85,6 +85,11 @@ class Sandbox:
     def api_url(self) -> str:
         """``<base_url>/api/api/json/stable/`` (append the endpoint name)."""
         return self.app.base_url + API_PREFIX
+
+    @property
+    def stac_url(self) -> str:
+        """The sandbox's STAC API root (``<base_url>/stac-server``), like LandsatLook's."""
+        return self.app.base_url + STAC_PREFIX
 
     @property
     def log_path(self) -> Path | None:

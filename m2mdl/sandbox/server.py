@@ -24,6 +24,8 @@ from m2mdl.sandbox.files import DownloadHost, FileRequest, html_page
 from m2mdl.sandbox.log import RequestLog
 
 API_PREFIX = "/api/api/json/stable/"
+#: The STAC API root path, as on landsatlook.usgs.gov.
+STAC_PREFIX = "/stac-server"
 _MAX_BODY = 64 * 1024 * 1024
 
 
