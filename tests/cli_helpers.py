@@ -44,6 +44,7 @@ def env_for(sb: Sandbox, **extra: str) -> dict[str, str]:
     """Environment that points m2mdl at the sandbox as user demo."""
     return {
         "M2MDL_API_URL": sb.api_url,
+        "M2MDL_STAC_URL": sb.stac_url,
         "M2MDL_USERNAME": "demo",
         "M2MDL_TOKEN": "demo-token",
         **extra,

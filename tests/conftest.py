@@ -26,5 +26,7 @@ def _isolate(
     monkeypatch.setenv("M2MDL_CONFIG_DIR", str(home / "config"))
     monkeypatch.setenv("M2MDL_STATE_DIR", str(home / "state"))
     monkeypatch.setenv("M2MDL_NO_KEYRING", "1")
+    # Nothing reaches the real STAC API: a closed loopback port unless a test names a sandbox.
+    monkeypatch.setenv("M2MDL_STAC_URL", "http://127.0.0.1:9/stac-server")
     monkeypatch.setenv("COLUMNS", "200")
     yield

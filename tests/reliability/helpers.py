@@ -64,7 +64,12 @@ def cli_env(sb: Sandbox | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(NO_COLOR="1", COLUMNS="200", PYTHONUNBUFFERED="1")
     if sb is not None:
-        env.update(M2MDL_API_URL=sb.api_url, M2MDL_USERNAME="demo", M2MDL_TOKEN="demo-token")
+        env.update(
+            M2MDL_API_URL=sb.api_url,
+            M2MDL_STAC_URL=sb.stac_url,
+            M2MDL_USERNAME="demo",
+            M2MDL_TOKEN="demo-token",
+        )
     env.update(extra)
     return env
 
