@@ -39,10 +39,11 @@ PHRASES: list[tuple[str, str]] = [
         "(the numbers and findings cited are in /work/shared/downloader.md)",
         f"(the measurements and findings behind them are in docs/design.md §{TE})",
     ),
+    ("our M2M API notes, §2.10: UNCERTAIN", f"docs/design.md §{M2M}: scene-search; UNCERTAIN"),
     ("our M2M API notes, §2.10", f"docs/design.md §{M2M}: scene-search"),
     (
         ", as the brief says.",
-        f" (2.5-3.5 MiB measured, docs/design.md §{TE}: benchmark method).",
+        f"; 2.5-3.5 MiB measured on loopback, docs/design.md §{TE}: benchmark method.",
     ),
     ("; the brief asks to flag > 60 s.", "; cases slower than ``SLOW`` are flagged."),
 ]
