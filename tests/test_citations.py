@@ -3,7 +3,8 @@
 A tracked file must not name a path outside the repository (``../shared``, ``/work/``), a
 reference document that is not in the repository, or "the brief", and every source tag it uses
 (``NB25``, ``[REF]``, ...) must be explained in the Sources table of docs/design.md. Citations
-of the form ``docs/design.md §<Section>: <subsection>`` must name a heading of that file.
+of the forms ``docs/design.md §<Section>: <subsection>`` and ``docs/design.md, "<Section>"``
+must name a heading of that file.
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ KNOWN_TAGS = (
 )
 #: A bracketed tag shaped like the ones above (letters and a number: [NB25], [CAS22]).
 BRACKETED_TAG = re.compile(r"\[([A-Z][A-Z0-9]{1,9}[a-z]?)\]")
-CITATION = re.compile(r"docs/design\.md\s+§")
+#: ``docs/design.md §Section: subsection`` or ``docs/design.md, "Section"``.
+CITATION = re.compile(r"docs/design\.md(?:\s+§|,\s*\(?[\"“])")
 
 
 @cache
@@ -216,6 +218,8 @@ def test_design_citations_name_a_heading() -> None:
         ("m2m api: Download-options", True),
         ("Transfer engine", True),
         ("download hosts, and more", True),
+        ('Landsat naming"):', True),
+        ('bundles" and "STAC and checksums".', True),
         ("M2M API: no such subsection", False),
         ("Nowhere: envelope", False),
     ],
