@@ -1,0 +1,405 @@
+"""A local STAC catalog of what is on disk: ``OUT/catalog.json`` and one item per scene.
+
+Layout (STAC 1.0.0, a "self-contained" catalog: relative links only, no ``self`` links, so
+the directory can be moved or copied and still opens)::
+
+    OUT/catalog.json                     Catalog, one ``item`` link per scene
+    OUT/<display id>/<display id>.json   Item, next to the scene's files
+    OUT/<display id>/<display id>_SR_B4.TIF ...
+
+Each item is based on USGS's STAC item(s) for the product when the caller has them
+(Level-2 products have two, ``..._SR`` and ``..._ST``; they are merged): geometry, bbox,
+properties (``datetime``, ``eo:cloud_cover``, ``proj:*``, ``view:*``, ``landsat:*``) and per
+asset ``eo:bands``, ``file:checksum``, title, type and roles. Without one it is built from
+M2M's metadata: the scene's footprint and its bbox, the acquisition date (M2M gives no time of
+day: ``T00:00:00Z``), cloud cover, and platform, instruments, WRS path/row, correction level
+and tier parsed from the display id.
+
+Assets are the scene's files that exist locally, keyed as USGS keys them (``red``,
+``nir08``, ``qa_pixel``, ``MTL.txt``; see :mod:`m2mdl.bands`), with hrefs relative to the
+item (``./<file>``, or ``../<file>`` for files of the flat layout) and ``file:size``.
+``file:checksum`` is USGS's where published, else the SHA-512 m2mdl computed while writing
+the file when the caller passes it.
+
+Runs merge: an existing item keeps the assets of files still on disk and its properties
+(USGS-based properties replace M2M-based ones, never the other way round); the catalog keeps
+every item link whose item still exists, and picks up items a killed run wrote but did not
+link yet. Every file is written atomically (temporary file, fsync, rename, directory fsync),
+items first and the catalog last, so after a kill or a full disk both stay valid JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .bands import asset_key, bands_for_display_id
+from .layout import check_display_id
+from .transfer.fsutil import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from .models import Scene
+
+log = logging.getLogger("m2mdl.catalog")
+
+CATALOG_NAME = "catalog.json"
+STAC_VERSION = "1.0.0"
+CATALOG_ID = "m2mdl"
+EXT = {
+    "eo": "https://stac-extensions.github.io/eo/v1.0.0/schema.json",
+    "file": "https://stac-extensions.github.io/file/v1.0.0/schema.json",
+    "proj": "https://stac-extensions.github.io/projection/v1.0.0/schema.json",
+    "view": "https://stac-extensions.github.io/view/v1.0.0/schema.json",
+    "landsat": "https://landsat.usgs.gov/stac/landsat-extension/v1.1.1/schema.json",
+}
+#: USGS asset fields copied into local items (hrefs and S3 alternates are not: they point
+#: at the remote copy).
+ASSET_FIELDS = (
+    *("title", "description", "type", "roles", "eo:bands", "file:checksum"),
+    *("classification:bitfields", "proj:shape", "proj:transform", "proj:epsg"),
+)
+_COMMON_NAMES = frozenset(
+    {"coastal", "blue", "green", "red", "nir08", "nir09", "swir16", "swir22", "pan"}
+    | {"cirrus", "lwir", "lwir11", "lwir12"}
+)
+_SKIP_SUFFIXES = ("stac.json", ".m2mdl-tmp", ".part", ".part.json")
+_PLATFORMS = {
+    "C": ["OLI", "TIRS"],
+    "O": ["OLI"],
+    "E": ["ETM"],
+    "M": ["MSS"],
+}
+
+
+@dataclass(frozen=True)
+class SceneFiles:
+    """One scene's local files and what is known about it.
+
+    Attributes:
+        display_id: the product id (``LC08_L2SP_068017_20200310_20200822_02_T1``).
+        files: paths of its files on disk (any layout).
+        usgs_items: USGS STAC items or sidecars of the product (SR and ST for Level-2).
+        scene: the M2M scene (search hit), used when there is no USGS item.
+        sha512: file name -> SHA-512 hex m2mdl computed, for files USGS gives none for.
+    """
+
+    display_id: str
+    files: Sequence[Path]
+    usgs_items: Sequence[Mapping[str, Any]] = ()
+    scene: Scene | None = None
+    sha512: Mapping[str, str] = field(default_factory=dict)
+
+
+def item_path(out_dir: Path, display_id: str) -> Path:
+    """``OUT/<display id>/<display id>.json``.
+
+    Raises:
+        InputError: the display id cannot be a folder name.
+    """
+    name = check_display_id(display_id)
+    return out_dir / name / f"{name}.json"
+
+
+def _dumps(document: Mapping[str, Any]) -> bytes:
+    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    """A JSON object from ``path``, or None when missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- building items ---------------------------------------------------------------------------
+
+
+def _bbox(geometry: Mapping[str, Any] | None) -> list[float] | None:
+    """[west, south, east, north] of a GeoJSON geometry's coordinates."""
+    points: list[tuple[float, float]] = []
+
+    def walk(value: Any) -> None:
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) >= 2
+            and all(isinstance(v, (int, float)) for v in value[:2])
+        ):
+            points.append((float(value[0]), float(value[1])))
+        elif isinstance(value, (list, tuple)):
+            for child in value:
+                walk(child)
+
+    walk((geometry or {}).get("coordinates"))
+    if not points:
+        return None
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def m2m_properties(display_id: str, scene: Scene | None) -> dict[str, Any]:
+    """Item properties from M2M's metadata and the display id (no USGS item at hand)."""
+    parts = display_id.split("_")
+    props: dict[str, Any] = {}
+    if scene is not None and scene.acquired is not None:
+        props["datetime"] = f"{scene.acquired.isoformat()}T00:00:00Z"
+    elif len(parts) >= 4 and len(parts[3]) == 8 and parts[3].isdigit():
+        d = parts[3]
+        props["datetime"] = f"{d[:4]}-{d[4:6]}-{d[6:]}T00:00:00Z"
+    else:
+        props["datetime"] = None
+    if scene is not None and scene.cloud_cover is not None:
+        props["eo:cloud_cover"] = scene.cloud_cover
+    if len(parts) >= 7 and len(parts[0]) == 4:
+        props["platform"] = f"LANDSAT_{int(parts[0][2:])}" if parts[0][2:].isdigit() else None
+        sensor = parts[0][1]
+        props["instruments"] = (
+            ["TM"] if sensor == "T" and parts[0][2:] in {"04", "05"} else _PLATFORMS.get(sensor)
+        )
+        if sensor == "T" and parts[0][2:] in {"08", "09"}:
+            props["instruments"] = ["TIRS"]
+        props["landsat:correction"] = parts[1]
+        props["landsat:wrs_path"], props["landsat:wrs_row"] = parts[2][:3], parts[2][3:]
+        props["landsat:collection_number"] = parts[5]
+        props["landsat:collection_category"] = parts[6]
+    if scene is not None and scene.entity_id:
+        props["landsat:scene_id"] = scene.entity_id
+    return {k: v for k, v in props.items() if v is not None or k == "datetime"}
+
+
+def _usgs_assets(items: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """File name -> USGS asset, over all the product's items (first one wins)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for item in items:
+        assets = item.get("assets")
+        for asset in assets.values() if isinstance(assets, Mapping) else ():
+            href = asset.get("href") if isinstance(asset, Mapping) else None
+            if isinstance(href, str) and href:
+                out.setdefault(href.split("?", 1)[0].rsplit("/", 1)[-1], asset)
+    return out
+
+
+def _media_type(name: str) -> tuple[str, list[str]]:
+    lower = name.lower()
+    if lower.endswith((".tif", ".tiff")):
+        return "image/tiff; application=geotiff", ["data"]
+    if lower.endswith(".jpeg") or lower.endswith(".jpg"):
+        role = "thumbnail" if "thumb_small" in lower else "overview"
+        return "image/jpeg", [role]
+    if lower.endswith(".xml"):
+        return "application/xml", ["metadata"]
+    if lower.endswith(".json"):
+        return "application/json", ["metadata"]
+    return "text/plain", ["metadata"]
+
+
+def _asset(
+    display_id: str,
+    path: Path,
+    item_dir: Path,
+    usgs: Mapping[str, Any] | None,
+    sha512: str | None,
+) -> dict[str, Any]:
+    """One local asset: USGS's description of the file, our href and size."""
+    asset: dict[str, Any] = {}
+    if usgs is not None:
+        asset.update({k: usgs[k] for k in ASSET_FIELDS if k in usgs})
+    if "type" not in asset or "roles" not in asset:
+        media, roles = _media_type(path.name)
+        asset.setdefault("type", media)
+        asset.setdefault("roles", roles)
+    key = asset_key(display_id, path.name)
+    if "eo:bands" not in asset and key in _COMMON_NAMES:
+        band = next((b for b in bands_for_display_id(display_id) if b.key == key), None)
+        asset["eo:bands"] = [{"name": (band.short if band else None) or key, "common_name": key}]
+    if "file:checksum" not in asset and sha512:
+        asset["file:checksum"] = "1340" + sha512
+    asset["href"] = Path(os.path.relpath(path, item_dir)).as_posix()
+    if not asset["href"].startswith("../"):
+        asset["href"] = "./" + asset["href"]
+    asset["file:size"] = path.stat().st_size
+    return asset
+
+
+def _base_item(display_id: str, files: SceneFiles) -> dict[str, Any]:
+    """Geometry, bbox and properties from USGS when possible, else from M2M."""
+    usgs = next((i for i in files.usgs_items if isinstance(i.get("properties"), Mapping)), None)
+    props = m2m_properties(display_id, files.scene)
+    geometry: Mapping[str, Any] | None = files.scene.footprint if files.scene else None
+    extensions = {EXT["eo"], EXT["file"], EXT["landsat"]}
+    if usgs is not None:
+        props.update(usgs["properties"])
+        geometry = usgs.get("geometry") or geometry
+        extensions.update(
+            e for e in usgs.get("stac_extensions") or [] if isinstance(e, str) and "://" in e
+        )
+    for key in props:
+        prefix = key.split(":", 1)[0]
+        if prefix in EXT:
+            extensions.add(EXT[prefix])
+    for gone in ("created", "updated"):  # they describe USGS's record, not this one
+        props.pop(gone, None)
+    item: dict[str, Any] = {
+        "type": "Feature",
+        "stac_version": STAC_VERSION,
+        "stac_extensions": sorted(extensions),
+        "id": display_id,
+        "geometry": dict(geometry) if geometry else None,
+        "properties": props,
+        "links": [],
+        "assets": {},
+    }
+    bbox = (usgs or {}).get("bbox") or _bbox(geometry)
+    if geometry and bbox:
+        item["bbox"] = list(bbox)
+    return item
+
+
+def build_item(out_dir: Path, files: SceneFiles) -> dict[str, Any]:
+    """The STAC item of one scene's local files (not merged with an earlier one)."""
+    display_id = files.display_id
+    item_dir = item_path(out_dir, display_id).parent
+    item = _base_item(display_id, files)
+    usgs_assets = _usgs_assets(files.usgs_items)
+    for path in sorted(files.files, key=lambda p: p.name):
+        if path.name.endswith(_SKIP_SUFFIXES) or not path.is_file():
+            continue
+        key = asset_key(display_id, path.name)
+        item["assets"][key] = _asset(
+            display_id, path, item_dir, usgs_assets.get(path.name), files.sha512.get(path.name)
+        )
+    item["links"] = [
+        {"rel": "root", "href": f"../{CATALOG_NAME}", "type": "application/json"},
+        {"rel": "parent", "href": f"../{CATALOG_NAME}", "type": "application/json"},
+    ]
+    return item
+
+
+def _present(item_dir: Path, asset: Mapping[str, Any]) -> bool:
+    href = asset.get("href")
+    return isinstance(href, str) and (item_dir / href).is_file()
+
+
+def merge_items(
+    old: Mapping[str, Any] | None, new: dict[str, Any], item_dir: Path
+) -> dict[str, Any]:
+    """``new`` plus what ``old`` had that still holds (assets of files still on disk).
+
+    Properties: USGS-based (new or old) beat M2M-based; between two USGS-based ones, the
+    newer wins.
+    """
+    if not old:
+        return new
+    old_props = old.get("properties") if isinstance(old.get("properties"), Mapping) else {}
+    assert isinstance(old_props, Mapping)
+    new_props = new["properties"]
+    new_is_usgs = "proj:epsg" in new_props or "view:sun_azimuth" in new_props
+    new["properties"] = {**old_props, **new_props} if new_is_usgs else {**new_props, **old_props}
+    if not new.get("geometry") and old.get("geometry"):
+        new["geometry"], new["bbox"] = old["geometry"], old.get("bbox")
+    extensions = set(new["stac_extensions"]) | set(old.get("stac_extensions") or [])
+    new["stac_extensions"] = sorted(e for e in extensions if isinstance(e, str))
+    old_assets = old.get("assets") if isinstance(old.get("assets"), Mapping) else {}
+    assert isinstance(old_assets, Mapping)
+    for key, asset in old_assets.items():
+        if key not in new["assets"] and isinstance(asset, Mapping) and _present(item_dir, asset):
+            new["assets"][key] = dict(asset)
+    new["assets"] = dict(sorted(new["assets"].items()))
+    return new
+
+
+# --- writing ----------------------------------------------------------------------------------
+
+
+def write_item(out_dir: Path, files: SceneFiles) -> Path:
+    """Build, merge with the existing item, and write it atomically; return its path.
+
+    Raises:
+        DiskFull: the disk is full (the previous item file stays as it was).
+    """
+    path = item_path(out_dir, files.display_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    item = merge_items(_load(path), build_item(out_dir, files), path.parent)
+    atomic_write_bytes(path, _dumps(item))
+    return path
+
+
+def _is_item(path: Path) -> bool:
+    data = _load(path)
+    return data is not None and data.get("type") == "Feature" and data.get("id") == path.stem
+
+
+def _scan_items(out_dir: Path) -> list[str]:
+    """Item hrefs (``./<id>/<id>.json``) found on disk, e.g. written by a killed run."""
+    found = []
+    for child in out_dir.iterdir() if out_dir.is_dir() else ():
+        candidate = child / f"{child.name}.json"
+        if child.is_dir() and candidate.is_file() and _is_item(candidate):
+            found.append(f"./{child.name}/{child.name}.json")
+    return found
+
+
+def write_catalog(out_dir: Path, display_ids: Iterable[str] = ()) -> Path:
+    """Write ``OUT/catalog.json`` linking every item on disk; never drops an earlier link
+    whose item still exists.
+
+    Raises:
+        DiskFull: the disk is full (the previous catalog stays as it was).
+    """
+    path = out_dir / CATALOG_NAME
+    old = _load(path) or {}
+    hrefs: dict[str, None] = {}
+    other_links: list[dict[str, Any]] = []
+    for link in old.get("links") or []:
+        if not isinstance(link, dict):
+            continue
+        if link.get("rel") == "item":
+            href = str(link.get("href") or "")
+            if (out_dir / href).is_file():
+                hrefs[href] = None
+        elif link.get("rel") not in {"root", "self"}:
+            other_links.append(link)
+    for href in _scan_items(out_dir) + [f"./{d}/{d}.json" for d in display_ids]:
+        if (out_dir / href).is_file():
+            hrefs[href] = None
+    catalog = {
+        "type": "Catalog",
+        "stac_version": STAC_VERSION,
+        "id": str(old.get("id") or CATALOG_ID),
+        "title": str(old.get("title") or "Landsat scenes downloaded by m2mdl"),
+        "description": str(
+            old.get("description")
+            or "Landsat Collection 2 scenes downloaded with m2mdl; one item per scene, "
+            "next to its files."
+        ),
+        "links": [
+            {"rel": "root", "href": f"./{CATALOG_NAME}", "type": "application/json"},
+            *other_links,
+            *(
+                {"rel": "item", "href": href, "type": "application/geo+json"}
+                for href in sorted(hrefs)
+            ),
+        ],
+    }
+    atomic_write_bytes(path, _dumps(catalog))
+    return path
+
+
+def update_catalog(out_dir: Path, scenes: Iterable[SceneFiles]) -> Path:
+    """Write (merge) every scene's item, then the catalog; return the catalog's path.
+
+    Raises:
+        DiskFull: the disk is full; what was written before stays valid.
+    """
+    written = []
+    for files in scenes:
+        if files.files:  # an item describes local files; a scene without any gets none
+            write_item(out_dir, files)
+            written.append(files.display_id)
+    return write_catalog(out_dir, written)
