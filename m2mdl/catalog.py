@@ -33,10 +33,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .bands import asset_key, bands_for_display_id
 from .layout import check_display_id
@@ -116,6 +117,80 @@ def _load(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+# --- the grid of a local GeoTIFF --------------------------------------------------------------
+
+_TIFF_TYPES = {3: ("H", 2), 4: ("I", 4), 12: ("d", 8), 16: ("Q", 8)}
+_WANTED_TAGS = {256, 257, 33550, 33922, 34264, 34735}
+_MAX_VALUES = 4096  # far more than any wanted tag holds; bounds reads of hostile files
+
+
+def _tiff_tags(handle: BinaryIO) -> dict[int, tuple[float, ...]]:
+    """The wanted tags of the first IFD of a classic or BigTIFF file (numbers only)."""
+    head = handle.read(16)
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 16:
+        return {}
+    (magic,) = struct.unpack(order + "H", head[2:4])
+    big = magic == 43
+    if magic not in (42, 43):
+        return {}
+    offset = struct.unpack(order + ("Q" if big else "I"), head[8:16] if big else head[4:8])[0]
+    handle.seek(offset)
+    count_fmt, entry_fmt, entry_size = ("Q", "HHQ8s", 20) if big else ("H", "HHI4s", 12)
+    raw_count = handle.read(8 if big else 2)
+    (count,) = struct.unpack(order + count_fmt, raw_count)
+    tags: dict[int, tuple[float, ...]] = {}
+    for _ in range(min(count, _MAX_VALUES)):
+        tag, kind, n, value = struct.unpack(order + entry_fmt, handle.read(entry_size))
+        if tag not in _WANTED_TAGS or kind not in _TIFF_TYPES or n > _MAX_VALUES:
+            continue
+        code, size = _TIFF_TYPES[kind]
+        data = value
+        if n * size > len(value):
+            here = handle.tell()
+            handle.seek(struct.unpack(order + ("Q" if big else "I"), value)[0])
+            data = handle.read(n * size)
+            handle.seek(here)
+        tags[tag] = struct.unpack(f"{order}{n}{code}", data[: n * size])
+    return tags
+
+
+def geotiff_grid(path: Path) -> dict[str, Any]:
+    """``proj:epsg``, ``proj:shape`` and ``proj:transform`` read from a GeoTIFF's header.
+
+    The local file is the truth for its own grid (USGS's item describes USGS's copy), so
+    these go on each TIFF asset. Empty when the file is not a GeoTIFF m2mdl can read.
+    """
+    try:
+        with path.open("rb") as handle:
+            tags = _tiff_tags(handle)
+    except (OSError, struct.error):
+        return {}
+    if 256 not in tags or 257 not in tags:
+        return {}
+    grid: dict[str, Any] = {"proj:shape": [int(tags[257][0]), int(tags[256][0])]}
+    keys = tags.get(34735, ())
+    geokeys = {
+        int(keys[i]): int(keys[i + 3])
+        for i in range(4, len(keys) - 3, 4)
+        if int(keys[i + 1]) == 0  # the value is inline
+    }
+    epsg = geokeys.get(3072) or geokeys.get(2048)
+    if epsg and epsg != 32767:  # 32767: user-defined, no EPSG code
+        grid["proj:epsg"] = epsg
+    if 34264 in tags and len(tags[34264]) >= 8:
+        m = tags[34264]
+        grid["proj:transform"] = [m[0], m[1], m[3], m[4], m[5], m[7]]
+    elif 33550 in tags and 33922 in tags and len(tags[33922]) >= 6:
+        sx, sy = tags[33550][0], tags[33550][1]
+        i, j, _, x, y, _ = tags[33922][:6]
+        x0, y0 = x - i * sx, y + j * sy
+        if geokeys.get(1025) == 2:  # PixelIsPoint: the tie point is a pixel centre (as GDAL)
+            x0, y0 = x0 - sx / 2, y0 + sy / 2
+        grid["proj:transform"] = [sx, 0.0, x0, 0.0, -sy, y0]
+    return grid if "proj:transform" in grid else {}
 
 
 # --- building items ---------------------------------------------------------------------------
@@ -218,6 +293,8 @@ def _asset(
     if "eo:bands" not in asset and key in _COMMON_NAMES:
         band = next((b for b in bands_for_display_id(display_id) if b.key == key), None)
         asset["eo:bands"] = [{"name": (band.short if band else None) or key, "common_name": key}]
+    if path.name.lower().endswith((".tif", ".tiff")):
+        asset.update(geotiff_grid(path))
     if "file:checksum" not in asset and sha512:
         asset["file:checksum"] = "1340" + sha512
     asset["href"] = Path(os.path.relpath(path, item_dir)).as_posix()
@@ -274,6 +351,8 @@ def build_item(out_dir: Path, files: SceneFiles) -> dict[str, Any]:
         item["assets"][key] = _asset(
             display_id, path, item_dir, usgs_assets.get(path.name), files.sha512.get(path.name)
         )
+    if any(k.startswith("proj:") for a in item["assets"].values() for k in a):
+        item["stac_extensions"] = sorted({*item["stac_extensions"], EXT["proj"]})
     item["links"] = [
         {"rel": "root", "href": f"../{CATALOG_NAME}", "type": "application/json"},
         {"rel": "parent", "href": f"../{CATALOG_NAME}", "type": "application/json"},

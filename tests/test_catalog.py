@@ -27,6 +27,7 @@ from m2mdl.catalog import (
     CATALOG_NAME,
     SceneFiles,
     build_item,
+    geotiff_grid,
     item_path,
     m2m_properties,
     update_catalog,
@@ -61,21 +62,25 @@ def scene(display: str) -> Scene:
     )
 
 
-def geotiff(path: Path, value: int) -> Path:
+def geotiff(path: Path, value: int, **options: Any) -> Path:
     """A small valid GeoTIFF in the scene's UTM zone, every pixel ``value``."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    point = options.pop("point", False)
     with rasterio.open(
         path,
         "w",
         driver="GTiff",
         width=SIZE,
-        height=SIZE,
+        height=SIZE + 4,
         count=1,
         dtype="uint16",
         crs=f"EPSG:{EPSG}",
         transform=from_origin(*ORIGIN, 30.0, 30.0),
+        **options,
     ) as dst:
-        dst.write(np.full((1, SIZE, SIZE), value, dtype="uint16"))
+        if point:
+            dst.update_tags(AREA_OR_POINT="Point")
+        dst.write(np.full((1, SIZE + 4, SIZE), value, dtype="uint16"))
     return path
 
 
@@ -101,7 +106,7 @@ def usgs_like(display: str) -> dict[str, Any]:
     item["properties"].update(
         {
             "proj:epsg": EPSG,
-            "proj:shape": [SIZE, SIZE],
+            "proj:shape": [SIZE + 4, SIZE],
             "proj:transform": [30.0, 0.0, ORIGIN[0], 0.0, -30.0, ORIGIN[1], 0.0, 0.0, 1.0],
         }
     )
@@ -271,6 +276,45 @@ def test_pystac_reads_the_catalog(tmp_path: Path) -> None:
             href = item.assets[key].get_absolute_href()
             assert href is not None and Path(href).is_file()
         assert item.datetime is not None
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"BIGTIFF": "YES"}, {"point": True}, {"tiled": True, "blockxsize": 16, "blockysize": 16}],
+)
+def test_the_grid_is_read_from_the_geotiff_header(tmp_path: Path, options: dict[str, Any]) -> None:
+    path = geotiff(tmp_path / "x_SR_B4.TIF", 7, **options)
+    with rasterio.open(path) as src:
+        expected = list(src.transform)[:6]
+        shape = [src.height, src.width]
+        epsg = src.crs.to_epsg()
+    grid = geotiff_grid(path)
+    assert grid == {"proj:shape": shape, "proj:epsg": epsg, "proj:transform": expected}
+    assert grid["proj:transform"] == [30.0, 0.0, ORIGIN[0], 0.0, -30.0, ORIGIN[1]]
+
+
+def test_files_that_are_not_geotiffs_have_no_grid(tmp_path: Path) -> None:
+    html = tmp_path / "page.TIF"
+    html.write_bytes(b"<html>maintenance</html>")
+    assert geotiff_grid(html) == {}
+    good = geotiff(tmp_path / "g.TIF", 1)
+    cut = tmp_path / "cut.TIF"
+    cut.write_bytes(good.read_bytes()[:20])
+    assert geotiff_grid(cut) == {}
+    assert geotiff_grid(tmp_path / "missing.TIF") == {}
+
+
+def test_odc_stac_loads_items_built_from_m2m_metadata_alone(tmp_path: Path) -> None:
+    """No USGS item: the grid read from each local file is enough for odc-stac."""
+    scenes = [
+        SceneFiles(d, scene_files(tmp_path, d, ["SR_B4.TIF", "SR_B5.TIF"]), scene=scene(d))
+        for d in ANCHORAGE
+    ]
+    catalog = pystac.Catalog.from_file(str(update_catalog(tmp_path, scenes)))
+    items = list(catalog.get_items(recursive=True))
+    data = odc_load(items, bands=["red", "nir08"], groupby="id")
+    assert data.sizes == {"time": 3, "y": SIZE + 4, "x": SIZE}
+    assert (data["red"].values == 100).all() and (data["nir08"].values == 200).all()
 
 
 def test_odc_stac_loads_red_and_nir08_from_the_local_files(tmp_path: Path) -> None:
