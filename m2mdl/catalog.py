@@ -414,13 +414,18 @@ def _is_item(path: Path) -> bool:
     return data is not None and data.get("type") == "Feature" and data.get("id") == path.stem
 
 
-def _scan_items(out_dir: Path) -> list[str]:
-    """Item hrefs (``./<id>/<id>.json``) found on disk, e.g. written by a killed run."""
+def _scan_items(out_dir: Path, known: Iterable[str]) -> list[str]:
+    """Item hrefs (``./<id>/<id>.json``) on disk but not in ``known``, e.g. written by a
+    killed run (only those are parsed, so a large catalog costs one directory listing)."""
+    skip = set(known)
     found = []
     for child in out_dir.iterdir() if out_dir.is_dir() else ():
+        href = f"./{child.name}/{child.name}.json"
+        if href in skip or not child.is_dir():
+            continue
         candidate = child / f"{child.name}.json"
-        if child.is_dir() and candidate.is_file() and _is_item(candidate):
-            found.append(f"./{child.name}/{child.name}.json")
+        if candidate.is_file() and _is_item(candidate):
+            found.append(href)
     return found
 
 
@@ -444,7 +449,7 @@ def write_catalog(out_dir: Path, display_ids: Iterable[str] = ()) -> Path:
                 hrefs[href] = None
         elif link.get("rel") not in {"root", "self"}:
             other_links.append(link)
-    for href in _scan_items(out_dir) + [f"./{d}/{d}.json" for d in display_ids]:
+    for href in _scan_items(out_dir, hrefs) + [f"./{d}/{d}.json" for d in display_ids]:
         if (out_dir / href).is_file():
             hrefs[href] = None
     catalog = {

@@ -222,12 +222,12 @@ def _in_place(path: Path, member: tarfile.TarInfo) -> bool:
 
 def _remove_leftovers(directory: Path) -> None:
     """Temporary files of an interrupted extraction (only m2mdl's own ``.m2mdl-tmp``)."""
-    if not directory.is_dir():
-        return
-    for path in directory.rglob(f"*{TMP_SUFFIX}"):
-        if path.is_file() and not path.is_symlink():
-            with contextlib.suppress(OSError):
-                path.unlink()
+    for folder, _dirs, names in os.walk(directory):  # never follows symbolic links
+        for name in names:
+            path = Path(folder) / name
+            if name.endswith(TMP_SUFFIX) and path.is_file() and not path.is_symlink():
+                with contextlib.suppress(OSError):
+                    path.unlink()
 
 
 def _copy_verified(
@@ -336,6 +336,9 @@ def _extract_one(
     if _in_place(target, member):
         return MemberResult(name, member.size, expected, verified_by, skipped=True)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.resolve().is_relative_to(dest_dir.resolve()):
+        # a symbolic link already in the folder would carry the member elsewhere
+        raise UnsafeArchive(f"bundle member {name!r} would be written outside", member=name)
     source = tar.extractfile(member)
     if source is None:  # pragma: no cover - read_members keeps regular files only
         raise UnsafeArchive(f"bundle member {name!r} is not a regular file", member=name)

@@ -21,6 +21,9 @@ from pathlib import Path
 
 from .errors import InputError
 from .transfer import safe_join
+from .transfer.naming import JOURNAL_SUFFIX, PART_SUFFIX, TMP_SUFFIX
+
+_NOT_DATA = (PART_SUFFIX, JOURNAL_SUFFIX, TMP_SUFFIX, ".tar")
 
 LAYOUTS = ("scene", "flat")
 DEFAULT_LAYOUT = "scene"
@@ -97,3 +100,22 @@ def check_display_id(display_id: str) -> str:
     if not cleaned or "/" in cleaned or "\\" in cleaned or cleaned.startswith("."):
         raise InputError(f"{display_id!r} cannot be used as a scene folder name")
     return cleaned
+
+
+def local_files(out_dir: Path, display_id: str) -> list[Path]:
+    """Every finished file of a scene on disk, in either layout (``<display id>_*``).
+
+    Partial files, journals, temporary files and the bundle itself are left out; so is the
+    scene's STAC item. Used to describe a scene in the catalog with everything it has,
+    not only what the current run fetched.
+    """
+    name = check_display_id(display_id)
+    found: dict[str, Path] = {}
+    for folder in (scene_dir(out_dir, name), out_dir):  # the scene folder wins a clash
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(f"{name}_*")):
+            if path.name.endswith(_NOT_DATA) or path.is_symlink() or not path.is_file():
+                continue
+            found.setdefault(path.name, path)
+    return sorted(found.values(), key=lambda p: p.name)

@@ -197,6 +197,19 @@ def test_subfolders_inside_the_target_are_allowed(tmp_path: Path) -> None:
     assert {m.name for m in result.members} == {f"{SCENE}_MTL.txt", "sub/inner.txt"}
 
 
+def test_a_symlink_already_in_the_folder_is_not_followed(tmp_path: Path) -> None:
+    tar = hostile(tmp_path / "nested.tar", _info("sub/inner.txt"), b"inner")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    dest = tmp_path / SCENE
+    dest.mkdir()
+    (dest / "sub").symlink_to(outside)
+    with pytest.raises(UnsafeArchive, match="outside"):
+        extract_bundle(tar, dest)
+    assert not list(outside.iterdir())
+    assert tar.exists()
+
+
 def test_not_a_tar_is_an_error_and_kept(tmp_path: Path) -> None:
     tar = tmp_path / f"{SCENE}.tar"
     tar.write_bytes(b"<html>maintenance</html>" * 100)

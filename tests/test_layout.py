@@ -13,6 +13,7 @@ from m2mdl.layout import (
     check_layout,
     file_path,
     find_existing,
+    local_files,
     relative,
     scene_dir,
 )
@@ -93,3 +94,26 @@ def test_display_ids_must_be_folder_names() -> None:
 
 def test_relative_paths_use_forward_slashes(tmp_path: Path) -> None:
     assert relative(tmp_path, tmp_path / SCENE / BAND) == f"{SCENE}/{BAND}"
+
+
+def test_local_files_of_a_scene_in_both_layouts(tmp_path: Path) -> None:
+    folder = tmp_path / SCENE
+    folder.mkdir()
+    names = {
+        folder / BAND: True,
+        folder / f"{SCENE}_MTL.txt": True,
+        tmp_path / f"{SCENE}_QA_PIXEL.TIF": True,  # an old flat-layout file
+        tmp_path / f"{SCENE}_SR_B5.TIF.part": False,
+        tmp_path / f"{SCENE}_SR_B5.TIF.part.json": False,
+        folder / f"{SCENE}_SR_B6.TIF.1a2b3c4d.m2mdl-tmp": False,
+        tmp_path / f"{SCENE}.tar": False,
+        tmp_path / "LC08_L2SP_068018_20200310_20200822_02_T1_SR_B4.TIF": False,
+    }
+    for path in names:
+        path.write_bytes(b"x")
+    (folder / f"{SCENE}.json").write_text("{}")  # the STAC item is not a scene file
+    (tmp_path / BAND).write_bytes(b"flat copy")  # the scene folder wins a clash
+    assert local_files(tmp_path, SCENE) == sorted(
+        (p for p, kept in names.items() if kept), key=lambda p: p.name
+    )
+    assert local_files(tmp_path / "nowhere", SCENE) == []
