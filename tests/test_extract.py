@@ -3,6 +3,7 @@ tars refused."""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from m2mdl.errors import DiskFull
 from m2mdl.extract import (
     MARKER,
     ExtractError,
@@ -144,6 +146,34 @@ def test_caller_checksums_fill_in_for_a_sidecar_without_any(tmp_path: Path) -> N
     (tmp_path / SCENE / f"{SCENE}_SR_B4.TIF").unlink()
     with pytest.raises(ExtractError, match="SR_B4"):
         extract_bundle(tar, tmp_path / SCENE, checksums=wrong)
+
+
+def test_a_full_disk_stops_cleanly_and_a_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = members(64 * 1024)
+    tar = make_bundle(tmp_path / f"{SCENE}.tar", files)
+    dest = tmp_path / SCENE
+    real_pwrite = os.pwrite
+    budget = [150 * 1024]  # room for two members and a bit
+
+    def pwrite(fd: int, data: bytes | memoryview, offset: int) -> int:
+        if budget[0] < len(data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        budget[0] -= len(data)
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(os, "pwrite", pwrite)
+    with pytest.raises(DiskFull):
+        extract_bundle(tar, dest)
+    monkeypatch.undo()
+    assert tar.exists()
+    assert not [p for p in dest.iterdir() if p.name.endswith(".m2mdl-tmp")]
+    _assert_never_half(dest, files)
+    placed = [n for n in files if (dest / n).exists()]
+    assert 1 <= len(placed) < len(files)
+    result = _rerun_completes(tar, dest, files)
+    assert sum(m.skipped for m in result) == len(placed)
 
 
 def hostile(path: Path, info: tarfile.TarInfo, data: bytes = b"") -> Path:
