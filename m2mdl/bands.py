@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InputError
 from .models import band_of
@@ -363,3 +364,35 @@ def band_rows(dataset: str) -> list[BandRow]:
             " lists them"
         )
     return [BandRow(b.suffix, b.short, b.key, b.title) for b in table]
+
+
+def bands_json(dataset: str) -> dict[str, Any]:
+    """The documented ``options --bands --output json`` form (schema_version 1).
+
+    Raises:
+        InputError: the dataset has no band table.
+    """
+    return {
+        "schema_version": 1,
+        "kind": "bands",
+        "dataset": dataset,
+        "bands": [
+            {"suffix": r.suffix, "short": r.short, "common_name": r.common_name, "title": r.title}
+            for r in band_rows(dataset)
+        ],
+        "metadata_with_bands": list(METADATA_SUFFIXES),
+    }
+
+
+def render_band_rows(rows: Sequence[BandRow]) -> str:
+    """A plain-text table of :func:`band_rows` (for ``options --bands``)."""
+    table = [("FILE SUFFIX", "SHORT", "NAME", "DESCRIPTION")]
+    table += [(r.suffix, r.short or "", r.common_name, r.title) for r in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(3)]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True))
+        + "  "
+        + row[3]
+        for row in table
+    ]
+    return "\n".join(line.rstrip() for line in lines) + "\n"

@@ -15,8 +15,10 @@ from m2mdl.bands import (
     asset_key,
     band_rows,
     bands_for_dataset,
+    bands_json,
     dataset_sensor_level,
     display_id_sensor_level,
+    render_band_rows,
     resolve_bands,
     valid_names,
 )
@@ -210,3 +212,19 @@ def test_old_style_items_still_map_to_common_keys() -> None:
     assert asset_key(display, files["ST_B10.TIF"]) == "lwir11"
     assert asset_key(display, files["QA_PIXEL.TIF"]) == "qa_pixel"
     assert asset_key(display, files["thumbnail"]) == "thumbnail"
+
+
+def test_the_listing_as_json_and_text() -> None:
+    data = bands_json("landsat_tm_c2_l2")
+    assert (data["kind"], data["schema_version"], data["dataset"]) == (
+        "bands",
+        1,
+        "landsat_tm_c2_l2",
+    )
+    red = next(b for b in data["bands"] if b["common_name"] == "red")
+    assert red == {"suffix": "SR_B3", "short": "B3", "common_name": "red", "title": red["title"]}
+    assert data["metadata_with_bands"] == ["MTL.txt", "MTL.json", "MTL.xml"]
+    text = render_band_rows(band_rows(L2)).splitlines()
+    assert text[0].split() == ["FILE", "SUFFIX", "SHORT", "NAME", "DESCRIPTION"]
+    assert text[4].split()[:3] == ["SR_B4", "B4", "red"]
+    assert len(text) == len(band_rows(L2)) + 1

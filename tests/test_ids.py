@@ -15,6 +15,7 @@ from m2mdl.errors import InputError
 from m2mdl.models import Product, Scene
 from m2mdl.sandbox.core import Sandbox
 from m2mdl.workflow.ids import (
+    choose_dataset,
     classify,
     classify_all,
     implied_dataset,
@@ -74,6 +75,13 @@ def test_the_dataset_follows_from_display_ids() -> None:
     assert implied_dataset(classify_all([E018])) is None
     with pytest.raises(InputError, match="different datasets"):
         implied_dataset(classify_all([D017, "LC08_L1TP_068017_20200310_20200822_02_T1"]))
+
+
+def test_the_flag_beats_the_ids_which_beat_the_default() -> None:
+    ids = classify_all([D017, E018])
+    assert choose_dataset(ids, "landsat_ot_c2_l1", "x") == "landsat_ot_c2_l1"
+    assert choose_dataset(ids, None, "landsat_etm_c2_l2") == L2
+    assert choose_dataset(classify_all([E018]), None, "landsat_etm_c2_l2") == "landsat_etm_c2_l2"
 
 
 def test_mixed_ids_resolve_against_the_sandbox(sandbox: Sandbox) -> None:

@@ -144,6 +144,16 @@ def implied_dataset(ids: Sequence[SceneId]) -> str | None:
     return datasets[0] if datasets else None
 
 
+def choose_dataset(ids: Sequence[SceneId], flag: str | None, default: str) -> str:
+    """The dataset to look ids up in: ``--dataset`` if given, else the one the display ids
+    belong to, else the configured default (an entity id alone does not say its level).
+
+    Raises:
+        InputError: the display ids belong to different datasets.
+    """
+    return flag or implied_dataset(ids) or default
+
+
 @dataclass(frozen=True)
 class Resolved:
     """Scenes found for the ids (in the order given, one per scene), and the ids M2M does
