@@ -29,6 +29,7 @@ from m2mdl.extract import (
     extracted,
     multihash_sha512,
 )
+from m2mdl.sandbox.core import Sandbox
 
 SCENE = "LC08_L2SP_068017_20200310_20200822_02_T1"
 STAC = Path(__file__).parent / "data" / "stac-real"
@@ -94,6 +95,21 @@ def test_members_are_verified_and_the_tar_removed(tmp_path: Path) -> None:
     assert not [p for p in dest.iterdir() if p.name.endswith(".m2mdl-tmp")]
     listed = extracted(dest)
     assert listed is not None and len(listed) == len(files) + 1
+
+
+def test_a_sandbox_bundle_extracts_to_the_files_it_serves_singly(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    name = f"{SCENE}.tar"
+    tar = tmp_path / name
+    tar.write_bytes(sandbox.expected_bytes(name))
+    result = extract_bundle(tar, tmp_path / SCENE)
+    assert len(result.members) == 27  # an OLI/TIRS Level-2 bundle
+    for member in result.members:
+        path = tmp_path / SCENE / member.name
+        assert path.read_bytes() == sandbox.expected_bytes(member.name), member.name
+        assert member.verified_by in {"bundle-stac", "size"}
+    assert not tar.exists()
 
 
 def test_keep_tar_and_a_rerun_skips_what_is_in_place(tmp_path: Path) -> None:
