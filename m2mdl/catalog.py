@@ -35,7 +35,7 @@ import logging
 import os
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -338,10 +338,27 @@ def _base_item(display_id: str, files: SceneFiles) -> dict[str, Any]:
     return item
 
 
+def sidecars(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """The STAC 1.0.0 sidecars (``*_stac.json``) among a scene's files, e.g. from an
+    extracted bundle; older sidecar versions use another vocabulary and are left out."""
+    found = []
+    for path in sorted(paths, key=lambda p: p.name):
+        if path.name.endswith("stac.json"):
+            document = _load(path)
+            if document and document.get("stac_version") == STAC_VERSION:
+                found.append(document)
+    return found
+
+
 def build_item(out_dir: Path, files: SceneFiles) -> dict[str, Any]:
-    """The STAC item of one scene's local files (not merged with an earlier one)."""
+    """The STAC item of one scene's local files (not merged with an earlier one).
+
+    Without USGS items from the caller, the scene's own sidecars on disk are used.
+    """
     display_id = files.display_id
     item_dir = item_path(out_dir, display_id).parent
+    if not files.usgs_items:
+        files = replace(files, usgs_items=sidecars(files.files))
     item = _base_item(display_id, files)
     usgs_assets = _usgs_assets(files.usgs_items)
     for path in sorted(files.files, key=lambda p: p.name):

@@ -174,6 +174,23 @@ def test_sr_and_st_items_merge_into_one(tmp_path: Path) -> None:
     assert item["properties"]["instruments"] == ["TM"]
 
 
+def test_sidecars_of_an_extracted_bundle_describe_the_scene(tmp_path: Path) -> None:
+    display = "LT05_L2SP_010067_19860424_20200918_02_T2"
+    files = scene_files(tmp_path, display, ["SR_B3.TIF", "ST_B6.TIF"])
+    for kind in ("SR", "ST"):
+        name = f"{display}_{kind}_stac.json"
+        files.append(tmp_path / display / name)
+        files[-1].write_bytes((STAC / name).read_bytes())
+    old = tmp_path / display / "LC08_L2SP_047027_20201204_20210313_02_T1_ST_stac.json"
+    old.write_bytes((STAC / old.name).read_bytes())  # 1.0.0-beta.2: not used
+    files.append(old)
+    item = build_item(tmp_path, SceneFiles(display, files))
+    sr = load(STAC / f"{display}_SR_stac.json")
+    assert item["properties"]["proj:epsg"] == sr["properties"]["proj:epsg"]
+    assert item["assets"]["red"]["file:checksum"] == sr["assets"]["red"]["file:checksum"]
+    assert set(item["assets"]) == {"red", "lwir"}  # sidecars are not assets
+
+
 def test_flat_layout_files_are_referenced_from_the_scene_folder(tmp_path: Path) -> None:
     display = "LC08_L2SP_068018_20200310_20200822_02_T1"
     files = scene_files(tmp_path, display, ["SR_B4.TIF"], flat=True)
