@@ -69,12 +69,6 @@ _COMMON_NAMES = frozenset(
     | {"cirrus", "lwir", "lwir11", "lwir12"}
 )
 _SKIP_SUFFIXES = ("stac.json", ".m2mdl-tmp", ".part", ".part.json")
-_PLATFORMS = {
-    "C": ["OLI", "TIRS"],
-    "O": ["OLI"],
-    "E": ["ETM"],
-    "M": ["MSS"],
-}
 
 
 @dataclass(frozen=True)
@@ -218,6 +212,15 @@ def _bbox(geometry: Mapping[str, Any] | None) -> list[float] | None:
     return [min(xs), min(ys), max(xs), max(ys)]
 
 
+def _instruments(sensor: str, satellite: str) -> list[str] | None:
+    """USGS's ``instruments`` for the sensor letter of a product id (``T`` is TM on
+    Landsat 4-5 and TIRS on Landsat 8-9)."""
+    if sensor == "T":
+        return ["TIRS"] if satellite in {"08", "09"} else ["TM"]
+    known = {"C": ["OLI", "TIRS"], "O": ["OLI"], "E": ["ETM"], "M": ["MSS"]}
+    return known.get(sensor)
+
+
 def m2m_properties(display_id: str, scene: Scene | None) -> dict[str, Any]:
     """Item properties from M2M's metadata and the display id (no USGS item at hand)."""
     parts = display_id.split("_")
@@ -232,13 +235,9 @@ def m2m_properties(display_id: str, scene: Scene | None) -> dict[str, Any]:
     if scene is not None and scene.cloud_cover is not None:
         props["eo:cloud_cover"] = scene.cloud_cover
     if len(parts) >= 7 and len(parts[0]) == 4:
-        props["platform"] = f"LANDSAT_{int(parts[0][2:])}" if parts[0][2:].isdigit() else None
-        sensor = parts[0][1]
-        props["instruments"] = (
-            ["TM"] if sensor == "T" and parts[0][2:] in {"04", "05"} else _PLATFORMS.get(sensor)
-        )
-        if sensor == "T" and parts[0][2:] in {"08", "09"}:
-            props["instruments"] = ["TIRS"]
+        sat = parts[0][2:]
+        props["platform"] = f"LANDSAT_{int(sat)}" if sat.isdigit() else None
+        props["instruments"] = _instruments(parts[0][1], sat)
         props["landsat:correction"] = parts[1]
         props["landsat:wrs_path"], props["landsat:wrs_row"] = parts[2][:3], parts[2][3:]
         props["landsat:collection_number"] = parts[5]
