@@ -51,7 +51,15 @@ def test_well_formed_ids_that_cannot_exist_carry_a_problem() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", ["LC08_L2SP_068017", "../etc/passwd", "LC08 L2SP", "x" * 65, "LC08_L2SP_0680_T1"]
+    "bad",
+    [
+        "LC08_L2SP_068017",
+        "../etc/passwd",
+        "LC08 L2SP",
+        "x" * 65,
+        "LC08_L2SP_0680_T1",
+        "LC8068017202007LGN00",  # one digit short: a typo, not another dataset's id
+    ],
 )
 def test_malformed_ids_are_input_errors(bad: str) -> None:
     with pytest.raises(InputError, match="not a scene id"):

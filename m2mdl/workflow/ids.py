@@ -49,6 +49,9 @@ DISPLAY_RE = re.compile(
 ENTITY_RE = re.compile(r"^L[COTEM][1-9]\d{6}(\d{4})(\d{3})[A-Z]{3}\d{2}$", re.IGNORECASE)
 #: Other datasets' entity ids: letters, digits, at most 64 (as ``options`` accepted before).
 GENERIC_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
+#: A mistyped Landsat id must not pass as another dataset's id: it would be searched for
+#: without a date, over the whole archive.
+LANDSAT_LIKE = re.compile(r"^L[COTEM]\d", re.IGNORECASE)
 _SENSOR_DATASET = {"oli-tirs": "ot", "etm": "etm", "tm": "tm", "mss": "mss"}
 _ENTITY_LABEL = "landsat scene identifier"
 
@@ -104,7 +107,7 @@ def classify(text: str) -> SceneId:
             problem = f"no such scene: day {doy:03d} of {year:04d} is not a date"
             return SceneId(value, "entity", problem=problem)
         return SceneId(value, "entity", acquired)
-    if GENERIC_RE.match(value) and "_" not in value:
+    if GENERIC_RE.match(value) and not LANDSAT_LIKE.match(value):
         return SceneId(value, "entity")
     raise InputError(
         f"{text.strip()!r} is not a scene id: give display ids"
