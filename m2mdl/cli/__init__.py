@@ -5,7 +5,11 @@ result to :mod:`m2mdl.ui`; :mod:`m2mdl.cli._app` holds the app, the global optio
 handling.
 """
 
-from . import account, aoi, doctor, download, search  # noqa: F401  (register the commands)
+from . import account, aoi, download, search  # noqa: F401  (register the commands)
 from ._app import app
+
+# isort: off
+from . import doctor  # noqa: F401  (registered after the others: listed last in --help)
+# isort: on
 
 __all__ = ["app"]
