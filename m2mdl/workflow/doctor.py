@@ -336,7 +336,8 @@ class Doctor:
         key = client.login(creds.username, creds.token)
         self.recorder.add_secret(key)
         self.client = client
-        return Check("login-token", OK, "the token is accepted; new session key stored")
+        kept = "not stored: environment login" if self.session.from_env else "stored"
+        return Check("login-token", OK, f"the token is accepted; new session key {kept}")
 
     def check_permissions(self) -> Check:
         """``permissions`` must include download access."""
