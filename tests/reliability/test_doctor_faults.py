@@ -205,3 +205,17 @@ def test_bad_certificate_on_the_stac_host(
     assert line.startswith("✘ STAC API: TLS failed for 127.0.0.1: self-signed certificate")
     assert "REQUESTS_CA_BUNDLE" in _fix(result, "STAC API")
     assert not server.lines, "a request was sent over an unverified TLS connection"
+
+
+def test_dead_proxy(sandbox_factory: Callable[..., Sandbox], tmp_path: Path) -> None:
+    sb = sandbox_factory()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        proxy = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = {name: proxy for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy")}
+    env.update(NO_PROXY="", no_proxy="")
+    result = _doctor(sb, tmp_path, **env)
+    assert result.code == 5, result.explain()
+    assert _line(result, "✘", "M2M API") == "✘ M2M API: cannot reach 127.0.0.1: proxy refused"
+    assert "HTTPS_PROXY" in _fix(result, "M2M API")
+    assert _line(result, "✘", "login-token").startswith("✘ login-token: login-token: cannot reach")
