@@ -258,7 +258,9 @@ class Doctor:
         address = "via proxy" if proxy else ""
         if not proxy:
             try:
-                infos = socket.getaddrinfo(host, parts.port or 443, proto=socket.IPPROTO_TCP)
+                infos = socket.getaddrinfo(
+                    host, parts.port or (80 if parts.scheme == "http" else 443)
+                )
                 address = str(infos[0][4][0])
             except (OSError, UnicodeError) as exc:
                 self.recorder.note("dns", host=host, error=str(exc))
