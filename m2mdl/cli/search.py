@@ -235,7 +235,12 @@ def options(
     scenes: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="SCENE...", help="Entity ids (LC80680172020070LGN00).", show_default=False
+            metavar="SCENE",
+            help="Entity ids (LC80680172020070LGN00).",
+            show_default=False,
+            # Typer prints an argument's Python type (``<list[str]>``) after its name, so the
+            # argument is described in the command's help text instead.
+            hidden=True,
         ),
     ] = None,
     from_file: Annotated[
@@ -252,7 +257,11 @@ def options(
     ] = TableOrJson.table,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show what each scene can be downloaded as: bundles, single files, band groups."""
+    """Show what each scene can be downloaded as: bundles, single files, band groups.
+
+    SCENE: entity ids such as LC80680172020070LGN00 (the "entity id" column of search), or
+    --from FILE with a saved search.
+    """
     from ..workflow.options import scene_options
 
     state: State = ctx.obj
