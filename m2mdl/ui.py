@@ -604,6 +604,13 @@ class RichProgress:
                     f"[red]failed[/] {escape(result.dest.name)}: {escape(result.error or '')}"
                 )
 
+    def snapshot(self) -> list[str]:
+        """The bars as the terminal shows them now, as plain text lines."""
+        with self._lock:
+            console = self._progress.console
+            lines = console.render_lines(self._progress.get_renderable(), pad=False)
+            return ["".join(segment.text for segment in line).rstrip() for line in lines]
+
     def close(self) -> None:
         """Stop refreshing and print the closing line (idempotent)."""
         with self._lock:
