@@ -104,7 +104,7 @@ def test_closing_line_after_a_full_run() -> None:
         assert tally.finish(result(key)) == "done"
     assert tally.finish(result("c", ok=False, kind="http")) == "failed"
     assert (
-        tally.closing_line() == "2 of 3 file(s) done, 1 failed: 30.0 MB in 1 min 15 s (400.0 KB/s)"
+        tally.closing_line() == "2 of 3 file(s) done, 1 failed: 30.0 MB in 1 min 15 s (400.0 kB/s)"
     )
 
 

@@ -207,6 +207,7 @@ def search(
         limit=None if tiers else limit,  # filter every hit by tier first, then cut
         sort=sort.value if sort else None,
     )
+    ui.phase(f"searching {query.dataset}")
     result = run_search(context.client(), query)
     context.close()
     if tiers:
@@ -268,6 +269,7 @@ def options(
     ids = _scene_ids(scenes, from_file)
     ui = state.ui()
     context = state.context(ui)
+    ui.phase(f"asking M2M for the files of {len(ids)} scene(s)")
     result = scene_options(context.client(), dataset or context.settings.dataset, ids)
     context.close()
     if output is TableOrJson.json or json_out:
