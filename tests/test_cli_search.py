@@ -117,7 +117,8 @@ def test_saved_search_feeds_download(sandbox: Sandbox, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     out = tmp_path / "out"
     result = run(
-        ["download", "--from", str(saved), "--filetype", "bundle", "-o", str(out)], env_for(sandbox)
+        ["download", "--from", str(saved), "--filetype", "bundle", "--out", str(out)],
+        env_for(sandbox),
     )
     assert result.exit_code == 0, result.stderr
     assert len(list(out.glob("*.tar"))) == 3

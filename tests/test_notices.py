@@ -174,13 +174,11 @@ def test_login_status_with_environment_credentials(sandbox: Sandbox) -> None:
     assert "no key yet" not in result.stdout
 
 
-def test_login_status_json_has_quota_and_notices(sandbox: Sandbox) -> None:
+def test_login_status_json_stays_schema_1_and_offline(sandbox: Sandbox) -> None:
     result = run(["login", "--status", "--json"], _login(sandbox))
     assert result.exit_code == 0, result.stderr
-    doc = json.loads(result.stdout)
-    assert doc["download_requests_left"] == 15000 and doc["download_requests_limit"] == 15000
-    assert doc["notices"] and all(n["subject"] for n in doc["notices"])
-    assert doc["service_error"] is None and doc["has_session_key"] is True
+    assert json.loads(result.stdout)["has_session_key"] is True
+    assert calls(sandbox, "notifications") == [] and calls(sandbox, "rate-limit-summary") == []
 
 
 def test_login_status_without_the_service_still_answers(sandbox: Sandbox) -> None:

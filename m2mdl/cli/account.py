@@ -94,15 +94,16 @@ def login(
 
 
 def _print_status(ui: Any, context: Any, json_out: bool) -> None:
-    """Who is logged in, the session key, the download quota and USGS's notices."""
+    """Who is logged in and the session key; in text also the quota and USGS's notices.
+
+    The JSON form stays login-status schema_version 1 (docs/schemas/login-status.schema.json),
+    which has no place for the quota and the notices yet, and asks the service nothing.
+    """
     from ..workflow import account
     from ..workflow.notices import service_status
 
-    service = service_status(context)  # first: it may log in, which the key line then shows
-    info = account.status(context)
-    context.close()
     if json_out:
-        quota = service.quota
+        info = account.status(context)
         doc = {
             "schema_version": 1,
             "kind": "login-status",
@@ -111,21 +112,19 @@ def _print_status(ui: Any, context: Any, json_out: bool) -> None:
             "has_session_key": info.has_key,
             "key_age_seconds": info.key_age_seconds,
             "key_idle_seconds": info.key_idle_seconds,
-            "download_requests_left": None if quota is None else quota.recent_left,
-            "download_requests_limit": None if quota is None else quota.recent_limit,
-            "notices": [n.to_json() for n in service.notices],
-            "service_error": service.error,
         }
         ui.data(json.dumps(doc) + "\n")
         return
+    service = service_status(context)  # first: it logs in, which the key line then shows
+    info = account.status(context)
+    context.close()
     from_env = info.source.startswith("environment")
+    quota = service.quota.line() if service.quota else None
     lines = [
         f"user: {info.username}",
         f"secret stored in: {info.source}",
         f"session key: {key_text(info.key_age_seconds, info.key_idle_seconds, from_env)}",
-        service.quota.line()
-        if service.quota
-        else f"download requests left: unknown ({service.error})",
+        quota or f"download requests left: unknown ({service.error})",
         *(n.line() for n in service.notices),
     ]
     if not service.notices and service.error is None:
