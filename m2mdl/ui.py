@@ -37,6 +37,8 @@ from .workflow.plan import secondary_files
 
 #: Plain progress lines (no terminal) at most this often: cron mails stay short.
 PLAIN_INTERVAL = 30.0
+#: The width of stdout when it is not a terminal: wide enough that no table cell is cut.
+PIPE_WIDTH = 10_000
 
 
 def short_name(name: str) -> str:
@@ -202,6 +204,11 @@ class Ui:
     def __post_init__(self) -> None:
         no_color = not self.color or "NO_COLOR" in os.environ
         self.out = Console(file=sys.stdout, no_color=no_color, highlight=False, soft_wrap=True)
+        if not self.out.is_terminal:
+            # Piped or redirected: tables as wide as their content, never cut to 80 columns.
+            self.out = Console(
+                file=sys.stdout, no_color=no_color, highlight=False, width=PIPE_WIDTH
+            )
         self.err = Console(file=sys.stderr, no_color=no_color, highlight=False, soft_wrap=True)
 
     # --- messages (Reporter protocol) ----------------------------------------------------------
@@ -294,7 +301,7 @@ class Ui:
         for display_id, items in by_scene.items():
             table = Table(title=display_id, show_lines=False)
             for column in ("kind", "name", "product", "system", "size", "available"):
-                table.add_column(column)
+                table.add_column(column, overflow="fold")
             for p in items:
                 if not p.is_folder:
                     table.add_row(
@@ -318,7 +325,7 @@ class Ui:
         if groups:
             table = Table(title="band groups (--filetype band_group --group ID)")
             for column in ("group", "label", "files"):
-                table.add_column(column)
+                table.add_column(column, overflow="fold")
             for group in groups:
                 table.add_row(group.group_id, group.label, str(len(group.files)))
             self.out.print(table)
@@ -327,7 +334,7 @@ class Ui:
         """The dry-run plan: scenes x files, sizes, what is already present."""
         table = Table(title="download plan (dry run: nothing was requested)")
         for column in ("file", "scene", "product", "size", "state"):
-            table.add_column(column)
+            table.add_column(column, overflow="fold")
         total = 0
         for planned in outcome.plan.files:
             present = planned.key in outcome.present

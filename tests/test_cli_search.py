@@ -311,3 +311,12 @@ def test_antimeridian_box_needs_the_flag() -> None:
     assert result.exit_code == 0, result.stderr
     geometry = json.loads(result.stdout)["features"][0]["geometry"]
     assert geometry["type"] == "MultiPolygon" and len(geometry["coordinates"]) == 2
+
+
+def test_piped_options_table_keeps_every_file_name_whole(sandbox: Sandbox) -> None:
+    result = run(["options", "LC80680172020070LGN00"], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    display = SCENES["LC80680172020070LGN00"]
+    for suffix in ("_ANG.txt", "_QA_RADSAT.TIF", "_SR_B4.TIF", ".tar"):
+        assert re.search(rf"│ {display}{re.escape(suffix)} +│", result.stdout), suffix
+    assert "…" not in result.stdout
