@@ -20,6 +20,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -93,17 +94,20 @@ def _cell(text: str) -> str:
 
 
 def _type_of(param: _click.Parameter, ctx: _click.Context) -> str:
-    """The value type: ``flag``, ``float``, ``float float`` (a tuple), ``str (repeatable)``."""
+    """The value type: ``flag``, the metavar when one is set (``W S E N``), else ``float``,
+    ``float float`` (a tuple), ``str (repeatable)``."""
     if isinstance(param, TyperOption) and (param.is_flag or param.count):
         return "flag"
-    if isinstance(param, (TyperOption, TyperArgument)):
+    if isinstance(param, TyperOption) and param.metavar:
+        label = param.metavar  # what --help shows: ``W S E N``, ``DATE``, ``FILE``
+    elif isinstance(param, (TyperOption, TyperArgument)):
         label = param.display_type(ctx).strip("<>")
     else:
         label = param.metavar or "value"
     element = re.fullmatch(r"list\[(.+)\]", label)
     if element:
         label = element.group(1)
-    if param.nargs > 1:
+    if param.nargs > 1 and not param.metavar:
         label = " ".join(label.split(","))
     if param.multiple:
         label += " (repeatable)"
@@ -127,14 +131,21 @@ def _default_of(param: _click.Parameter, ctx: _click.Context) -> str:
     if callable(default):
         return "(dynamic)"
     if isinstance(default, (list, tuple)):
-        return " ".join(str(d) for d in default)
-    return str(default)
+        return " ".join(_plain(d) for d in default)
+    return _plain(default)
+
+
+def _plain(value: object) -> str:
+    """A value as typed on the command line: an Enum member by its value (``band``)."""
+    return str(value.value) if isinstance(value, Enum) else str(value)
 
 
 def param_doc(param: _click.Parameter, ctx: _click.Context) -> ParamDoc:
     """Names, type, default and help of one parameter."""
     if isinstance(param, TyperArgument):
-        names = (param.metavar or param.name or "") + ("..." if param.nargs != 1 else "")
+        names = param.metavar or param.name or ""
+        if param.nargs != 1 and not names.endswith("..."):
+            names += "..."
     else:
         names, _slash = join_options(param.opts)
         if param.secondary_opts:

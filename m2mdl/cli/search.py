@@ -10,36 +10,62 @@ import typer
 
 from ..errors import InputError
 from ._app import State, app, handle, parse_date
-from .aoi import AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
+from .aoi import AntimeridianOpt, AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
 from .choices import SearchFormat, SortKey, TableOrJson
 
-StartOpt = Annotated[str | None, typer.Option(help="First acquisition date, YYYY-MM-DD.")]
-EndOpt = Annotated[str | None, typer.Option(help="Last acquisition date, YYYY-MM-DD.")]
+StartOpt = Annotated[
+    str | None, typer.Option(metavar="DATE", help="First acquisition date, YYYY-MM-DD.")
+]
+EndOpt = Annotated[
+    str | None, typer.Option(metavar="DATE", help="Last acquisition date, YYYY-MM-DD.")
+]
 CloudMaxOpt = Annotated[
     float | None,
-    typer.Option("--cloud-max", help="Maximum cloud cover, percent [env: M2MDL_CLOUD_MAX]."),
+    typer.Option(
+        "--cloud-max",
+        metavar="PERCENT",
+        help="Maximum cloud cover, percent [env: M2MDL_CLOUD_MAX].",
+    ),
 ]
-CloudMinOpt = Annotated[float | None, typer.Option("--cloud-min", help="Minimum cloud cover.")]
+CloudMinOpt = Annotated[
+    float | None,
+    typer.Option("--cloud-min", metavar="PERCENT", help="Minimum cloud cover, percent."),
+]
 DatasetOpt = Annotated[
     str | None,
     typer.Option(
-        help="Dataset [env: M2MDL_DATASET; default: landsat_ot_c2_l2].", show_default=False
+        metavar="NAME",
+        help="Dataset [env: M2MDL_DATASET; default: landsat_ot_c2_l2].",
+        show_default=False,
     ),
 ]
 MonthsOpt = Annotated[
-    str | None, typer.Option(help="Seasonal filter: months, e.g. 6,7,8.", show_default=False)
+    str | None,
+    typer.Option(metavar="LIST", help="Seasonal filter: months, e.g. 6,7,8.", show_default=False),
 ]
-PathOpt = Annotated[int | None, typer.Option("--path", help="WRS-2 path.")]
-RowOpt = Annotated[int | None, typer.Option("--row", help="WRS-2 row.")]
+PathOpt = Annotated[int | None, typer.Option("--path", metavar="N", help="WRS-2 path.")]
+RowOpt = Annotated[int | None, typer.Option("--row", metavar="N", help="WRS-2 row.")]
 LimitOpt = Annotated[
     int | None,
     typer.Option(
-        help="At most this many scenes [default: every hit, page by page].", show_default=False
+        metavar="N",
+        help="At most this many scenes [default: every hit, page by page].",
+        show_default=False,
     ),
 ]
 SortOpt = Annotated[
     SortKey | None,
     typer.Option(help="Sort the scenes (a leading - sorts descending).", show_default=False),
+]
+TierOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tier",
+        metavar="LIST",
+        help="Only these collection tiers, e.g. T1 or T1,T2,RT (read from the display id;"
+        " filtered after the search, before --limit).",
+        show_default=False,
+    ),
 ]
 OutputOpt = Annotated[
     SearchFormat,
@@ -49,9 +75,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
 OutFileOpt = Annotated[
     Path | None,
     typer.Option(
-        "-o", "--output-file", help="Write machine output to this file instead of stdout."
+        "-o",
+        "--output-file",
+        metavar="FILE",
+        help="Write machine output (json unless --output says otherwise) to FILE instead of"
+        " stdout (-o is always an output file).",
     ),
 ]
+TIERS = ("T1", "T2", "RT")
 
 
 def parse_months(text: str | None) -> tuple[int, ...]:
@@ -66,6 +97,27 @@ def parse_months(text: str | None) -> tuple[int, ...]:
         return tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
         raise InputError(f"--months {text!r} is not a list of month numbers like 6,7,8") from None
+
+
+def parse_tiers(text: str | None) -> frozenset[str]:
+    """``"t1,RT"`` -> {"T1", "RT"}; empty for None.
+
+    Raises:
+        InputError: a value that is not a Landsat Collection 2 tier.
+    """
+    tiers = frozenset(t.strip().upper() for t in (text or "").split(",") if t.strip())
+    bad = sorted(tiers - set(TIERS))
+    if bad:
+        raise InputError(f"--tier {bad[0]!r} is not a tier; use {', '.join(TIERS)}")
+    return tiers
+
+
+def filter_tiers(scenes: list[Any], tiers: frozenset[str], limit: int | None) -> list[Any]:
+    """The scenes of ``tiers`` (all when empty), in order, at most ``limit``."""
+    from ..ui import landsat_tier
+
+    kept = [s for s in scenes if not tiers or landsat_tier(s.display_id) in tiers]
+    return kept if limit is None else kept[:limit]
 
 
 def build_query(
@@ -109,6 +161,7 @@ def search(
     ctx: typer.Context,
     aoi: AoiFileOpt = None,
     bbox: BboxOpt = None,
+    antimeridian: AntimeridianOpt = False,
     point: PointOpt = None,
     radius_km: RadiusOpt = 10.0,
     start: StartOpt = None,
@@ -121,11 +174,16 @@ def search(
     row: RowOpt = None,
     limit: LimitOpt = None,
     sort: SortOpt = None,
+    tier: TierOpt = None,
     output: OutputOpt = SearchFormat.table,
     output_file: OutFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Find Landsat scenes over an area: every hit, with no silent cap."""
+    """Find Landsat scenes over an area: every hit, with no silent cap.
+
+    On a terminal the table fits the window without ever cutting an id (other columns drop
+    first); piped or redirected, it is plain text with every column in full.
+    """
     from ..output import render_scenes
     from ..workflow.search import search as run_search
 
@@ -133,7 +191,8 @@ def search(
     output = SearchFormat.json if json_out else output
     ui = state.ui()
     context = state.context(ui)
-    area = area_from_options(aoi, bbox, point, radius_km)
+    tiers = parse_tiers(tier)
+    area = area_from_options(aoi, bbox, point, radius_km, antimeridian=antimeridian)
     query = build_query(
         context.settings,
         area,
@@ -145,11 +204,14 @@ def search(
         months=months,
         path=path,
         row=row,
-        limit=limit,
+        limit=None if tiers else limit,  # filter every hit by tier first, then cut
         sort=sort.value if sort else None,
     )
+    ui.phase(f"searching {query.dataset}")
     result = run_search(context.client(), query)
     context.close()
+    if tiers:
+        result.scenes = filter_tiers(result.scenes, tiers, limit)
     if output is SearchFormat.table and output_file is None:
         ui.scenes_table(result.scenes, result.total_hits)
         return
@@ -174,12 +236,21 @@ def options(
     scenes: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="SCENE...", help="Entity ids (LC80680172020070LGN00).", show_default=False
+            metavar="SCENE",
+            help="Entity ids (LC80680172020070LGN00).",
+            show_default=False,
+            # Typer prints an argument's Python type (``<list[str]>``) after its name, so the
+            # argument is described in the command's help text instead.
+            hidden=True,
         ),
     ] = None,
     from_file: Annotated[
         Path | None,
-        typer.Option("--from", help="Scenes from a saved search (json, jsonl, csv or geojson)."),
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="Scenes from a saved search (json, jsonl, csv or geojson).",
+        ),
     ] = None,
     dataset: DatasetOpt = None,
     output: Annotated[
@@ -187,13 +258,18 @@ def options(
     ] = TableOrJson.table,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show what each scene can be downloaded as: bundles, single files, band groups."""
+    """Show what each scene can be downloaded as: bundles, single files, band groups.
+
+    SCENE: entity ids such as LC80680172020070LGN00 (the "entity id" column of search), or
+    --from FILE with a saved search.
+    """
     from ..workflow.options import scene_options
 
     state: State = ctx.obj
     ids = _scene_ids(scenes, from_file)
     ui = state.ui()
     context = state.context(ui)
+    ui.phase(f"asking M2M for the files of {len(ids)} scene(s)")
     result = scene_options(context.client(), dataset or context.settings.dataset, ids)
     context.close()
     if output is TableOrJson.json or json_out:
