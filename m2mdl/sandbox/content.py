@@ -19,6 +19,7 @@ import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from m2mdl.sandbox.layout import Layout
 
@@ -107,6 +108,16 @@ def _filler(name: str, start: int, length: int) -> bytes:
     return b"".join(parts)
 
 
+def filler(name: str, start: int, length: int) -> bytes:
+    """Bytes [start, start+length) of the deterministic filler of ``name``."""
+    return _filler(name, start, length)
+
+
+def mutate(data: bytes, offset: int, size: int, version: int) -> bytes:
+    """``data`` read at ``offset`` of a ``size``-byte file, as content ``version`` has it."""
+    return _apply_mutation(data, offset, size, _mutation_offset(size), version)
+
+
 def _mutation_offset(size: int) -> int:
     # the middle of the file; min_size() keeps every header well below size // 2
     return max(4, min(size // 2, size - _MUTATE_LEN))
@@ -124,7 +135,7 @@ def _apply_mutation(data: bytes, offset: int, size: int, mut: int, version: int)
 
 
 @dataclass(frozen=True)
-class MemberSource:
+class PlainSource:
     """One plain file: header + filler, ``size`` bytes long."""
 
     name: str
@@ -173,6 +184,21 @@ class DocumentSource:
         return _apply_mutation(data, offset, self.size, _mutation_offset(self.size), version)
 
 
+class MemberSource(Protocol):
+    """One product file (a tar member or a single download), readable at any offset."""
+
+    @property
+    def name(self) -> str:
+        """The file name."""
+
+    @property
+    def size(self) -> int:
+        """Length in bytes."""
+
+    def read(self, offset: int, length: int, version: int = 0) -> bytes:
+        """Bytes [offset, offset+length), clipped at the end, as content ``version`` has it."""
+
+
 def _tar_header(name: str, size: int) -> bytes:
     info = tarfile.TarInfo(name)
     info.size = size
@@ -186,7 +212,7 @@ def _tar_header(name: str, size: int) -> bytes:
 class _Segment:
     start: int
     length: int
-    member: MemberSource | DocumentSource | None  # None: literal ``raw`` bytes or zeros
+    member: MemberSource | None  # None: literal ``raw`` bytes or zeros
     raw: bytes = b""
 
 
@@ -197,7 +223,7 @@ class TarSource:
         self,
         name: str,
         lay: Layout,
-        member: Callable[[str, int], MemberSource | DocumentSource] = MemberSource,
+        member: Callable[[str, int], MemberSource] = PlainSource,
     ) -> None:
         self.name = name
         self.size = lay.tar_size
@@ -241,4 +267,4 @@ class TarSource:
         return _apply_mutation(data, offset, self.size, self._mutation, version)
 
 
-Source = MemberSource | DocumentSource | TarSource
+Source = MemberSource | TarSource

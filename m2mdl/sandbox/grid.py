@@ -11,6 +11,7 @@ the footprint only at data scale 1 and a corner of it at smaller scales.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -59,13 +60,29 @@ def pixel_size(file_name: str) -> float:
     return 15.0 if file_name.endswith("_B8.TIF") else 30.0
 
 
-def side(file_size: int) -> int:
-    """Width (= height) of a square uint16 raster stored in ``file_size`` bytes."""
-    return max(1, math.isqrt(max(0, file_size - DATA_OFFSET) // BYTES_PER_PIXEL))
+def side(file_size: int, pixels_per_cell: int = 1) -> int:
+    """Largest n such that a square n x n uint16 raster fits in ``file_size`` bytes.
+
+    With ``pixels_per_cell`` 4 (the pan band), n is even and counts 15 m pixels.
+    """
+    room = max(0, file_size - DATA_OFFSET) // (BYTES_PER_PIXEL * pixels_per_cell)
+    root = max(1, math.isqrt(room))
+    return 2 * root if pixels_per_cell == 4 else root
 
 
-def grid(path: int, row: int, file_name: str, file_size: int) -> Grid:
-    """The grid of one band file of a scene at ``path``/``row``."""
+def grid(path: int, row: int, file_name: str, sizes: Mapping[str, int]) -> Grid:
+    """The grid of band file ``file_name`` of a product whose files have ``sizes``.
+
+    Every 30 m raster of the product shares one shape: the largest that fits in its
+    smallest 30 m file (they have equal sizes except at tiny data scales); the pan band has
+    twice the rows and columns at 15 m when that fits, so all bands cover the same area.
+    """
     code, x0, y0 = origin(path, row)
-    n = side(file_size)
-    return Grid(code, x0, y0, pixel_size(file_name), n, n)
+    n30 = min(
+        side(size) for name, size in sizes.items() if name.endswith(".TIF") and "_B8." not in name
+    )
+    if pixel_size(file_name) == 30.0:
+        return Grid(code, x0, y0, 30.0, n30, n30)
+    fits = DATA_OFFSET + BYTES_PER_PIXEL * 4 * n30 * n30 <= sizes[file_name]
+    n15 = 2 * n30 if fits else side(sizes[file_name], 4)
+    return Grid(code, x0, y0, 15.0, n15, n15)

@@ -150,9 +150,10 @@ class StacDocs:
                 {"name": band, "common_name": a.band, "gsd": gsd, "center_wavelength": wavelength}
             ]
         if a.suffix.endswith(".TIF"):
-            size = self.cat.file_size(key, level, a.suffix)
-            g = grid.grid(key.path, key.row, name, size)
-            out.update({"proj:shape": g.shape, "proj:transform": g.transform})
+            sizes = dict(self.cat.layout(key, level).members)
+            g = grid.grid(key.path, key.row, name, sizes)
+            if g.pixel != 30.0:  # the item's proj:* describe the 30 m grid; pan differs
+                out.update({"proj:shape": g.shape, "proj:transform": g.transform})
         out["href"] = f"{base}/{folder}/{name}"
         out["alternate"] = {
             "s3": {
@@ -169,7 +170,7 @@ class StacDocs:
     def _properties(self, key: SceneKey, display: str, kind: str) -> JSON:
         level = 1 if kind == "L1" else 2
         ref = f"{display}_{_REFERENCE[kind]}"
-        g = grid.grid(key.path, key.row, ref, self.cat.file_size(key, level, _REFERENCE[kind]))
+        g = grid.grid(key.path, key.row, ref, dict(self.cat.layout(key, level).members))
         cloud = float(catalog.cloud_cover(key))
         sun = catalog.unit_hash("sun", *key)
         return {
