@@ -4,8 +4,8 @@ One function owns these numbers so the GeoTIFF bytes and the STAC ``proj:*`` fie
 The grid's upper-left corner is the north-west corner of the scene footprint's bounding box
 in the UTM zone of the scene centre, on a 30 m lattice offset by 15 m (as in recorded
 items: ``proj:transform`` origins like 353685, 5374215). Band files are square, with as
-many pixels as fit in their size (see :mod:`m2mdl.sandbox.geotiff`), so the raster covers
-the footprint only at data scale 1 and a corner of it at smaller scales.
+many pixels as fit in the smallest spectral band file (see :func:`grid`), so the raster
+covers about the footprint at data scale 1 and a corner of it at smaller scales.
 """
 
 from __future__ import annotations
@@ -60,29 +60,28 @@ def pixel_size(file_name: str) -> float:
     return 15.0 if file_name.endswith("_B8.TIF") else 30.0
 
 
-def side(file_size: int, pixels_per_cell: int = 1) -> int:
-    """Largest n such that a square n x n uint16 raster fits in ``file_size`` bytes.
+def side(file_size: int) -> int:
+    """Largest n such that a square n x n uint16 raster fits in ``file_size`` bytes."""
+    return max(1, math.isqrt(max(0, file_size - DATA_OFFSET) // BYTES_PER_PIXEL))
 
-    With ``pixels_per_cell`` 4 (the pan band), n is even and counts 15 m pixels.
-    """
-    room = max(0, file_size - DATA_OFFSET) // (BYTES_PER_PIXEL * pixels_per_cell)
-    root = max(1, math.isqrt(room))
-    return 2 * root if pixels_per_cell == 4 else root
+
+def is_spectral(file_name: str) -> bool:
+    """Whether a file is a 30 m spectral band (``SR_B4``, ``ST_B10``, ``B4``; not pan)."""
+    suffix = file_name[41:].removeprefix("SR_").removeprefix("ST_")
+    return suffix.startswith("B") and suffix.endswith(".TIF") and suffix != "B8.TIF"
 
 
 def grid(path: int, row: int, file_name: str, sizes: Mapping[str, int]) -> Grid:
     """The grid of band file ``file_name`` of a product whose files have ``sizes``.
 
-    Every 30 m raster of the product shares one shape: the largest that fits in its
-    smallest 30 m file (they have equal sizes except at tiny data scales); the pan band has
-    twice the rows and columns at 15 m when that fits, so all bands cover the same area.
+    Every 30 m raster of the product shares one shape: the largest square that fits in
+    its smallest spectral band file; the pan band has twice the rows and columns at 15 m,
+    so all bands cover the same area. Smaller files (QA and auxiliary bands, whose real
+    compressed sizes are small) hold only their first strips; the rest are sparse
+    (GDAL reads them as nodata), see :mod:`m2mdl.sandbox.geotiff`.
     """
     code, x0, y0 = origin(path, row)
-    n30 = min(
-        side(size) for name, size in sizes.items() if name.endswith(".TIF") and "_B8." not in name
-    )
+    n30 = min(side(size) for name, size in sizes.items() if is_spectral(name))
     if pixel_size(file_name) == 30.0:
         return Grid(code, x0, y0, 30.0, n30, n30)
-    fits = DATA_OFFSET + BYTES_PER_PIXEL * 4 * n30 * n30 <= sizes[file_name]
-    n15 = 2 * n30 if fits else side(sizes[file_name], 4)
-    return Grid(code, x0, y0, 15.0, n15, n15)
+    return Grid(code, x0, y0, 15.0, 2 * n30, 2 * n30)

@@ -3,9 +3,8 @@
 Names follow m2m-api.md §8: files are ``<displayId>_<SUFFIX>``; 22 Level-2 files are
 individually downloadable (NB25 cell 94), the bundle also holds MTL.json, the two stac
 files and two thumbnails. Sizes at data_scale 1 are split from the bundle size in
-proportion to rough real file sizes (text files tens of KB; real per-band sizes are not
-recorded, UNCERTAIN). The served band files are uncompressed GeoTIFFs on one grid, so
-every 30 m raster gets the same share (real compressed QA bands are smaller).
+proportion to rough real file sizes (band TIFs tens of MB; real per-band sizes are not
+recorded, UNCERTAIN).
 """
 
 from __future__ import annotations
@@ -31,11 +30,6 @@ class FileDef:
     prefix: str = ""  # secondary entityId prefix: L2SR / L2ST / L1
 
 
-#: Size of every 30 m raster at data scale 1 (they are uncompressed uint16 GeoTIFFs of one
-#: grid, so they all have the same size; the pan band has four times as many pixels).
-RASTER = 60_000_000
-
-
 def _l2_defs() -> tuple[FileDef, ...]:
     # ls_c2l2_sr_band membership is recorded (13 files, NB25 cells 104/106). The ST group's
     # members are not recorded: UNCERTAIN choice = the same 5 shared files + the 9 ST files.
@@ -45,20 +39,29 @@ def _l2_defs() -> tuple[FileDef, ...]:
         FileDef("MTL.json", 16_000, False),
         FileDef("MTL.txt", 13_000, True, both, "L2ST"),
         FileDef("MTL.xml", 19_000, True, both, "L2ST"),
-        FileDef("QA_PIXEL.TIF", RASTER, True, both, "L2SR"),
-        FileDef("QA_RADSAT.TIF", RASTER, True, both, "L2SR"),
+        FileDef("QA_PIXEL.TIF", 4_200_000, True, both, "L2SR"),
+        FileDef("QA_RADSAT.TIF", 420_000, True, both, "L2SR"),
     ]
-    defs += [FileDef(f"SR_B{band}.TIF", RASTER, True, (SR,), "L2SR") for band in range(1, 8)]
+    for band, mb in zip(range(1, 8), (68, 70, 72, 74, 76, 73, 71), strict=True):
+        defs.append(FileDef(f"SR_B{band}.TIF", mb * 1_000_000, True, (SR,), "L2SR"))
     defs += [
-        FileDef("SR_QA_AEROSOL.TIF", RASTER, True, (SR,), "L2SR"),
+        FileDef("SR_QA_AEROSOL.TIF", 3_100_000, True, (SR,), "L2SR"),
         FileDef("SR_stac.json", 12_000, False),
     ]
-    for name in ("ATRAN", "B10", "CDIST", "DRAD", "EMIS", "EMSD", "QA"):
-        defs.append(FileDef(f"ST_{name}.TIF", RASTER, True, (ST,), "L2ST"))
+    for name, mb in (
+        ("ATRAN", 31),
+        ("B10", 62),
+        ("CDIST", 14),
+        ("DRAD", 40),
+        ("EMIS", 43),
+        ("EMSD", 30),
+        ("QA", 42),
+    ):
+        defs.append(FileDef(f"ST_{name}.TIF", mb * 1_000_000, True, (ST,), "L2ST"))
     defs += [
         FileDef("ST_stac.json", 10_000, False),
-        FileDef("ST_TRAD.TIF", RASTER, True, (ST,), "L2ST"),
-        FileDef("ST_URAD.TIF", RASTER, True, (ST,), "L2ST"),
+        FileDef("ST_TRAD.TIF", 52_000_000, True, (ST,), "L2ST"),
+        FileDef("ST_URAD.TIF", 41_000_000, True, (ST,), "L2ST"),
         FileDef("thumb_large.jpeg", 210_000, False),
         FileDef("thumb_small.jpeg", 16_000, False),
     ]
@@ -71,18 +74,18 @@ def _l1_defs() -> tuple[FileDef, ...]:
     allg = (L1_ALL,)
     defs = [FileDef("ANG.txt", 117_391, True, allg, "L1")]
     for band in range(1, 12):
-        weight = 4 * RASTER if band == 8 else RASTER
+        weight = 260_000_000 if band == 8 else 68_000_000
         defs.append(FileDef(f"B{band}.TIF", weight, True, (L1_ALL, L1_BAND), "L1"))
     defs += [
         FileDef("MTL.json", 16_000, False),
         FileDef("MTL.txt", 13_000, True, allg, "L1"),
         FileDef("MTL.xml", 19_000, True, allg, "L1"),
-        FileDef("QA_PIXEL.TIF", RASTER, True, allg, "L1"),
-        FileDef("QA_RADSAT.TIF", RASTER, True, allg, "L1"),
-        FileDef("SAA.TIF", RASTER, True, allg, "L1"),
-        FileDef("SZA.TIF", RASTER, True, allg, "L1"),
-        FileDef("VAA.TIF", RASTER, True, allg, "L1"),
-        FileDef("VZA.TIF", RASTER, True, allg, "L1"),
+        FileDef("QA_PIXEL.TIF", 4_200_000, True, allg, "L1"),
+        FileDef("QA_RADSAT.TIF", 420_000, True, allg, "L1"),
+        FileDef("SAA.TIF", 6_000_000, True, allg, "L1"),
+        FileDef("SZA.TIF", 6_000_000, True, allg, "L1"),
+        FileDef("VAA.TIF", 6_000_000, True, allg, "L1"),
+        FileDef("VZA.TIF", 6_000_000, True, allg, "L1"),
         FileDef("stac.json", 12_000, False),
         FileDef("thumb_large.jpeg", 210_000, False),
         FileDef("thumb_small.jpeg", 16_000, False),

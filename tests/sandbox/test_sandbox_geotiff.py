@@ -85,14 +85,28 @@ def test_a_bundle_member_is_the_same_geotiff(sandbox: Sandbox) -> None:
 @pytest.mark.parametrize("scale", [0.0001, 0.01])
 def test_every_band_opens_at_other_scales(sandbox_factory: Factory, scale: float) -> None:
     sb = sandbox_factory(data_scale=scale)
-    for suffix in ("SR_B1.TIF", "ST_B10.TIF", "QA_RADSAT.TIF"):
+    shapes = set()
+    for suffix in ("SR_B1.TIF", "ST_B10.TIF", "QA_RADSAT.TIF", "ST_CDIST.TIF"):
         name = f"{SCENE_068017}_{suffix}"
         meta, pixels = _open(sb.expected_bytes(name))
         assert meta["epsg"] == 32606 and pixels.shape[0] == pixels.shape[1] >= 16
-        with MemoryFile(sb.expected_bytes(name)) as mem, mem.open() as ds:
-            assert ds.read(1, window=((1, 2), (0, 3))).tolist() == [
-                [pixel_value(name, x, 1) for x in range(3)]
-            ]
+        shapes.add(pixels.shape)
+    assert len(shapes) == 1
+    name = f"{SCENE_068017}_SR_B1.TIF"
+    with MemoryFile(sb.expected_bytes(name)) as mem, mem.open() as ds:
+        window = ds.read(1, window=((1, 2), (0, 3))).tolist()
+    assert window == [[pixel_value(name, x, 1) for x in range(3)]]
+
+
+def test_small_files_store_the_top_strips_and_leave_the_rest_sparse(sandbox: Sandbox) -> None:
+    name = f"{SCENE_068017}_ST_CDIST.TIF"  # a small file on the shared grid
+    data = sandbox.expected_bytes(name)
+    _, pixels = _open(data)
+    stored = [y for y in range(pixels.shape[0]) if pixels[y].any()]
+    assert stored and stored == list(range(len(stored))) and len(stored) < pixels.shape[0]
+    assert all(int(pixels[y, 5]) == pixel_value(name, 5, y) for y in stored)
+    assert not pixels[len(stored) :].any()  # sparse strips read as nodata
+    assert len(data) == sandbox.expected_size(name)
 
 
 def test_byte_ranges_of_a_geotiff_are_slices_of_the_whole(sandbox: Sandbox) -> None:
