@@ -76,6 +76,8 @@ def test_checksums_equal_sha512_of_the_served_bytes(sandbox: Sandbox) -> None:
         served = requests.get(client.file_url(suffix), timeout=30).content
         assert item["assets"][key]["file:checksum"] == multihash(served), key
     assert "file:checksum" not in item["assets"]["index"]
+    b4 = SCENE_068017 + "_SR_B4.TIF"
+    assert sandbox.published_checksum(b4) == multihash(sandbox.expected_bytes(b4))
     assert "https://stac-extensions.github.io/file/v1.0.0/schema.json" in item["stac_extensions"]
 
 
@@ -165,6 +167,9 @@ def test_wrong_checksum_hits_matching_files_in_items_and_sidecars(
     assert item["assets"]["red"]["file:checksum"] != multihash(b4)
     assert len(item["assets"]["red"]["file:checksum"]) == len(multihash(b4))
     assert item["assets"]["nir08"]["file:checksum"] == multihash(b5)
+    assert (
+        sb.published_checksum(SCENE_068017 + "_SR_B4.TIF") == item["assets"]["red"]["file:checksum"]
+    )
     members = tar_members(
         requests.get(next(iter(client.bundle_urls().values())), timeout=60).content
     )
