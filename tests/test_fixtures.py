@@ -1,7 +1,14 @@
-"""The client parses every real M2M response recorded by others (tests/data/m2m-real/)."""
+"""Recorded real responses: provenance is intact, and the client parses every one.
+
+tests/data/m2m-real/ (M2M API) and tests/data/stac-real/ (USGS STAC documents) are byte-for-byte
+copies of responses that public projects recorded; each folder's README names the source
+(repository @ commit : path) and lists every file's SHA-256, which is checked here.
+"""
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -14,7 +21,7 @@ from m2mdl.api import M2MClient
 from m2mdl.models import band_of
 from m2mdl.workflow.fetch import _key_from_url
 
-from .conftest import DATA, SHARED
+from .conftest import DATA
 from .helpers import API
 
 REAL = DATA / "m2m-real"
@@ -129,12 +136,43 @@ def test_every_recorded_json_file_has_a_case() -> None:
     assert names == set(CASES)
 
 
-def test_local_copies_match_shared() -> None:
-    shared = SHARED / "fixtures" / "m2m-real"
-    if not shared.is_dir():
-        pytest.skip("../shared is not beside this checkout")
-    for path in shared.iterdir():
-        assert (REAL / path.name).read_bytes() == path.read_bytes(), path.name
+_DIGEST_LINE = re.compile(r"^([0-9a-f]{64})  (\S+)$", re.MULTILINE)
+
+
+def _listed_digests(folder: str) -> dict[str, str]:
+    """The ``sha256  name`` lines of a fixture folder's README."""
+    readme = (DATA / folder / "README.md").read_text(encoding="utf-8")
+    return {name: digest for digest, name in _DIGEST_LINE.findall(readme)}
+
+
+@pytest.mark.parametrize("folder", ["m2m-real", "stac-real"])
+def test_recorded_files_match_their_listed_sha256(folder: str) -> None:
+    """Every recorded file is listed in its README, unchanged, and nothing listed is missing."""
+    listed = _listed_digests(folder)
+    present = {p.name for p in (DATA / folder).iterdir() if p.name != "README.md"}
+    assert present == set(listed)
+    for name, digest in listed.items():
+        data = (DATA / folder / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == digest, name
+
+
+@pytest.mark.parametrize("folder", ["m2m-real", "stac-real"])
+def test_recorded_files_name_a_public_source(folder: str) -> None:
+    """A provenance row (repository @ full commit, or "same" as the row above) covers each file."""
+    readme = (DATA / folder / "README.md").read_text(encoding="utf-8")
+    rows = [
+        [cell.strip() for cell in line.strip().strip("|").split("|")]
+        for line in readme.splitlines()
+        if line.startswith("| ") and not line.startswith("| file ")
+    ]
+    assert re.search(r"[\w.-]+/[\w.-]+ @ [0-9a-f]{40}", rows[0][-1]), rows[0]
+    sourced = [
+        row[0]
+        for row in rows
+        if re.search(r"@ [0-9a-f]{40} :", row[-1]) or row[-1].startswith("same")
+    ]
+    for name in _listed_digests(folder):
+        assert any(fnmatch.fnmatchcase(name, pattern) for pattern in sourced), name
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
