@@ -139,9 +139,10 @@ class StacDocs:
             out.update(type=a.media_type, roles=list(a.roles), href=f"{base}/{path}")
             return out
         name = f"{display}_{a.suffix}"
-        out["description"] = f"Collection 2 {lvl} {a.title}" + (
-            f" {what}" if a.media_type.startswith("image/vnd") else ""
-        )
+        if a.media_type != "image/jpeg":  # recorded thumbnails have no description
+            out["description"] = f"Collection 2 {lvl} {a.title}" + (
+                f" {what}" if a.media_type.startswith("image/vnd") else ""
+            )
         out.update(type=a.media_type, roles=list(a.roles))
         if a.band is not None:
             band, wavelength, _ = OLI_BANDS[a.band]
@@ -242,10 +243,10 @@ class StacDocs:
         folder = self.cat.folder(key, level, display)
         cid = COLLECTION_OF[kind]
         doc["links"] = [
-            {"rel": "self", "href": f"{base}/{folder}/{sidecar_name(display, kind)}"},
+            {"rel": "root", "href": f"{base}/data/catalog.json"},
             {"rel": "parent", "href": f"{base}/{folder.rsplit('/', 1)[0]}/catalog.json"},
             {"rel": "collection", "href": f"{base}/data/collection02/{cid}.json"},
-            {"rel": "root", "href": f"{base}/data/catalog.json"},
+            {"rel": "self", "href": f"{base}/{folder}/{sidecar_name(display, kind)}"},
         ]
         doc["collection"] = cid
         return doc

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import requests
 
@@ -14,6 +15,8 @@ from tests.sandbox.stac_helpers import all_pages, get_item, multihash, path_of, 
 Factory = Callable[..., Sandbox]
 SR = "landsat-c2l2-sr"
 L1_068017 = SCENE_068017.replace("L2SP", "L1TP")
+RECORDED = Path(__file__).parents[1] / "data" / "stac-real"
+RECORDED_ID = "LC08_L2SP_047027_20201204_20210313_02_T1_SR"
 
 
 def test_root_catalog_links_collections_and_search(sandbox: Sandbox) -> None:
@@ -141,6 +144,14 @@ def test_bundle_sidecar_checksums_match_the_other_members(sandbox: Sandbox) -> N
         assert checked == len(sidecar["assets"]) - 1
     api = get_item(sandbox, SR, display + "_SR")
     sidecar = json.loads(members[f"{display}_SR_stac.json"])
+    real = json.loads(
+        (RECORDED / "LT05_L2SP_010067_19860424_20200918_02_T2_SR_stac.json").read_text()
+    )
+    assert list(sidecar) == list(real)
+    assert set(sidecar["properties"]) == set(real["properties"])
+    assert [link["rel"] for link in sidecar["links"]] == [link["rel"] for link in real["links"]]
+    self_href = next(link["href"] for link in sidecar["links"] if link["rel"] == "self")
+    assert path_of(self_href).endswith(f"/{display}/{display}_SR_stac.json")
     assert api["assets"]["red"]["file:checksum"] == sidecar["assets"]["red"]["file:checksum"]
 
 
@@ -192,3 +203,24 @@ def test_stac_no_checksums_drops_the_field_and_the_extension(sandbox_factory: Fa
     sidecar = json.loads(next(v for k, v in members.items() if k.endswith("_SR_stac.json")))
     assert not [k for k, a in sidecar["assets"].items() if "file:checksum" in a]
     assert not [e for e in sidecar["stac_extensions"] if "/file/" in e]
+
+
+def test_item_and_search_have_the_keys_of_the_recorded_response(sandbox: Sandbox) -> None:
+    recorded = json.loads((RECORDED / f"api-2022-03-03-search-ids-{RECORDED_ID}.json").read_text())
+    body = requests.post(
+        sandbox.stac_url + "/search",
+        json={"limit": 1, "ids": [SCENE_068017 + "_SR"], "collections": [SR]},
+        timeout=30,
+    ).json()
+    assert set(body) == set(recorded)
+    assert set(body["context"]) == set(recorded["context"]) - {"page"}
+    ours, real = body["features"][0], recorded["features"][0]
+    assert set(ours) == set(real)
+    assert set(ours["properties"]) == set(real["properties"])
+    assert list(ours["assets"]) == list(real["assets"]) or set(ours["assets"]) == set(
+        real["assets"]
+    )
+    for key in ("red", "qa_pixel", "MTL.txt", "index", "thumbnail"):
+        assert set(ours["assets"][key]) == set(real["assets"][key]), key
+    assert ours["stac_extensions"] == real["stac_extensions"]
+    assert [link["rel"] for link in ours["links"]] == [link["rel"] for link in real["links"]]
