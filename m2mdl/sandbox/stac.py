@@ -2,8 +2,9 @@
 
 Endpoints: the root catalog, ``/conformance``, ``/collections``, ``/collections/{c}``,
 ``/collections/{c}/items/{id}`` and ``/search`` (GET and POST) with ``ids``,
-``collections``, ``bbox``, ``datetime`` and ``limit`` (default 10, at most 10000; larger
-values are clamped, UNCERTAIN). Results are sorted newest first; paging follows
+``collections``, ``bbox``, ``intersects`` (filtered by its bounding box), ``datetime`` and
+``limit`` (default 10, at most 10000; larger values are clamped, UNCERTAIN); ``query``,
+``sortby`` and ``fields`` are accepted and ignored. Results are sorted newest first; paging follows
 ``rel: next`` links carrying an opaque ``next`` token ``<datetime>,<item id>,<collection>``
 (the 2023 recorded form). As in stac-server, every non-empty page has a next link, also
 the last one; following it yields an empty page without one. A next link of a POST search
@@ -163,7 +164,7 @@ class StacApi:
 
     def _hits(self, params: JSON, collections: list[str]) -> list[Hit]:
         kinds = [COLLECTIONS[c][0] for c in collections]
-        bbox = _bbox(params.get("bbox"))
+        bbox = _bbox(params.get("bbox")) or _intersects_bbox(params.get("intersects"))
         window = _datetime(params.get("datetime"))
         ids = _strings(params.get("ids"), "ids")
         if ids:
@@ -290,6 +291,35 @@ def _bbox(value: Any) -> list[float] | None:
     if len(box) != 4 or box[1] > box[3]:
         raise StacError(400, "BadRequest", "bbox must be minx,miny,maxx,maxy")
     return box
+
+
+def _intersects_bbox(geometry: Any) -> list[float] | None:
+    """The bounding box of an ``intersects`` GeoJSON geometry (the sandbox filters by it)."""
+    if geometry in (None, ""):
+        return None
+    if isinstance(geometry, str):
+        try:
+            geometry = json.loads(geometry)
+        except ValueError as exc:
+            raise StacError(400, "BadRequest", "intersects is not GeoJSON") from exc
+    points: list[tuple[float, float]] = []
+
+    def walk(node: Any) -> None:
+        if (
+            isinstance(node, list)
+            and len(node) >= 2
+            and all(isinstance(v, int | float) for v in node[:2])
+        ):
+            points.append((float(node[0]), float(node[1])))
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(geometry.get("coordinates") if isinstance(geometry, dict) else None)
+    if not points:
+        raise StacError(400, "BadRequest", "intersects has no coordinates")
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return [min(xs), min(ys), max(xs), max(ys)]
 
 
 def _parse_moment(text: str, end: bool) -> dt.datetime:

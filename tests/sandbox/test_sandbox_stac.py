@@ -114,8 +114,9 @@ def test_search_ids_without_collections_and_limit_default(sandbox: Sandbox) -> N
 
 
 def test_search_by_bbox_and_datetime_finds_the_anchorage_scenes(sandbox: Sandbox) -> None:
-    body = {
-        "bbox": [-150.9495, 61.0031, -148.9555, 61.4834],
+    x1, y1, x2, y2 = -150.9495, 61.0031, -148.9555, 61.4834
+    body: dict[str, object] = {
+        "bbox": [x1, y1, x2, y2],
         "datetime": "2020-03-01T00:00:00Z/2020-03-15T23:59:59Z",
         "collections": [SR],
         "query": {},
@@ -124,6 +125,13 @@ def test_search_by_bbox_and_datetime_finds_the_anchorage_scenes(sandbox: Sandbox
     found = requests.post(sandbox.stac_url + "/search", json=body, timeout=120).json()
     ids = {f["id"] for f in found["features"]}
     assert {d + "_SR" for d in ANCHORAGE_IDS} <= ids
+    del body["bbox"]
+    body["intersects"] = {
+        "type": "Polygon",
+        "coordinates": [[[x1, y1], [x2, y1], [x2, y2], [x1, y2], [x1, y1]]],
+    }
+    again = requests.post(sandbox.stac_url + "/search", json=body, timeout=120).json()
+    assert {f["id"] for f in again["features"]} == ids
     assert all(f["properties"]["datetime"][:10] <= "2020-03-15" for f in found["features"])
 
 
