@@ -10,7 +10,7 @@ from typing import Any
 
 from m2mdl.sandbox import datasets
 from m2mdl.sandbox.checksums import Checksums
-from m2mdl.sandbox.config import SandboxConfig
+from m2mdl.sandbox.config import STAC_PREFIX, SandboxConfig
 from m2mdl.sandbox.content import Source
 from m2mdl.sandbox.filesdir import StaticWriter
 from m2mdl.sandbox.products import Catalog, ServedFile
@@ -18,9 +18,6 @@ from m2mdl.sandbox.search import HitCache
 from m2mdl.sandbox.stac import StacApi
 from m2mdl.sandbox.stac_docs import StacDocs
 from m2mdl.sandbox.state import ApiKey, State
-
-#: The STAC API root path, as on landsatlook.usgs.gov.
-STAC_PREFIX = "/stac-server"
 
 
 class ApiError(Exception):

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from .service import ServiceOptions
 
+#: The STAC API root path, as on landsatlook.usgs.gov.
+STAC_PREFIX = "/stac-server"
+
 
 @dataclass(frozen=True)
 class UserSpec:

@@ -18,7 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from m2mdl.sandbox import api
-from m2mdl.sandbox.app import STAC_PREFIX, ApiError, App, Ctx
+from m2mdl.sandbox.app import ApiError, App, Ctx
+from m2mdl.sandbox.config import STAC_PREFIX as STAC_PREFIX  # re-exported
 from m2mdl.sandbox.faults import FaultCounters
 from m2mdl.sandbox.files import DownloadHost, FileRequest, html_page
 from m2mdl.sandbox.log import RequestLog
