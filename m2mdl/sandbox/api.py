@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from m2mdl.sandbox import catalog, datasets, downloads, options, search, wrs
+from m2mdl.sandbox import catalog, datasets, downloads, filters, options, search, wrs
 from m2mdl.sandbox.app import ApiError, Ctx, id_list, require, require_dataset
 from m2mdl.sandbox.products import level_of
 from m2mdl.sandbox.results import scene_result
@@ -93,7 +93,7 @@ def dataset_search(ctx: Ctx, body: JSON) -> Any:
 
 def dataset_filters(ctx: Ctx, body: JSON) -> Any:
     """``dataset-filters``: the metadata filter fields of a dataset."""
-    return datasets.filter_records(require_dataset(body).alias)
+    return filters.records(require_dataset(body).alias)
 
 
 def dataset_file_groups(ctx: Ctx, body: JSON) -> Any:
@@ -113,7 +113,7 @@ def scene_search(ctx: Ctx, body: JSON) -> Any:
     total, exact = 0, True
     if level is not None:
         try:
-            keys, total, exact = search.page(body, level, ctx.app.catalog, ctx.app.hits)
+            keys, total, exact = search.page(body, d.alias, level, ctx.app.catalog, ctx.app.hits)
         except search.SearchError as exc:
             raise ApiError(exc.code, exc.message) from exc
     full = str(body.get("metadataType") or "summary").lower() == "full"

@@ -1,4 +1,4 @@
-"""Dataset records (dataset, dataset-search) and metadata filters (dataset-filters).
+"""Dataset records (dataset, dataset-search); the metadata filters live in ``filters``.
 
 Ids, aliases and collection names are the real ones (m2m-api.md §3); the records follow
 the 2021 kapadia recording and the 2025 NB25 ``dataset`` answer. Only the Landsat 8-9 OLI/TIRS
@@ -8,7 +8,6 @@ listed (dataset-search finds them) but searching them returns no scenes.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,93 +192,3 @@ def record(d: DatasetDef, last_day: str, scene_count: int) -> JSON:
         "supportDeletionSearch": not d.scenes,
         "allowInKmz": d.scenes,
     }
-
-
-@dataclass(frozen=True)
-class FilterDef:
-    """One metadata filter field: its id, label, type and which scene attribute it tests."""
-
-    filter_id: str
-    label: str
-    kind: str  # "Text" | "Range" | "Select"
-    attr: str  # attribute name in search.scene_attrs()
-    sql: str
-
-
-# Real ids for landsat_ot_c2_l2 (NBL9/NBMF, 2024) and landsat_ot_c2_l1 (NBIRV, 2025).
-FILTERS: dict[str, tuple[FilterDef, ...]] = {
-    L2: (
-        FilterDef(
-            "5e83d14f567d0086",
-            "Landsat Product Identifier L2",
-            "Text",
-            "display_id",
-            "EE_DISPLAY_ID like ?",
-        ),
-        FilterDef(
-            "5e83d14f227b0d85",
-            "Landsat Product Identifier L1",
-            "Text",
-            "display_id_l1",
-            "L1_DISPLAY_ID like ?",
-        ),
-        FilterDef(
-            "5e83d14fc84c9a78", "Landsat Scene Identifier", "Text", "entity_id", "ENTITY_ID like ?"
-        ),
-        FilterDef("5e83d14fb9436d88", "WRS Path", "Range", "path", "WRS_PATH between ?"),
-        FilterDef("5e83d14ff1eda1b8", "WRS Row", "Range", "row", "WRS_ROW between ?"),
-        FilterDef("61af9273566bb9a8", "Satellite", "Select", "satellite", "SATELLITE = ?"),
-        FilterDef(
-            "5f6a6fb2137a3c00", "Collection Category", "Select", "tier", "COLLECTION_CATEGORY = ?"
-        ),
-    ),
-    L1: (
-        FilterDef(
-            "5e81f14fe3c40983",
-            "Landsat Product Identifier L1",
-            "Text",
-            "display_id",
-            "EE_DISPLAY_ID like ?",
-        ),
-        FilterDef(
-            "5e81f14fbba2e223", "Landsat Scene Identifier", "Text", "entity_id", "ENTITY_ID like ?"
-        ),
-        FilterDef("5e81f14f8faf8048", "WRS Path", "Range", "path", "WRS_PATH between ?"),
-        FilterDef("5e81f14f8d2a7c24", "WRS Row", "Range", "row", "WRS_ROW between ?"),
-        FilterDef("61af93b8fad2acf5", "Satellite", "Select", "satellite", "SATELLITE = ?"),
-        FilterDef(
-            "5e81f14fff5055a3", "Collection Category", "Select", "tier", "COLLECTION_CATEGORY = ?"
-        ),
-    ),
-}
-
-_VALUE_LISTS = {
-    "tier": {"": "All", "T1": "Tier 1", "T2": "Tier 2", "RT": "Real-Time"},
-    "satellite": {"": "All", "8": "8", "9": "9"},
-}
-
-
-def filter_records(alias: str) -> list[JSON]:
-    """The dataset-filters answer (shape of the kapadia recording and NBMF outputs)."""
-    out: list[JSON] = []
-    for f in FILTERS.get(alias, ()):
-        rec: JSON = {
-            "id": f.filter_id,
-            "legacyFieldId": None,
-            "dictionaryLink": "https://www.usgs.gov/centers/eros/science/"
-            "landsat-collection-2-data-dictionary",
-            "fieldConfig": {
-                "type": f.kind,
-                "filters": [],
-                "options": [],
-                "validators": [],
-                "numElements": 1,
-                "displayListId": None,
-            },
-            "fieldLabel": f.label,
-            "searchSql": f.sql,
-        }
-        if f.attr in _VALUE_LISTS:
-            rec["valueList"] = copy.deepcopy(_VALUE_LISTS[f.attr])
-        out.append(rec)
-    return out
