@@ -11,7 +11,17 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from m2mdl.sandbox import catalog, datasets, downloads, filters, options, search, wrs
+from m2mdl.sandbox import (
+    catalog,
+    datasets,
+    downloads,
+    filters,
+    options,
+    scene_api,
+    search,
+    service,
+    wrs,
+)
 from m2mdl.sandbox.app import ApiError, Ctx, id_list, require, require_dataset
 from m2mdl.sandbox.products import level_of
 from m2mdl.sandbox.results import scene_result
@@ -46,19 +56,9 @@ def permissions(ctx: Ctx, body: JSON) -> Any:
 
 
 def notifications(ctx: Ctx, body: JSON) -> Any:
-    """``notifications``: one informational message, shape of the reference sample."""
+    """``notifications``: the sandbox's notice and ``--notice`` (any systemId)."""
     require(body, "systemId")
-    return [
-        {
-            "id": 46,
-            "subject": "M2M sandbox",
-            "dateUpdated": "2025-04-24 09:00:00-05",
-            "severityCode": "I",
-            "severityText": "Informational",
-            "messageContent": "You are talking to the m2mdl sandbox, not to USGS.",
-            "severityCssClass": "alert-info",
-        }
-    ]
+    return service.notifications(ctx.app.config.service, ctx.app.state.clock())
 
 
 def _scene_count(d: datasets.DatasetDef) -> int:
@@ -200,9 +200,16 @@ def scene_list_remove(ctx: Ctx, body: JSON) -> Any:
 
 
 def rate_limit_summary(ctx: Ctx, body: JSON) -> Any:
-    """``rate-limit-summary``: initial and remaining download limits (REF)."""
+    """``rate-limit-summary``: initial and remaining download limits (reference page).
+
+    ``ipAddress`` (a list) adds the ip limits of those addresses to ``remainingLimits``.
+    """
     state = ctx.app.state
+    extra = [str(ip) for ip in id_list(body.get("ipAddress")) if str(ip) != ctx.ip]
     remaining = state.limits(ctx.username, ctx.ip)
+    remaining += [
+        e for ip in extra for e in state.limits(ctx.username, ip) if e["limitType"] == "ip"
+    ]
     counts = [{"status": "Available", "downloadCount": len(state.user_items(ctx.username))}]
     return {
         "initialLimits": [
@@ -253,6 +260,10 @@ HANDLERS: dict[str, Handler] = {
     "download-labels": downloads.download_labels,
     "download-remove": downloads.download_remove,
     "download-order-remove": downloads.download_order_remove,
+    "scene-metadata": scene_api.scene_metadata,
+    "scene-metadata-list": scene_api.scene_metadata_list,
+    "scene-list-summary": scene_api.scene_list_summary,
+    "dataset-download-options": scene_api.dataset_download_options,
     "rate-limit-summary": rate_limit_summary,
     "grid2ll": grid2ll,
 }

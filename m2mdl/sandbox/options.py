@@ -173,6 +173,11 @@ _GROUPS = {
 }
 
 
+def group_ids(level: int) -> list[str]:
+    """The file group ids that hold files at ``level``."""
+    return [g for g in _GROUPS if any(g in f.groups for f in layout.FILES[level])]
+
+
 def file_groups(level: int) -> JSON:
     """The dataset-file-groups answer for a level (REF L1 sample, NB25 L2 outputs)."""
     sec = SECONDARY[level]

@@ -17,7 +17,8 @@ def _polygon(points: list[tuple[float, float]]) -> JSON:
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
-def _normalized(points: tuple[tuple[float, float], ...]) -> list[tuple[float, float]]:
+def normalized(points: tuple[tuple[float, float], ...]) -> list[tuple[float, float]]:
+    """A footprint shifted so that its first corner lies in [-180, 180)."""
     # footprints may leave [-180, 180) near the antimeridian; shift the whole ring back so
     # its first corner is in range (like the real "east > 180" quirk, m2m-api.md §2.6)
     shift = 360.0 if points[0][0] < -180 else -360.0 if points[0][0] >= 180 else 0.0
@@ -54,7 +55,7 @@ def _browse(l1_display: str, base_url: str) -> list[JSON]:
 
 def scene_result(key: SceneKey, level: int, cat: Catalog, base_url: str, full: bool) -> JSON:
     """One ``results[]`` entry of scene-search."""
-    points = _normalized(catalog.footprint(key.path, key.row))
+    points = normalized(catalog.footprint(key.path, key.row))
     day = dt.date.fromordinal(key.day).isoformat()
     meta = metadata.full(key, level, cat.today) if full else metadata.summary(key, level, cat.today)
     return {
