@@ -51,6 +51,8 @@ VALUE_LISTS: dict[str, JSON] = {
     "cloud": _CLOUD,
     "quality": {"": "All", **{str(n): str(n) for n in range(9, -1, -1)}},
 }
+#: Attributes every sandbox scene shares (OLI/TIRS, daytime, L1TP): other values match nothing.
+CONSTANT = {"sensor": "OLI_TIRS", "day_night": "DAY", "data_type_l1": "L1TP"}
 _DISPLAY_LISTS = {"tier": "2837", "sensor": "2773", "nadir": "2768", "day_night": "2836"}
 
 
@@ -363,6 +365,8 @@ def leaf(
         pattern = value.upper().replace("%", "")
         return (lambda key: pattern in attr_of(key, attr).upper()), _text_bounds(attr, pattern)
     upper = value.upper()
+    if attr in CONSTANT and CONSTANT[attr] != upper:
+        return (lambda key: False), Bounds(keys=frozenset())  # no scene has that value
     return (lambda key: attr_of(key, attr).upper() == upper), EVERYTHING
 
 

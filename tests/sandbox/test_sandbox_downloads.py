@@ -213,6 +213,10 @@ def test_preparing_downloads_become_available(sandbox_factory: Callable[..., San
     assert requests.get(staging, timeout=10).status_code == 404
     waiting = c.data("download-retrieve", {"label": "prep"})
     assert waiting["available"] == [] and waiting["queueSize"] == 3
+    staged = {p["downloadId"]: p["url"] for p in data["preparingDownloads"]}
+    # not yet ready: status R with the same staging URL download-request gave (docs/sandbox.md)
+    assert {r["downloadId"]: r["url"] for r in waiting["requested"]} == staged
+    assert {r["statusCode"] for r in waiting["requested"]} == {"R"}
     now[0] += 31
     ready = c.data("download-retrieve", {"label": "prep"})
     assert len(ready["available"]) == 3
