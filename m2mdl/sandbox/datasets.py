@@ -41,6 +41,7 @@ class DatasetDef:
     doi: str | None
     scenes: bool  # primary dataset with searchable scenes
     start: str = "2013-03-18"
+    end: str | None = None  # acquisitionEnd of a finished mission (recorded in 2021)
 
 
 DATASETS: dict[str, DatasetDef] = {
@@ -97,7 +98,7 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1999-05-28",
+            "1999-07-23",
         ),
         DatasetDef(
             "landsat_etm_c2_l2",
@@ -108,7 +109,7 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1999-05-28",
+            "1999-07-23",
         ),
         DatasetDef(
             "landsat_tm_c2_l1",
@@ -119,7 +120,7 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1982-08-22",
+            "1982-12-19",
         ),
         DatasetDef(
             "landsat_tm_c2_l2",
@@ -130,7 +131,7 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1982-08-22",
+            "1982-12-19",
         ),
         DatasetDef(
             "landsat_mss_c2_l1",
@@ -141,7 +142,8 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1972-07-25",
+            "1972-11-13",
+            "1985-12-18",
         ),
     )
 }
@@ -172,7 +174,7 @@ def record(d: DatasetDef, last_day: str, scene_count: int) -> JSON:
     return {
         "abstractText": _ABSTRACT if d.scenes else None,
         "acquisitionStart": d.start,
-        "acquisitionEnd": None,
+        "acquisitionEnd": d.end,
         "catalogs": ["EE", "GV"] if d.scenes else ["EE"],
         "collectionName": d.collection,
         "collectionLongName": d.long_name,
@@ -187,7 +189,7 @@ def record(d: DatasetDef, last_day: str, scene_count: int) -> JSON:
         "legacyId": d.legacy_id,
         "sceneCount": scene_count,
         "spatialBounds": bounds,
-        "temporalCoverage": f'["{d.start} 00:00:00-05","{last_day} 23:54:01-05"]',
+        "temporalCoverage": f'["{d.start} 00:00:00-05","{d.end or last_day} 23:54:01-05"]',
         "supportCloudCover": d.scenes,
         "supportDeletionSearch": not d.scenes,
         "allowInKmz": d.scenes,

@@ -42,6 +42,8 @@ def scene_object(ctx: Ctx, key: SceneKey, level: int, full: bool) -> JSON:
     """A scene as scene-metadata returns it (a search hit with ``orderingId`` and ``selected``)."""
     scene = results.scene_result(key, level, ctx.app.catalog, ctx.app.base_url, full)
     scene.update(orderingId=scene["entityId"], hasCustomizedMetadata=False, selected=None)
+    for browse in scene["browse"]:
+        browse["browseRotationEnabled"] = False  # as recorded (2021) and on the reference page
     return scene
 
 
