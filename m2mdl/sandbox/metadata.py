@@ -36,27 +36,30 @@ def image_quality(key: SceneKey) -> int:
     return 9 if h < 0.92 else 8 if h < 0.98 else 7
 
 
+Attr = Callable[[SceneKey, int, int], str]
+_ATTRIBUTES: dict[str, Attr] = {
+    "display_id": lambda key, level, today: catalog.display_id(key, level, today),
+    "display_id_l1": lambda key, level, today: catalog.display_id(key, 1, today),
+    "entity_id": lambda key, level, today: catalog.entity_id(key),
+    "path": lambda key, level, today: str(key.path),
+    "row": lambda key, level, today: str(key.row),
+    "satellite": lambda key, level, today: str(key.sat),
+    "tier": lambda key, level, today: catalog.tier(key, level, today),
+    "sensor": lambda key, level, today: "OLI_TIRS",
+    "nadir": lambda key, level, today: "OFFNADIR" if off_nadir(key) else "NADIR",
+    "date_l1": lambda key, level, today: _ymd_slash(catalog.processed_day(key, today, 1)),
+    "date_l2": lambda key, level, today: _ymd_slash(catalog.processed_day(key, today, 2)),
+    "date_acquired": lambda key, level, today: _ymd_slash(key.day),
+    "quality": lambda key, level, today: str(image_quality(key)),
+    "day_night": lambda key, level, today: "DAY",
+    "data_type_l1": lambda key, level, today: "L1TP",
+    "cloud": lambda key, level, today: str(catalog.cloud_cover(key)),
+}
+
+
 def attribute(key: SceneKey, name: str, level: int, today: int) -> str:
     """The value a metadata filter compares (``FilterDef.attr``), as text."""
-    values: dict[str, Callable[[], str]] = {
-        "display_id": lambda: catalog.display_id(key, level, today),
-        "display_id_l1": lambda: catalog.display_id(key, 1, today),
-        "entity_id": lambda: catalog.entity_id(key),
-        "path": lambda: str(key.path),
-        "row": lambda: str(key.row),
-        "satellite": lambda: str(key.sat),
-        "tier": lambda: catalog.tier(key, level, today),
-        "sensor": lambda: "OLI_TIRS",
-        "nadir": lambda: "OFFNADIR" if off_nadir(key) else "NADIR",
-        "date_l1": lambda: _ymd_slash(catalog.processed_day(key, today, 1)),
-        "date_l2": lambda: _ymd_slash(catalog.processed_day(key, today, 2)),
-        "date_acquired": lambda: _ymd_slash(key.day),
-        "quality": lambda: str(image_quality(key)),
-        "day_night": lambda: "DAY",
-        "data_type_l1": lambda: "L1TP",
-        "cloud": lambda: str(catalog.cloud_cover(key)),
-    }
-    return values[name]()
+    return _ATTRIBUTES[name](key, level, today)
 
 
 def _field(fid: str, name: str, anchor: str, value: Any) -> JSON:

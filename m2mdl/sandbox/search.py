@@ -39,7 +39,7 @@ from m2mdl.sandbox.products import Catalog
 JSON = dict[str, Any]
 MAX_RESULTS = 50_000  # "50,000 scene limit" (reference page)
 MATERIALIZE_LIMIT = 60_000
-SORT_LIMIT = 10_000
+SORT_LIMIT = 5_000
 TIME_LIMIT = 2.0  # seconds of walking before a search answers with what it has
 _CLOCK_EVERY = 2048  # look at the clock every this many scenes
 
@@ -185,20 +185,31 @@ def parse_query(body: JSON, alias: str, level: int, cat: Catalog) -> Query:
 
 
 def _passes(q: Query, key: SceneKey) -> bool:
-    cloud = catalog.cloud_cover(key)
-    if not q.cloud_min <= cloud <= q.cloud_max:
+    if (q.cloud_min > 0 or q.cloud_max < 100) and not (
+        q.cloud_min <= catalog.cloud_cover(key) <= q.cloud_max
+    ):
         return False
     if q.months and dt.date.fromordinal(key.day).month not in q.months:
         return False
-    if q.level == 2 and key.day > q.today - 12 and not catalog.exists(key, 2, q.today):
-        return False  # Level-2 is made days after acquisition
-    return q.meta is None or q.meta(key)
+    if q.meta is not None and not q.meta(key):
+        return False
+    # Level-2 is made days after acquisition (keys here are scenes already)
+    return not (
+        q.level == 2
+        and key.day > q.today - catalog.MAX_LAG - 1
+        and catalog.l2_visible_day(key) > q.today + 1
+    )
 
 
 def _candidates(q: Query) -> int:
     if q.keys is not None:
         return len(q.keys)
-    return sum(len(catalog.pass_days(s, p, q.first, q.last)) for s in q.sats for p, _ in q.pathrows)
+    rows: dict[int, int] = {}
+    for p, _ in q.pathrows:
+        rows[p] = rows.get(p, 0) + 1
+    return sum(
+        len(catalog.pass_days(s, p, q.first, q.last)) * n for s in q.sats for p, n in rows.items()
+    )
 
 
 def _sort_key(q: Query) -> Callable[[SceneKey], Any]:
@@ -313,7 +324,7 @@ class HitCache:
         return hits
 
 
-def _share(q: Query, samples: int = 1500) -> float:
+def _share(q: Query, samples: int = 800) -> float:
     """The share of candidates that match, from a fixed pseudo-random sample of them."""
     rng = random.Random(0)
     hits = tried = 0
