@@ -42,7 +42,7 @@ def cases() -> list[tuple[str, bool, dict[str, Any]]]:
     scene = "5e83d14fc84c9a78"
     product = "5e83d14f567d0086"
     ids = ["LC80680172020070LGN00", "LC80680182020070LGN00", "LC80670182020063LGN00"]
-    meta_only = {
+    meta_only: dict[str, Any] = {
         "entity id": _value(scene, ids[0]),
         "display id": _value(product, "LC08_L2SP_068017_20200310_20200822_02_T1"),
         "3 entity ids (or)": {
@@ -58,7 +58,7 @@ def cases() -> list[tuple[str, bool, dict[str, Any]]]:
         "off nadir": _value("5f6aa429b870fd7f", "OFFNADIR"),
         "tier RT (matches nothing in L2)": _value("5f6a6fb2137a3c00", "RT"),
     }
-    out = [
+    out: list[tuple[str, bool, dict[str, Any]]] = [
         (name, True, {"datasetName": L2, "sceneFilter": {"metadataFilter": flt}})
         for name, flt in meta_only.items()
     ]
