@@ -2,7 +2,8 @@
 
 Each handler takes the call context and the parsed JSON body and returns ``data`` or raises
 :class:`~m2mdl.sandbox.app.ApiError`. Error codes and messages are the observed ones where
-m2m-api.md §6 records them; the rest are UNCERTAIN choices noted inline.
+public issues record them; the rest are choices listed in docs/sandbox.md ("Choices where
+the evidence is uncertain").
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ def login_token(ctx: Ctx, body: JSON) -> Any:
     username, token = str(require(body, "username")), str(require(body, "token"))
     key = ctx.app.state.login(username, token)
     if key is None:
-        # UNCERTAIN: AUTH_INVALID is the most likely code for bad credentials (UX test)
+        # UNCERTAIN: AUTH_INVALID is the most likely code for bad credentials (usgsxplore's tests)
         raise ApiError("AUTH_INVALID", "User credential verification failed")
-    ctx.key = ctx.app.state.keys[key]  # the envelope carries the new session's id (REF)
+    ctx.key = ctx.app.state.keys[key]  # the envelope carries the new session's id (reference page)
     return key
 
 
@@ -81,7 +82,7 @@ def dataset(ctx: Ctx, body: JSON) -> Any:
 
 
 def dataset_search(ctx: Ctx, body: JSON) -> Any:
-    """``dataset-search``: substring match on alias and collection name (REF)."""
+    """``dataset-search``: substring match on alias and collection name (reference page)."""
     term = str(body.get("datasetName") or "").lower()
     hits = [
         d
@@ -126,7 +127,7 @@ def scene_search(ctx: Ctx, body: JSON) -> Any:
         "isCustomized": False,
         "numExcluded": 0,
         "startingNumber": start,
-        # UNCERTAIN rule inferred from the kapadia recording (m2m-api.md §2.10)
+        # UNCERTAIN rule inferred from the kapadia recording (docs/sandbox.md, "Search")
         "nextRecord": min(start + len(results), total),
     }
 
@@ -144,7 +145,7 @@ def _valid_entity(ctx: Ctx, alias: str, entity: str, id_field: str) -> str | Non
 
 
 def scene_list_add(ctx: Ctx, body: JSON) -> Any:
-    """``scene-list-add``: returns the list's resulting size (NB25: 3, 88; NB24b: 43)."""
+    """``scene-list-add``: returns the list's resulting size (official notebook runs: 3, 88, 43)."""
     list_id = str(require(body, "listId"))
     d = require_dataset(body)
     ids = id_list(body.get("entityIds")) + id_list(body.get("entityId"))

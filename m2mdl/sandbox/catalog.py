@@ -6,7 +6,7 @@ costs arithmetic, not memory. Acquisition days follow the real 16-day repeat: th
 after path p images path p+16 (mod 233), so path p's pass is orbit ``102*(p-68) mod 233``
 of the cycle (102 = 16^-1 mod 233); fitted to recorded acquisitions (068/017 2020-03-10,
 067/018 2020-03-03, 226/078 2020-08-04, 233/083 2016-09-11, LC09 062/017 2023-08-24).
-Landsat 9 flies 8 days after Landsat 8 (m2m-api.md §8 and the issue).
+Landsat 9 flies 8 days after Landsat 8 (docs/sandbox.md, "The catalogue").
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ def _d(y: int, m: int, day: int) -> int:
     return dt.date(y, m, day).toordinal()
 
 
-# The official notebook's Anchorage search (m2m-api.md §8, NB25/NB24a): exactly these three
+# The official notebook's Anchorage search (official notebook runs 2024/2025): exactly these three
 # scenes have cloud <= 60 in 2020-03-01..15; the three other scenes whose footprints touch
 # the AOI in that window (067/017, 069/017, 070/017; real values not recorded, UNCERTAIN) are
 # pinned
-# cloudy so the search answers like the recording. LC09 062/017 is the fourth scene NB25's
+# cloudy so the search answers like the recording. LC09 062/017 is the fourth scene the 2025 run's
 # stale list returned; its bundle size is recorded too.
 PINS: dict[SceneKey, Pin] = {
     SceneKey(8, 68, 17, _d(2020, 3, 10)): Pin(
@@ -104,7 +104,7 @@ def is_scene(key: SceneKey, today: int) -> bool:
 
 
 def cloud_cover(key: SceneKey) -> int:
-    """Scene cloud cover in percent, an int like the NB25 table shows (type UNCERTAIN)."""
+    """Scene cloud cover in percent, an int as the 2025 notebook run shows (UNCERTAIN)."""
     pin = PINS.get(key)
     if pin is not None:
         return pin.cloud
@@ -191,7 +191,7 @@ def _ymd(day: int) -> str:
 
 
 def entity_id(key: SceneKey) -> str:
-    """Scene identifier, e.g. ``LC80680172020070LGN00`` (same for L1 and L2, NB25)."""
+    """Scene identifier, e.g. ``LC80680172020070LGN00`` (same for L1 and L2, official notebook)."""
     date = dt.date.fromordinal(key.day)
     doy = date.timetuple().tm_yday
     return f"LC{key.sat}{key.path:03d}{key.row:03d}{date.year}{doy:03d}LGN00"

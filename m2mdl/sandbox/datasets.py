@@ -1,7 +1,7 @@
 """Dataset records (dataset, dataset-search); the metadata filters live in ``filters``.
 
-Ids, aliases and collection names are the real ones (m2m-api.md §3); the records follow
-the 2021 kapadia recording and the 2025 NB25 ``dataset`` answer. Only the Landsat 8-9 OLI/TIRS
+Ids, aliases and collection names are the real ones; the records follow the 2021 kapadia
+recording and the 2025 official notebook's ``dataset`` answer. Only the Landsat 8-9 OLI/TIRS
 datasets and their band-file companions hold scenes; the other Collection 2 datasets are
 listed (dataset-search finds them) but searching them returns no scenes.
 """
@@ -164,7 +164,7 @@ def record(d: DatasetDef, last_day: str, scene_count: int) -> JSON:
     """The Dataset object of dataset/dataset-search (2024/2025 key set)."""
     bounds = None
     if d.scenes:
-        # real quirk: east can exceed 180 (m2m-api.md §2.6)
+        # real quirk: east can exceed 180 (2024/2025 notebook outputs)
         bounds = {
             "north": 84.44182683484,
             "east": 197.57652842471,

@@ -1,6 +1,6 @@
 """download-options, download-request and the download queue endpoints.
 
-Choices where the record is silent (UNCERTAIN, m2m-api.md §2.14-2.16):
+Choices where the record is silent (UNCERTAIN, docs/sandbox.md):
 * A product the user already has in the queue is reported in ``duplicateProducts``
   (``{downloadId: label}``) and is *also* listed again in available/preparing downloads with
   its original downloadId and a fresh URL, so a client can always get a URL.
@@ -48,7 +48,9 @@ def download_options(ctx: Ctx, body: JSON) -> Any:
     }
     grouped = bool(body.get("includeSecondaryFileGroups"))
     out: list[JSON] = []
-    for key in sorted(keys, key=catalog.entity_id):  # NB25 lists scenes by entityId
+    for key in sorted(
+        keys, key=catalog.entity_id
+    ):  # the 2025 notebook run lists scenes by entityId
         out += options.scene_options(ctx.app.catalog, key, level, grouped)
     return out
 
@@ -234,7 +236,7 @@ def _default_label(ctx: Ctx) -> str:
 
 
 def download_request(ctx: Ctx, body: JSON) -> Any:
-    """``download-request``: queue products and files, answer URLs (m2m-api.md §2.14)."""
+    """``download-request``: queue products and files, answer URLs."""
     wanted, failed = _collect(ctx, body)
     state = ctx.app.state
     default = str(body.get("label") or "") or _default_label(ctx)
@@ -279,7 +281,7 @@ def download_request(ctx: Ctx, body: JSON) -> Any:
 
 
 def queue_entry(app: App, item: OrderItem, with_url: bool) -> JSON:
-    """A DownloadQueueDownload object (CAS download-retrieve recording)."""
+    """A DownloadQueueDownload object (castuofa download-retrieve recording)."""
     ready = item.ready_at <= app.state.clock()
     entry: JSON = {
         "downloadId": item.download_id,

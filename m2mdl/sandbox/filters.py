@@ -332,7 +332,8 @@ def leaf(
     """Predicate and bounds of one value/between filter."""
     fdef = defs.get(str(spec.get("filterId")))
     if fdef is None:
-        # a foreign or unknown filterId matches nothing, without an error (NBMF outputs)
+        # a foreign or unknown filterId matches nothing, without an error (metadata-filter
+        # notebook)
         return (lambda key: False), Bounds(keys=frozenset())
     attr = fdef.attr
     kind = str(spec.get("filterType", "value")).lower()
@@ -355,7 +356,9 @@ def leaf(
         return (lambda key: attr_of(key, attr) == "RT"), Bounds(
             days=(today - catalog.RT_DAYS, today)
         )
-    if fdef.kind == "Range" or attr == "satellite":  # a value on a Range field is equality (NBMF)
+    if (
+        fdef.kind == "Range" or attr == "satellite"
+    ):  # a value on a Range field is equality (notebook)
         num = _number(value)
         return (lambda key: float(attr_of(key, attr)) == num), _numeric_bounds(attr, num, num)
     if attr == "cloud":  # "CLOUD_COVER_LAND <= ?"

@@ -1,4 +1,4 @@
-"""Scene objects as scene-search returns them (shape of NB25, kapadia and the reference)."""
+"""Scene objects as scene-search returns them (2025 notebook run, kapadia, reference)."""
 
 from __future__ import annotations
 
@@ -20,20 +20,20 @@ def _polygon(points: list[tuple[float, float]]) -> JSON:
 def normalized(points: tuple[tuple[float, float], ...]) -> list[tuple[float, float]]:
     """A footprint shifted so that its first corner lies in [-180, 180)."""
     # footprints may leave [-180, 180) near the antimeridian; shift the whole ring back so
-    # its first corner is in range (like the real "east > 180" quirk, m2m-api.md §2.6)
+    # its first corner is in range (like the real "east > 180" quirk of dataset bounds)
     shift = 360.0 if points[0][0] < -180 else -360.0 if points[0][0] >= 180 else 0.0
     return [(x + shift, y) for x, y in points]
 
 
 def bounds_polygon(points: list[tuple[float, float]]) -> JSON:
-    """The MBR polygon (spatialBounds), starting at the south-west corner like NB25."""
+    """The MBR polygon (spatialBounds), starting at the south-west corner like the 2025 notebook."""
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     w, e, s, n = min(xs), max(xs), min(ys), max(ys)
     return _polygon([(w, s), (w, n), (e, n), (e, s)])
 
 
 def coverage_polygon(points: list[tuple[float, float]]) -> JSON:
-    """The footprint polygon (spatialCoverage), starting at the west corner like NB25."""
+    """The footprint polygon (spatialCoverage), from the west corner like the 2025 notebook."""
     start = min(range(len(points)), key=lambda i: points[i][0])
     return _polygon(points[start:] + points[:start])
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
 import sys
 import urllib.request
+
+from m2mdl.sandbox.config import Faults
+from m2mdl.sandbox.service import ServiceOptions
 
 
 def test_cli_prints_its_url_first_and_serves() -> None:
@@ -33,3 +37,18 @@ def test_cli_prints_its_url_first_and_serves() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def test_help_lists_every_option() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "m2mdl.sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    fields = [*dataclasses.fields(Faults), *dataclasses.fields(ServiceOptions)]
+    flags = ["--" + f.name.replace("_", "-") for f in fields]
+    flags += ["--port", "--data-scale", "--key-idle-seconds", "--api-min-seconds", "--log"]
+    assert [f for f in flags if f not in out] == []
+    assert "--notice" in flags
