@@ -175,18 +175,13 @@ def _geometry(key: SceneKey) -> list[tuple[str, str, Any]]:
     return out
 
 
-def _full_values(key: SceneKey, level: int, today: int) -> list[tuple[str, str, Any]]:
-    h = catalog.unit_hash
-    start = _scene_time(key)
-    stop = start + dt.timedelta(seconds=31.77)
-    elevation, azimuth = _sun(key)
-    acq = dt.date.fromordinal(key.day)
-    rt = catalog.is_real_time(key, 1, today)
-    cloud = f"{catalog.cloud_cover(key):.2f}"
-    roll = (h("roll", *key) - 0.5) * 30 if off_nadir(key) else 0.0
-    lon = wrs.scene_center(key.path, key.row)[0]
-    rmse = 4 + h("rmse", *key) * 6
-    fields: list[tuple[str, str, Any]] = []
+Field = tuple[str, str, Any]  # (fieldName, dictionary anchor, value)
+
+
+def _identity(key: SceneKey, level: int, today: int) -> list[Field]:
+    """Identifiers, dates, grid position and pointing."""
+    roll = (catalog.unit_hash("roll", *key) - 0.5) * 30 if off_nadir(key) else 0.0
+    fields: list[Field] = []
     if level == 2:
         fields.append(
             (
@@ -198,7 +193,7 @@ def _full_values(key: SceneKey, level: int, today: int) -> list[tuple[str, str, 
     fields += [
         ("Landsat Product Identifier L1", "landsat_product_id", catalog.display_id(key, 1, today)),
         ("Landsat Scene Identifier", "landsat_scene_id", catalog.entity_id(key)),
-        ("Acquisition Date", "acquisition_date", acq.strftime("%Y/%m/%d")),
+        ("Acquisition Date", "acquisition_date", _ymd_slash(key.day)),
         ("Collection Category", "collection_category", catalog.tier(key, level, today)),
         ("Collection Number", "collection_number", 2),
         ("WRS Path", "wrs_path", f" {key.path:03d}"),
@@ -210,25 +205,28 @@ def _full_values(key: SceneKey, level: int, today: int) -> list[tuple[str, str, 
         ("Date L-1 Generated", "date_l1_generated", attribute(key, "date_l1", level, today)),
     ]
     if level == 2:
-        fields.append(
-            (
-                "Date Product Generated L2",
-                "date_product_generated",
-                attribute(key, "date_l2", level, today),
-            )
-        )
-    fields += [
+        generated = attribute(key, "date_l2", level, today)
+        fields.append(("Date Product Generated L2", "date_product_generated", generated))
+    return fields
+
+
+def _processing(key: SceneKey, today: int) -> list[Field]:
+    """Timing, cloud, geometric quality, sun angles and processing inputs."""
+    h = catalog.unit_hash
+    start = _scene_time(key)
+    elevation, azimuth = _sun(key)
+    cloud = f"{catalog.cloud_cover(key):.2f}"
+    rmse = 4 + h("rmse", *key) * 6
+    rt = catalog.is_real_time(key, 1, today)
+    gcp = 100 + int(h("gcp", *key) * 500)
+    return [
         ("Start Time", "start_time", _stamp(start)),
-        ("Stop Time", "stop_time", _stamp(stop)),
+        ("Stop Time", "stop_time", _stamp(start + dt.timedelta(seconds=31.77))),
         ("Station Identifier", "distribution_site", "LGN"),
         ("Day/Night Indicator", "day_or_night", "DAY"),
         ("Land Cloud Cover", "cloud_cover_land", cloud),
         ("Scene Cloud Cover", "cloud_cover", cloud),
-        (
-            "Ground Control Points Model",
-            "ground_control_points_model",
-            100 + int(h("gcp", *key) * 500),
-        ),
+        ("Ground Control Points Model", "ground_control_points_model", gcp),
         ("Ground Control Points Version", "ground_control_points_version", 5),
         ("Geometric RMSE Model (meters)", "geometric_rmse_model", f"{rmse:.3f}"),
         ("Geometric RMSE Model X", "geometric_rmse_model_x", f"{rmse * 0.69:.3f}"),
@@ -241,6 +239,17 @@ def _full_values(key: SceneKey, level: int, today: int) -> list[tuple[str, str, 
         ("Data Type Level-1", "data_type_l1", "OLI_TIRS_L1TP"),
         ("Sensor Identifier", "sensor_id", "OLI_TIRS"),
         ("Satellite", "satellite", key.sat),
+    ]  # fmt: skip
+
+
+def _image(key: SceneKey) -> list[Field]:
+    """Image size, projection and calibration files."""
+    acq = dt.date.fromordinal(key.day)
+    lon = wrs.scene_center(key.path, key.row)[0]
+    quarter = (acq.month - 1) // 3 * 3 + 1
+    day = f"{acq:%Y%m%d}"
+    cpf = f"LC0{key.sat}CPF_{acq.year}{quarter:02d}01_02.01"
+    return [
         ("Panchromatic Lines", "panchromatic_lines", 15481),
         ("Panchromatic Samples", "panchromatic_samples", 15321),
         ("Reflective Lines", "reflective_lines", 7741),
@@ -254,24 +263,15 @@ def _full_values(key: SceneKey, level: int, today: int) -> list[tuple[str, str, 
         ("Grid Cell Size Panchromatic", "grid_cell_size_panchromatic", "15.00"),
         ("Grid Cell Size Reflective", "grid_cell_size_reflective", "30.00"),
         ("Grid Cell Size Thermal", "grid_cell_size_thermal", "30.00"),
-        (
-            "Bias Parameter File Name OLI",
-            "bpf_name_oli",
-            f"LO8BPF{acq:%Y%m%d}131106_{acq:%Y%m%d}135741.02",
-        ),
-        (
-            "Bias Parameter File Name TIRS",
-            "bpf_name_tirs",
-            f"LT8BPF{acq:%Y%m%d}063150_{acq:%Y%m%d}100527.02",
-        ),
-        (
-            "Calibration Parameter File",
-            "cpf_name",
-            f"LC0{key.sat}CPF_{acq.year}{(acq.month - 1) // 3 * 3 + 1:02d}01_02.01",
-        ),
+        ("Bias Parameter File Name OLI", "bpf_name_oli", f"LO8BPF{day}131106_{day}135741.02"),
+        ("Bias Parameter File Name TIRS", "bpf_name_tirs", f"LT8BPF{day}063150_{day}100527.02"),
+        ("Calibration Parameter File", "cpf_name", cpf),
         ("RLUT File Name", "rlut_file_name", f"LC0{key.sat}RLUT_20150303_20431231_02_01.h5"),
-    ]
-    return fields + _geometry(key)
+    ]  # fmt: skip
+
+
+def _full_values(key: SceneKey, level: int, today: int) -> list[Field]:
+    return _identity(key, level, today) + _processing(key, today) + _image(key) + _geometry(key)
 
 
 def field_id(name: str, level: int) -> str:
