@@ -138,10 +138,8 @@ def _valid_entity(ctx: Ctx, alias: str, entity: str, id_field: str) -> str | Non
         return None
     if alias in (datasets.BAND_L1, datasets.BAND_L2):
         return entity if ctx.app.catalog.secondary_file(entity, level) else None
-    if id_field.lower() == "displayid":
-        found = catalog.parse_display_id(entity, ctx.app.catalog.today)
-        return catalog.entity_id(found[0]) if found and found[1] == level else None
-    return entity.upper() if ctx.app.catalog.scene(entity) else None
+    key = scene_api.find_scene(ctx, level, entity, id_field)
+    return None if key is None else catalog.entity_id(key)
 
 
 def scene_list_add(ctx: Ctx, body: JSON) -> Any:
