@@ -146,7 +146,7 @@ def _field_config(f: FilterDef) -> JSON:
                 {"type": "StringToUpper", "options": []},
                 {"type": "Application\\Filter\\Like", "options": []},
             ],
-            "options": {"size": "45"},
+            "options": {"size": "30" if f.attr == "entity_id" else "45"},
             "validators": [],
             "numElements": "5",
             "displayListId": None,
@@ -159,6 +159,14 @@ def _field_config(f: FilterDef) -> JSON:
             "validators": [],
             "numElements": 1,
             "displayListId": None,
+        }
+    if f.attr == "cloud":  # recorded without numElements and with empty options
+        return {
+            "type": "Select",
+            "filters": [],
+            "options": {},
+            "validators": [],
+            "displayListId": "2830",
         }
     upper = f.attr in ("sensor", "nadir", "day_night")
     return {
