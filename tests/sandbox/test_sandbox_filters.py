@@ -55,8 +55,9 @@ def test_dataset_filters_for_landsat_ot_c2_l2_are_the_real_twelve(client: Client
 
 def test_dataset_filters_follow_the_recorded_field_config(client: Client) -> None:
     by_label = {f["fieldLabel"]: f for f in client.data("dataset-filters", {"datasetName": L2})}
-    text = by_label["Landsat Scene Identifier"]["fieldConfig"]
+    text = by_label["Landsat Product Identifier L2"]["fieldConfig"]
     assert text["options"] == {"size": "45"} and text["numElements"] == "5"
+    assert by_label["Landsat Scene Identifier"]["fieldConfig"]["options"] == {"size": "30"}
     assert by_label["WRS Path"]["fieldConfig"]["options"] == []
     assert by_label["Nadir/Off Nadir"]["valueList"] == {
         "": "All",
