@@ -26,6 +26,7 @@ from m2mdl.sandbox import Sandbox, SandboxConfig
 
 L2 = "landsat_ot_c2_l2"
 LIMIT_SECONDS = 1.0
+CLEAR = {"min": 0, "max": 5}
 ANCHORAGE_MBR = {
     "filterType": "mbr",
     "lowerLeft": {"latitude": 61.0031, "longitude": -150.9495},
@@ -66,6 +67,8 @@ def cases() -> list[tuple[str, bool, dict[str, Any]]]:
         ("no filter", True, {"datasetName": L2}),
         ("500 per page", True, {"datasetName": L2, "sceneFilter": {}, "maxResults": 500}),
         ("no filter, sorted by cloud cover", True, {"datasetName": L2, "sortField": "cloudCover"}),
+        ("seasonal: January", True, {"datasetName": L2, "sceneFilter": {"seasonalFilter": [1]}}),
+        ("cloud cover <= 5", True, {"datasetName": L2, "sceneFilter": {"cloudCoverFilter": CLEAR}}),
         (
             "Anchorage mbr + 2020",
             False,

@@ -284,6 +284,8 @@ def walk(q: Query, progress: Walk, deadline: float) -> Iterator[SceneKey]:
     table = _by_phase(q)
     days = range(q.last, q.first - 1, -1) if q.descending else range(q.first, q.last + 1)
     for day in days:
+        if q.months and dt.date.fromordinal(day).month not in q.months:
+            continue  # a seasonal filter skips whole days
         todays = [
             SceneKey(sat, p, r, day)
             for sat, prs in table.get(day % 16, ())
