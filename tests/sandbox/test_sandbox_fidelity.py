@@ -6,11 +6,13 @@ list items merge, keys that are values, such as downloadIds, become ``*``). The 
 on any recorded path the sandbox lacks, and on any recorded JSON type the sandbox never
 uses at that path, unless the difference is listed in ``KEPT`` with its reason. Endpoints
 without a recording are compared the same way with the reference page's samples
-(tests/sandbox/reference_samples.py; ``KEPT_REFERENCE``).
+(tests/sandbox/reference_samples.py; ``KEPT_REFERENCE``), and ``dataset`` also with the one
+full answer the 2025 official notebook run printed (the rest of its outputs are tables).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -233,3 +235,22 @@ def test_sandbox_answer_has_the_reference_sample_key_paths(
 def test_every_kept_reference_difference_is_still_one(reference_answers: dict[str, Any]) -> None:
     found = {(e, d) for e in SAMPLES for d in reference_differences(e, reference_answers[e])}
     assert set(KEPT_REFERENCE) == found
+
+
+def _notebook_dataset() -> Any:
+    """The ``dataset`` answer printed in cell 98 of the 2025 official notebook run."""
+    text = (REAL / "usgs-notebook-2025-04-24-anchorage-outputs.txt").read_text()
+    cell = text.split("--- cell 98 ---\n", 1)[1].split("--- cell", 1)[0]
+    return ast.literal_eval(cell.strip())
+
+
+def test_dataset_answer_has_the_2025_notebook_key_paths(client: Client) -> None:
+    recorded = _notebook_dataset()
+    assert recorded["datasetAlias"] == "landsat_band_files_c2_l2"
+    mine = client.data("dataset", {"datasetId": recorded["datasetId"]})
+    want, have = paths(recorded), paths(mine)
+    assert [p for p in want if p not in have] == []
+    assert [p for p, k in want.items() if k and have[p] and not k <= have[p]] == []
+    assert {k: mine[k] for k in ("datasetAlias", "collectionName", "ingestFrequency")} == {
+        k: recorded[k] for k in ("datasetAlias", "collectionName", "ingestFrequency")
+    }
