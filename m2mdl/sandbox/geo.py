@@ -19,7 +19,8 @@ class SpatialFilterError(ValueError):
 
 
 def _point(obj: Any) -> Point:
-    # [lon, lat] arrays (NB25) and {"longitude", "latitude"} objects (LX/UX legacy form)
+    # [lon, lat] arrays (official notebook) and {"longitude", "latitude"} objects (the
+    # legacy form landsatxplore and usgsxplore send)
     if isinstance(obj, dict):
         return float(obj["longitude"]), float(obj["latitude"])
     return float(obj[0]), float(obj[1])
