@@ -34,6 +34,15 @@ _HELP = {
     "api_fail_status": "HTTP status with an HTML body for the next --api-fail-times API calls",
     "api_garbage_times": "next N API calls answer HTTP 200 with a non-JSON body",
     "evil_filename": "Content-Disposition filename override (hostile-name tests)",
+    "flip_byte_times": "first N responses of each file get one byte flipped in the middle "
+    "(of the served range); headers unchanged",
+    "zero_body_times": "first N responses of each file send the right magic header, then "
+    "zeros (right size)",
+    "stac_down": "every STAC API call answers 503 with an HTML body",
+    "wrong_checksum": "fnmatch pattern of file names whose published file:checksum "
+    "(STAC items and bundle sidecars) is wrong, e.g. '*_SR_B4.TIF'",
+    "stac_no_checksums": "STAC items and sidecars without file:checksum (like older documents)",
+    "clock_skew": "seconds added to every Date response header (may be negative)",
 }
 
 
@@ -93,10 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """A SandboxConfig from parsed arguments."""
+    # "is not None", not "not in (None, False)": 0 == False, and --mutate-after 0 matters
     values = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(Faults)
-        if getattr(args, f.name) not in (None, False)
+        if getattr(args, f.name) is not None and getattr(args, f.name) is not False
     }
     return SandboxConfig(
         port=args.port,
@@ -111,7 +121,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             **{
                 f.name: getattr(args, f.name)
                 for f in dataclasses.fields(ServiceOptions)
-                if getattr(args, f.name) not in (None, False)
+                if getattr(args, f.name) is not None and getattr(args, f.name) is not False
             }
         ),
     )

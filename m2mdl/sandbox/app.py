@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from m2mdl.sandbox import datasets
+from m2mdl.sandbox.checksums import Checksums
 from m2mdl.sandbox.config import SandboxConfig
+from m2mdl.sandbox.content import Source
 from m2mdl.sandbox.filesdir import StaticWriter
 from m2mdl.sandbox.products import Catalog, ServedFile
 from m2mdl.sandbox.search import HitCache
+from m2mdl.sandbox.stac import StacApi
+from m2mdl.sandbox.stac_docs import StacDocs
 from m2mdl.sandbox.state import ApiKey, State
+
+#: The STAC API root path, as on landsatlook.usgs.gov.
+STAC_PREFIX = "/stac-server"
 
 
 class ApiError(Exception):
@@ -65,8 +73,30 @@ class App:
         self.hits = HitCache()
         self.static = StaticWriter(config.files_dir) if config.files_dir else None
         self.base_url = ""
+        self.checksums = Checksums(self._source)
+        self.stac_docs = StacDocs(
+            self.catalog,
+            self.checksums,
+            config.faults,
+            self.url_base,
+            lambda: self.base_url + STAC_PREFIX,
+        )
+        self.catalog.documents = self._document
+        self.stac = StacApi(self.stac_docs, lambda: self.base_url + STAC_PREFIX)
         self._request_ids = itertools.count(1_073_282_034)  # recorded magnitude (LX#93)
         self._ids_lock = threading.Lock()
+
+    def _source(self, name: str) -> Source | None:
+        served = self.catalog.served_file(name)
+        return served.source if served is not None else None
+
+    def _document(self, name: str) -> bytes:
+        """Content of a ``*_stac.json`` sidecar (compact JSON, hrefs on the download host)."""
+        found = self.stac_docs.lookup(name.removesuffix("_stac.json"))
+        if found is None:
+            raise KeyError(name)
+        doc = self.stac_docs.sidecar(*found)
+        return json.dumps(doc, separators=(",", ":")).encode()
 
     def next_request_id(self) -> int:
         """Increasing requestId of the envelope."""

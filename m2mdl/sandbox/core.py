@@ -8,12 +8,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from m2mdl.sandbox.app import App
+from m2mdl.sandbox.app import STAC_PREFIX, App
 from m2mdl.sandbox.config import SandboxConfig
 from m2mdl.sandbox.faults import FaultCounters
 from m2mdl.sandbox.log import RequestLog
 from m2mdl.sandbox.products import ServedFile
-from m2mdl.sandbox.server import API_PREFIX, STAC_PREFIX, SandboxServer
+from m2mdl.sandbox.server import API_PREFIX, SandboxServer
 
 _SMALL = 64 * 1024 * 1024
 _CHUNK = 1 << 20

@@ -99,6 +99,8 @@ BY_SUFFIX: dict[int, dict[str, FileDef]] = {lv: {f.suffix: f for f in d} for lv,
 
 def min_size(suffix: str) -> int:
     """Smallest size a file gets at tiny scales, so its header still fits."""
+    if suffix.endswith("stac.json"):
+        return 40_960  # a generated sidecar (compact JSON, ~20 KB) padded to this size
     ext = suffix.rsplit(".", 1)[-1].lower()
     return {"txt": 2048, "xml": 2048, "json": 1024, "jpeg": 512}.get(ext, 1024)
 
@@ -149,10 +151,15 @@ def layout(display_id: str, level: int, base_size: int, scale: float) -> Layout:
     """Split ``base_size * scale`` bytes over the product's files (deterministic)."""
     defs = FILES[level]
     target = max(1, round(base_size * scale))
-    budget = target - 1024 - 1024 * len(defs)
-    total_weight = sum(f.weight for f in defs)
+    # generated sidecars have a fixed size; the other files share the rest by weight
+    fixed = {f.suffix: min_size(f.suffix) for f in defs if f.suffix.endswith("stac.json")}
+    budget = target - 1024 - 1024 * len(defs) - sum(fixed.values())
+    total_weight = sum(f.weight for f in defs if f.suffix not in fixed)
     members = tuple(
-        (f"{display_id}_{f.suffix}", max(min_size(f.suffix), budget * f.weight // total_weight))
+        (
+            f"{display_id}_{f.suffix}",
+            fixed.get(f.suffix) or max(min_size(f.suffix), budget * f.weight // total_weight),
+        )
         for f in defs
     )
     used = sum(_padded(size) for _, size in members) + 1024

@@ -18,14 +18,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from m2mdl.sandbox import api
-from m2mdl.sandbox.app import ApiError, App, Ctx
+from m2mdl.sandbox.app import STAC_PREFIX, ApiError, App, Ctx
 from m2mdl.sandbox.faults import FaultCounters
 from m2mdl.sandbox.files import DownloadHost, FileRequest, html_page
 from m2mdl.sandbox.log import RequestLog
 
 API_PREFIX = "/api/api/json/stable/"
-#: The STAC API root path, as on landsatlook.usgs.gov.
-STAC_PREFIX = "/stac-server"
 _MAX_BODY = 64 * 1024 * 1024
 
 
@@ -74,6 +72,11 @@ class Handler(BaseHTTPRequestHandler):
         """The Server header."""
         return self.server_version
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, shifted by ``--clock-skew`` seconds."""
+        now = time.time() if timestamp is None else timestamp
+        return super().date_time_string(now + self.server.app.config.faults.clock_skew)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log (the JSON log replaces it)."""
 
@@ -113,6 +116,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith(API_PREFIX) or path.startswith("/api/"):
             self._api(path, body)
             return
+        if path == STAC_PREFIX or path.startswith(STAC_PREFIX + "/"):
+            self._stac(path[len(STAC_PREFIX) :], urlsplit(self.path).query, body)
+            return
         req = FileRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
         try:
             self.server.host.serve(self, req)
@@ -125,6 +131,28 @@ class Handler(BaseHTTPRequestHandler):
     do_HEAD = _dispatch
     do_PUT = _dispatch
     do_DELETE = _dispatch
+
+    def _stac(self, sub: str, query: str, body: bytes) -> None:
+        rec: dict[str, Any] = {
+            "kind": "stac",
+            "method": self.command,
+            "path": clean_path(self.path),
+            "range": None,
+            "if_range": None,
+            "event": None,
+        }
+        if self.server.app.config.faults.stac_down:
+            rec["event"] = "stac_down"
+            status, payload, ctype = (
+                503,
+                html_page(503, "Service Unavailable", "The STAC API is temporarily down."),
+                "text/html; charset=utf-8",
+            )
+        else:
+            status, payload, ctype = self.server.app.stac.handle(self.command, sub, query, body)
+        rec.update(status=status, bytes=len(payload))
+        self.server.log.add(rec)
+        self.send_page(status, payload, ctype, {"Access-Control-Allow-Origin": "*"})
 
     def _api(self, path: str, raw: bytes) -> None:
         endpoint = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
