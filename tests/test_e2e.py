@@ -52,9 +52,9 @@ def test_band_download_then_rerun_transfers_nothing(sandbox: Sandbox, tmp_path: 
     assert len(calls(sandbox, "download-request")) == requests_before
     second_manifest = manifest(out)
     assert second_manifest["summary"]["skipped"] == 66
-    # skipped files keep the sha256 recorded when they were downloaded (not re-hashed)
-    first_hashes = {i["file_name"]: i["sha256"] for i in first_manifest["items"]}
-    assert {i["file_name"]: i["sha256"] for i in second_manifest["items"]} == first_hashes
+    # skipped files keep the sha512 recorded when they were downloaded (not re-hashed)
+    first_hashes = {i["file_name"]: i["sha512"] for i in first_manifest["items"]}
+    assert {i["file_name"]: i["sha512"] for i in second_manifest["items"]} == first_hashes
 
 
 def test_bundles_are_tar_archives(sandbox: Sandbox, tmp_path: Path) -> None:
