@@ -41,8 +41,8 @@ def verify(
         ui.data(f"{'STATUS':<10} {'VERIFIED':<12} {'FILE':<{width}}  DETAIL\n")
         for check in report.files:
             note = check.detail
-            if check.changed_since_written and check.status != OK:
-                note = note or "changed since m2mdl wrote it"
+            if check.changed_since_written and "since" not in note:
+                note = f"{note}; changed since m2mdl wrote it" if note else "changed since written"
             ui.data(
                 f"{check.status:<10} {check.verified or '-':<12} {check.path:<{width}}  {note}\n"
             )
