@@ -40,6 +40,7 @@ DOCUMENTED = {
     "manifest",
     "plan",
     "login-status",
+    "verify",
 }
 TIMEOUT = 60
 
@@ -300,6 +301,12 @@ def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) ->
     assert summary["exit_code"] == data["exit_code"] == 0
     assert {s["entity_id"] for s in data["scenes"]} == set(SCENES)
     assert all(i["status"] == "done" and i["sha512"] for i in data["items"])
+    checked = run(["verify", str(out), "--json"], env_for(sandbox))
+    assert checked.exit_code == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    assert_valid("verify", report)
+    assert report["counts"]["ok"] == 3 and report["intact"] is True
+    assert errors("verify", {**report, "intact": "yes"})
 
 
 def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Path) -> None:
