@@ -115,7 +115,7 @@ def already_present(
         elif unchanged and not verify_existing and not _worth_rechecking(record, get_sums, dest):
             found[key] = _carried(record, stat)
         else:
-            present = _recheck(planned, dest, record, get_sums())
+            present = _recheck(planned, dest, record, get_sums(), warn)
             if present is not None:
                 found[key] = present
     return found
@@ -157,18 +157,18 @@ def _recheck(planned: PlannedFile, dest: Path, record: Any, sums: Checksums) -> 
             return None
         verdict = check_members(contents, sums)
         if verdict.mismatched:
-            log.warning("%s: members differ from USGS's checksums; fetching it again", dest.name)
+            warn(f"{dest.name}: members differ from USGS's checksums; fetching it again")
             return None
         label = bundle_label(verdict.checked)
         members = members_json(verdict.checked, contents.digests)
     else:
         expected, label = sums.expected(dest.name)
         if expected is not None and expected != digest:
-            log.warning("%s differs from USGS's checksum; fetching it again", dest.name)
+            warn(f"{dest.name} differs from USGS's checksum; fetching it again")
             return None
     if label == SIZE:
         if recorded is not None and recorded != digest:
-            log.warning("%s changed since m2mdl wrote it; fetching it again", dest.name)
+            warn(f"{dest.name} changed since m2mdl wrote it; fetching it again")
             return None
         if recorded is not None and record.get("verified") in FULL:
             label = record["verified"]  # the same bytes were verified against USGS before
