@@ -28,10 +28,10 @@ from .config import Settings, resolve
 from .models import Scene
 from .workflow.context import Context, Reporter, SilentReporter
 from .workflow.download import DownloadSpec, Outcome, ProgressFactory, run_download
-from .workflow.verify import VerifyReport, verify_directory
 from .workflow.options import OptionsResult, scene_options
 from .workflow.search import SearchQuery
 from .workflow.search import search as run_search
+from .workflow.verify import VerifyReport, verify_directory
 
 AreaLike = Aoi | str | Path | tuple[float, float, float, float]
 

@@ -143,7 +143,13 @@ def _carried(record: Any, stat: os.stat_result) -> Present:
     )
 
 
-def _recheck(planned: PlannedFile, dest: Path, record: Any, sums: Checksums) -> Present | None:
+def _recheck(
+    planned: PlannedFile,
+    dest: Path,
+    record: Any,
+    sums: Checksums,
+    warn: Callable[[str], None],
+) -> Present | None:
     """Hash the file and compare; None when it must be fetched again."""
     try:
         stat = dest.stat()
