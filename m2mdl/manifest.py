@@ -261,18 +261,19 @@ def load(path: Path) -> dict[str, Any]:
 def read_items(path: Path) -> list[dict[str, Any]] | None:
     """The well-formed items of an earlier manifest, or None when the file is unusable.
 
-    Earlier manifests are input: a file that is not JSON, not an object, or whose items are
-    not a list is unusable (None); an item whose fields have the wrong types (``size`` of
-    "2 MB", ``[1]``, ``1e999``, a negative number, a bool...) is left out. Nothing raises.
+    Earlier manifests are input: a file that is not JSON, not an object, whose items are not
+    a list, or that holds an item whose fields have the wrong types (``size`` of "2 MB",
+    ``[1]``, ``1e999``, a negative number, a bool...) is unusable as a whole (None), so the
+    caller warns once and skips it. Nothing raises.
     """
     try:
         data = load(path)
     except (OSError, ValueError, RecursionError):
         return None
     items = data.get("items")
-    if not isinstance(items, list):
+    if not isinstance(items, list) or not all(_item_ok(item) for item in items):
         return None
-    return [item for item in items if _item_ok(item)]
+    return items
 
 
 def _item_ok(item: object) -> bool:

@@ -9,6 +9,7 @@ publish a wrong checksum.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -180,3 +181,52 @@ def test_file_changed_on_disk_is_named_and_refetched(
     assert statuses[victim.name] == "done"
     assert {s for n, s in statuses.items() if n != victim.name} == {"skipped"}
     assert run_cli(["verify", str(out)], cli_env(sb), timeout=90).code == 0
+
+
+def test_verify_existing_rehashes_files_that_look_untouched(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sb = sandbox_factory(data_scale=SCALE)
+    out = tmp_path / "out"
+    assert run_cli(_b4(out), cli_env(sb), timeout=90).code == 0
+    victim = out / band_names(B4)[1]
+    stat = victim.stat()
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    os.utime(victim, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size, same mtime
+
+    cheap = run_cli(_b4(out), cli_env(sb), timeout=90)  # trusts size + mtime: not read
+    assert cheap.code == 0, cheap.explain()
+    assert victim.read_bytes() == bytes(data)
+    full = run_cli(_b4(out, "--verify-existing"), cli_env(sb), timeout=90)
+    assert full.code == 0, full.explain()
+    assert victim.name in full.stderr  # "differs from USGS's checksum; fetching it again"
+    assert _finals(out, sb) == band_names(B4)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        '{"items": [{"file_name": "x", "status": "done", "size": "2 MB"}]}',
+        '{"items": [{"file_name": "x", "status": "done", "size": [1]}]}',
+        '{"items": [{"file_name": "x", "status": "done", "size": 1e999}]}',
+        '{"items": [{"file_name": 7, "status": "done"}]}',
+        "[1]",
+    ],
+)
+def test_malformed_older_manifest_is_skipped_with_one_warning(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, content: str
+) -> None:
+    sb = sandbox_factory(data_scale=0.005)
+    out = tmp_path / "out"
+    assert run_cli(_b4(out), cli_env(sb), timeout=90).code == 0
+    # named as the newest, so the rerun reads it first
+    (out / "m2mdl-manifest-29991231T000000000Z-0000.json").write_text(content)
+    rerun = run_cli(_b4(out), cli_env(sb), timeout=90)
+    assert rerun.code == 0, rerun.explain()
+    assert rerun.stderr.count("skipping unreadable manifest") == 1, rerun.explain()
+    assert "Traceback" not in rerun.stderr
+    checked = run_cli(["verify", str(out)], cli_env(sb), timeout=90)
+    assert checked.code == 0, checked.explain()
