@@ -256,6 +256,12 @@ def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any], json
                 " USGS publishes: the published checksum may be stale; the bytes are kept as"
                 f" NAME.checksum-mismatch. {message}"
             )
+        unchecked = outcome.kinds().get("no_checksum", 0)
+        if unchecked:
+            message = (
+                f"{unchecked} file(s) have no checksum published by USGS (or the STAC API was"
+                f" down) and --require-checksums was given; they are kept. {message}"
+            )
         raise DownloadsIncomplete(message)
 
 
