@@ -230,3 +230,30 @@ def test_malformed_older_manifest_is_skipped_with_one_warning(
     assert "Traceback" not in rerun.stderr
     checked = run_cli(["verify", str(out)], cli_env(sb), timeout=90)
     assert checked.code == 0, checked.explain()
+
+
+@pytest.mark.parametrize("filetype", ["band", "bundle"])
+def test_no_published_checksums_are_checked_by_size_and_say_so(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, filetype: str
+) -> None:
+    sb = sandbox_factory(data_scale=0.005, stac_no_checksums=True)
+    out = tmp_path / "out"
+    extra = ("--bands", "SR_B4") if filetype == "band" else ()
+    result = run_cli(download_args(out, filetype, *extra), cli_env(sb), timeout=90)
+    assert result.code == 0, result.explain()
+    items = _newest_manifest(out)["items"]
+    assert {i["verified"] for i in items} == {"size"}
+    assert all(i["verify_note"] is None for i in items)  # nothing failed: nothing published
+    if filetype == "bundle":
+        members = [m for i in items for m in i["members"].values()]
+        assert members and {m["verified"] for m in members} == {"none"}
+    checked = run_cli(["verify", str(out), "--json"], cli_env(sb), timeout=90)
+    assert checked.code == 0, checked.explain()
+    assert {f["verified"] for f in json.loads(checked.stdout)["files"]} == {"size"}
+    strict_out = tmp_path / "strict"
+    strict = run_cli(
+        download_args(strict_out, filetype, *extra, "--require-checksums"), cli_env(sb), timeout=90
+    )
+    assert strict.code == 6 and "--require-checksums" in strict.stderr, strict.explain()
+    kinds = {i["error_kind"] for i in _newest_manifest(strict_out)["items"]}
+    assert kinds == {"no_checksum"}
