@@ -124,7 +124,7 @@ def looks_complete(dest: Path, expected_size: int | None, kind: str | None) -> b
 def verify_existing(dest: Path, expected_size: int | None, kind: str | None) -> str | None:
     """Return the SHA-512 of ``dest`` if it looks complete (see ``looks_complete``), else None.
 
-    Hashing reads the whole file (about 1-1.5 s of CPU per GB for SHA-512) plus the disk
+    Hashing reads the whole file (about 2 s of CPU per GiB for SHA-512 here) plus the disk
     read. Use ``looks_complete`` when that is too slow.
     """
     if not looks_complete(dest, expected_size, kind):

@@ -3,9 +3,11 @@
 ``InOrderHasher`` hands every block it hashes (in file order, from the network or read back
 from disk) to a ``TarScanner``, which follows the 512-byte headers and hashes each regular
 member's data. So a bundle's members are checked without reading the file a second time.
-What it costs: a second SHA-512 over the member data (about the size of the tar), in the
-same helper thread as the whole-file hash; the header bookkeeping is a few Python calls per
-member. The whole-file hash is kept because the manifest and ``m2mdl verify`` use it.
+What it costs: a second SHA-512 over the member data (about the size of the tar, so about
+2 s CPU/GiB more here, see ``hashing.py``), in the same helper thread as the whole-file hash
+and overlapping the download; the header bookkeeping is a few Python calls per member. The
+whole-file hash is kept because the manifest, the stale-checksum rule (same bytes twice) and
+``m2mdl verify`` use it.
 
 Understood: ustar and GNU headers (name + prefix), GNU long names (``L``), pax ``path``
 records (``x``; global ``g`` headers are skipped) and base-256 sizes. Members that are not
