@@ -257,3 +257,21 @@ def test_no_published_checksums_are_checked_by_size_and_say_so(
     assert strict.code == 6 and "--require-checksums" in strict.stderr, strict.explain()
     kinds = {i["error_kind"] for i in _newest_manifest(strict_out)["items"]}
     assert kinds == {"no_checksum"}
+
+
+def test_rerun_after_stac_was_down_raises_files_to_full_verification(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    down = sandbox_factory(data_scale=SCALE, stac_down=True)
+    out = tmp_path / "out"
+    assert run_cli(_b4(out), cli_env(down), timeout=90).code == 0
+    assert set(_verified(out).values()) == {"size"}
+    up = sandbox_factory(data_scale=SCALE)
+    again = run_cli(_b4(out), cli_env(up), timeout=90)
+    assert again.code == 0, again.explain()
+    items = _newest_manifest(out)["items"]
+    assert {(i["status"], i["verified"], i["verify_note"]) for i in items} == {
+        ("skipped", "usgs-stac", None)
+    }
+    settle(up)
+    assert file_records(up) == []  # re-hashed on disk, not downloaded again
