@@ -31,6 +31,7 @@ from .workflow.download import DownloadSpec, Outcome, ProgressFactory, run_downl
 from .workflow.options import OptionsResult, scene_options
 from .workflow.search import SearchQuery
 from .workflow.search import search as run_search
+from .workflow.verify import VerifyReport, verify_directory
 
 AreaLike = Aoi | str | Path | tuple[float, float, float, float]
 
@@ -159,6 +160,13 @@ class M2M:
             **spec,
         )
         return run_download(self.ctx, full, scenes, progress=progress)
+
+    def verify(self, out_dir: str | Path = ".") -> VerifyReport:
+        """Re-hash a download directory's files; compare with its manifests and USGS's SHA-512.
+
+        Never raises for a bad file: ``report.intact`` says whether all are intact.
+        """
+        return verify_directory(self.settings, Path(out_dir), self.ctx.reporter)
 
     def close(self) -> None:
         """Remember the session key's last use; stop the sandbox if this session started one."""

@@ -204,6 +204,7 @@ class Product:
     bulk_available: bool
     file_groups: tuple[str, ...] = ()
     secondary: tuple[Product, ...] = field(default=(), repr=False)
+    checksum: str | None = None  # M2M's ``checksum`` (null in every recorded response)
 
     @classmethod
     def from_json(cls, raw: JsonDict) -> Product:
@@ -224,6 +225,7 @@ class Product:
             bulk_available=_bool(raw.get("bulkAvailable")),
             file_groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
             secondary=tuple(Product.from_json(s) for s in secondary if isinstance(s, Mapping)),
+            checksum=_str(raw.get("checksum")) or None,
         )
 
     @property
@@ -285,6 +287,7 @@ class DownloadItem:
     status_code: str | None = None
     filesize: int | None = None
     product_code: str | None = None
+    checksum: str | None = None  # M2M's ``checksum`` (null in every recorded response)
 
     @classmethod
     def from_json(cls, raw: JsonDict) -> DownloadItem:
@@ -298,6 +301,7 @@ class DownloadItem:
             status_code=_str(raw.get("statusCode")),
             filesize=_int(raw.get("filesize")),
             product_code=_str(raw.get("productCode")),
+            checksum=_str(raw.get("checksum")) or None,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import tarfile
 from pathlib import Path
 
@@ -52,9 +53,9 @@ def test_band_download_then_rerun_transfers_nothing(sandbox: Sandbox, tmp_path: 
     assert len(calls(sandbox, "download-request")) == requests_before
     second_manifest = manifest(out)
     assert second_manifest["summary"]["skipped"] == 66
-    # skipped files keep the sha256 recorded when they were downloaded (not re-hashed)
-    first_hashes = {i["file_name"]: i["sha256"] for i in first_manifest["items"]}
-    assert {i["file_name"]: i["sha256"] for i in second_manifest["items"]} == first_hashes
+    # skipped files keep the sha512 recorded when they were downloaded (not re-hashed)
+    first_hashes = {i["file_name"]: i["sha512"] for i in first_manifest["items"]}
+    assert {i["file_name"]: i["sha512"] for i in second_manifest["items"]} == first_hashes
 
 
 def test_bundles_are_tar_archives(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -161,3 +162,42 @@ def test_dry_run_json_plan(sandbox: Sandbox, tmp_path: Path) -> None:
     assert plan["kind"] == "plan" and len(plan["files"]) == 3
     assert plan["bytes_to_download"] == sum(f["size"] for f in plan["files"])
     assert not calls(sandbox, "download-request")
+
+
+def test_band_and_bundle_runs_are_verified_against_usgs_then_verify(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    bands, bundles = tmp_path / "band", tmp_path / "bundle"
+    for filetype, out in (("band", bands), ("bundle", bundles)):
+        args = ["download", *NOTEBOOK_QUERY, "--filetype", filetype, "--out", str(out)]
+        result = run(args, env_for(sandbox))
+        assert result.exit_code == 0, result.stderr
+    band_items = manifest(bands)["items"]
+    assert len(band_items) == 66
+    assert {i["verified"] for i in band_items} == {"usgs-stac"}  # every TIF, MTL and ANG
+    for item in band_items:
+        assert item["sha512"] == hashlib.sha512((bands / item["path"]).read_bytes()).hexdigest()
+    bundle_items = manifest(bundles)["items"]
+    assert {i["verified"] for i in bundle_items} == {"bundle-stac"}
+    for item in bundle_items:
+        with tarfile.open(bundles / item["path"]) as tar:
+            names = {m.name for m in tar.getmembers()}
+        members = item["members"]
+        assert set(members) == names
+        for name, member in members.items():
+            want = "none" if name.endswith("_stac.json") else "bundle-stac"
+            assert member["verified"] == want, name
+
+    for out in (bands, bundles):
+        checked = run(["verify", str(out)], env_for(sandbox))
+        assert checked.exit_code == 0, checked.stderr
+        victim = sorted(p for p in out.iterdir() if p.suffix in (".TIF", ".tar"))[0]
+        data = bytearray(victim.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        victim.write_bytes(bytes(data))
+        broken = run(["verify", str(out), "--json"], env_for(sandbox))
+        assert broken.exit_code == 6
+        report = json.loads(broken.stdout)
+        bad = [f for f in report["files"] if f["status"] != "ok"]
+        assert [f["path"] for f in bad] == [victim.name]
+        assert bad[0]["status"] == "corrupt" and bad[0]["changed_since_written"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
 from m2mdl.errors import InputError
-from m2mdl.models import Product, band_of
+from m2mdl.models import DownloadItem, Product, band_of
+from m2mdl.stac import parse_checksum
+from m2mdl.workflow.download import _m2m_checksums
 from m2mdl.workflow.plan import band_matches, make_plan
 
 SCENES = {
@@ -157,3 +160,35 @@ def test_unknown_filetype() -> None:
 )
 def test_band_matching(token: str, name: str, expected: bool) -> None:
     assert band_matches(token, name) is expected
+
+
+def test_m2m_checksum_fields_are_used_when_they_carry_a_value() -> None:
+    digest = hashlib.sha512(b"band").hexdigest()
+    raw = {
+        "id": "p1",
+        "entityId": "E1",
+        "displayId": "LC08_L2SP_068017_20200310_20200822_02_T1",
+        "available": True,
+        "checksum": None,  # as in every recorded response
+        "secondaryDownloads": [
+            {
+                "id": "s1",
+                "entityId": "S1",
+                "displayId": "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF",
+                "checksum": "1340" + digest,
+            },
+            {
+                "id": "s2",
+                "entityId": "S2",
+                "displayId": "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B5.TIF",
+                "checksum": "d41d8cd98f00b204e9800998ecf8427e",  # an md5: not accepted
+            },
+        ],
+    }
+    product = Product.from_json(raw)
+    assert _m2m_checksums([product]) == {
+        "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF": digest
+    }
+    item = DownloadItem.from_json({"downloadId": 1, "url": None, "checksum": digest.upper()})
+    assert parse_checksum(item.checksum) == digest
+    assert DownloadItem.from_json({"downloadId": 2, "url": None, "checksum": None}).checksum is None

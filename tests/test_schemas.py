@@ -25,6 +25,7 @@ from m2mdl.manifest import Item, Manifest, Status
 from m2mdl.output import CSV_FIELDS, read_scenes
 from m2mdl.sandbox import Sandbox
 from m2mdl.transfer.model import ERROR_KINDS
+from m2mdl.workflow.fetch import NO_CHECKSUM
 
 from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, env_for, manifest, run
 
@@ -39,6 +40,7 @@ DOCUMENTED = {
     "manifest",
     "plan",
     "login-status",
+    "verify",
 }
 TIMEOUT = 60
 
@@ -120,7 +122,11 @@ def test_schemas_reject_what_the_code_never_writes() -> None:
         "file_name": "b",
         "path": "b",
         "size": 1,
-        "sha256": None,
+        "sha512": None,
+        "verified": None,
+        "verify_note": None,
+        "members": None,
+        "mtime_ns": None,
         "status": "done",
         "attempts": 1,
         "last_error": None,
@@ -139,7 +145,7 @@ def test_schemas_reject_what_the_code_never_writes() -> None:
 def test_manifest_schema_knows_every_status_and_error_kind() -> None:
     item = _schemas()["manifest.schema.json"]["$defs"]["item"]["properties"]
     assert set(item["status"]["enum"]) == {s.value for s in Status}
-    assert set(item["error_kind"]["enum"]) == {*ERROR_KINDS, None}
+    assert set(item["error_kind"]["enum"]) == {*ERROR_KINDS, NO_CHECKSUM, None}
     assert set(item) == set(Item("k", "e", "d", "p", "f", "f").to_json())
     top = _schemas()["manifest.schema.json"]["properties"]
     assert set(top) == set(Manifest(Path("."), "r", "download", {}).to_json())
@@ -294,7 +300,13 @@ def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) ->
     assert summary["counts"] == data["summary"] and summary["counts"]["done"] == 3
     assert summary["exit_code"] == data["exit_code"] == 0
     assert {s["entity_id"] for s in data["scenes"]} == set(SCENES)
-    assert all(i["status"] == "done" and i["sha256"] for i in data["items"])
+    assert all(i["status"] == "done" and i["sha512"] for i in data["items"])
+    checked = run(["verify", str(out), "--json"], env_for(sandbox))
+    assert checked.exit_code == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    assert_valid("verify", report)
+    assert report["counts"]["ok"] == 3 and report["intact"] is True
+    assert errors("verify", {**report, "intact": "yes"})
 
 
 def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ result to :mod:`m2mdl.ui`; :mod:`m2mdl.cli._app` holds the app, the global optio
 handling.
 """
 
-from . import account, aoi, download, search  # noqa: F401  (register the commands)
+from . import account, aoi, download, search, verify  # noqa: F401  (register the commands)
 from ._app import app
 
 # isort: off

@@ -122,6 +122,20 @@ def download(
         bool,
         typer.Option("--keep-server-state", help="Keep this run's scene lists and download order."),
     ] = False,
+    verify_existing: Annotated[
+        bool,
+        typer.Option(
+            "--verify-existing",
+            help="Re-hash files already on disk (against USGS's SHA-512) before skipping them.",
+        ),
+    ] = False,
+    require_checksums: Annotated[
+        bool,
+        typer.Option(
+            "--require-checksums",
+            help="Fail (exit 6) for files USGS publishes no checksum for, or when STAC is down.",
+        ),
+    ] = False,
     json_out: Annotated[
         bool,
         typer.Option("--json", help="Print the run summary (with --dry-run: the plan) as JSON."),
@@ -165,6 +179,8 @@ def download(
         workers=settings.workers,
         segments=settings.segments,
         deadline=deadline,
+        verify_existing=verify_existing,
+        require_checksums=require_checksums,
         arguments=_arguments(ctx),
         aoi=area.geometry() if area is not None else None,
     )
@@ -229,10 +245,24 @@ def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any], json
             + "\n"
         )
     if outcome.incomplete:
-        raise DownloadsIncomplete(
-            f"{outcome.incomplete} file(s) not done (failed, preparing or unavailable); "
-            f"see {outcome.manifest.path if outcome.manifest else 'the manifest'}"
+        where = outcome.manifest.path if outcome.manifest else "the manifest"
+        message = (
+            f"{outcome.incomplete} file(s) not done (failed, preparing or unavailable); see {where}"
         )
+        stale = outcome.kinds().get("checksum_mismatch", 0)
+        if stale:
+            message = (
+                f"{stale} file(s) came twice with the same bytes, which differ from the SHA-512"
+                " USGS publishes: the published checksum may be stale; the bytes are kept as"
+                f" NAME.checksum-mismatch. {message}"
+            )
+        unchecked = outcome.kinds().get("no_checksum", 0)
+        if unchecked:
+            message = (
+                f"{unchecked} file(s) have no checksum published by USGS (or the STAC API was"
+                f" down) and --require-checksums was given; they are kept. {message}"
+            )
+        raise DownloadsIncomplete(message)
 
 
 @app.command()

@@ -77,6 +77,21 @@ class IntegrityError(TransferError):
     retryable = False
 
 
+class ChecksumMismatch(IntegrityError):
+    """A complete file's SHA-512 (or a tar member's) differs from the expected one.
+
+    Attributes:
+        digest: the SHA-512 of the whole file that was checked, to tell whether two
+            downloads gave the same bytes.
+    """
+
+    kind = "checksum_mismatch"
+
+    def __init__(self, message: str, digest: str) -> None:
+        super().__init__(message)
+        self.digest = digest
+
+
 class RefreshFailed(TransferError):
     """``FileJob.refresh_url`` raised or there was none to call."""
 

@@ -10,13 +10,47 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from .tarscan import TarContents
+
 #: The content kinds whose leading bytes ("magic") the engine knows how to check.
 KINDS = frozenset({"tar", "tiff", "text"})
 
 #: Values of ``FileResult.error_kind``.
 ERROR_KINDS = frozenset(
-    {"network", "http", "integrity", "disk_full", "deadline", "interrupted", "refresh", "io"}
+    {
+        "network",
+        "http",
+        "integrity",
+        "checksum_mismatch",
+        "disk_full",
+        "deadline",
+        "interrupted",
+        "refresh",
+        "io",
+    }
 )
+
+
+@dataclass(frozen=True)
+class MemberVerdict:
+    """The caller's judgement of a tar's members (see ``FileJob.check_members``).
+
+    Attributes:
+        checked: member name -> a label saying what it was compared with (the caller's
+            vocabulary; the engine only records it).
+        mismatched: members whose digest differs from the one the caller expected. Any
+            entry makes the file a checksum mismatch (refetched, then kept aside).
+        missing: why the tar cannot be checked at all, or None (a tar that ended early or
+            has a damaged header is an integrity failure before this is asked).
+    """
+
+    checked: dict[str, str]
+    mismatched: tuple[str, ...] = ()
+    missing: str | None = None
+
+
+#: Called before a tar is published with what the in-order hash pass found in it.
+MemberCheck = Callable[[TarContents], MemberVerdict]
 
 
 @dataclass
@@ -35,7 +69,16 @@ class FileJob:
         refresh_url: called (from a worker thread) after a 401/403/410 or an error page where
             the file was expected; returns a fresh URL. It may raise; the file then fails with
             error_kind "refresh".
-        expected_sha256: a hex sha256 the finished file must have, or None.
+        expected_sha512: the hex SHA-512 the finished file must have, or None. A file that
+            differs is never published: it is fetched again from zero (at most
+            ``MAX_FULL_DOWNLOADS`` complete downloads); when two complete downloads give the
+            same bytes and both differ, the expected digest is taken to be wrong or stale,
+            the bytes are kept as ``NAME.checksum-mismatch`` and the file fails with
+            error_kind "checksum_mismatch".
+        check_members: for a tar: called before publishing with each member's SHA-512 (and
+            the bytes of small JSON members), all computed in the same in-order pass as the
+            whole-file hash. A verdict with mismatched members is handled like a wrong
+            ``expected_sha512``.
     """
 
     key: str
@@ -44,7 +87,8 @@ class FileJob:
     expected_size: int | None = None
     kind: str | None = None
     refresh_url: Callable[[], str] | None = None
-    expected_sha256: str | None = None
+    expected_sha512: str | None = None
+    check_members: MemberCheck | None = None
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
@@ -62,25 +106,33 @@ class FileResult:
         dest: the job's final path (it exists only when ``ok``).
         ok: True when the verified file was published at ``dest``.
         size: the final size when ok, else the bytes safely on disk in ``dest.part``.
-        sha256: hex digest of the published file, or None when not ok.
+        sha512: hex SHA-512 of the published file (or of the bytes kept aside after a
+            checksum mismatch), or None.
+        checksum_checked: True when ``sha512`` was compared with ``expected_sha512`` and
+            matched.
+        members: for a tar with ``check_members``: the verdict's labels per member.
+        members_sha512: for a tar with ``check_members``: each regular member's SHA-512.
         attempts: HTTP requests made for this file in this run (all segments).
         bytes_received: body bytes received over the network in this run, including bytes that
             had to be thrown away (so ``bytes_received - size`` is the waste).
         error: one line without secrets or URL query strings, or None when ok.
         error_kind: one of "network", "http", "integrity", "disk_full", "deadline",
-            "interrupted", "refresh", "io" (a local write error other than a full disk:
-            EIO, EACCES, EROFS...), or None when ok.
+            "interrupted", "refresh", "checksum_mismatch", "io" (a local write error other
+            than a full disk: EIO, EACCES, EROFS...), or None when ok.
     """
 
     key: str
     dest: Path
     ok: bool
     size: int
-    sha256: str | None
+    sha512: str | None
     attempts: int
     bytes_received: int
     error: str | None
     error_kind: str | None
+    checksum_checked: bool = False
+    members: dict[str, str] | None = None
+    members_sha512: dict[str, str] | None = None
 
 
 class ProgressSink(Protocol):

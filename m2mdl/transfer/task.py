@@ -48,6 +48,7 @@ class Segment:
     start: int
     end: int | None  # exclusive; None: up to the end of an unknown-size body
     eof: bool = False
+    short_end: int | None = None  # where the current 206 ends when it is shorter than asked
 
     def finished(self) -> bool:
         """True when every byte of the segment is written."""
@@ -72,6 +73,7 @@ class FileTask:
         self.pending_split: list[Segment] = []  # planned segments waiting for that 206
         self.attempts = 0
         self.bytes_received = 0
+        self.mismatches: list[str] = []  # SHA-512 of each complete download that differed
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._pending = 0

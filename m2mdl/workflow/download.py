@@ -21,6 +21,7 @@ from ..errors import DiskFull, Interrupted, M2mdlError
 from ..http import USER_AGENT
 from ..manifest import Item, Manifest, Status, new_run_id
 from ..models import Product, Scene
+from ..stac import parse_checksum
 from ..transfer import (
     DirectoryLock,
     NullSink,
@@ -28,10 +29,11 @@ from ..transfer import (
     TransferOptions,
     safe_join,
 )
+from .checksums import Checksums, lookup
 from .context import Context
 from .fetch import Fetcher
 from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
-from .present import already_present
+from .present import Present, already_present
 
 log = logging.getLogger("m2mdl.workflow")
 
@@ -51,6 +53,8 @@ class DownloadSpec:
     workers: int = 4
     segments: int = 4
     deadline: float | None = None  # seconds from the start of the run
+    verify_existing: bool = False  # re-hash every present file before skipping it
+    require_checksums: bool = False  # a file without a published checksum fails
     arguments: dict[str, Any] = field(default_factory=dict)  # for the manifest, no secrets
     aoi: Any = None  # GeoJSON of the AOI, for the manifest
 
@@ -91,6 +95,14 @@ class Outcome:
             "bytes_to_download": sum(missing),
             "sizes_known": all(f.size is not None for f in self.plan.files),
         }
+
+    def kinds(self) -> dict[str, int]:
+        """Failed items per error kind (``checksum_mismatch``, ``no_checksum``, ...)."""
+        counts: dict[str, int] = {}
+        for item in self.manifest.items.values() if self.manifest else ():
+            if item.status is Status.FAILED and item.error_kind:
+                counts[item.error_kind] = counts.get(item.error_kind, 0) + 1
+        return counts
 
     @property
     def incomplete(self) -> int:
@@ -140,6 +152,17 @@ def run_download(
         return run.execute()
 
 
+def _m2m_checksums(products: Sequence[Product]) -> dict[str, str]:
+    """File name -> SHA-512 from download-options' ``checksum`` fields that carry a value."""
+    found: dict[str, str] = {}
+    for product in products:
+        for each in (product, *product.secondary):
+            digest = parse_checksum(each.checksum)
+            if digest is not None:
+                found.setdefault(each.file_name, digest)
+    return found
+
+
 class _Run:
     """The state of one download run; each method is one step."""
 
@@ -169,6 +192,8 @@ class _Run:
             label=self.label,
         )
         self.manifest.scenes = [s.to_json() | {"status": "found"} for s in scenes]
+        self.checksums: Checksums | None = None
+        self.m2m_checksums: dict[str, str] = {}
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -211,7 +236,14 @@ class _Run:
             return Outcome(Plan((), ()), frozenset(), self.manifest, 0)
         products = self._options()
         plan = self._plan(products)
-        present = already_present(plan.files, self.spec.out_dir)
+        self.m2m_checksums = _m2m_checksums(products)
+        present = already_present(
+            plan.files,
+            self.spec.out_dir,
+            checksums=lambda: self._checksums(plan),
+            verify_existing=self.spec.verify_existing,
+            warn=self.ctx.reporter.warn,
+        )
         self._record(plan, present)
         todo = [f for f in plan.files if f.key not in present]
         log.info(
@@ -233,6 +265,8 @@ class _Run:
                 self.progress(len(todo), total),
                 self.stop,
                 self.ctx.reporter,
+                checksums=self._checksums(plan),
+                require_checksums=self.spec.require_checksums,
             )
             fetcher.request(todo, self._data_groups(todo))
             fetcher.transfer_available()
@@ -242,6 +276,15 @@ class _Run:
         outcome.exit_code = 6 if outcome.incomplete else 0
         return outcome
 
+    def _checksums(self, plan: Plan) -> Checksums:
+        """The run's expected checksums, looked up once (STAC), when first needed."""
+        if self.checksums is None:
+            products = {f.scene_display_id for f in plan.files}
+            self.checksums = lookup(self.ctx.settings, products, self.ctx.reporter)
+            for name, digest in self.m2m_checksums.items():
+                self.checksums.m2m.setdefault(name, digest)
+        return self.checksums
+
     def _raise_for_run_wide_failures(self) -> None:
         """A signal or a full disk ends the whole run: say so, not "N files failed"."""
         if self.stop.is_set():
@@ -249,6 +292,8 @@ class _Run:
         kinds = {i.error_kind for i in self.manifest.items.values()}
         if "disk_full" in kinds:
             raise DiskFull(f"no space left on the device of {self.spec.out_dir.resolve()}")
+        if self.manifest.save_error is not None:
+            raise self.manifest.save_error
 
     def _options(self) -> list[Product]:
         list_id = self.label
@@ -268,7 +313,7 @@ class _Run:
             self.spec.filetype, products, bands=self.spec.bands, groups=self.spec.groups
         )
 
-    def _record(self, plan: Plan, present: dict[str, str | None]) -> None:
+    def _record(self, plan: Plan, present: dict[str, Present]) -> None:
         for planned in plan.files:
             path = safe_join(self.spec.out_dir, planned.file_name)
             item = Item(
@@ -280,10 +325,16 @@ class _Run:
                 path=path.name,
                 size=planned.size,
             )
-            if planned.key in present:
+            found = present.get(planned.key)
+            if found is not None:
                 item.status = Status.SKIPPED
-                item.sha256 = present[planned.key]
-                item.size = path.stat().st_size
+                item.sha512, item.size, item.mtime_ns = found.sha512, found.size, found.mtime_ns
+                item.verified, item.verify_note = found.verified, found.verify_note
+                item.members = found.members
+                if self.spec.require_checksums and found.verified in (None, "size"):
+                    item.status = Status.FAILED
+                    item.error_kind = "no_checksum"
+                    item.last_error = "no published checksum (--require-checksums); file kept"
             self.manifest.add(item)
         reasons = dict(plan.unavailable)
         for scene in self.manifest.scenes:

@@ -27,7 +27,7 @@ from m2mdl.transfer.ranges import covered
 from m2mdl.transfer.task import FileTask
 from m2mdl.transfer.watchdog import Watch
 
-from .faultserver import FaultServer, make_bytes, sha256
+from .faultserver import FaultServer, make_bytes, sha512
 from .support import RecordingSink, leftovers
 
 SIZE = 3_000_000
@@ -79,8 +79,8 @@ def test_both_body_loops_download_correctly(
         "k", server.url("f.bin", drop_after=700_000), tmp_path / "f.bin", expected_size=SIZE
     )
     [result] = run_transfers([job], options, RecordingSink())
-    assert result.ok and result.sha256 == sha256(data)
-    assert sha256((tmp_path / "f.bin").read_bytes()) == sha256(data)
+    assert result.ok and result.sha512 == sha512(data)
+    assert sha512((tmp_path / "f.bin").read_bytes()) == sha512(data)
     assert set(used) == {path}
     assert leftovers(tmp_path) == []
 
@@ -92,7 +92,7 @@ def test_direct_loop_handles_a_body_without_length(
     server.add("f.bin", data)
     job = FileJob("k", server.url("f.bin", nocl=1), tmp_path / "f.bin")
     [result] = run_transfers([job], _single(fast), RecordingSink())
-    assert result.ok and result.size == SIZE and result.sha256 == sha256(data)
+    assert result.ok and result.size == SIZE and result.sha512 == sha512(data)
 
 
 def test_fill_after_the_body_closed_reads_nothing() -> None:
@@ -121,7 +121,7 @@ def test_connections_are_reused_between_files(
     assert all(result.ok for result in results)
     assert len(connects) <= 2
     for name, data in files.items():
-        assert sha256((tmp_path / name).read_bytes()) == sha256(data)
+        assert sha512((tmp_path / name).read_bytes()) == sha512(data)
 
 
 def test_a_cut_body_never_goes_back_to_the_pool(
@@ -133,7 +133,7 @@ def test_a_cut_body_never_goes_back_to_the_pool(
     connects = _count_connects(monkeypatch)
     job = FileJob("k", server.url("f.bin", drop_after=500_000), tmp_path / "f.bin")
     [result] = run_transfers([job], _single(fast), RecordingSink())
-    assert result.ok and result.sha256 == sha256(data)
+    assert result.ok and result.sha512 == sha512(data)
     assert len(connects) == 2  # the drop forced a new connection
     assert len(server.entries("f.bin")) == 2
 
@@ -175,7 +175,7 @@ def test_hasher_threads_large_blocks_in_order(tmp_path: Path) -> None:
         hasher.catch_up(fd, len(data))
     finally:
         os.close(fd)
-    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert hasher.hexdigest() == hashlib.sha512(data).hexdigest()
     assert lent == len(released) > 0
     hasher.close()
     small = memoryview(bytearray(b"x" * 10))
@@ -204,10 +204,10 @@ def test_small_file_writes_no_journal(tmp_path: Path, monkeypatch: pytest.Monkey
     part = _open(tmp_path, interval=2 * SIZE + 2)
     try:
         part.write(0, make_bytes(SIZE))
-        size, digest = part.publish(expected_size=SIZE, kind=None, expected_sha256=None)
+        size, digest, _ = part.publish(expected_size=SIZE, kind=None, expected_sha512=None)
     finally:
         part.close()
-    assert (size, digest, saves) == (SIZE, sha256(make_bytes(SIZE)), [])
+    assert (size, digest, saves) == (SIZE, sha512(make_bytes(SIZE)), [])
     assert leftovers(tmp_path) == []
 
 
@@ -275,10 +275,10 @@ def test_flushed_and_hashed_bytes_leave_the_page_cache(
         assert all(a[1] == b[0] for a, b in itertools.pairwise(dropped))  # never twice
         part.hash_ahead()
         assert part.hasher.position == SIZE
-        _, digest = part.publish(expected_size=SIZE, kind=None, expected_sha256=None)
+        _, digest, _ = part.publish(expected_size=SIZE, kind=None, expected_sha512=None)
     finally:
         part.close()
-    assert digest == sha256(data) and (tmp_path / "f.bin").read_bytes() == data
+    assert digest == sha512(data) and (tmp_path / "f.bin").read_bytes() == data
 
 
 # --- directory fsyncs ------------------------------------------------------------------------

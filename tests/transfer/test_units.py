@@ -88,7 +88,7 @@ def test_verify_existing_and_looks_complete(tmp_path: Path) -> None:
     assert verify_existing(dest, None, "tiff") is None
     dest.write_bytes(TIFF)
     assert looks_complete(dest, len(TIFF), "tiff")
-    assert verify_existing(dest, len(TIFF), "tiff") == hashlib.sha256(TIFF).hexdigest()
+    assert verify_existing(dest, len(TIFF), "tiff") == hashlib.sha512(TIFF).hexdigest()
     assert verify_existing(dest, len(TIFF) + 1, "tiff") is None
     assert verify_existing(dest, None, "tar") is None
     assert not looks_complete(tmp_path, None, None)  # a directory is no file
@@ -189,7 +189,7 @@ def test_in_order_hasher(tmp_path: Path) -> None:
             hasher.catch_up(fd, len(data) + 1)
     finally:
         os.close(fd)
-    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert hasher.hexdigest() == hashlib.sha512(data).hexdigest()
 
 
 # --- retry policy ----------------------------------------------------------------------------
