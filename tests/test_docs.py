@@ -25,7 +25,17 @@ from m2mdl.cli.reference import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ["login", "logout", "aoi", "search", "options", "download", "cleanup"]
+COMMANDS = [
+    "login",
+    "logout",
+    "aoi",
+    "search",
+    "options",
+    "download",
+    "cleanup",
+    "verify",
+    "doctor",
+]
 TIMEOUT = 60
 REGENERATE = "stale: run `python -m m2mdl.cli.reference` and commit the result"
 
