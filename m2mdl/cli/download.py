@@ -166,6 +166,8 @@ def download(
         limit=limit,
         sort=None,
     )
+    if from_file is None:
+        ui.phase(f"searching {dataset or settings.dataset}")
     scenes, dataset_name = _scenes(context, from_file, query_args, area)
     spec = DownloadSpec(
         filetype=filetype.value,
@@ -210,6 +212,7 @@ def _arguments(ctx: typer.Context) -> dict[str, Any]:
 
 def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any], json_out: bool) -> None:
     from ..workflow.download import run_download
+    from ..workflow.notices import show_notices
 
     if spec.dry_run:
         outcome = run_download(context, spec, scenes)
@@ -218,6 +221,7 @@ def _run(state: State, ui: Any, context: Any, spec: Any, scenes: list[Any], json
         else:
             ui.plan_table(outcome)
         return
+    show_notices(context, ui)
     sinks: list[Any] = []
 
     def progress(files: int, total_bytes: int | None) -> Any:

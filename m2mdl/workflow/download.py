@@ -234,6 +234,7 @@ class _Run:
         if not self.scenes:
             self.ctx.reporter.warn("no scenes found: nothing to download")
             return Outcome(Plan((), ()), frozenset(), self.manifest, 0)
+        self.ctx.phases.phase(f"asking M2M for the files of {len(self.scenes)} scene(s)")
         products = self._options()
         plan = self._plan(products)
         self.m2m_checksums = _m2m_checksums(products)
@@ -246,6 +247,9 @@ class _Run:
         )
         self._record(plan, present)
         todo = [f for f in plan.files if f.key not in present]
+        sizes = [f.size for f in todo]
+        total = None if None in sizes else sum(s or 0 for s in sizes)
+        self.ctx.phases.plan_line(len(self.scenes), len(plan.files), len(present), total)
         log.info(
             "plan: %d file(s) over %d scene(s); %d already present, %d to fetch",
             len(plan.files),
@@ -255,8 +259,6 @@ class _Run:
         )
         if todo and not self.stop.is_set():
             self.requested = True
-            sizes = [f.size for f in todo]
-            total = None if None in sizes else sum(s or 0 for s in sizes)
             fetcher = Fetcher(
                 self.client,
                 self.manifest,
@@ -268,7 +270,9 @@ class _Run:
                 checksums=self._checksums(plan),
                 require_checksums=self.spec.require_checksums,
             )
+            self.ctx.phases.phase(f"requesting {len(todo)} file(s)")
             fetcher.request(todo, self._data_groups(todo))
+            self.ctx.phases.request_line(len(fetcher.ready), len(fetcher.preparing))
             fetcher.transfer_available()
             fetcher.wait_for_preparing(self._wait_until())
         self._raise_for_run_wide_failures()
