@@ -142,6 +142,8 @@ def _check_product(client: Client, key: SceneKey, level: int) -> None:
     for item in items.values():
         assert item["properties"]["landsat:collection_category"] == product[-2:]
         assert item["properties"]["landsat:scene_id"] == catalog.entity_id(key)
+        # created: the processing date, the fifth field of the product id
+        assert item["properties"]["created"][:10].replace("-", "") == product.split("_")[4]
     by_name: dict[str, str] = {}
     for item in items.values():
         for asset in item["assets"].values():
