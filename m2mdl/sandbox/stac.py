@@ -22,9 +22,16 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from m2mdl.sandbox import catalog, geo, search
+from m2mdl.sandbox import catalog, datasets, geo, search
 from m2mdl.sandbox.catalog import SceneKey
-from m2mdl.sandbox.stac_docs import COLLECTION_OF, COLLECTIONS, StacDocs, acquired, collection
+from m2mdl.sandbox.stac_docs import (
+    COLLECTION_OF,
+    COLLECTIONS,
+    StacDocs,
+    acquired,
+    collection,
+    kind_level,
+)
 from m2mdl.sandbox.stac_docs import item_id as make_item_id
 
 JSON = dict[str, Any]
@@ -173,10 +180,13 @@ class StacApi:
         else:
             if bbox is None and window is None:
                 raise StacError(400, "BadRequest", "the sandbox needs ids, bbox or datetime")
+            today = self.docs.cat.today
             pairs = [
-                (key, self.docs.cat.display_id(key, 1 if k == "L1" else 2), k)
+                (key, catalog.display_id(key, level, today), k)
                 for key in self._scenes(bbox, window)
                 for k in kinds
+                for level in [kind_level(k)]
+                if catalog.exists(key, level, today)  # Level-2 lags acquisition by days
             ]
         hits = [
             (_sort_key(key, display, kind), key, display, kind)
@@ -202,14 +212,14 @@ class StacApi:
                 "end": window[1].date().isoformat(),
             }
         try:
-            query = search.parse_query({"sceneFilter": flt}, 2, self.docs.cat)
+            # every scene has a Level-1 product; _hits drops Level-2 items not made yet
+            query = search.parse_query({"sceneFilter": flt}, datasets.L1, 1, self.docs.cat)
         except search.SearchError as exc:
             raise StacError(400, "BadRequest", exc.message) from exc
-        first = max(query.first, min(catalog.SATELLITES.values()))
-        candidates = len(query.pathrows) * (max(0, query.last - first) // 16 + 1) * 2
-        if candidates > _MAX_CANDIDATES:
+        days = max(0, query.last - query.first) // 16 + 1
+        if len(query.pathrows) * days * len(query.sats) > _MAX_CANDIDATES:
             raise StacError(400, "BadRequest", "search too broad for the sandbox; narrow it")
-        return search.materialize(query, self.docs.cat)
+        return search.materialize(query)
 
 
 def _link(rel: str, href: str, ctype: str | None = None) -> JSON:

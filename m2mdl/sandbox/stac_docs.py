@@ -58,6 +58,11 @@ def item_id(display_id: str, kind: str) -> str:
     return display_id if kind == "L1" else f"{display_id}_{kind}"
 
 
+def kind_level(kind: str) -> int:
+    """The M2M product level of a STAC kind: 1 for ``L1``, 2 for ``SR`` and ``ST``."""
+    return 1 if kind == "L1" else 2
+
+
 def parse_item_id(text: str) -> tuple[str, str]:
     """(product id, kind) of an item id (not checked against the catalogue)."""
     if text.endswith(("_SR", "_ST")):
@@ -114,7 +119,7 @@ class StacDocs:
         """(scene, product id, kind) of an item id in the catalogue, or None."""
         display, kind = parse_item_id(item)
         parsed = catalog.parse_display_id(display, self.cat.today)
-        if parsed is None or (parsed[1] == 1) != (kind == "L1"):
+        if parsed is None or parsed[1] != kind_level(kind):
             return None
         return parsed[0], display, kind
 
@@ -129,7 +134,7 @@ class StacDocs:
         return value
 
     def _asset(self, a: AssetDef, key: SceneKey, display: str, kind: str) -> JSON:
-        level = 1 if kind == "L1" else 2
+        level = kind_level(kind)
         base = self._base().rstrip("/")
         folder = self.cat.folder(key, level, display)
         lvl, what = _PRODUCT[kind]
@@ -169,7 +174,7 @@ class StacDocs:
         return out
 
     def _properties(self, key: SceneKey, display: str, kind: str) -> JSON:
-        level = 1 if kind == "L1" else 2
+        level = kind_level(kind)
         ref = f"{display}_{_REFERENCE[kind]}"
         g = grid.grid(key.path, key.row, ref, dict(self.cat.layout(key, level).members))
         cloud = float(catalog.cloud_cover(key))
@@ -187,7 +192,7 @@ class StacDocs:
             "landsat:wrs_path": f"{key.path:03d}",
             "landsat:wrs_row": f"{key.row:03d}",
             "landsat:scene_id": catalog.entity_id(key),
-            "landsat:collection_category": catalog.tier(key),
+            "landsat:collection_category": catalog.tier(key, level, self.cat.today),
             "landsat:collection_number": "02",
             "landsat:correction": display[5:9],
             "proj:epsg": g.epsg,
@@ -218,7 +223,7 @@ class StacDocs:
         """The STAC API item (with ``created``/``updated`` and API links)."""
         doc = self._document(key, display, kind)
         made = dt.datetime.combine(
-            dt.date.fromordinal(catalog.processed_day(key, self.cat.today)),
+            dt.date.fromordinal(catalog.processed_day(key, self.cat.today, kind_level(kind))),
             dt.time(6, 31, 22, 870000),
             dt.timezone.utc,
         )
@@ -238,7 +243,7 @@ class StacDocs:
     def sidecar(self, key: SceneKey, display: str, kind: str) -> JSON:
         """The ``*_stac.json`` file shipped in the bundle (data-host links, no created)."""
         doc = self._document(key, display, kind)
-        level = 1 if kind == "L1" else 2
+        level = kind_level(kind)
         base = self._base().rstrip("/")
         folder = self.cat.folder(key, level, display)
         cid = COLLECTION_OF[kind]

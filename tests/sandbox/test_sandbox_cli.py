@@ -9,6 +9,7 @@ import subprocess
 import sys
 import urllib.request
 
+from m2mdl.sandbox.__main__ import build_parser
 from m2mdl.sandbox.config import Faults
 from m2mdl.sandbox.service import ServiceOptions
 
@@ -52,6 +53,12 @@ def test_help_lists_every_option() -> None:
     flags += ["--port", "--data-scale", "--key-idle-seconds", "--api-min-seconds", "--log"]
     assert [f for f in flags if f not in out] == []
     assert "--notice" in flags
+
+
+def test_every_option_has_a_help_text() -> None:
+    actions = [a for a in build_parser()._actions if a.option_strings]
+    assert len(actions) > 30
+    assert [a.option_strings[0] for a in actions if not (a.help or "").strip()] == []
 
 
 def _post(base: str, endpoint: str, body: object, key: str | None = None) -> dict[str, object]:
