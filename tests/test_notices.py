@@ -19,44 +19,11 @@ from m2mdl.workflow.notices import (
 )
 
 from .cli_helpers import calls, env_for, run
+from .sandbox.reference_samples import SAMPLES
 
-#: The ``notifications`` sample of the M2M reference (data part).
-REFERENCE_NOTICE = {
-    "id": 46,
-    "subject": "Test Informational Notification",
-    "dateUpdated": "2020-09-18 14:57:00-05",
-    "severityCode": "I",
-    "severityText": "Informational",
-    "messageContent": "This is a INFORMATIONAL test notification.",
-    "severityCssClass": "alert-info",
-}
-#: The ``rate-limit-summary`` sample of the M2M reference (data part, counts trimmed).
-REFERENCE_LIMITS = {
-    "initialLimits": [
-        {
-            "recentDownloadCount": 15000,
-            "pendingDownloadCount": 20000,
-            "unattemptedDownloadCount": 20000,
-        }
-    ],
-    "remainingLimits": [
-        {
-            "limitType": "user",
-            "username": "mwang",
-            "recentDownloadCount": 14999,
-            "pendingDownloadCount": 20000,
-            "unattemptedDownloadCount": 19995,
-        },
-        {
-            "limitType": "ip",
-            "ipAddress": "10.209.64.55",
-            "recentDownloadCount": 14999,
-            "pendingDownloadCount": 20000,
-            "unattemptedDownloadCount": 19998,
-        },
-    ],
-    "recentDownloadCounts": [],
-}
+#: The ``notifications`` and ``rate-limit-summary`` samples of the M2M reference (data part).
+REFERENCE_NOTICE: dict[str, Any] = SAMPLES["notifications"][0]
+REFERENCE_LIMITS: dict[str, Any] = SAMPLES["rate-limit-summary"]
 
 
 class Clock:
