@@ -36,8 +36,8 @@ SYSTEMS = ("M2M", "EE")
 #: Severities (``severityText`` or ``severityCode``) of a merely informational notice;
 #: "notice" is what :meth:`Notice.from_json` records when the answer names none.
 INFORMATIONAL = frozenset({"i", "info", "informational", "notice", ""})
-#: Words in a notice's text that mark it as more than informational, whatever its severity
-#: (USGS has announced maintenance as "Informational").
+#: Words in a notice's text that mark it as more than informational, whatever its severity:
+#: a maintenance window announced with an informational severity still breaks downloads.
 TROUBLE_WORDS = ("maintenance", "outage", "unavailable", "downtime", "degraded", "interruption")
 
 
