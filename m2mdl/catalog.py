@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .bands import asset_key, bands_for_display_id
 from .layout import check_display_id
+from .stac import file_name, format_multihash
 from .transfer.fsutil import atomic_write_bytes
 
 if TYPE_CHECKING:
@@ -253,9 +254,9 @@ def _usgs_assets(items: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, A
     for item in items:
         assets = item.get("assets")
         for asset in assets.values() if isinstance(assets, Mapping) else ():
-            href = asset.get("href") if isinstance(asset, Mapping) else None
-            if isinstance(href, str) and href:
-                out.setdefault(href.split("?", 1)[0].rsplit("/", 1)[-1], asset)
+            name = file_name(asset.get("href")) if isinstance(asset, Mapping) else None
+            if name:
+                out.setdefault(name, asset)
     return out
 
 
@@ -295,7 +296,7 @@ def _asset(
     if path.name.lower().endswith((".tif", ".tiff")):
         asset.update(geotiff_grid(path))
     if "file:checksum" not in asset and sha512:
-        asset["file:checksum"] = "1340" + sha512
+        asset["file:checksum"] = format_multihash(sha512)
     asset["href"] = Path(os.path.relpath(path, item_dir)).as_posix()
     if not asset["href"].startswith("../"):
         asset["href"] = "./" + asset["href"]

@@ -40,6 +40,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from .errors import DownloadError
+from .stac import checksums_of
 from .transfer.fsutil import (
     atomic_write_bytes,
     disk_full,
@@ -54,8 +55,6 @@ log = logging.getLogger("m2mdl.extract")
 
 MARKER = ".m2mdl-extracted.json"
 CHUNK = 1 << 20
-_SHA512_MULTIHASH = "1340"  # varint 0x13 (sha2-512), varint 0x40 (64 bytes)
-_HEX128 = re.compile(r"[0-9a-f]{128}")
 
 
 class ExtractError(DownloadError):
@@ -105,34 +104,6 @@ class ExtractResult:
     directory: Path
     members: tuple[MemberResult, ...]
     tar_removed: bool
-
-
-def multihash_sha512(value: object) -> str | None:
-    """The SHA-512 hex digest in a ``file:checksum`` multihash, or None for anything else."""
-    if not isinstance(value, str):
-        return None
-    text = value.strip().lower()
-    digest = text[len(_SHA512_MULTIHASH) :]
-    if text.startswith(_SHA512_MULTIHASH) and _HEX128.fullmatch(digest):
-        return digest
-    return None
-
-
-def _sidecar_checksums(document: Mapping[str, Any]) -> dict[str, str]:
-    """File name -> SHA-512 hex from one STAC item or sidecar (assets' ``file:checksum``).
-
-    To dedupe with ``m2mdl/stac.py`` (the checksum issue's parser) once both are merged.
-    """
-    assets = document.get("assets")
-    out: dict[str, str] = {}
-    for asset in assets.values() if isinstance(assets, Mapping) else ():
-        if not isinstance(asset, Mapping):
-            continue
-        digest = multihash_sha512(asset.get("file:checksum"))
-        href = asset.get("href")
-        if digest and isinstance(href, str) and href:
-            out.setdefault(href.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1], digest)
-    return out
 
 
 def _member_name(member: tarfile.TarInfo) -> str:
@@ -196,13 +167,12 @@ def bundle_checksums(
             continue
         try:
             document = json.loads(handle.read().decode("utf-8"))
-        except (ValueError, UnicodeDecodeError, tarfile.TarError, OSError):
+        except (ValueError, RecursionError, tarfile.TarError, OSError):
             log.warning("%s: not a readable STAC document; its checksums are not used", name)
             continue
-        if isinstance(document, Mapping):
-            for file_name, digest in _sidecar_checksums(document).items():
-                if found.setdefault(file_name, digest) != digest:
-                    log.warning("%s: the bundle's sidecars disagree on its checksum", file_name)
+        for file_name, digest in checksums_of(document).items():
+            if found.setdefault(file_name, digest) != digest:
+                log.warning("%s: the bundle's sidecars disagree on its checksum", file_name)
     return found
 
 

@@ -70,6 +70,14 @@ def parse_multihash(value: object) -> str | None:
     return raw[pos:].hex()
 
 
+def format_multihash(sha512_hex: str) -> str:
+    """The ``file:checksum`` form of a SHA-512 hex digest: ``1340`` + the digest, lowercase.
+
+    The inverse of :func:`parse_multihash` (0x13 = sha2-512, 0x40 = 64 bytes).
+    """
+    return f"{_SHA2_512:02x}40{sha512_hex.lower()}"
+
+
 def parse_checksum(value: object) -> str | None:
     """A SHA-512 from an M2M ``checksum`` field: a multihash, or 128 bare hex digits."""
     if isinstance(value, str) and len(value) == 128 and _HEX.match(value):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -27,8 +28,8 @@ from m2mdl.workflow.doctor import (
     Doctor,
     DoctorOptions,
     DoctorResult,
-    stac_item_ref,
 )
+from m2mdl.workflow.plan import PlannedFile
 
 from .cli_helpers import calls, env_for, run
 from .reliability.helpers import cli_env, run_cli
@@ -213,17 +214,6 @@ def test_exit_code_is_0_1_or_the_first_documented_code(checks: list[Check], code
     assert DoctorResult(checks).exit_code == code
 
 
-def test_stac_item_of_a_level_2_and_a_level_1_product() -> None:
-    assert stac_item_ref("LC09_L2SP_029030_20261129_20261129_02_T1") == (
-        "landsat-c2l2-sr",
-        "LC09_L2SP_029030_20261129_20261129_02_T1_SR",
-    )
-    assert stac_item_ref("LE07_L1TP_107068_20220310_20220405_02_T1") == (
-        "landsat-c2l1",
-        "LE07_L1TP_107068_20220310_20220405_02_T1",
-    )
-
-
 API = "https://m2m.example/api/api/json/stable/"
 
 
@@ -318,3 +308,79 @@ def test_recorder_masks_dds_tokens_and_learns_the_session_key() -> None:
         assert secret not in text
     assert "https://dds.cr.usgs.gov/download/***" in text
     assert '"downloadId": 26107136' in text
+
+
+STAC = "https://stac.example/stac-server"
+PRODUCT = "LC09_L2SP_029030_20261129_20261129_02_T1"
+
+
+def _planned_ang(tmp_path: Path, data: bytes) -> tuple[PlannedFile, Path]:
+    name = f"{PRODUCT}_ANG.txt"
+    path = tmp_path / name
+    path.write_bytes(data)
+    planned = PlannedFile(
+        key=f"E1/{name}",
+        scene_entity_id="E1",
+        scene_display_id=PRODUCT,
+        entity_id="E1-ANG",
+        product_id="P1",
+        product="ANG",
+        file_name=name,
+        size=len(data),
+    )
+    return planned, path
+
+
+def _stac_doctor(tmp_path: Path) -> Doctor:
+    ctx = Context(settings=Settings(api_url=API, stac_url=STAC), store=MemoryStore())
+    return Doctor(ctx, DoctorOptions(out_dir=tmp_path))
+
+
+@responses.activate
+def test_download_is_checked_against_the_stac_search_through_the_recorder(
+    tmp_path: Path,
+) -> None:
+    planned, path = _planned_ang(tmp_path, b"angles\n")
+    other = hashlib.sha512(b"other bytes").hexdigest()
+    item = {
+        "type": "Feature",
+        "id": f"{PRODUCT}_SR",
+        "assets": {
+            "ang": {
+                "href": f"https://landsatlook.example/x/{planned.file_name}",
+                "file:checksum": "1340" + hashlib.sha512(b"angles\n").hexdigest(),
+            },
+        },
+    }
+    responses.post(STAC + "/search", json={"type": "FeatureCollection", "features": [item]})
+    doctor = _stac_doctor(tmp_path)
+    check = doctor._verify(planned, path)
+    assert (check.status, check.detail) == (
+        OK,
+        f"{planned.file_name} (7 bytes) matches its STAC SHA-512; order removed",
+    )
+    searched = [e for e in doctor.recorder.exchanges if e["request"]["url"] == STAC + "/search"]
+    assert searched and searched[0]["request"]["body"]["ids"][0] == f"{PRODUCT}_SR"
+
+    item["assets"]["ang"]["file:checksum"] = "1340" + other  # type: ignore[index]
+    responses.replace(
+        responses.POST, STAC + "/search", json={"type": "FeatureCollection", "features": [item]}
+    )
+    check = _stac_doctor(tmp_path)._verify(planned, path)
+    assert check.status == FAIL and "SHA-512 differs" in check.detail
+
+
+@responses.activate
+def test_download_with_stac_down_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("m2mdl.stac.RETRY_DELAY", 0.0)
+    responses.post(STAC + "/search", status=503)
+    planned, path = _planned_ang(tmp_path, b"angles\n")
+    check = _stac_doctor(tmp_path)._verify(planned, path)
+    assert check.status == WARN
+    assert check.detail == (
+        f"{planned.file_name} (7 bytes) downloaded; no STAC checksum for it:"
+        " the STAC API answered HTTP 503"
+    )
+    assert check.fix == "checksums cannot be looked up now; try again later"

@@ -24,10 +24,10 @@ from m2mdl.extract import (
     ExtractError,
     MemberResult,
     UnsafeArchive,
-    _sidecar_checksums,
+    bundle_checksums,
     extract_bundle,
     extracted,
-    multihash_sha512,
+    read_members,
 )
 from m2mdl.sandbox.core import Sandbox
 
@@ -276,24 +276,21 @@ def test_a_truncated_tar_is_an_error(tmp_path: Path) -> None:
     assert tar.exists()
 
 
-def test_the_real_sidecars_checksums_are_read() -> None:
-    doc = json.loads((STAC / "LT05_L2SP_010067_19860424_20200918_02_T2_SR_stac.json").read_text())
-    found = _sidecar_checksums(doc)
-    name = "LT05_L2SP_010067_19860424_20200918_02_T2_MTL.xml"
+def test_the_real_sidecars_checksums_are_read(tmp_path: Path) -> None:
+    tm = "LT05_L2SP_010067_19860424_20200918_02_T2"
+    old = "LC08_L2SP_047027_20201204_20210313_02_T1_ST_stac.json"
+    real = {f"{tm}_SR_stac.json": (STAC / f"{tm}_SR_stac.json").read_bytes()}
+    with tarfile.open(tmp_path / "real.tar", "w") as tar:
+        for name, data in [*real.items(), (old, (STAC / old).read_bytes())]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with tarfile.open(tmp_path / "real.tar") as tar:
+        found = bundle_checksums(tar, read_members(tar))
+    name = f"{tm}_MTL.xml"
     # the value checked against the real file (sha512sum) in the fixture's provenance notes
     assert found[name].startswith("11cae7037983141995b3d5f9b493de2476a0dc8629")
-    assert len(found) == 16  # every asset but "index"
-    old = json.loads((STAC / "LC08_L2SP_047027_20201204_20210313_02_T1_ST_stac.json").read_text())
-    assert _sidecar_checksums(old) == {}
-
-
-def test_multihash_accepts_only_sha512() -> None:
-    digest = "ab" * 64
-    assert multihash_sha512("1340" + digest) == digest
-    assert multihash_sha512("1340" + digest.upper()) == digest
-    assert multihash_sha512("1220" + "ab" * 32) is None  # sha2-256
-    assert multihash_sha512("1340" + digest[:-2]) is None
-    assert multihash_sha512(None) is None
+    assert len(found) == 16  # every asset but "index"; the old ST sidecar adds none
 
 
 CHILD = """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from m2mdl.auth import Credentials, MemoryStore, StoredSession
 from m2mdl.config import resolve
@@ -18,44 +19,11 @@ from m2mdl.workflow.notices import (
 )
 
 from .cli_helpers import calls, env_for, run
+from .sandbox.reference_samples import SAMPLES
 
-#: The ``notifications`` sample of the M2M reference (data part).
-REFERENCE_NOTICE = {
-    "id": 46,
-    "subject": "Test Informational Notification",
-    "dateUpdated": "2020-09-18 14:57:00-05",
-    "severityCode": "I",
-    "severityText": "Informational",
-    "messageContent": "This is a INFORMATIONAL test notification.",
-    "severityCssClass": "alert-info",
-}
-#: The ``rate-limit-summary`` sample of the M2M reference (data part, counts trimmed).
-REFERENCE_LIMITS = {
-    "initialLimits": [
-        {
-            "recentDownloadCount": 15000,
-            "pendingDownloadCount": 20000,
-            "unattemptedDownloadCount": 20000,
-        }
-    ],
-    "remainingLimits": [
-        {
-            "limitType": "user",
-            "username": "mwang",
-            "recentDownloadCount": 14999,
-            "pendingDownloadCount": 20000,
-            "unattemptedDownloadCount": 19995,
-        },
-        {
-            "limitType": "ip",
-            "ipAddress": "10.209.64.55",
-            "recentDownloadCount": 14999,
-            "pendingDownloadCount": 20000,
-            "unattemptedDownloadCount": 19998,
-        },
-    ],
-    "recentDownloadCounts": [],
-}
+#: The ``notifications`` and ``rate-limit-summary`` samples of the M2M reference (data part).
+REFERENCE_NOTICE: dict[str, Any] = SAMPLES["notifications"][0]
+REFERENCE_LIMITS: dict[str, Any] = SAMPLES["rate-limit-summary"]
 
 
 class Clock:
@@ -104,6 +72,40 @@ def test_notice_and_quota_read_the_reference_shapes() -> None:
         " left)"
     )
     assert Quota.from_json({}).line() == "download requests left: unknown"
+
+
+def test_a_notice_is_serious_by_its_severity_or_its_words() -> None:
+    reference = Notice.from_json(REFERENCE_NOTICE)
+    assert not reference.serious
+    assert reference.text == (
+        "Test Informational Notification: This is a INFORMATIONAL test notification."
+    )
+    warning = Notice.from_json(REFERENCE_NOTICE | {"severityText": "Warning"})
+    assert warning.serious
+    window = REFERENCE_NOTICE | {"messageContent": "EE downtime  on Sunday.\n"}
+    assert Notice.from_json(window).serious
+    assert (
+        Notice.from_json(window).text == "Test Informational Notification: EE downtime on Sunday."
+    )
+    code_only = {"id": 1, "subject": "", "severityCode": "I", "messageContent": "Hello."}
+    assert not Notice.from_json(code_only).serious
+    assert Notice.from_json(code_only).text == "Hello."
+    assert not Notice.from_json({"id": 2, "subject": "No severity at all"}).serious
+    assert Notice.from_json({"id": 3, "severityCode": "W", "subject": "x"}).serious
+
+
+def test_quota_names_its_lowest_count_of_any_kind() -> None:
+    assert Quota.from_json(REFERENCE_LIMITS).lowest == ("user", "recentDownloadCount", 14999)
+    ip_first = {
+        "remainingLimits": [
+            {"limitType": "user", "recentDownloadCount": 10, "pendingDownloadCount": 7},
+            {"limitType": "ip", "recentDownloadCount": 3, "note": 0, "flagCount": True},
+        ]
+    }
+    assert Quota.from_json(ip_first).lowest == ("ip", "recentDownloadCount", 3)
+    answers: list[dict[str, Any]] = [{}, {"remainingLimits": None}, {"remainingLimits": 5}]
+    for empty in [*answers, {"remainingLimits": []}]:
+        assert Quota.from_json(empty).lowest is None
 
 
 def test_notices_are_shown_once_a_day_and_fetched_once_a_day(

@@ -13,6 +13,7 @@ from m2mdl.stac import (
     IDS_PER_SEARCH,
     StacClient,
     checksums_of,
+    format_multihash,
     item_ids,
     parse_checksum,
     parse_multihash,
@@ -43,6 +44,17 @@ def test_multihash_of_the_file_extension_example() -> None:
     digest = hashlib.sha512(b"test").hexdigest()
     assert parse_multihash("1340" + digest) == digest
     assert parse_multihash("1340" + digest.upper()) == digest
+
+
+def test_format_multihash_is_the_inverse_of_parse() -> None:
+    digest = hashlib.sha512(b"test").hexdigest()
+    assert format_multihash(digest) == "1340" + digest
+    assert format_multihash(digest.upper()) == "1340" + digest
+    assert parse_multihash(format_multihash(digest)) == digest
+    item = _load(SEARCH)
+    assert isinstance(item, dict)
+    asset = item["features"][0]["assets"]["ANG.txt"]
+    assert format_multihash(parse_multihash(asset["file:checksum"]) or "") == asset["file:checksum"]
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ The checks run in the order a download needs them, each one line:
 2. DNS, TLS and HTTP reachability of the M2M API, the download host and the STAC API;
 3. clock skew against those servers' ``Date`` headers (signed URLs and TLS care);
 4. ``login-token`` with the stored token, then ``permissions`` (download access);
-5. ``notifications`` (a maintenance notice is a warning) and ``rate-limit-summary``;
+5. ``notifications`` of M2M and EE (a maintenance notice is a warning) and
+   ``rate-limit-summary`` (the lowest remaining count);
 6. one small ``scene-search`` and one ``download-options``;
 7. free space and write access in the output directory;
 8. with ``download=True``: one small file (ANG.txt, else MTL.txt) through download-request,
@@ -54,10 +55,12 @@ from ..http import USER_AGENT, check_url, is_loopback, make_session, redact_url
 from ..manifest import new_run_id
 from ..models import Product, Scene
 from ..recorder import Recorder, endpoint_of
+from ..stac import Lookup, StacClient
 from ..transfer import FileJob, FileResult, NullSink, TransferOptions, run_transfers
 from .account import DOWNLOAD_PERMISSION
 from .cleanup import LABEL_PREFIX
 from .context import Context
+from .notices import fetch_notices, fetch_quota
 from .plan import PlannedFile, plan_bands, secondary_files
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
@@ -72,8 +75,6 @@ SEARCH_AREA = {"lowerLeft": (-97.5, 43.0), "upperRight": (-95.5, 44.5)}
 SEARCH_DAYS = 60
 #: The small files ``doctor --download`` fetches, in order of preference.
 SMALL_FILES = ("_ANG.txt", "_MTL.txt")
-#: Text in a notice that marks it as more than informational.
-_TROUBLE = ("maintenance", "outage", "unavailable", "downtime", "degraded", "interruption")
 _FIX_TLS = (
     "check the system clock; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA"
     " bundle (never M2MDL_VERIFY_TLS=0 on a shared network)"
@@ -357,21 +358,16 @@ class Doctor:
         return Check("permissions", OK, shown)
 
     def check_notifications(self) -> Check:
-        """Current ``notifications``; anything beyond informational is a warning."""
+        """Current USGS notices (M2M and EE); anything beyond informational is a warning."""
         assert self.client is not None
-        data = self.client.call("notifications", {"systemId": "M2M"})
-        notices = [n for n in data or [] if isinstance(n, dict)]
-        serious = [n for n in notices if _is_trouble(n)]
+        notices = fetch_notices(self.client)
+        serious = [n for n in notices if n.serious]
         if serious:
-            first = serious[0]
-            text = " ".join(
-                f"{first.get('subject', '')}: {first.get('messageContent', '')}".split()
-            )
             more = f" (+{len(serious) - 1} more)" if len(serious) > 1 else ""
             return Check(
                 "notifications",
                 WARN,
-                f"{text[:200]}{more}",
+                f"{serious[0].text[:200]}{more}",
                 "USGS announces maintenance or trouble: expect failures in that window;"
                 " run again after it",
             )
@@ -380,18 +376,10 @@ class Doctor:
     def check_quota(self) -> Check:
         """``rate-limit-summary``: the smallest remaining download limit."""
         assert self.client is not None
-        data = self.client.call("rate-limit-summary", {})
-        limits = data.get("remainingLimits") if isinstance(data, dict) else None
-        counts = [
-            (str(entry.get("limitType", "?")), name, int(value))
-            for entry in limits or []
-            if isinstance(entry, dict)
-            for name, value in entry.items()
-            if name.endswith("Count") and isinstance(value, int)
-        ]
-        if not counts:
+        lowest = fetch_quota(self.client).lowest
+        if lowest is None:
             return Check("rate-limit-summary", WARN, "the answer holds no remaining limits")
-        kind, name, left = min(counts, key=lambda c: c[2])
+        kind, name, left = lowest
         detail = f"lowest remaining limit: {left} ({kind} {name})"
         if left <= 0:
             return Check(
@@ -624,22 +612,33 @@ class Doctor:
                 return int(response["status"]), str(headers.get("content-type", ""))
         return None
 
+    def _stac_lookup(self, display_id: str) -> Lookup:
+        """The product's STAC checksums, asked through a recorded session (never raises)."""
+        settings = self.ctx.settings
+        stac = StacClient(
+            settings.stac_url,
+            timeout=min(settings.timeout, 20.0),
+            verify_tls=settings.verify_tls,
+        )
+        self.recorder.attach(stac.session)
+        try:
+            return stac.lookup([display_id])
+        finally:
+            stac.close()
+
     def _verify(self, planned: PlannedFile, path: Path) -> Check:
         digest = hashlib.sha512(path.read_bytes()).hexdigest()
         size = path.stat().st_size
-        session = self._probe_session()
-        try:
-            expected = stac_checksum(
-                session, self.ctx.settings.stac_url, planned.scene_display_id, planned.file_name
-            )
-        except requests.RequestException as exc:
+        lookup = self._stac_lookup(planned.scene_display_id)
+        if lookup.error:
             return Check(
                 "download",
                 WARN,
-                f"{planned.file_name} ({size} bytes) downloaded; STAC unreachable for its"
-                f" checksum ({type(exc).__name__})",
+                f"{planned.file_name} ({size} bytes) downloaded; no STAC checksum for it:"
+                f" {lookup.error}",
                 "checksums cannot be looked up now; try again later",
             )
+        expected = lookup.checksums.get(planned.file_name)
         if expected is None:
             return Check(
                 "download",
@@ -710,61 +709,9 @@ def build_report(doctor: Doctor) -> dict[str, Any]:
     }
 
 
-def _is_trouble(notice: dict[str, Any]) -> bool:
-    """A notice that is not merely informational (by severity or by its words)."""
-    severity = str(notice.get("severityCode") or "I").upper()
-    text = f"{notice.get('subject', '')} {notice.get('messageContent', '')}".lower()
-    return severity not in ("I", "") or any(word in text for word in _TROUBLE)
-
-
 def _tls_reason(exc: Exception) -> str:
     text = str(exc)
     marker = "certificate verify failed:"
     if marker in text:
         return text.split(marker, 1)[1].split("(", 1)[0].strip(" )'\"") or "certificate refused"
     return "handshake failed"
-
-
-# --- STAC (to be replaced by m2mdl.stac once merged) ----------------------------------------
-
-
-def stac_item_ref(display_id: str) -> tuple[str, str]:
-    """(collection, item id) of the STAC item holding a product's metadata files."""
-    level = display_id.split("_")[1] if display_id.count("_") >= 1 else ""
-    if level.startswith("L2"):
-        return "landsat-c2l2-sr", f"{display_id}_SR"
-    return "landsat-c2l1", display_id
-
-
-def stac_checksum(
-    session: requests.Session, stac_url: str, display_id: str, file_name: str
-) -> str | None:
-    """The SHA-512 hex STAC publishes for ``file_name`` (``file:checksum`` ``1340`` + hex).
-
-    None when the item, the asset or its checksum is missing (many items have none).
-
-    Raises:
-        requests.RequestException: the STAC API failed (a 5xx, no connection).
-    """
-    collection, item_id = stac_item_ref(display_id)
-    url = f"{stac_url.rstrip('/')}/collections/{collection}/items/{item_id}"
-    response = session.get(url)
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    try:
-        item = response.json()
-    except ValueError:
-        return None
-    assets = item.get("assets") if isinstance(item, dict) else None
-    for asset in (assets or {}).values():
-        href = asset.get("href") if isinstance(asset, dict) else None
-        if (
-            not isinstance(href, str)
-            or unquote(urlsplit(href).path).rsplit("/", 1)[-1] != file_name
-        ):
-            continue
-        value = str(asset.get("file:checksum") or "").lower()
-        if value.startswith("1340") and len(value) == 132:
-            return value[4:]
-    return None

@@ -33,6 +33,12 @@ CACHE_NAME = "notices.json"
 #: The systems whose notices matter to a download: the API itself and EarthExplorer, whose
 #: download hosts serve the files. Each answer is one short list.
 SYSTEMS = ("M2M", "EE")
+#: Severities (``severityText`` or ``severityCode``) of a merely informational notice;
+#: "notice" is what :meth:`Notice.from_json` records when the answer names none.
+INFORMATIONAL = frozenset({"i", "info", "informational", "notice", ""})
+#: Words in a notice's text that mark it as more than informational, whatever its severity:
+#: a maintenance window announced with an informational severity still breaks downloads.
+TROUBLE_WORDS = ("maintenance", "outage", "unavailable", "downtime", "degraded", "interruption")
 
 
 @dataclass(frozen=True)
@@ -66,20 +72,38 @@ class Notice:
             "dateUpdated": self.updated,
         }
 
+    @property
+    def text(self) -> str:
+        """ "subject: message" on one line (either part may be missing)."""
+        return ": ".join(part for part in (self.subject, self.message) if part)
+
+    @property
+    def serious(self) -> bool:
+        """More than informational: by its severity, or by words such as "maintenance"."""
+        text = self.text.lower()
+        return self.severity.strip().lower() not in INFORMATIONAL or any(
+            word in text for word in TROUBLE_WORDS
+        )
+
     def line(self) -> str:
         """ "USGS notice (Informational): subject: message" on one line."""
-        text = ": ".join(part for part in (self.subject, self.message) if part)
-        return f"USGS notice ({self.severity.lower()}): {text}"
+        return f"USGS notice ({self.severity.lower()}): {self.text}"
 
 
 @dataclass(frozen=True)
 class Quota:
-    """Download requests left, the lowest of the per-user and per-IP counts."""
+    """Download requests left, the lowest of the per-user and per-IP counts.
+
+    ``lowest`` is the smallest remaining count of any kind, as (``limitType``, count name,
+    value), e.g. ``("user", "recentDownloadCount", 0)``: whichever reaches 0 first stops
+    downloads. None when the answer holds no remaining counts.
+    """
 
     recent_left: int | None
     recent_limit: int | None
     pending_left: int | None
     unattempted_left: int | None
+    lowest: tuple[str, str, int] | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Quota:
@@ -88,7 +112,7 @@ class Quota:
         def lowest(entries: Any, name: str) -> int | None:
             values = [
                 int(e[name])
-                for e in entries or []
+                for e in (entries if isinstance(entries, list) else [])
                 if isinstance(e, Mapping) and isinstance(e.get(name), (int, float))
             ]
             return min(values) if values else None
@@ -99,6 +123,7 @@ class Quota:
             recent_limit=lowest(initial, "recentDownloadCount"),
             pending_left=lowest(remaining, "pendingDownloadCount"),
             unattempted_left=lowest(remaining, "unattemptedDownloadCount"),
+            lowest=_lowest_count(remaining),
         )
 
     def line(self) -> str:
@@ -116,6 +141,20 @@ class Quota:
         ]
         tail = f" ({', '.join(extra)} left)" if extra else ""
         return f"download requests left: {self.recent_left:,}{limit} per 15 min{tail}"
+
+
+def _lowest_count(entries: Any) -> tuple[str, str, int] | None:
+    """The smallest ``*Count`` over ``remainingLimits`` entries, with its limit type."""
+    counts = [
+        (str(entry.get("limitType", "?")), str(name), int(value))
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, Mapping)
+        for name, value in entry.items()
+        if str(name).endswith("Count")
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    ]
+    return min(counts, key=lambda count: count[2], default=None)
 
 
 def fetch_notices(client: M2MClient) -> list[Notice]:
