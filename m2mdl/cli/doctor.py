@@ -76,7 +76,7 @@ def doctor(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Output directory to check [env: M2MDL_OUT; default: .]."),
+        typer.Option("--out", help="Output directory to check [env: M2MDL_OUT; default: .]."),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
 ) -> None:
