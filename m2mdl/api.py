@@ -3,11 +3,13 @@
 Every call goes through :meth:`M2MClient.call`, which
 - serializes calls: the service allows one request in flight per IP (``RATE_LIMIT_USER``);
 - unwraps the envelope ``{requestId, version, data, errorCode, errorMessage}`` whatever the HTTP
-  status (errors have arrived with 200, 403 and 500 alike, ../shared/m2m-api.md §1.2);
+  status (errors have arrived with 200, 403 and 500 alike; docs/design.md, "M2M API");
 - maps every ``errorCode`` to a typed error (:data:`m2mdl.envelope.ERRORS`);
 - backs off and retries, a bounded number of times, on rate limits, 5xx and dropped
   connections;
-- logs in again once, with the stored token, when the session key expired.
+- logs in again once, with the stored token, when the session key expired;
+- never follows a redirect: a 3xx is an API error that names the target, since following it
+  would send the token or the session key to another host (or in clear).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .envelope import (
     exc_code,
     json_envelope,
     parsed,
+    redirect_error,
     retry_after,
     snippet,
 )
@@ -143,7 +146,11 @@ class M2MClient:
         self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
         log.debug("POST %s", endpoint)  # never the headers or body: they hold secrets
         try:
-            response = self.session.post(self.base_url + endpoint, json=payload, headers=headers)
+            # Never follow a redirect: it would carry the token (login-token's body) or the
+            # session key (X-Auth-Token) to wherever the Location points.
+            response = self.session.post(
+                self.base_url + endpoint, json=payload, headers=headers, allow_redirects=False
+            )
         except requests.RequestException as exc:
             # ConnectionError, Timeout, and a body cut off mid-stream (ChunkedEncodingError,
             # ContentDecodingError): all transport failures, worth a retry.
@@ -157,6 +164,8 @@ class M2MClient:
         return self._unwrap(endpoint, response)
 
     def _unwrap(self, endpoint: str, response: requests.Response) -> Any:
+        if 300 <= response.status_code < 400:
+            raise redirect_error(endpoint, response)
         envelope = json_envelope(response)
         if envelope is None:
             error = UnexpectedResponse(

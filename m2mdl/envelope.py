@@ -1,7 +1,7 @@
 """Reading M2M's JSON envelope: which errorCode is which error, and what is worth a retry.
 
 ``{requestId, version, sessionId, data, errorCode, errorMessage}`` arrives whatever the HTTP
-status (errors have come with 200, 403 and 500 alike, ../shared/m2m-api.md §1.2); this module
+status (errors have come with 200, 403 and 500 alike; docs/design.md, "M2M API"); this module
 turns a response into data, a typed error, or a :class:`Transient` failure the client retries.
 """
 
@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urljoin
 
 import requests
 
@@ -26,10 +27,10 @@ from .errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from .http import redact_url
+from .http import redact_url, strip_query
 
-#: errorCode -> error class. Codes from the official exception-codes page (m2m-api.md §6.1)
-#: and the ones seen in the wild (§6.2), including the server's own misspelling.
+#: errorCode -> error class. Codes from the official exception-codes page and the ones seen in
+#: the wild (docs/design.md, "M2M API"), including the server's own misspelling.
 ERRORS: dict[str, type[ApiError] | type[AuthError]] = {
     "AUTH_INVALID": CredentialsRejected,
     "AUTH_KEY_INVALID": NotLoggedIn,
@@ -142,3 +143,17 @@ def retry_after(response: requests.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def redirect_error(endpoint: str, response: requests.Response) -> ApiError:
+    """The error for a 3xx from the API: named target, no secret (the query is dropped)."""
+    location = response.headers.get("Location", "")
+    target = strip_query(urljoin(response.url or "", location)) if location else "nowhere"
+    return ApiError(
+        f"{endpoint}: the M2M service answered HTTP {response.status_code}, a redirect to"
+        f" {target!r}; m2mdl does not follow redirects of API calls",
+        endpoint=endpoint,
+        status=response.status_code,
+        hint="check --api-url / M2MDL_API_URL (the endpoint may have moved); following it"
+        " would send your token or session key to that address",
+    )

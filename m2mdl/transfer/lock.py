@@ -4,7 +4,7 @@ Two runs writing the same ``.part`` files would corrupt each other. The lock fil
 ``.m2mdl.lock`` is created with O_CREAT|O_EXCL and held with ``fcntl.flock`` for the whole
 run; it records pid, host and start time. The kernel drops the flock when the holder dies, so
 a lock file left by a dead process on this host is taken over. ``flock`` can "succeed" on
-some network file systems without excluding anyone (hf commit a24d6430f, style.md §10.7),
+some network file systems without excluding anyone (huggingface_hub met it),
 so a recorded pid that is still alive on this host, or any other host's lock, is respected
 even when the flock was granted.
 """
