@@ -63,7 +63,6 @@ def make_session(*, timeout: float = 60.0, verify_tls: bool = True) -> TimeoutSe
     redirects never followed."""
     session = ApiSession((min(10.0, timeout), timeout))
     session.verify = verify_tls
-    session.max_redirects = 0
     return session
 
 
@@ -74,13 +73,14 @@ CREDENTIAL_HEADERS = ("X-Auth-Token", "Authorization", "Proxy-Authorization", "C
 def redirect_allowed(origin: str, target: str) -> bool:
     """Whether a download that started at ``origin`` may follow a redirect to ``target``.
 
-    https is always allowed; plain http only to loopback, and only when the download started
-    on loopback (the sandbox), so a real download never drops to clear text.
+    https is always allowed. Plain http only from a plain-http loopback start to loopback (the
+    sandbox): a download never drops from https to clear text, not even on loopback.
     """
     scheme = urlsplit(target).scheme
     if scheme == "https":
         return True
-    return scheme == "http" and is_loopback(target) and is_loopback(origin)
+    origin_http = urlsplit(origin).scheme == "http"
+    return scheme == "http" and origin_http and is_loopback(origin) and is_loopback(target)
 
 
 class DownloadSession(requests.Session):
