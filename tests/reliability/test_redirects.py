@@ -24,9 +24,9 @@ SEARCH = ["search", *NOTEBOOK_QUERY]
 
 
 def _env(api_url: str, **extra: str) -> dict[str, str]:
-    return cli_env(
-        M2MDL_API_URL=api_url + "stable/", M2MDL_USERNAME="demo", M2MDL_TOKEN=TOKEN, **extra
-    )
+    env = cli_env(M2MDL_API_URL=api_url + "stable/", M2MDL_USERNAME="demo", M2MDL_TOKEN=TOKEN)
+    env.update(extra)
+    return env
 
 
 def _nothing(seen: Seen) -> tuple[int, dict[str, str], bytes]:
