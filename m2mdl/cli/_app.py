@@ -125,8 +125,10 @@ def handle(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = kwargs.get("ctx")
-        state: State = ctx.obj if isinstance(ctx, typer.Context) else State(flags={})
+        # Not isinstance(ctx, typer.Context): the context typer passes is its vendored click's
+        # class, so that test failed and --debug was silently lost here.
+        found = getattr(kwargs.get("ctx"), "obj", None)
+        state = found if isinstance(found, State) else State(flags={})
         _guard_closed_stdout()
         try:
             result = func(*args, **kwargs)
