@@ -16,6 +16,7 @@ import pytest
 
 from m2mdl.errors import LockedError
 from m2mdl.transfer import DirectoryLock, DirectoryLocked, find_stale_parts
+from m2mdl.transfer.journal import Journal
 from m2mdl.transfer.lock import STALE_AFTER_S, Lease, holder_is_live
 
 HOLDER = """
@@ -171,18 +172,28 @@ def test_bounded_wait_gets_the_lock_when_released(tmp_path: Path) -> None:
 def test_find_stale_parts(tmp_path: Path) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()
+    journal = Journal(url="https://example.com/a.tar").to_json()
     names = [
         tmp_path / "a.tar.part",
         tmp_path / "a.tar.part.json",
         sub / "b.TIF.part",
+        sub / "b.TIF.part.json",
         sub / "b.TIF.part.json.1a2b3c4d.m2mdl-tmp",
     ]
-    for path in [*names, tmp_path / "done.tar", tmp_path / ".m2mdl.lock"]:
-        path.write_bytes(b"x")
+    foreign = [
+        tmp_path / "ubuntu.iso.part",  # a browser's partial file: no m2mdl journal
+        tmp_path / "notes.part.json",  # not m2mdl's journal format
+        tmp_path / "c.tar.part",
+    ]
+    for path in [*names, *foreign, tmp_path / "done.tar", tmp_path / ".m2mdl.lock"]:
+        path.write_bytes(journal if path.name.endswith(".part.json") else b"x")
+    (tmp_path / "notes.part.json").write_text('{"my": "notes"}')
+    (tmp_path / "c.tar.part.json").write_text("{garbled")
     fresh = tmp_path / "fresh.part"
     fresh.write_bytes(b"x")
+    (tmp_path / "fresh.part.json").write_bytes(journal)
     old = time.time() - 7200
-    for path in names:
+    for path in [*names, *foreign, tmp_path / "c.tar.part.json"]:
         os.utime(path, (old, old))
     (tmp_path / "link.part").symlink_to(names[0])
     os.utime(tmp_path / "link.part", (old, old), follow_symlinks=False)
