@@ -23,6 +23,7 @@ from typing import Any
 import requests
 
 from .envelope import (
+    BUSY_CODE,
     ERRORS,
     RELOGIN_CODES,
     RETRY_CODES,
@@ -121,23 +122,34 @@ class M2MClient:
     def _call_with_retries(
         self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool
     ) -> Any:
-        for attempt in range(1, self._retry.attempts + 1):
+        policy = self._retry
+        failures = busy = 0
+        waited_busy = 0.0
+        while True:
             try:
                 return self._send(endpoint, payload, auth=auth)
             except Transient as exc:
-                if attempt == self._retry.attempts:
-                    raise exc.final() from exc
-                delay = self._retry.delay(attempt, exc.retry_after)
-                log.warning(
-                    "%s: %s; retrying in %.1f s (%d/%d)",
-                    endpoint,
-                    exc.reason,
-                    delay,
-                    attempt,
-                    self._retry.attempts - 1,
-                )
+                if exc_code(exc.error) == BUSY_CODE:
+                    busy += 1
+                    delay = policy.busy_delay(busy)
+                    if busy >= policy.busy_attempts or waited_busy + delay > policy.busy_budget:
+                        raise exc.final() from exc
+                    waited_busy += delay
+                    log.info("%s: %s; retrying in %.1f s", endpoint, exc.reason, delay)
+                else:
+                    failures += 1
+                    if failures >= policy.attempts:
+                        raise exc.final() from exc
+                    delay = policy.delay(failures, exc.retry_after)
+                    log.warning(
+                        "%s: %s; retrying in %.1f s (%d/%d)",
+                        endpoint,
+                        exc.reason,
+                        delay,
+                        failures,
+                        policy.attempts - 1,
+                    )
                 self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool) -> Any:
         headers = {"Content-Type": "application/json"}

@@ -83,19 +83,41 @@ def parsed(method: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+#: M2M's "one request at a time per IP" answer: another m2mdl (or a notebook) on this machine
+#: holds the slot for a moment. Waited out on its own, longer budget (see RetryPolicy).
+BUSY_CODE = "RATE_LIMIT_USER"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded exponential backoff with full jitter for API calls."""
+    """Bounded exponential backoff with full jitter for API calls.
+
+    Two budgets. Server trouble (5xx, dropped connections, the other rate limits) gets
+    ``attempts`` tries with delays drawn from [0, min(cap, base·2ⁿ)]. ``RATE_LIMIT_USER`` only
+    means another client on this IP had a request in flight, so it is retried up to
+    ``busy_attempts`` times with delays drawn from [busy_base, min(busy_cap, busy_base·2ⁿ)]
+    (jitter spreads the waiters, so eight runs on one machine take turns instead of
+    colliding again in step), never longer than ``busy_budget`` seconds in all for one call.
+    """
 
     attempts: int = 6
     base: float = 1.0
     cap: float = 30.0
+    busy_attempts: int = 30
+    busy_base: float = 0.25
+    busy_cap: float = 4.0
+    busy_budget: float = 90.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
         if retry_after is not None:
             return min(retry_after, self.cap)
         return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+
+    def busy_delay(self, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th RATE_LIMIT_USER of one call."""
+        high = min(self.busy_cap, self.busy_base * 2 ** min(attempt - 1, 16))
+        return random.uniform(self.busy_base, max(self.busy_base, high))
 
 
 class Transient(Exception):
