@@ -117,3 +117,14 @@ def test_the_prompt_decides_in_a_terminal() -> None:
 def test_unknown_sizes_are_called_a_lower_bound() -> None:
     totals = PlanTotals(scenes=1, files=4, size=1000, unknown=2)
     assert "at least 1.0 KB (2 file(s) of unknown size)" in totals.describe()
+
+
+def test_totals_count_only_files_still_to_fetch() -> None:
+    from m2mdl.workflow.plan import PlannedFile
+
+    def planned(scene: str, name: str, size: int | None) -> PlannedFile:
+        return PlannedFile(f"{scene}/{name}", scene, scene, scene, "p", "b", name, size)
+
+    files = [planned("A", "a1", 10), planned("A", "a2", None), planned("B", "b1", 5)]
+    totals = PlanTotals.of(files, {"B/b1"})
+    assert totals == PlanTotals(scenes=1, files=2, size=10, unknown=1)

@@ -22,11 +22,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from .plan import PlannedFile
 
 _UNITS = {
     "": 1,
@@ -120,6 +124,17 @@ class PlanTotals:
     files: int
     size: int
     unknown: int = 0
+
+    @classmethod
+    def of(cls, files: Sequence[PlannedFile], present: Collection[str]) -> PlanTotals:
+        """The totals of a plan's files that are not already ``present`` (keys)."""
+        todo = [f for f in files if f.key not in present]
+        return cls(
+            scenes=len({f.scene_entity_id for f in todo}),
+            files=len(todo),
+            size=sum(f.size or 0 for f in todo),
+            unknown=sum(1 for f in todo if f.size is None),
+        )
 
     def describe(self) -> str:
         """``3 scenes, 66 files, 2.4 TB`` (with ``at least`` when sizes are missing)."""
