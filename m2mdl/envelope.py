@@ -103,10 +103,10 @@ class RetryPolicy:
     attempts: int = 6
     base: float = 1.0
     cap: float = 30.0
-    busy_attempts: int = 30
+    busy_attempts: int = 25
     busy_base: float = 0.25
-    busy_cap: float = 4.0
-    busy_budget: float = 90.0
+    busy_cap: float = 3.0
+    busy_budget: float = 45.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
