@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -28,6 +29,8 @@ from pathlib import Path
 
 from ..config import state_dir
 from ..transfer.lock import Lease, holder_is_live
+
+log = logging.getLogger("m2mdl.workflow")
 
 #: A label of a run this machine knows nothing about is removed only after this long:
 #: longer than any download's wait for preparing files.
@@ -65,14 +68,19 @@ def registered(label: str, out_dir: Path) -> Iterator[None]:
     download: cleanup then treats the run as unknown and leaves it alone until it is old.
     """
     directory = registry_dir()
-    lease: Lease | None = Lease(
-        directory / f"{label}.lock", label, extra={"label": label, "out_dir": str(out_dir)}
-    )
+    lease: Lease | None = None
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        assert lease is not None
+        lease = Lease(
+            directory / f"{label}.lock", label, extra={"label": label, "out_dir": str(out_dir)}
+        )
         lease.acquire()
-    except OSError:
+    except OSError as exc:
+        log.warning(
+            "cannot register the run in %s (%s); cleanup will leave it alone",
+            directory,
+            exc.strerror,
+        )
         lease = None
     try:
         yield
