@@ -32,6 +32,7 @@ from .context import Context
 from .fetch import Fetcher
 from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
 from .present import already_present
+from .runs import registered
 
 log = logging.getLogger("m2mdl.workflow")
 
@@ -53,6 +54,7 @@ class DownloadSpec:
     deadline: float | None = None  # seconds from the start of the run
     arguments: dict[str, Any] = field(default_factory=dict)  # for the manifest, no secrets
     aoi: Any = None  # GeoJSON of the AOI, for the manifest
+    break_lock: bool = False  # --break-lock: take over a lock whose holder may live
 
 
 @dataclass
@@ -136,7 +138,10 @@ def run_download(
     if spec.dry_run:
         return run.dry_run()
     spec.out_dir.mkdir(parents=True, exist_ok=True)
-    with DirectoryLock(spec.out_dir):
+    with (
+        DirectoryLock(spec.out_dir, break_lock=spec.break_lock),
+        registered(run.label, spec.out_dir),
+    ):
         return run.execute()
 
 
