@@ -3,11 +3,13 @@
 Every call goes through :meth:`M2MClient.call`, which
 - serializes calls: the service allows one request in flight per IP (``RATE_LIMIT_USER``);
 - unwraps the envelope ``{requestId, version, data, errorCode, errorMessage}`` whatever the HTTP
-  status (errors have arrived with 200, 403 and 500 alike, ../shared/m2m-api.md §1.2);
+  status (errors have arrived with 200, 403 and 500 alike; docs/design.md, "M2M API");
 - maps every ``errorCode`` to a typed error (:data:`m2mdl.envelope.ERRORS`);
 - backs off and retries, a bounded number of times, on rate limits, 5xx and dropped
   connections;
-- logs in again once, with the stored token, when the session key expired.
+- logs in again once, with the stored token, when the session key expired;
+- never follows a redirect: a 3xx is an API error that names the target, since following it
+  would send the token or the session key to another host (or in clear).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 import requests
 
 from .envelope import (
+    BUSY_CODE,
     ERRORS,
     RELOGIN_CODES,
     RETRY_CODES,
@@ -30,6 +33,7 @@ from .envelope import (
     exc_code,
     json_envelope,
     parsed,
+    redirect_error,
     retry_after,
     snippet,
 )
@@ -118,23 +122,34 @@ class M2MClient:
     def _call_with_retries(
         self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool
     ) -> Any:
-        for attempt in range(1, self._retry.attempts + 1):
+        policy = self._retry
+        failures = busy = 0
+        waited_busy = 0.0
+        while True:
             try:
                 return self._send(endpoint, payload, auth=auth)
             except Transient as exc:
-                if attempt == self._retry.attempts:
-                    raise exc.final() from exc
-                delay = self._retry.delay(attempt, exc.retry_after)
-                log.warning(
-                    "%s: %s; retrying in %.1f s (%d/%d)",
-                    endpoint,
-                    exc.reason,
-                    delay,
-                    attempt,
-                    self._retry.attempts - 1,
-                )
+                if exc_code(exc.error) == BUSY_CODE:
+                    busy += 1
+                    delay = policy.busy_delay(busy)
+                    if busy >= policy.busy_attempts or waited_busy + delay > policy.busy_budget:
+                        raise exc.final() from exc
+                    waited_busy += delay
+                    log.info("%s: %s; retrying in %.1f s", endpoint, exc.reason, delay)
+                else:
+                    failures += 1
+                    if failures >= policy.attempts:
+                        raise exc.final() from exc
+                    delay = policy.delay(failures, exc.retry_after)
+                    log.warning(
+                        "%s: %s; retrying in %.1f s (%d/%d)",
+                        endpoint,
+                        exc.reason,
+                        delay,
+                        failures,
+                        policy.attempts - 1,
+                    )
                 self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     def _send(self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool) -> Any:
         headers = {"Content-Type": "application/json"}
@@ -143,7 +158,11 @@ class M2MClient:
         self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
         log.debug("POST %s", endpoint)  # never the headers or body: they hold secrets
         try:
-            response = self.session.post(self.base_url + endpoint, json=payload, headers=headers)
+            # Never follow a redirect: it would carry the token (login-token's body) or the
+            # session key (X-Auth-Token) to wherever the Location points.
+            response = self.session.post(
+                self.base_url + endpoint, json=payload, headers=headers, allow_redirects=False
+            )
         except requests.RequestException as exc:
             # ConnectionError, Timeout, and a body cut off mid-stream (ChunkedEncodingError,
             # ContentDecodingError): all transport failures, worth a retry.
@@ -157,6 +176,8 @@ class M2MClient:
         return self._unwrap(endpoint, response)
 
     def _unwrap(self, endpoint: str, response: requests.Response) -> Any:
+        if 300 <= response.status_code < 400:
+            raise redirect_error(endpoint, response)
         envelope = json_envelope(response)
         if envelope is None:
             error = UnexpectedResponse(

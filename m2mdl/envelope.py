@@ -1,7 +1,7 @@
 """Reading M2M's JSON envelope: which errorCode is which error, and what is worth a retry.
 
 ``{requestId, version, sessionId, data, errorCode, errorMessage}`` arrives whatever the HTTP
-status (errors have come with 200, 403 and 500 alike, ../shared/m2m-api.md §1.2); this module
+status (errors have come with 200, 403 and 500 alike; docs/design.md, "M2M API"); this module
 turns a response into data, a typed error, or a :class:`Transient` failure the client retries.
 """
 
@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urljoin
 
 import requests
 
@@ -26,10 +27,10 @@ from .errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from .http import redact_url
+from .http import redact_url, strip_query
 
-#: errorCode -> error class. Codes from the official exception-codes page (m2m-api.md §6.1)
-#: and the ones seen in the wild (§6.2), including the server's own misspelling.
+#: errorCode -> error class. Codes from the official exception-codes page and the ones seen in
+#: the wild (docs/design.md, "M2M API"), including the server's own misspelling.
 ERRORS: dict[str, type[ApiError] | type[AuthError]] = {
     "AUTH_INVALID": CredentialsRejected,
     "AUTH_KEY_INVALID": NotLoggedIn,
@@ -82,19 +83,41 @@ def parsed(method: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+#: M2M's "one request at a time per IP" answer: another m2mdl (or a notebook) on this machine
+#: holds the slot for a moment. Waited out on its own, longer budget (see RetryPolicy).
+BUSY_CODE = "RATE_LIMIT_USER"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded exponential backoff with full jitter for API calls."""
+    """Bounded exponential backoff with full jitter for API calls.
+
+    Two budgets. Server trouble (5xx, dropped connections, the other rate limits) gets
+    ``attempts`` tries with delays drawn from [0, min(cap, base·2ⁿ)]. ``RATE_LIMIT_USER`` only
+    means another client on this IP had a request in flight, so it is retried up to
+    ``busy_attempts`` times with delays drawn from [busy_base, min(busy_cap, busy_base·2ⁿ)]
+    (jitter spreads the waiters, so eight runs on one machine take turns instead of
+    colliding again in step), never longer than ``busy_budget`` seconds in all for one call.
+    """
 
     attempts: int = 6
     base: float = 1.0
     cap: float = 30.0
+    busy_attempts: int = 25
+    busy_base: float = 0.25
+    busy_cap: float = 3.0
+    busy_budget: float = 45.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
         if retry_after is not None:
             return min(retry_after, self.cap)
         return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+
+    def busy_delay(self, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th RATE_LIMIT_USER of one call."""
+        high = min(self.busy_cap, self.busy_base * 2 ** min(attempt - 1, 16))
+        return random.uniform(self.busy_base, max(self.busy_base, high))
 
 
 class Transient(Exception):
@@ -142,3 +165,17 @@ def retry_after(response: requests.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         return None
+
+
+def redirect_error(endpoint: str, response: requests.Response) -> ApiError:
+    """The error for a 3xx from the API: named target, no secret (the query is dropped)."""
+    location = response.headers.get("Location", "")
+    target = strip_query(urljoin(response.url or "", location)) if location else "nowhere"
+    return ApiError(
+        f"{endpoint}: the M2M service answered HTTP {response.status_code}, a redirect to"
+        f" {target!r}; m2mdl does not follow redirects of API calls",
+        endpoint=endpoint,
+        status=response.status_code,
+        hint="check --api-url / M2MDL_API_URL (the endpoint may have moved); following it"
+        " would send your token or session key to that address",
+    )

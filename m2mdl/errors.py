@@ -6,6 +6,8 @@ them into one line on stderr (plus a hint) and the class's exit code, in exactly
 
 from __future__ import annotations
 
+import errno
+import os
 from enum import IntEnum
 from typing import ClassVar
 
@@ -171,6 +173,10 @@ class NetworkError(M2mdlError):
     default_hint = "check the connection and run again; finished files are kept"
 
 
+class PathError(InputError):
+    """A file or directory the user named cannot be used (it names the path)."""
+
+
 class InsecureUrl(InputError):
     """An https URL is required for anything but loopback."""
 
@@ -194,6 +200,69 @@ class DiskFull(DownloadError):
     """The output file system ran out of space."""
 
     default_hint = "free some space and run the same command again to resume"
+
+
+class OutputClosed(InputError):
+    """stdout was closed before m2mdl finished writing to it (a pipe reader quit, ``>&-``).
+
+    Attributes:
+        quiet: print nothing (a pipe reader such as ``head`` that had enough).
+    """
+
+    def __init__(self, message: str, *, quiet: bool) -> None:
+        super().__init__(message)
+        self.quiet = quiet
+
+
+# --- OSError -> M2mdlError ---------------------------------------------------------------------
+
+#: Out of blocks, of inodes (also ENOSPC) or of quota.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: What each path errno means, in the words of the one-line message.
+_PATH_PROBLEMS = {
+    errno.ENOTDIR: "a part of the path is a file, not a directory",
+    errno.EEXIST: "it exists and is not a directory",
+    errno.EISDIR: "it is a directory",
+    errno.ENAMETOOLONG: "a name in the path is too long for the file system",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOENT: "no such file or directory",
+    errno.ELOOP: "too many symbolic links",
+    errno.ENXIO: "no such device",
+    errno.ENODEV: "no such device",
+    errno.ETXTBSY: "the file is busy",
+}
+
+
+def disk_full(path: object | None = None) -> DiskFull:
+    """The full-disk error (exit 6), naming the path when it is known."""
+    where = f"the device of {path}" if path else "a device m2mdl writes to"
+    return DiskFull(f"no space left on {where} (disk, inodes or quota full)")
+
+
+def from_os_error(exc: OSError) -> M2mdlError | None:
+    """The user-facing error for an OSError a user or the OS can cause, or None for a bug.
+
+    Full disk or quota: :class:`DiskFull` (exit 6). stdout closed (EPIPE, EBADF on the
+    standard output): :class:`OutputClosed` (exit 2). A path that cannot be used (a file
+    where a directory belongs, a name over NAME_MAX, a read-only file system, a directory
+    given as an output file, ...): :class:`PathError` (exit 2), naming the path.
+    """
+    code = exc.errno
+    if code in NO_SPACE_ERRNOS:
+        return disk_full(exc.filename)
+    if isinstance(exc, BrokenPipeError) or code == errno.EPIPE:
+        return OutputClosed("the standard output was closed (broken pipe)", quiet=True)
+    if code == errno.EBADF and exc.filename is None:
+        return OutputClosed("the standard output is closed; nothing could be written", quiet=False)
+    problem = _PATH_PROBLEMS.get(code) if code is not None else None
+    if exc.filename is None:
+        if problem is None:
+            return None
+        return PathError(f"cannot use a file: {problem}")
+    path = os.fsdecode(exc.filename)
+    return PathError(f"{path}: {problem or exc.strerror or 'cannot be used'}")
 
 
 # --- 130: interrupted -------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from m2mdl.sandbox import Sandbox
+from m2mdl.transfer.journal import Journal
 
 from .cli_helpers import NOTEBOOK_QUERY, calls, env_for, manifest, run
 
@@ -53,10 +54,12 @@ def test_stale_partial_files_are_removed(sandbox: Sandbox, tmp_path: Path) -> No
     journal = tmp_path / "LC08_X_SR_B4.TIF.part.json"
     fresh = tmp_path / "LC08_Y_SR_B4.TIF.part"
     keep = tmp_path / "LC08_Z_SR_B4.TIF"
-    for path in (part, journal, fresh, keep):
+    foreign = tmp_path / "ubuntu.iso.part"  # not m2mdl's: no journal next to it
+    for path in (part, fresh, keep, foreign):
         path.write_bytes(b"x")
+    journal.write_bytes(Journal(url="https://example.com/x").to_json())
     old = time.time() - 3 * 86400
-    for path in (part, journal):
+    for path in (part, journal, foreign):
         os.utime(path, (old, old))
     dry = run(["cleanup", "--no-server", "--dry-run", "--dir", str(tmp_path)], env_for(sandbox))
     assert dry.exit_code == 0 and str(part) in dry.stdout and part.exists()
@@ -64,3 +67,4 @@ def test_stale_partial_files_are_removed(sandbox: Sandbox, tmp_path: Path) -> No
     assert done.exit_code == 0, done.stderr
     assert not part.exists() and not journal.exists()
     assert fresh.exists() and keep.exists()  # younger than --older-than, and final files
+    assert foreign.exists(), "cleanup removed a .part file m2mdl never wrote"

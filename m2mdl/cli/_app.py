@@ -2,20 +2,25 @@
 
 Only the ``m2mdl.cli`` package imports typer.
 
-Errors become messages in exactly one place, :func:`_handle`: an :class:`M2mdlError` prints
-``error: ...`` and ``hint: ...`` on stderr and exits with its class's code; Ctrl-C exits 130;
-anything else is a bug: one line (the traceback with --debug) and exit 1.
+Errors become messages in exactly one place, :func:`handle`: an :class:`M2mdlError` prints
+``error: ...`` and ``hint: ...`` on stderr and exits with its class's code; an OSError the user
+or the OS can cause (full disk: 6; a bad path, stdout closed: 2) is translated first; Ctrl-C
+exits 130; anything else is a bug: one line and exit 1. ``--debug`` prints the traceback too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import functools
+import io
 import logging
 import os
 import signal
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +30,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from .. import __version__
-from ..errors import ExitCode, InputError, Interrupted, M2mdlError
+from ..errors import ExitCode, InputError, Interrupted, M2mdlError, OutputClosed, from_os_error
 
 app = typer.Typer(
     name="m2mdl",
@@ -110,35 +115,81 @@ def _setup_logging(state: State, secret_filter: Any) -> None:
 
 
 def handle(func: F) -> F:
-    """Turn errors into one message and an exit code (the only place that does)."""
+    """Turn errors into one message and an exit code (the only place that does).
+
+    m2mdl's own errors print their line and hint; an OSError a user or the OS can cause (full
+    disk, a bad path, stdout closed) is translated by :func:`m2mdl.errors.from_os_error`
+    first; anything else is a bug. ``--debug`` adds the traceback above the line, for every
+    kind of error.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = kwargs.get("ctx")
-        state: State = ctx.obj if isinstance(ctx, typer.Context) else State(flags={})
+        # Not isinstance(ctx, typer.Context): the context typer passes is its vendored click's
+        # class, so that test failed and --debug was silently lost here.
+        found = getattr(kwargs.get("ctx"), "obj", None)
+        state = found if isinstance(found, State) else State(flags={})
+        _guard_closed_stdout()
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
+            sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+            return result
         except typer.Exit:
             raise
-        except M2mdlError as exc:
-            _print_error(state, str(exc), exc.hint)
-            raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             _print_error(state, "interrupted", Interrupted.default_hint)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
-            if state.debug:
-                raise
-            _print_error(
-                state,
-                f"internal error: {type(exc).__name__}: {exc}",
-                "this is a bug in m2mdl; re-run with --debug for the traceback",
-            )
-            raise typer.Exit(int(ExitCode.BUG)) from None
+            raise typer.Exit(_report(state, exc)) from None
         finally:
             state.close()
 
     return wrapper  # type: ignore[return-value]
+
+
+def _report(state: State, exc: Exception) -> int:
+    """Print ``exc`` as one error line and a hint (the traceback first with --debug)."""
+    error = from_os_error(exc) if isinstance(exc, OSError) else None
+    if isinstance(exc, M2mdlError):
+        error = exc
+    if isinstance(error, OutputClosed):
+        _silence_stdout()
+        if error.quiet:
+            return int(error.exit_code)
+    if state.debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    if error is not None:
+        _print_error(state, str(error), error.hint)
+        return int(error.exit_code)
+    _print_error(
+        state,
+        f"internal error: {type(exc).__name__}: {exc}",
+        "this is a bug in m2mdl; re-run with --debug for the traceback",
+    )
+    return int(ExitCode.BUG)
+
+
+class _ClosedStream(io.TextIOBase):
+    """Stands in for a stdout that was closed before m2mdl started (``>&-``)."""
+
+    def write(self, text: str) -> int:
+        """Refuse, as writing to a closed descriptor does."""
+        raise OSError(errno.EBADF, "the standard output is closed")
+
+
+def _guard_closed_stdout() -> None:
+    """Python sets ``sys.stdout`` to None when fd 1 is closed at start-up, and print() then
+    drops everything silently: make writes fail instead, so the error reaches the user."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream()
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so that the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
 
 
 def _print_error(state: State, message: str, hint: str | None) -> None:
@@ -206,7 +257,13 @@ def main(
 
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM set an event the transfer engine watches; a second SIGINT aborts."""
+    """SIGINT, SIGTERM and SIGHUP set an event the transfer engine watches; a second SIGINT
+    aborts.
+
+    SIGHUP is what a run gets when its ssh session or terminal goes away: it stops the run
+    cleanly like SIGTERM (journals flushed, manifest saved, server state removed) instead of
+    killing it outright. Use ``nohup`` or tmux to keep a run going after logging out.
+    """
     stop = threading.Event()
     previous: dict[signal.Signals, Any] = {}
 
@@ -215,7 +272,9 @@ def stop_on_signals() -> Iterator[threading.Event]:
             raise KeyboardInterrupt
         stop.set()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+            continue  # started under nohup: the user asked to survive the hang-up
         previous[sig] = signal.signal(sig, on_signal)
     try:
         yield stop

@@ -140,8 +140,29 @@ def download(
         bool,
         typer.Option("--json", help="Print the run summary (with --dry-run: the plan) as JSON."),
     ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Download a plan over --max-size without asking.")
+    ] = False,
+    max_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-size",
+            help="Ask before a plan larger than this, e.g. 500MB, 2TB; 0: never"
+            " [env: M2MDL_MAX_SIZE; default 100GB].",
+        ),
+    ] = None,
+    break_lock: Annotated[
+        bool,
+        typer.Option(
+            "--break-lock",
+            help="Take over the directory's lock even if its holder may live (another host).",
+        ),
+    ] = False,
 ) -> None:
-    """Search, request and download scenes' files: resumable, verified, parallel."""
+    """Search, request and download scenes' files: resumable, verified, parallel.
+
+    With no --start, --end or --from, searches the last 30 days (setting default_days).
+    """
     from ..workflow.download import DownloadSpec
 
     state: State = ctx.obj
@@ -154,6 +175,8 @@ def download(
     _check_numbers(settings, deadline)
     _check_choices(filetype.value, _split(bands), _split(group))
     area = area_from_options(aoi, bbox, point, radius_km)
+    if start is None and end is None and from_file is None:
+        start, end = _default_window(ui, settings.default_days)
     query_args = dict(
         dataset=dataset,
         start=start,
@@ -185,8 +208,42 @@ def download(
         require_checksums=require_checksums,
         arguments=_arguments(ctx),
         aoi=area.geometry() if area is not None else None,
+        break_lock=break_lock,
     )
+    if not dry_run:
+        _guard(ui, context, spec, scenes, yes, max_size or settings.max_size)
     _run(state, ui, context, spec, scenes, json_out)
+
+
+def _default_window(ui: Any, days: int) -> tuple[str, str]:
+    """The last ``days`` days, said on stderr (a download never plans the whole archive)."""
+    from ..workflow.guard import default_window, describe_window
+
+    first, last = default_window(days)
+    ui.info(describe_window(first, last, days))
+    return first.isoformat(), last.isoformat()
+
+
+def _guard(ui: Any, context: Any, spec: Any, scenes: list[Any], yes: bool, limit: str) -> None:
+    """Plan first (no server state), then ask or refuse when it is over --max-size."""
+    import dataclasses
+    import sys
+
+    from ..workflow.download import run_download
+    from ..workflow.guard import PlanTotals, check_plan, parse_size
+
+    max_bytes = parse_size(limit)
+    if yes or max_bytes <= 0 or not scenes:
+        return
+    preview = run_download(context, dataclasses.replace(spec, dry_run=True), scenes)
+    check_plan(
+        PlanTotals.of(preview.plan.files, preview.present),
+        max_bytes,
+        yes=yes,
+        dry_run=False,
+        interactive=sys.stdin.isatty() and sys.stderr.isatty(),
+        confirm=lambda question: typer.confirm(question, default=False, err=True),
+    )
 
 
 def _check_choices(filetype: str, bands: tuple[str, ...], groups: tuple[str, ...]) -> None:
@@ -287,8 +344,13 @@ def cleanup(
         float, typer.Option("--older-than", help="Only local files untouched for this many hours.")
     ] = 24.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List, remove nothing.")] = False,
+    break_lock: Annotated[
+        bool,
+        typer.Option("--break-lock", help="Take over --dir's lock even if its holder may live."),
+    ] = False,
 ) -> None:
-    """Remove what runs leave behind: server scene lists and orders, stale partial files."""
+    """Remove what m2mdl runs leave behind (server scene lists and orders, stale partial
+    files); runs that may still be going are left alone."""
     from ..workflow.cleanup import cleanup as run_cleanup
 
     state: State = ctx.obj
@@ -305,6 +367,7 @@ def cleanup(
         local=directory is not None,
         dry_run=dry_run,
         older_than=older_than * 3600,
+        break_lock=break_lock,
     )
     verb = "would remove" if dry_run else "removed"
     for label in report.orders:

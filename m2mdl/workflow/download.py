@@ -34,6 +34,7 @@ from .context import Context
 from .fetch import Fetcher
 from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
 from .present import Present, already_present
+from .runs import registered
 
 log = logging.getLogger("m2mdl.workflow")
 
@@ -57,6 +58,7 @@ class DownloadSpec:
     require_checksums: bool = False  # a file without a published checksum fails
     arguments: dict[str, Any] = field(default_factory=dict)  # for the manifest, no secrets
     aoi: Any = None  # GeoJSON of the AOI, for the manifest
+    break_lock: bool = False  # --break-lock: take over a lock whose holder may live
 
 
 @dataclass
@@ -148,7 +150,10 @@ def run_download(
     if spec.dry_run:
         return run.dry_run()
     spec.out_dir.mkdir(parents=True, exist_ok=True)
-    with DirectoryLock(spec.out_dir):
+    with (
+        DirectoryLock(spec.out_dir, break_lock=spec.break_lock),
+        registered(run.label, spec.out_dir),
+    ):
         return run.execute()
 
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..api import M2MClient
 from ..errors import DownloadError
-from ..http import strip_query
+from ..http import make_download_session, strip_query
 from ..manifest import Manifest, Status
 from ..models import DownloadItem, RequestResult
 from ..stac import parse_checksum
@@ -229,7 +229,9 @@ class Fetcher:
             return
         jobs = [self._job(k) for k in keys]
         self.transferred.update(keys)
-        run_transfers(jobs, self.options, self.sink, stop=self.stop)
+        run_transfers(
+            jobs, self.options, self.sink, stop=self.stop, session_factory=make_download_session
+        )
 
     def _job(self, key: str) -> FileJob:
         planned, item = self.files[key], self.ready[key]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import logging
@@ -119,13 +120,19 @@ def path_row_filter(client: M2MClient, query: SearchQuery) -> dict[str, Any] | N
 
 
 def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> Iterator[Scene]:
-    """Scenes of every page of every polygon, de-duplicated, up to ``query.limit``.
+    """Scenes of every page of every spatial filter, de-duplicated, up to ``query.limit``.
 
-    A MultiPolygon AOI is searched polygon by polygon (whether M2M accepts MultiPolygon
-    geoJson is not documented) and merged by entity id.
+    A MultiPolygon AOI of a few polygons is searched polygon by polygon (whether M2M accepts
+    MultiPolygon geoJson is not documented) and merged by entity id. An AOI of more than
+    ``m2mdl.aoi.MAX_SEPARATE_SEARCHES`` polygons is searched once over its bounding box, and
+    only scenes whose footprint meets one of its polygons are kept: the number of calls no
+    longer grows with the number of polygons. The limit is then applied here, after that
+    filter, rather than sent to the server.
     """
     metadata = path_row_filter(client, query)
-    spatials: Sequence[dict[str, Any] | None] = query.aoi.spatial_filters() if query.aoi else [None]
+    aoi = query.aoi
+    spatials: Sequence[dict[str, Any] | None] = aoi.search_filters() if aoi else [None]
+    filtered = aoi is not None and aoi.merged_search
     seen: set[str] = set()
     for spatial in spatials:
         remaining = None if query.limit is None else query.limit - len(seen)
@@ -134,16 +141,21 @@ def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> 
         pages = client.iter_search_pages(
             query.dataset,
             scene_filter(query, spatial, metadata),
-            limit=remaining,
+            limit=None if filtered else remaining,
             page_size=query.page_size,
         )
         for page in pages:
             result.pages += 1
             result.total_hits += page.total_hits if page.starting_number == 1 else 0
             for scene in page.scenes:
-                if scene.entity_id not in seen and _wanted(scene, query):
-                    seen.add(scene.entity_id)
-                    yield scene
+                if scene.entity_id in seen or not _wanted(scene, query):
+                    continue
+                if filtered and aoi is not None and not aoi.intersects_footprint(scene.footprint):
+                    continue
+                seen.add(scene.entity_id)
+                yield scene
+                if query.limit is not None and len(seen) >= query.limit:
+                    return
 
 
 def _wanted(scene: Scene, query: SearchQuery) -> bool:
@@ -157,14 +169,17 @@ def _wanted(scene: Scene, query: SearchQuery) -> bool:
 
 
 def search(client: M2MClient, query: SearchQuery) -> SearchResult:
-    """Run a search and collect every scene (sorted if asked).
+    """Run a search and collect every scene (sorted if asked, then limited).
 
     Raises:
         DatasetNotFound: the dataset does not exist (the hint names close matches).
     """
     result = SearchResult()
+    # --sort orders every match, then --limit keeps the first N: the limit cannot be sent to
+    # the server, which would return N scenes in its own order and sort only those.
+    paging = dataclasses.replace(query, limit=None) if query.sort else query
     try:
-        result.scenes = list(iter_scenes(client, query, result))
+        result.scenes = list(iter_scenes(client, paging, result))
     except ApiError as exc:
         if isinstance(exc, DatasetNotFound) or (exc.code or "").startswith("DATASET"):
             raise unknown_dataset(client, query.dataset, exc) from exc
@@ -174,6 +189,7 @@ def search(client: M2MClient, query: SearchQuery) -> SearchResult:
     )
     if query.sort:
         result.scenes.sort(key=_sort_key(query.sort), reverse=query.sort.startswith("-"))
+        del result.scenes[query.limit or len(result.scenes) :]
     return result
 
 
