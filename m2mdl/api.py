@@ -45,7 +45,6 @@ from .errors import (
     NotLoggedIn,
     UnexpectedResponse,
 )
-from .http import redact_url
 from .models import (
     Dataset,
     FileGroup,
@@ -56,6 +55,7 @@ from .models import (
     Scene,
     SearchPage,
 )
+from .util.net import redact_url
 
 log = logging.getLogger("m2mdl.api")
 

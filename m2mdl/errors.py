@@ -9,7 +9,9 @@ from __future__ import annotations
 import errno
 import os
 from enum import IntEnum
-from typing import ClassVar
+from typing import ClassVar, TypeVar
+
+_E = TypeVar("_E", bound="M2mdlError")
 
 
 class ExitCode(IntEnum):
@@ -43,6 +45,17 @@ class M2mdlError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def with_message(self: _E, message: str) -> _E:
+        """A copy of this error (same class, code, hint and attributes) saying ``message``.
+
+        Errors are never changed after they are built: code that wants to add to a message
+        (``... (gave up after 5 attempts)``) raises such a copy instead.
+        """
+        copy = type(self).__new__(type(self), message)
+        copy.__dict__.update(self.__dict__)
+        copy.message = message
+        return copy
 
 
 # --- 2: input ---------------------------------------------------------------------------------

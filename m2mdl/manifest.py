@@ -1,8 +1,8 @@
 """The JSON manifest of a download run: what was asked, planned, fetched, skipped and failed.
 
 The manifest lives in the output directory (``m2mdl-manifest-<run id>.json``) so it travels
-with the data. It is rewritten atomically (tmp file, fsync, ``os.replace``) after every state
-change: at once if the last write is older than MIN_SAVE_INTERVAL, else by a timer at the end
+with the data. It is rewritten atomically (tmp file, fsync, ``os.replace``, directory fsync)
+after every state change: at once if the last write is older than MIN_SAVE_INTERVAL, else by a timer at the end
 of that interval, and always at the end of the run. Coalescing keeps a run of thousands of
 files O(n) in manifest writes instead of O(n^2); a Ctrl-C or a kill -9 leaves valid JSON at
 most MIN_SAVE_INTERVAL behind, and what is on disk (verified files, ``.part`` journals) is the
@@ -15,7 +15,6 @@ import datetime as dt
 import errno
 import json
 import logging
-import os
 import secrets
 import threading
 import time
@@ -225,29 +224,25 @@ class Manifest:
 
 
 def atomic_write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` via a temporary file, fsync and rename: never a torn file.
+    """Write JSON to ``path`` durably: tmp file, fsync, rename, directory fsync.
+
+    The writing is :func:`m2mdl.transfer.fsutil.atomic_write_bytes` (imported when first
+    needed: the engine is not needed to read a manifest); this only maps its errors.
 
     Raises:
         DiskFull: no space or no inode left (ENOSPC, EDQUOT); ``path`` is unchanged.
         DownloadError: any other write error; ``path`` is unchanged.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    from .transfer.fsutil import atomic_write_bytes
+
     payload = json.dumps(data, indent=2, sort_keys=False).encode("utf-8")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        atomic_write_bytes(path, payload)
+    except (DiskFull, OSError) as exc:  # the engine's NoSpace is a DiskFull; keep ours plain
+        if isinstance(exc, DiskFull) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(f"no space left on the device to write {path.name}") from exc
-        raise DownloadError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        strerror = exc.strerror if isinstance(exc, OSError) else None
+        raise DownloadError(f"cannot write {path}: {strerror or exc}") from exc
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -10,7 +10,8 @@ What is masked, everywhere in the report:
 - the values of the keys in :data:`SECRET_KEYS` (``token``, ``username``, ``contactId``,
   ``ipAddress``, ``apiKey``, ``password``) in request and response bodies;
 - the headers in :data:`SECRET_HEADERS` (``X-Auth-Token``, cookies, authorization);
-- URL signatures (``requestSignature=...``, via :func:`m2mdl.http.redact_url`) and DDS
+- URL user info and signature-like query values (``requestSignature=...``), via
+  :func:`m2mdl.util.net.redact_url` (query names are kept: they help a bug report); DDS
   download tokens (a path segment that is base64 JSON holding a ``contactId``);
 - every secret collected on the way (the token, each session key, the username, each
   signature and contact id) wherever it appears, via :func:`m2mdl.auth.redact`.
@@ -36,7 +37,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from .auth import redact
-from .http import redact_url
+from .util.net import redact_url
 
 #: Keys whose values are masked wherever they appear in a recorded body.
 SECRET_KEYS = frozenset({"token", "username", "contactid", "ipaddress", "apikey", "password"})
@@ -193,7 +194,7 @@ def _mask(value: Any, secrets: set[str], key: str = "") -> Any:
     if isinstance(value, list):
         return [_mask(v, secrets) for v in value]
     if isinstance(value, str):
-        return redact(redact_url(value), secrets)
+        return redact(redact_url(value, keep_query=True), secrets)
     if isinstance(value, int) and not isinstance(value, bool) and str(value) in secrets:
         return MASK
     return value

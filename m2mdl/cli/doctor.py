@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -134,15 +133,11 @@ def _summary(checks: list[Check], code: int) -> dict[str, Any]:
 
 def _write_report(path: Path, document: dict[str, Any]) -> None:
     """Write the report atomically, readable by its owner only (it describes an account)."""
+    from ..auth import write_private
     from ..errors import InputError
 
-    tmp = path.with_name(f".{path.name}.tmp")
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     try:
-        fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.replace(tmp, path)
+        write_private(path, text.encode("utf-8"))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write the report {path}: {exc.strerror or exc}") from None

@@ -51,12 +51,13 @@ from .. import __version__
 from ..api import M2MClient
 from ..auth import StoredSession, resolve_session
 from ..errors import AccessDenied, ExitCode, M2mdlError
-from ..http import USER_AGENT, check_url, is_loopback, make_session, redact_url
+from ..http import USER_AGENT, check_url, is_loopback, make_session
 from ..manifest import new_run_id
 from ..models import Product, Scene
 from ..recorder import Recorder, endpoint_of
 from ..stac import Lookup, StacClient
 from ..transfer import FileJob, FileResult, NullSink, TransferOptions, run_transfers
+from ..util.net import redact_url
 from .account import DOWNLOAD_PERMISSION
 from .cleanup import LABEL_PREFIX
 from .context import Context
