@@ -2,10 +2,11 @@
 
 The manifest lives in the output directory (``m2mdl-manifest-<run id>.json``) so it travels
 with the data. It is rewritten atomically (tmp file, fsync, ``os.replace``, directory fsync)
-after every state change: at once if the last write is older than MIN_SAVE_INTERVAL, else by a timer at the end
-of that interval, and always at the end of the run. Coalescing keeps a run of thousands of
-files O(n) in manifest writes instead of O(n^2); a Ctrl-C or a kill -9 leaves valid JSON at
-most MIN_SAVE_INTERVAL behind, and what is on disk (verified files, ``.part`` journals) is the
+after every state change: at once if the last write is older than MIN_SAVE_INTERVAL, else by
+a timer at the end of that interval, and always at the end of the run. Coalescing keeps a run
+of thousands of files O(n) in manifest writes instead of O(n^2); a Ctrl-C or a kill -9 leaves
+valid JSON at most MIN_SAVE_INTERVAL behind, and what is on disk (verified files, ``.part``
+journals) is the
 source of truth for a rerun: the manifest is the report.
 """
 

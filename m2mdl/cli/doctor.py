@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..errors import ConfigError
 from ._app import State, app, handle
 
 if TYPE_CHECKING:
+    from ..ui import Ui
     from ..workflow.doctor import Check
 
 #: status -> (mark, plain-ASCII mark for terminals that cannot show it, rich style)
@@ -36,7 +38,7 @@ def _mark(status: str) -> tuple[str, str]:
 class _Printer:
     """Prints each check as it ends (text), or collects them (--json)."""
 
-    def __init__(self, ui: Any, json_out: bool) -> None:
+    def __init__(self, ui: Ui, json_out: bool) -> None:
         self.ui, self.json_out = ui, json_out
 
     def __call__(self, check: Check) -> None:
@@ -94,26 +96,27 @@ def doctor(
     ui = state.ui()
     printer = _Printer(ui, json_out)
     state.flags.update(out_dir=None if out is None else str(out))
-    try:
-        context = state.context(ui)
-    except ConfigError as exc:  # doctor's job is to say this as a check, not to stop at it
-        check = Check("configuration", "fail", str(exc), exc.hint or "fix the config file", 2)
-        printer(check)
-        if json_out:
-            ui.data(json.dumps(_summary([check], 2)) + "\n")
-        raise typer.Exit(2) from None
-    options = DoctorOptions(
-        out_dir=Path(context.settings.out_dir), download=download, wait=context.settings.wait
-    )
-    if download and not json_out:
-        ui.info("doctor --download requests one small file; its order is removed afterwards")
-    runner = Doctor(context, options, on_check=printer)
-    try:
-        result = runner.run()
-    finally:
-        if report is not None:
-            _write_report(report, build_report(runner))
-            ui.info(f"report written to {report}: attach it to a bug report (secrets masked)")
+    with contextlib.ExitStack() as stack:
+        try:
+            context = stack.enter_context(state.session(ui))
+        except ConfigError as exc:  # doctor's job is to say this as a check, not to stop at it
+            check = Check("configuration", "fail", str(exc), exc.hint or "fix the config file", 2)
+            printer(check)
+            if json_out:
+                ui.data(json.dumps(_summary([check], 2)) + "\n")
+            raise typer.Exit(2) from None
+        options = DoctorOptions(
+            out_dir=Path(context.settings.out_dir), download=download, wait=context.settings.wait
+        )
+        if download and not json_out:
+            ui.info("doctor --download requests one small file; its order is removed afterwards")
+        runner = Doctor(context, options, on_check=printer)
+        try:
+            result = runner.run()
+        finally:
+            if report is not None:
+                _write_report(report, build_report(runner))
+                ui.info(f"report written to {report}: attach it to a bug report (secrets masked)")
     code = result.exit_code
     if json_out:
         ui.data(json.dumps(_summary(result.checks, code)) + "\n")
@@ -123,12 +126,9 @@ def doctor(
 
 
 def _summary(checks: list[Check], code: int) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "kind": "doctor",
-        "exit_code": code,
-        "checks": [c.to_json() for c in checks],
-    }
+    from ..output import envelope
+
+    return envelope("doctor", {"exit_code": code, "checks": [c.to_json() for c in checks]})
 
 
 def _write_report(path: Path, document: dict[str, Any]) -> None:

@@ -54,6 +54,7 @@ from ..errors import AccessDenied, ExitCode, M2mdlError
 from ..http import USER_AGENT, check_url, is_loopback, make_session
 from ..manifest import new_run_id
 from ..models import Product, Scene
+from ..output import envelope
 from ..recorder import Recorder, endpoint_of
 from ..stac import Lookup, StacClient
 from ..transfer import FileJob, FileResult, NullSink, TransferOptions, run_transfers
@@ -193,7 +194,6 @@ class Doctor:
         self.add(self.check_out_dir())
         if self.options.download:
             self.add(self._service_step("download", self.check_download))
-        self.ctx.close()
         return self.result
 
     def _service_step(self, name: str, step: Callable[[], Check]) -> Check:
@@ -684,30 +684,31 @@ def build_report(doctor: Doctor) -> dict[str, Any]:
         if endpoint:
             exchange["endpoint"] = endpoint
             exchange["fixture_name"] = f"doctor-{day}-{endpoint}.json"
-    return {
-        "schema_version": 1,
-        "kind": "doctor-report",
-        "m2mdl_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "settings": doctor.recorder.mask(
-            {
-                "api_url": settings.api_url,
-                "stac_url": settings.stac_url,
-                "dataset": settings.dataset,
-                "out_dir": str(doctor.options.out_dir),
-                "verify_tls": settings.verify_tls,
-                "timeout": settings.timeout,
-                "credential_store": doctor.ctx.store.description,
-            }
-        ),
-        "exit_code": doctor.result.exit_code,
-        "checks": doctor.recorder.mask([c.to_json() for c in doctor.result.checks]),
-        "attach": ATTACH,
-        "fixtures": FIXTURES,
-        "exchanges": exchanges,
-    }
+    return envelope(
+        "doctor-report",
+        {
+            "m2mdl_version": __version__,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "settings": doctor.recorder.mask(
+                {
+                    "api_url": settings.api_url,
+                    "stac_url": settings.stac_url,
+                    "dataset": settings.dataset,
+                    "out_dir": str(doctor.options.out_dir),
+                    "verify_tls": settings.verify_tls,
+                    "timeout": settings.timeout,
+                    "credential_store": doctor.ctx.store.description,
+                }
+            ),
+            "exit_code": doctor.result.exit_code,
+            "checks": doctor.recorder.mask([c.to_json() for c in doctor.result.checks]),
+            "attach": ATTACH,
+            "fixtures": FIXTURES,
+            "exchanges": exchanges,
+        },
+    )
 
 
 def _tls_reason(exc: Exception) -> str:

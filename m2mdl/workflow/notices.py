@@ -23,6 +23,7 @@ from ..api import M2MClient
 from ..config import state_dir
 from ..errors import M2mdlError
 from ..manifest import atomic_write_json
+from ..output import envelope
 from .context import Context, Reporter
 
 log = logging.getLogger("m2mdl.workflow")
@@ -209,12 +210,14 @@ class NoticeCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_json(
                 self.path,
-                {
-                    "schema_version": 1,
-                    "fetched_at": self.fetched_at,
-                    "notices": [n.to_json() for n in self.notices],
-                    "shown": self.shown,
-                },
+                envelope(
+                    "notices-cache",
+                    {
+                        "fetched_at": self.fetched_at,
+                        "notices": [n.to_json() for n in self.notices],
+                        "shown": self.shown,
+                    },
+                ),
             )
         except OSError as exc:
             log.info("could not write %s: %s", self.path, exc)

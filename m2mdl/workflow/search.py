@@ -12,7 +12,7 @@ from typing import Any
 
 from ..aoi import Aoi
 from ..api import M2MClient
-from ..errors import ApiError, DatasetNotFound, InputError
+from ..errors import ApiError, DatasetNotFound, InputError, ParameterError, literal
 from ..models import Scene
 
 log = logging.getLogger("m2mdl.workflow")
@@ -37,32 +37,35 @@ class SearchQuery:
     page_size: int = 1000
 
     def __post_init__(self) -> None:
+        """Check the values; errors name the parameters (the CLI re-spells them as flags)."""
         if self.start and self.end and self.start > self.end:
-            raise InputError(f"--start {self.start} is after --end {self.end}")
-        for name, value in (("--cloud-min", self.cloud_min), ("--cloud-max", self.cloud_max)):
+            raise ParameterError(f"${{start}} {self.start} is after ${{end}} {self.end}")
+        for name, value in (("cloud_min", self.cloud_min), ("cloud_max", self.cloud_max)):
             if value is not None and not 0 <= value <= 100:
-                raise InputError(f"{name} {value:g} is outside 0..100")
+                raise ParameterError(f"${{{name}}} {value:g} is outside 0..100")
         if (
             self.cloud_min is not None
             and self.cloud_max is not None
             and self.cloud_min > self.cloud_max
         ):
-            raise InputError(
-                f"--cloud-min {self.cloud_min:g} is above --cloud-max {self.cloud_max:g}"
+            raise ParameterError(
+                f"${{cloud_min}} {self.cloud_min:g} is above ${{cloud_max}} {self.cloud_max:g}"
             )
         bad = [m for m in self.months if not 1 <= m <= 12]
         if bad:
-            raise InputError(f"--months {bad[0]} is not a month (1..12)")
+            raise ParameterError(f"${{months}} {bad[0]} is not a month (1..12)")
         if self.path is not None and not 1 <= self.path <= 233:
-            raise InputError(f"--path {self.path} is outside WRS-2 paths 1..233")
+            raise ParameterError(f"${{path}} {self.path} is outside WRS-2 paths 1..233")
         if self.row is not None and not 1 <= self.row <= 248:
-            raise InputError(f"--row {self.row} is outside WRS-2 rows 1..248")
+            raise ParameterError(f"${{row}} {self.row} is outside WRS-2 rows 1..248")
         if self.limit is not None and self.limit < 1:
-            raise InputError(f"--limit {self.limit} must be at least 1")
+            raise ParameterError(f"${{limit}} {self.limit} must be at least 1")
         if self.sort is not None and self.sort not in SORT_KEYS:
-            raise InputError(f"--sort {self.sort!r} is not one of {', '.join(SORT_KEYS)}")
+            raise ParameterError(
+                f"${{sort}} {literal(repr(self.sort))} is not one of {', '.join(SORT_KEYS)}"
+            )
         if self.aoi is None and self.path is None:
-            raise InputError("give an area (--aoi, --bbox or --point) or a WRS --path/--row")
+            raise ParameterError("give an area (${aoi}) or a WRS ${path}/${row}")
 
 
 @dataclass

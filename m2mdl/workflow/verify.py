@@ -19,6 +19,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import InputError
 from ..manifest import atomic_write_json, find_manifests, load, read_items
+from ..output import envelope
 from ..transfer import hash_file
 from .checksums import FULL, SIZE, Checksums, bundle_label, check_members, lookup, members_json
 from .context import Reporter
@@ -75,15 +76,16 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` document."""
-        return {
-            "schema_version": 1,
-            "kind": "verify",
-            "directory": str(self.directory),
-            "intact": self.intact,
-            "stac_error": self.stac_error,
-            "counts": self.counts(),
-            "files": [f.to_json() for f in self.files],
-        }
+        return envelope(
+            "verify",
+            {
+                "directory": str(self.directory),
+                "intact": self.intact,
+                "stac_error": self.stac_error,
+                "counts": self.counts(),
+                "files": [f.to_json() for f in self.files],
+            },
+        )
 
 
 @dataclass
