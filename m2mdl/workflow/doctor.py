@@ -52,6 +52,7 @@ from ..api import M2MClient
 from ..auth import StoredSession, resolve_session
 from ..errors import AccessDenied, ExitCode, M2mdlError
 from ..http import USER_AGENT, check_url, is_loopback, make_session
+from ..m2m_requests import AcquisitionFilter, DownloadItem, SceneFilter
 from ..manifest import new_run_id
 from ..models import Product, Scene
 from ..output import envelope
@@ -397,17 +398,14 @@ class Doctor:
         assert self.client is not None
         today = dt.datetime.now(dt.timezone.utc).date()
         (west, south), (east, north) = SEARCH_AREA["lowerLeft"], SEARCH_AREA["upperRight"]
-        scene_filter = {
-            "spatialFilter": {
+        scene_filter = SceneFilter(
+            spatial={
                 "filterType": "mbr",
                 "lowerLeft": {"longitude": west, "latitude": south},
                 "upperRight": {"longitude": east, "latitude": north},
             },
-            "acquisitionFilter": {
-                "start": (today - dt.timedelta(days=SEARCH_DAYS)).isoformat(),
-                "end": today.isoformat(),
-            },
-        }
+            acquisition=AcquisitionFilter(today - dt.timedelta(days=SEARCH_DAYS), today),
+        )
         dataset = self.ctx.settings.dataset
         page = self.client.scene_search(dataset, scene_filter, max_results=10)
         scenes = [s for s in page.scenes if s.download]
@@ -515,7 +513,7 @@ class Doctor:
         self, client: M2MClient, planned: PlannedFile, label: str, scratch: Path
     ) -> Check:
         request = client.download_request(
-            label, downloads=[{"entityId": planned.entity_id, "productId": planned.product_id}]
+            label, downloads=[DownloadItem(planned.entity_id, planned.product_id)]
         )
         url = next((i.url for i in request.available if i.url), None) or self._wait_ready(
             client, label

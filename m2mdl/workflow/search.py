@@ -13,6 +13,7 @@ from typing import Any
 from ..aoi import Aoi
 from ..api import M2MClient
 from ..errors import ApiError, DatasetNotFound, InputError, ParameterError, literal
+from ..m2m_requests import AcquisitionFilter, CloudCoverFilter, SceneFilter
 from ..models import Scene
 
 log = logging.getLogger("m2mdl.workflow")
@@ -79,27 +80,27 @@ class SearchResult:
 
 def scene_filter(
     query: SearchQuery, spatial: dict[str, Any] | None, metadata: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The ``sceneFilter`` object of a scene-search request."""
-    out: dict[str, Any] = {}
-    if spatial is not None:
-        out["spatialFilter"] = spatial
+) -> SceneFilter:
+    """The ``sceneFilter`` of a scene-search request (an open end is the mission's first day,
+    or today)."""
+    acquisition = None
     if query.start or query.end:
-        out["acquisitionFilter"] = {
-            "start": (query.start or dt.date(1972, 7, 23)).isoformat(),
-            "end": (query.end or dt.date.today()).isoformat(),
-        }
+        acquisition = AcquisitionFilter(
+            query.start or dt.date(1972, 7, 23), query.end or dt.date.today()
+        )
+    cloud = None
     if query.cloud_min is not None or query.cloud_max is not None:
-        out["cloudCoverFilter"] = {
-            "min": query.cloud_min or 0,
-            "max": query.cloud_max if query.cloud_max is not None else 100,
-            "includeUnknown": False,
-        }
-    if query.months:
-        out["seasonalFilter"] = sorted(set(query.months))
-    if metadata is not None:
-        out["metadataFilter"] = metadata
-    return out
+        cloud = CloudCoverFilter(
+            min=query.cloud_min or 0,
+            max=query.cloud_max if query.cloud_max is not None else 100,
+        )
+    return SceneFilter(
+        spatial=spatial,
+        acquisition=acquisition,
+        cloud_cover=cloud,
+        months=query.months,
+        metadata=metadata,
+    )
 
 
 def path_row_filter(client: M2MClient, query: SearchQuery) -> dict[str, Any] | None:
