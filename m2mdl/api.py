@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
 
 import requests
 
@@ -65,6 +64,7 @@ from .models import (
     Scene,
     SearchPage,
 )
+from .util.jsontypes import JsonMapping, JsonValue
 from .util.net import redact_url
 
 log = logging.getLogger("m2mdl.api")
@@ -108,8 +108,8 @@ class M2MClient:
     # --- transport ------------------------------------------------------------------------
 
     def call(
-        self, endpoint: str, payload: Mapping[str, Any] | None = None, *, auth: bool = True
-    ) -> Any:
+        self, endpoint: str, payload: JsonMapping | None = None, *, auth: bool = True
+    ) -> JsonValue:
         """POST ``payload`` to ``endpoint`` and return the envelope's ``data``.
 
         Raises:
@@ -130,8 +130,8 @@ class M2MClient:
                 return self._call_with_retries(endpoint, payload, auth=auth)
 
     def _call_with_retries(
-        self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool
-    ) -> Any:
+        self, endpoint: str, payload: JsonMapping | None, *, auth: bool
+    ) -> JsonValue:
         policy = self._retry
         failures = busy = 0
         waited_busy = 0.0
@@ -161,7 +161,7 @@ class M2MClient:
                     )
                 self._sleep(delay)
 
-    def _send(self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool) -> Any:
+    def _send(self, endpoint: str, payload: JsonMapping | None, *, auth: bool) -> JsonValue:
         headers = {"Content-Type": "application/json"}
         if auth and self.api_key:
             headers["X-Auth-Token"] = self.api_key
@@ -185,7 +185,7 @@ class M2MClient:
             ) from exc
         return self._unwrap(endpoint, response)
 
-    def _unwrap(self, endpoint: str, response: requests.Response) -> Any:
+    def _unwrap(self, endpoint: str, response: requests.Response) -> JsonValue:
         if 300 <= response.status_code < 400:
             raise redirect_error(endpoint, response)
         envelope = json_envelope(response)
@@ -220,7 +220,7 @@ class M2MClient:
         return envelope.get("data")
 
     def _error(
-        self, endpoint: str, code: str, envelope: Mapping[str, Any], response: requests.Response
+        self, endpoint: str, code: str, envelope: JsonMapping, response: requests.Response
     ) -> Exception:
         message = str(envelope.get("errorMessage") or "").strip() or "no message"
         cls = ERRORS.get(code, ApiError)
@@ -325,7 +325,7 @@ class M2MClient:
     def scene_search(
         self,
         dataset: str,
-        scene_filter: SceneFilter | Mapping[str, Any],
+        scene_filter: SceneFilter | JsonMapping,
         *,
         starting_number: int = 1,
         max_results: int = 100,
@@ -351,7 +351,7 @@ class M2MClient:
     def iter_search_pages(
         self,
         dataset: str,
-        scene_filter: SceneFilter | Mapping[str, Any],
+        scene_filter: SceneFilter | JsonMapping,
         *,
         limit: int | None = None,
         page_size: int = 1000,
@@ -447,7 +447,7 @@ class M2MClient:
         label: str,
         *,
         downloads: Sequence[DownloadItem | Mapping[str, str]] = (),
-        data_groups: Sequence[DataGroup | Mapping[str, Any]] = (),
+        data_groups: Sequence[DataGroup | JsonMapping] = (),
     ) -> RequestResult:
         """Queue downloads (by product) and/or data groups (by band group) under ``label``.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 from urllib.parse import urljoin
 
 import requests
@@ -26,6 +26,7 @@ from .errors import (
     RateLimited,
     UnexpectedResponse,
 )
+from .util.jsontypes import JsonMapping
 from .util.net import backoff_delay, parse_retry_after, redact_url, strip_query
 
 #: errorCode -> error class. Codes from the official exception-codes page and the ones seen in
@@ -140,7 +141,7 @@ def exc_code(exc: Exception) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def json_envelope(response: requests.Response) -> Mapping[str, Any] | None:
+def json_envelope(response: requests.Response) -> JsonMapping | None:
     try:
         body = response.json()
     except ValueError:

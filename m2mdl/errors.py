@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     BUG = 1  # an unexpected error: a bug in m2mdl
+    ATTENTION = 1  # doctor only: a check needs attention (an alias: exit codes are numbers)
     INPUT = 2  # bad flags, files or values (Click uses 2 for usage errors too)
     AUTH = 3  # not logged in, credentials rejected, no access
     API = 4  # the M2M API refused the request or answered garbage

@@ -54,6 +54,7 @@ class TimeoutSession(requests.Session):
         self.timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
 
+    # The arguments are requests.Session.request's, passed on unchanged (typed there).
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
@@ -65,6 +66,7 @@ class TimeoutSession(requests.Session):
 class ApiSession(TimeoutSession):
     """The API session: never follows a redirect (a 3xx comes back as the response)."""
 
+    # The arguments are requests.Session.request's, passed on unchanged (typed there).
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:

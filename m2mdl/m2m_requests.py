@@ -11,10 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-#: A JSON object as ``json.dumps`` takes it (values are JSON values of any kind).
-Json = dict[str, Any]
+from .util.jsontypes import JsonMapping, JsonObject
 
 
 @dataclass(frozen=True)
@@ -24,7 +22,7 @@ class AcquisitionFilter:
     start: dt.date
     end: dt.date
 
-    def to_json(self) -> Json:
+    def to_json(self) -> JsonObject:
         """``{"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}``."""
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
 
@@ -37,7 +35,7 @@ class CloudCoverFilter:
     max: float = 100
     include_unknown: bool = False
 
-    def to_json(self) -> Json:
+    def to_json(self) -> JsonObject:
         """``{"min", "max", "includeUnknown"}``."""
         return {"min": self.min, "max": self.max, "includeUnknown": self.include_unknown}
 
@@ -51,15 +49,15 @@ class SceneFilter:
     filter), kept as the JSON they are.
     """
 
-    spatial: Json | None = None
+    spatial: JsonObject | None = None
     acquisition: AcquisitionFilter | None = None
     cloud_cover: CloudCoverFilter | None = None
     months: tuple[int, ...] = ()
-    metadata: Json | None = None
+    metadata: JsonObject | None = None
 
-    def to_json(self) -> Json:
+    def to_json(self) -> JsonObject:
         """The ``sceneFilter`` object, without the parts that are not set."""
-        out: Json = {}
+        out: JsonObject = {}
         if self.spatial is not None:
             out["spatialFilter"] = self.spatial
         if self.acquisition is not None:
@@ -78,17 +76,17 @@ class SceneSearch:
     """One page of ``scene-search``."""
 
     dataset: str
-    scene_filter: SceneFilter | Json = field(default_factory=SceneFilter)
+    scene_filter: SceneFilter | JsonObject = field(default_factory=SceneFilter)
     starting_number: int = 1
     max_results: int = 100
     sort_field: str | None = None
     sort_direction: str | None = None
     metadata_type: str = "summary"
 
-    def to_json(self) -> Json:
+    def to_json(self) -> JsonObject:
         """The request body; a sort direction defaults to ascending."""
         scene_filter = self.scene_filter
-        body: Json = {
+        body: JsonObject = {
             "datasetName": self.dataset,
             "sceneFilter": (
                 scene_filter.to_json() if isinstance(scene_filter, SceneFilter) else scene_filter
@@ -112,7 +110,7 @@ class SceneListAdd:
     entity_ids: Sequence[str]
     ttl: str = "P1D"
 
-    def to_json(self) -> Json:
+    def to_json(self) -> JsonObject:
         """The request body."""
         return {
             "listId": self.list_id,
@@ -132,9 +130,9 @@ class DownloadOptions:
     entity_ids: Sequence[str] = ()
     file_groups: bool = False
 
-    def to_json(self) -> Json:
+    def to_json(self) -> JsonObject:
         """The request body: ``listId`` when given, else ``entityIds``."""
-        body: Json = {"datasetName": self.dataset}
+        body: JsonObject = {"datasetName": self.dataset}
         if self.list_id:
             body["listId"] = self.list_id
         else:
@@ -156,7 +154,7 @@ class DownloadItem:
         """From ``{"entityId", "productId"}`` (any other key, ``label`` included, is dropped)."""
         return cls(str(item["entityId"]), str(item["productId"]))
 
-    def to_json(self, label: str) -> Json:
+    def to_json(self, label: str) -> JsonObject:
         """``{"entityId", "productId", "label"}``."""
         return {"entityId": self.entity_id, "productId": self.product_id, "label": label}
 
@@ -170,11 +168,11 @@ class DataGroup:
     list_id: str
 
     @classmethod
-    def from_json(cls, group: Mapping[str, Any]) -> DataGroup:
+    def from_json(cls, group: JsonMapping) -> DataGroup:
         """From ``{"datasetName", "fileGroups", "listId"}`` (other keys are dropped)."""
         return cls(str(group["datasetName"]), list(group["fileGroups"]), str(group["listId"]))
 
-    def to_json(self, label: str) -> Json:
+    def to_json(self, label: str) -> JsonObject:
         """``{"datasetName", "fileGroups", "listId", "label"}``."""
         return {
             "datasetName": self.dataset,
@@ -192,9 +190,9 @@ class DownloadRequest:
     downloads: Sequence[DownloadItem] = ()
     data_groups: Sequence[DataGroup] = ()
 
-    def to_json(self) -> Json:
+    def to_json(self) -> JsonObject:
         """The request body; every item carries the label too."""
-        body: Json = {"label": self.label}
+        body: JsonObject = {"label": self.label}
         if self.downloads:
             body["downloads"] = [d.to_json(self.label) for d in self.downloads]
         if self.data_groups:
@@ -209,7 +207,7 @@ class Grid2ll:
     path: int
     row: int
 
-    def to_json(self) -> Json:
+    def to_json(self) -> JsonObject:
         """The request body (path and row are strings on the wire)."""
         return {
             "gridType": "WRS2",

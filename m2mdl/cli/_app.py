@@ -184,6 +184,7 @@ def handle(func: F) -> F:
       :class:`_StopSignals`.
     """
 
+    # A command's own parameters and result pass through untouched, whatever they are.
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         given = {name: kwargs.pop(GLOBAL_PREFIX + name, None) for name in _global_names()}

@@ -6,11 +6,12 @@ import contextlib
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import ConfigError
+from ..util.jsontypes import JsonObject
 from ._app import State, app, handle
 
 if TYPE_CHECKING:
@@ -100,11 +101,14 @@ def doctor(
         try:
             context = stack.enter_context(state.session(ui))
         except ConfigError as exc:  # doctor's job is to say this as a check, not to stop at it
-            check = Check("configuration", "fail", str(exc), exc.hint or "fix the config file", 2)
+            code = int(exc.exit_code)
+            check = Check(
+                "configuration", "fail", str(exc), exc.hint or "fix the config file", code
+            )
             printer(check)
             if json_out:
-                ui.data(json.dumps(_summary([check], 2)) + "\n")
-            raise typer.Exit(2) from None
+                ui.data(json.dumps(_summary([check], code)) + "\n")
+            raise typer.Exit(code) from None
         options = DoctorOptions(
             out_dir=Path(context.settings.out_dir), download=download, wait=context.settings.wait
         )
@@ -125,13 +129,13 @@ def doctor(
     raise typer.Exit(code)
 
 
-def _summary(checks: list[Check], code: int) -> dict[str, Any]:
+def _summary(checks: list[Check], code: int) -> JsonObject:
     from ..output import envelope
 
     return envelope("doctor", {"exit_code": code, "checks": [c.to_json() for c in checks]})
 
 
-def _write_report(path: Path, document: dict[str, Any]) -> None:
+def _write_report(path: Path, document: JsonObject) -> None:
     """Write the report atomically, readable by its owner only (it describes an account)."""
     from ..auth import write_private
     from ..errors import InputError

@@ -42,7 +42,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -59,6 +58,7 @@ from ..output import envelope
 from ..recorder import Recorder, endpoint_of
 from ..stac import Lookup, StacClient
 from ..transfer import FileJob, FileResult, NullSink, TransferOptions, run_transfers
+from ..util.jsontypes import JsonObject
 from ..util.net import redact_url
 from .account import DOWNLOAD_PERMISSION
 from .cleanup import LABEL_PREFIX
@@ -103,7 +103,7 @@ class Check:
     fix: str | None = None
     code: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The check as JSON (``doctor --json`` and the report)."""
         return {
             "name": self.name,
@@ -128,7 +128,7 @@ class DoctorResult:
         for check in self.checks:
             if check.status == FAIL and check.code is not None:
                 return check.code
-        return 1
+        return int(ExitCode.ATTENTION)
 
 
 @dataclass(frozen=True)
@@ -267,13 +267,21 @@ class Doctor:
                 address = str(infos[0][4][0])
             except (OSError, UnicodeError) as exc:
                 self.recorder.note("dns", host=host, error=str(exc))
-                return Check(name, FAIL, f"cannot resolve {host}: {exc}", _FIX_NET, 5)
+                return Check(
+                    name, FAIL, f"cannot resolve {host}: {exc}", _FIX_NET, int(ExitCode.NETWORK)
+                )
         try:
             response = session.get(url, allow_redirects=False)
             received = time.time()
         except requests.exceptions.SSLError as exc:
             self.recorder.note("tls", url=url, error=redact_url(str(exc))[:500])
-            return Check(name, FAIL, f"TLS failed for {host}: {_tls_reason(exc)}", _FIX_TLS, 5)
+            return Check(
+                name,
+                FAIL,
+                f"TLS failed for {host}: {_tls_reason(exc)}",
+                _FIX_TLS,
+                int(ExitCode.NETWORK),
+            )
         except requests.RequestException as exc:
             self.recorder.note("connect", url=url, error=redact_url(str(exc))[:500])
             reason = "proxy refused" if isinstance(exc, requests.exceptions.ProxyError) else ""
@@ -290,7 +298,7 @@ class Doctor:
             fix = "the service is down or in maintenance; try again later"
             if name == "STAC API":
                 fix = "checksums cannot be looked up now (downloads still work); try again later"
-            return Check(name, FAIL, f"{detail}: the server is failing", fix, 5)
+            return Check(name, FAIL, f"{detail}: the server is failing", fix, int(ExitCode.NETWORK))
         if name == "STAC API" and status >= 300:
             return Check(
                 name,
@@ -671,7 +679,7 @@ FIXTURES = (
 )
 
 
-def build_report(doctor: Doctor) -> dict[str, Any]:
+def build_report(doctor: Doctor) -> JsonObject:
     """The ``--report`` document: context, checks and every exchange, secrets masked."""
     settings = doctor.ctx.settings
     exchanges = doctor.recorder.redacted()

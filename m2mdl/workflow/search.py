@@ -6,15 +6,15 @@ import dataclasses
 import datetime as dt
 import difflib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..aoi import Aoi
 from ..api import M2MClient
 from ..errors import ApiError, DatasetNotFound, InputError, ParameterError, literal
 from ..m2m_requests import AcquisitionFilter, CloudCoverFilter, SceneFilter
 from ..models import Scene
+from ..util.jsontypes import JsonObject
 
 log = logging.getLogger("m2mdl.workflow")
 SORT_KEYS = ("acquired", "-acquired", "cloud", "-cloud", "path_row")
@@ -79,7 +79,7 @@ class SearchResult:
 
 
 def scene_filter(
-    query: SearchQuery, spatial: dict[str, Any] | None, metadata: dict[str, Any] | None
+    query: SearchQuery, spatial: JsonObject | None, metadata: JsonObject | None
 ) -> SceneFilter:
     """The ``sceneFilter`` of a scene-search request (an open end is the mission's first day,
     or today)."""
@@ -103,7 +103,7 @@ def scene_filter(
     )
 
 
-def path_row_filter(client: M2MClient, query: SearchQuery) -> dict[str, Any] | None:
+def path_row_filter(client: M2MClient, query: SearchQuery) -> JsonObject | None:
     """A metadataFilter on WRS path/row, with the field ids of this dataset (dataset-filters)."""
     if query.path is None and query.row is None:
         return None
@@ -135,7 +135,7 @@ def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> 
     """
     metadata = path_row_filter(client, query)
     aoi = query.aoi
-    spatials: Sequence[dict[str, Any] | None] = aoi.search_filters() if aoi else [None]
+    spatials: Sequence[JsonObject | None] = aoi.search_filters() if aoi else [None]
     filtered = aoi is not None and aoi.merged_search
     seen: set[str] = set()
     for spatial in spatials:
@@ -197,7 +197,7 @@ def search(client: M2MClient, query: SearchQuery) -> SearchResult:
     return result
 
 
-def _sort_key(sort: str) -> Any:
+def _sort_key(sort: str) -> Callable[[Scene], tuple[object, ...] | dt.date]:
     name = sort.lstrip("-")
     if name == "cloud":
         return lambda s: (s.cloud_cover is None, s.cloud_cover or 0.0)
