@@ -110,11 +110,8 @@ class State:
         ``with state.session(ui) as context:``, and closing records when the session key was
         last used (M2M keys expire after two idle hours), even after an error.
         """
-        context = self.context(ui)
-        try:
+        with self.context(ui) as context:
             yield context
-        finally:
-            context.close()
 
     def context(self, ui: Ui) -> Context:
         """A workflow Context with settings, credential store and reporter.
