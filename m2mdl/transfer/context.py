@@ -9,6 +9,7 @@ from collections.abc import Callable
 import requests
 
 from .model import ProgressSink, TransferOptions
+from .ratelimit import TokenBucket
 from .retry import AdaptiveLimiter
 from .watchdog import Watchdog
 
@@ -75,6 +76,7 @@ class RunContext:
         self.disk_full = threading.Event()  # fail fast: one full disk stops every file
         self.crashed = threading.Event()  # a bug in one thread stops the others
         self.sessions = SessionPool(session_factory)
+        self.bucket = TokenBucket(options.limit_rate) if options.limit_rate else None
         self._unfinished = n_files
         self._lock = threading.Lock()
 

@@ -289,14 +289,13 @@ def _read_direct(
     is negligible; over TLS it is one 16 KiB record per call, as with ``read1``.
     """
     part = task.part
-    chunk = task.options.chunk_size
     free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
     allocated = 0
     while not seg.finished():
         if watch.reason is not None:
             raise task.cancel_error(watch.reason)
         task.check_can_start()
-        want = chunk if seg.end is None else min(chunk, seg.end - seg.start)
+        want = read_size(task, seg)
         if not free.empty() or allocated >= _BUFFERS:
             buf = free.get()  # waits while the hasher holds every buffer
         else:
@@ -315,6 +314,23 @@ def _read_direct(
             free.put(buf)
         seg.start += filled
         task.received(filled)
+        throttle(task, filled)
+
+
+def read_size(task: FileTask, seg: Segment) -> int:
+    """The next read's size: a chunk, no more than the segment needs or the rate limit allows."""
+    want = task.options.chunk_size
+    if seg.end is not None:
+        want = min(want, seg.end - seg.start)
+    bucket = task.run.bucket
+    return want if bucket is None else bucket.read_size(want)
+
+
+def throttle(task: FileTask, nbytes: int) -> None:
+    """Pay ``nbytes`` to the run's rate limit, waiting while it is overdrawn (or until a stop)."""
+    bucket = task.run.bucket
+    if bucket is not None:
+        bucket.take(nbytes, lambda: task.cancel_reason() is not None, task.run.stop)
 
 
 def _fill(task: FileTask, source: http.client.HTTPResponse, view: memoryview, watch: Watch) -> int:
@@ -364,10 +380,7 @@ def _read_chunks(task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, wa
         if watch.reason is not None:
             raise task.cancel_error(watch.reason)
         task.check_can_start()
-        want = task.options.chunk_size
-        if seg.end is not None:
-            want = min(want, seg.end - seg.start)
-        data = _read(task, raw, want, watch)
+        data = _read(task, raw, read_size(task, seg), watch)
         if not data:
             _end_of_body(task, seg, watch)
             return
@@ -376,6 +389,7 @@ def _read_chunks(task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, wa
         seg.start += len(data)
         watch.add(len(data))
         task.received(len(data))
+        throttle(task, len(data))
 
 
 def _read(task: FileTask, raw: urllib3.BaseHTTPResponse, want: int, watch: Watch) -> bytes:
