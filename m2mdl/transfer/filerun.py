@@ -145,9 +145,10 @@ def _mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
 def _fetch_all(task: FileTask) -> None:
     """Fetch every missing range: one open segment for a fresh file, one per gap on resume.
 
-    When the size is known up front (journal or ``expected_size``), a split is planned
-    before the first request, which then asks only for the first part: stopping an
-    open-ended stream at a boundary would waste what is in flight (a TCP window).
+    Each stream may later split its remaining range when connections are idle and it is
+    slow (``split_after``, ``segmented.py``). With ``split_after`` 0 and the size known up
+    front (journal or ``expected_size``), the split is planned before the first request
+    instead, which then asks only for the first part.
     """
     segments = [Segment(lo, hi) for lo, hi in task.part.gaps()]
     task.can_split = len(segments) == 1 and not task.ranges_broken
@@ -155,7 +156,8 @@ def _fetch_all(task: FileTask) -> None:
     task.abort.clear()
     size = task.part.total if task.part.total is not None else task.job.expected_size
     first = segments[0]
-    if task.can_split and size is not None and first.end in (None, size):
+    upfront = task.options.split_after == 0
+    if upfront and task.can_split and size is not None and first.end in (None, size):
         planned = Segment(first.start, size)
         task.pending_split = plan_split(task, planned, size)
         if task.pending_split:

@@ -11,7 +11,7 @@ import http.client
 import io
 import queue
 import time
-from collections.abc import Callable
+from typing import Protocol
 
 import requests
 import urllib3
@@ -30,18 +30,29 @@ from .http_parse import parse_content_range, parse_retry_after, parse_unsatisfie
 from .task import FileTask, Segment
 from .watchdog import Watch
 
-#: Called after a response was accepted, before its body is read (splits into segments).
-OnAccepted = Callable[[FileTask, Segment], None]
+
+class Splitter(Protocol):
+    """Decides when a file's segments split (``segmented.SegmentRunner``)."""
+
+    def accepted(self, task: FileTask, seg: Segment) -> None:
+        """A response for ``seg`` was accepted; its body is about to be read."""
+
+    def streaming(self, task: FileTask, seg: Segment, rate: float) -> None:
+        """``seg``'s stream has run a while at ``rate`` bytes per second (may shrink ``seg``)."""
+
 
 _READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 #: Buffers per stream on the fast path: one being filled, the others waiting for the hasher.
 _BUFFERS = 3
+#: How often a stream reports its rate to the splitter, in seconds (the first report comes
+#: after this long too, so the rate is measured over at least this long).
+RATE_INTERVAL = 0.5
 #: A fill ends after this long even if the buffer is not full, so slow streams still reach
 #: the disk, the journal and the progress display several times a second.
 _FILL_SECONDS = 0.05
 
 
-def fetch_segment(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
+def fetch_segment(task: FileTask, seg: Segment, splitter: Splitter) -> None:
     """Fetch ``seg`` completely, retrying and resuming within the file's budget.
 
     Raises:
@@ -56,7 +67,7 @@ def fetch_segment(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None
         if not task.run.limiter.acquire(lambda: task.cancel_reason() is not None):
             continue  # cancelled while waiting: the next check_can_start raises
         try:
-            stream_once(task, seg, on_accepted)
+            stream_once(task, seg, splitter)
         except RestartNeeded:
             raise
         except TransferError as exc:
@@ -69,7 +80,7 @@ def fetch_segment(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None
             task.recover(failure, generation)
 
 
-def stream_once(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
+def stream_once(task: FileTask, seg: Segment, splitter: Splitter) -> None:
     """Make one request for the rest of ``seg`` and write what arrives."""
     headers = request_headers(task, seg)
     task.count_attempt()
@@ -88,8 +99,8 @@ def stream_once(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
     with response:
         if accept_response(task, seg, response, asked_range="Range" in headers):
             task.run.limiter.succeeded()
-            on_accepted(task, seg)
-            read_body(task, seg, response)
+            splitter.accepted(task, seg)
+            read_body(task, seg, response, splitter)
     if seg.eof:
         finish_open_ended(task, seg)
 
@@ -236,7 +247,9 @@ def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) 
     raise RestartNeeded(f"the server cannot serve bytes from {seg.start} (416); starting over")
 
 
-def read_body(task: FileTask, seg: Segment, response: requests.Response) -> None:
+def read_body(
+    task: FileTask, seg: Segment, response: requests.Response, splitter: Splitter
+) -> None:
     """Write the body at ``seg.start`` onwards until the segment ends or the body does.
 
     A body read to its very end leaves its connection to the pool for the next request
@@ -244,11 +257,12 @@ def read_body(task: FileTask, seg: Segment, response: requests.Response) -> None
     """
     raw = response.raw
     source = direct_source(raw)
+    meter = RateMeter(task, seg, splitter)
     with task.run.watchdog.watch(raw, task.cancel_reason) as watch:
         if source is not None:
-            _read_direct(task, seg, source, watch)
+            _read_direct(task, seg, source, watch, meter)
         else:
-            _read_chunks(task, seg, raw, watch)
+            _read_chunks(task, seg, raw, watch, meter)
     if source is not None and source.isclosed() and not source.will_close:
         raw.release_conn()
 
@@ -272,7 +286,7 @@ def direct_source(raw: object) -> http.client.HTTPResponse | None:
 
 
 def _read_direct(
-    task: FileTask, seg: Segment, source: http.client.HTTPResponse, watch: Watch
+    task: FileTask, seg: Segment, source: http.client.HTTPResponse, watch: Watch, meter: RateMeter
 ) -> None:
     """The body loop of the fast path: one preallocated buffer per stream, no copies.
 
@@ -315,6 +329,7 @@ def _read_direct(
         seg.start += filled
         task.received(filled)
         throttle(task, filled)
+        meter.add(filled)
 
 
 def read_size(task: FileTask, seg: Segment) -> int:
@@ -324,6 +339,27 @@ def read_size(task: FileTask, seg: Segment) -> int:
         want = min(want, seg.end - seg.start)
     bucket = task.run.bucket
     return want if bucket is None else bucket.read_size(want)
+
+
+class RateMeter:
+    """Measures one response's body rate and reports it to the splitter every so often."""
+
+    def __init__(self, task: FileTask, seg: Segment, splitter: Splitter) -> None:
+        self._task = task
+        self._seg = seg
+        self._splitter = splitter
+        self._began = time.monotonic()
+        self._next = self._began + RATE_INTERVAL
+        self._bytes = 0
+
+    def add(self, nbytes: int) -> None:
+        """Count ``nbytes`` read; report the rate since the response began when it is due."""
+        self._bytes += nbytes
+        now = time.monotonic()
+        if now < self._next or self._seg.finished():
+            return
+        self._next = now + RATE_INTERVAL
+        self._splitter.streaming(self._task, self._seg, self._bytes / (now - self._began))
 
 
 def throttle(task: FileTask, nbytes: int) -> None:
@@ -374,7 +410,9 @@ def _fill(task: FileTask, source: http.client.HTTPResponse, view: memoryview, wa
     return filled
 
 
-def _read_chunks(task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, watch: Watch) -> None:
+def _read_chunks(
+    task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, watch: Watch, meter: RateMeter
+) -> None:
     """The body loop for any other response object: urllib3's ``read1``, bytes per read."""
     while not seg.finished():
         if watch.reason is not None:
@@ -390,6 +428,7 @@ def _read_chunks(task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, wa
         watch.add(len(data))
         task.received(len(data))
         throttle(task, len(data))
+        meter.add(len(data))
 
 
 def _read(task: FileTask, raw: urllib3.BaseHTTPResponse, want: int, watch: Watch) -> bytes:
