@@ -6,10 +6,7 @@ single-stream files (one open-ended segment) and for each segment of a segmented
 
 from __future__ import annotations
 
-import functools
 import http.client
-import io
-import queue
 import time
 from typing import Protocol
 
@@ -42,14 +39,9 @@ class Splitter(Protocol):
 
 
 _READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
-#: Buffers per stream on the fast path: one being filled, the others waiting for the hasher.
-_BUFFERS = 3
 #: How often a stream reports its rate to the splitter, in seconds (the first report comes
 #: after this long too, so the rate is measured over at least this long).
 RATE_INTERVAL = 0.5
-#: A fill ends after this long even if the buffer is not full, so slow streams still reach
-#: the disk, the journal and the progress display several times a second.
-_FILL_SECONDS = 0.05
 
 
 def fetch_segment(task: FileTask, seg: Segment, splitter: Splitter) -> None:
@@ -136,7 +128,8 @@ def accept_response(
     status = response.status_code
     seg.short_end = None
     if status == 416:
-        return not confirm_complete(task, seg, response)
+        confirm_complete(task, seg, response)
+        return False
     if not 200 <= status <= 299:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise HttpStatusError(status, response.reason or "", retry_after=retry_after)
@@ -232,7 +225,7 @@ def check_totals(task: FileTask, total: int | None) -> None:
         raise IntegrityError(f"the server's size {total} differs from the expected {expected}")
 
 
-def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) -> bool:
+def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) -> None:
     """Handle a 416: done if the server's size equals what we hold, else restart."""
     try:
         total = parse_unsatisfied_range(response.headers.get("Content-Range", ""))
@@ -243,7 +236,7 @@ def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) 
     if held and part.total in (None, total):
         part.set_total(total)
         seg.end = total
-        return True
+        return
     raise RestartNeeded(f"the server cannot serve bytes from {seg.start} (416); starting over")
 
 
@@ -252,84 +245,33 @@ def read_body(
 ) -> None:
     """Write the body at ``seg.start`` onwards until the segment ends or the body does.
 
-    A body read to its very end leaves its connection to the pool for the next request
-    (keep-alive; ``Response.close`` would close it, as ``iter_content`` was not used).
+    The one body loop: urllib3's public ``read1`` (``decode_content=False``; Accept-Encoding
+    is always identity and a Content-Encoding is refused) returns what one ``recv`` brought,
+    up to a chunk, as a new ``bytes`` that the disk write and the hasher's helper thread
+    share without a copy (``PartFile.write``). http.client under it keeps the body's length
+    and decodes chunked framing. A body read to its very end hands its connection back to
+    the pool (keep-alive, done by urllib3); one left unread (a stream that a late split
+    shortened, a failure) is closed with the response.
     """
     raw = response.raw
-    source = direct_source(raw)
     meter = RateMeter(task, seg, splitter)
     with task.run.watchdog.watch(raw, task.cancel_reason) as watch:
-        if source is not None:
-            _read_direct(task, seg, source, watch, meter)
-        else:
-            _read_chunks(task, seg, raw, watch, meter)
-    if source is not None and source.isclosed() and not source.will_close:
-        raw.release_conn()
-
-
-def direct_source(raw: object) -> http.client.HTTPResponse | None:
-    """The ``http.client`` response under a fresh urllib3 response, when the fast path fits.
-
-    The fast path reads with ``readinto1`` of the socket's buffered reader into buffers
-    that are reused (``_read_direct``); anything else (urllib3 1.x, a chunked body, a
-    response something already read from) uses ``_read_chunks``. Accept-Encoding is
-    always identity and a Content-Encoding is refused, so no decoding is skipped.
-    """
-    if not isinstance(raw, urllib3.HTTPResponse) or raw.tell() != 0:
-        return None
-    source = getattr(raw, "_fp", None)
-    if not isinstance(source, http.client.HTTPResponse) or source.chunked:
-        return None
-    if not isinstance(getattr(source, "fp", None), io.BufferedReader):
-        return None
-    return source
-
-
-def _read_direct(
-    task: FileTask, seg: Segment, source: http.client.HTTPResponse, watch: Watch, meter: RateMeter
-) -> None:
-    """The body loop of the fast path: one preallocated buffer per stream, no copies.
-
-    Each fill takes as many ``readinto1`` calls (one ``recv`` each, so the stall detector
-    sees bytes as they come) as fit in ``chunk_size`` or in ``_FILL_SECONDS``; the filled
-    part is written with ``os.pwrite`` from a memoryview and hashed from the same
-    memoryview, in the hasher's thread when the stream is the one in file order (the
-    buffer then waits in ``free`` until it was hashed; at most ``_BUFFERS`` per stream).
-    Measured, 1 GiB from nginx on loopback into a file already in the page cache, the sha256
-    used then included, two rounds each: ``raw.read1(1 MiB)`` (a new bytes object per read)
-    595-690 MB/s at 1.24-1.67 s CPU/GB; reading into one reused 1 MiB buffer 927-984 MB/s at
-    1.01-1.07 s CPU/GB; the same with the hash in the helper thread 1.14-1.46 GB/s. On
-    loopback one ``readinto1`` returned 1.3-3 MB on average, so the per-call Python cost
-    is negligible; over TLS it is one 16 KiB record per call, as with ``read1``.
-    """
-    part = task.part
-    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-    allocated = 0
-    while not seg.finished():
-        if watch.reason is not None:
-            raise task.cancel_error(watch.reason)
-        task.check_can_start()
-        want = read_size(task, seg)
-        if not free.empty() or allocated >= _BUFFERS:
-            buf = free.get()  # waits while the hasher holds every buffer
-        else:
-            buf = bytearray(want)  # a small file gets a small buffer
-            allocated += 1
-        want = min(want, len(buf))
-        view = memoryview(buf)[:want]
-        filled = _fill(task, source, view, watch)
-        if not filled:
-            free.put(buf)
-            _end_of_body(task, seg, watch)
-            return
-        check_overflow(task, seg, filled)
-        lent = part.write(seg.start, view[:filled], release=functools.partial(free.put, buf))
-        if not lent:
-            free.put(buf)
-        seg.start += filled
-        task.received(filled)
-        throttle(task, filled)
-        meter.add(filled)
+        while not seg.finished():
+            if watch.reason is not None:
+                raise task.cancel_error(watch.reason)
+            task.check_can_start()
+            data = _read(task, raw, read_size(task, seg), watch)
+            if not data:
+                _end_of_body(task, seg, watch)
+                return
+            nbytes = len(data)
+            check_overflow(task, seg, nbytes)
+            task.part.write(seg.start, data)
+            seg.start += nbytes
+            watch.add(nbytes)
+            task.received(nbytes)
+            throttle(task, nbytes)
+            meter.add(nbytes)
 
 
 def read_size(task: FileTask, seg: Segment) -> int:
@@ -369,78 +311,14 @@ def throttle(task: FileTask, nbytes: int) -> None:
         bucket.take(nbytes, lambda: task.cancel_reason() is not None, task.run.stop)
 
 
-def _fill(task: FileTask, source: http.client.HTTPResponse, view: memoryview, watch: Watch) -> int:
-    """Read into ``view`` until it is full, the body ends or ``_FILL_SECONDS`` passed.
-
-    Keeps ``source.length`` as ``http.client.HTTPResponse.read1`` does, and closes the
-    response at the end of the body as urllib3 does (so ``isclosed()`` tells whether the
-    body was read completely).
-    """
-    reader: io.BufferedReader | None = source.fp
-    if reader is None:  # closed by an earlier fill: the body has ended
-        return 0
-    filled = 0
-    size = len(view)
-    started = time.monotonic()
-    try:
-        while filled < size:
-            want = size if source.length is None else min(size, filled + source.length)
-            if want == filled:  # the body is complete
-                source.close()
-                break
-            got = reader.readinto1(view[filled:want])
-            if not got:  # the server closed the connection
-                source.close()
-                break
-            filled += got
-            watch.add(got)
-            if source.length is not None:
-                source.length -= got
-                if not source.length:
-                    source.close()
-                    break
-            if watch.reason is not None or time.monotonic() - started > _FILL_SECONDS:
-                break
-    except (*_READ_ERRORS, ValueError) as exc:
-        if filled:  # keep what arrived; the next read raises again (or sees the end)
-            return filled
-        if watch.reason is not None:
-            raise task.cancel_error(watch.reason) from exc
-        raise ConnectionProblem(redact(f"connection broken: {exc}")) from exc
-    return filled
-
-
-def _read_chunks(
-    task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, watch: Watch, meter: RateMeter
-) -> None:
-    """The body loop for any other response object: urllib3's ``read1``, bytes per read."""
-    while not seg.finished():
-        if watch.reason is not None:
-            raise task.cancel_error(watch.reason)
-        task.check_can_start()
-        data = _read(task, raw, read_size(task, seg), watch)
-        if not data:
-            _end_of_body(task, seg, watch)
-            return
-        check_overflow(task, seg, len(data))
-        task.part.write(seg.start, data)
-        seg.start += len(data)
-        watch.add(len(data))
-        task.received(len(data))
-        throttle(task, len(data))
-        meter.add(len(data))
-
-
 def _read(task: FileTask, raw: urllib3.BaseHTTPResponse, want: int, watch: Watch) -> bytes:
-    """One read of at most ``want`` bytes.
+    """One read of at most ``want`` bytes: whatever has arrived (b"" at the end of the body).
 
-    ``read1`` (urllib3 >= 2) returns whatever has arrived, so a slow server still shows
-    progress to the stall detector; ``read`` (urllib3 1.26) waits for ``want`` bytes.
+    ``read1`` returns after one ``recv``, so a slow server still shows progress to the
+    stall detector and a fast one is read in large blocks (1.3-3 MB per call on loopback).
     """
     try:
-        if hasattr(raw, "read1"):
-            return raw.read1(want, decode_content=False)
-        return raw.read(want, decode_content=False)
+        return raw.read1(want, decode_content=False) or b""
     except _READ_ERRORS as exc:
         if watch.reason is not None:
             raise task.cancel_error(watch.reason) from exc
