@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import typing
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from m2mdl.transfer import FileJob, TransferInterrupted, TransferOptions, run_tr
 from m2mdl.transfer.journal import load_journal
 from m2mdl.transfer.naming import journal_path
 from m2mdl.transfer.ranges import missing
+from m2mdl.transfer.segmented import FAST_STREAM, late_split
+from m2mdl.transfer.task import FileTask, Segment
 
 from .faultserver import FaultServer, LogEntry, make_bytes, sha512
 from .support import RecordingSink, leftovers
@@ -134,3 +137,30 @@ def test_a_split_file_resumes_gap_by_gap(
     assert starts[: len(gaps)] == [lo for lo, _hi in gaps][: len(starts)]
     assert result.bytes_received == sum(hi - lo for lo, hi in gaps if hi is not None)
     assert leftovers(tmp_path) == []
+
+
+def test_a_fast_stream_is_not_split_however_long_its_rest() -> None:
+    """Past FAST_STREAM the client, not the path, is the limit: no split."""
+
+    class Part:
+        total = 10 * 2**40
+
+    class Run:
+        @staticmethod
+        def idle_connections() -> int:
+            return 3
+
+    class Task:
+        options = TransferOptions(split_after=3.0)
+        part = Part()
+        run = Run()
+        ranges_proven = True
+        ranges_broken = False
+
+    task = typing.cast(FileTask, Task())
+    seg = Segment(0, Part.total)
+    assert late_split(task, seg, FAST_STREAM, spare=3) == []
+    assert seg.end == Part.total
+    parts = late_split(task, seg, FAST_STREAM / 2, spare=3)  # the same rest, slower: split
+    assert len(parts) == 3 and seg.end == parts[0].start
+    assert parts[-1].end == Part.total
