@@ -151,18 +151,17 @@ def _fetch_all(task: FileTask) -> None:
     instead, which then asks only for the first part.
     """
     segments = [Segment(lo, hi) for lo, hi in task.part.gaps()]
-    task.can_split = len(segments) == 1 and not task.ranges_broken
-    task.pending_split = []
     task.abort.clear()
     size = task.part.total if task.part.total is not None else task.job.expected_size
     first = segments[0]
-    upfront = task.options.split_after == 0
-    if upfront and task.can_split and size is not None and first.end in (None, size):
-        planned = Segment(first.start, size)
-        task.pending_split = plan_split(task, planned, size)
-        if task.pending_split:
-            first.end = planned.end
-            task.can_split = False
+    upfront = task.options.split_after == 0 and len(segments) == 1 and not task.ranges.broken
+    planned: list[Segment] = []
+    if upfront and size is not None and first.end in (None, size):
+        whole = Segment(first.start, size)
+        planned = plan_split(task, whole, size)
+        if planned:
+            first.end = whole.end
+    task.ranges.arm(planned, may_split=upfront and not planned)
     SegmentRunner(task).run(segments)
 
 
@@ -172,7 +171,8 @@ def _restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:
     if not allowed:
         exc.message = f"{exc.message} (gave up after {task.attempts} attempts)"
         return _fail(task, exc)
-    task.ranges_broken = task.ranges_broken or exc.ranges_broken
+    if exc.ranges_broken:
+        task.ranges.ignored()
     task.flush_progress(drop=True)
     delay = 0.0
     if failures > 1:  # a file that keeps changing: back off like any other failure

@@ -129,20 +129,15 @@ def pick_error(errors: list[BaseException]) -> BaseException:
 def take_split(task: FileTask, seg: Segment) -> list[Segment]:
     """After a response was accepted: the extra segments to start now (maybe none).
 
-    A split planned before the first request (the size was known) starts once a 206 proved
-    that Range works; otherwise the first accepted 206 may split the file now, once.
+    With ``split_after`` 0 (split up front): a split planned before the first request (the
+    size was known) starts once a 206 proved that Range works; otherwise the first accepted
+    206 may split the file now, once. Otherwise streams split later (``late_split``).
     """
-    if not task.ranges_proven or task.ranges_broken:
-        task.pending_split = []
+    planned, may_split = task.ranges.take_split()
+    if planned:
+        return planned
+    if not may_split or task.part.total is None or seg.end is None:
         return []
-    if task.pending_split:
-        extras, task.pending_split = task.pending_split, []
-        return extras
-    if task.options.split_after > 0:
-        return []  # split later, once the stream's rate is known (``late_split``)
-    if not task.can_split or task.part.total is None or seg.end is None:
-        return []
-    task.can_split = False
     return plan_split(task, seg, task.part.total)
 
 
@@ -180,8 +175,7 @@ def late_split(task: FileTask, seg: Segment, rate: float, spare: int) -> list[Se
         or seg.short_end is not None
         or total is None
         or total < opts.segment_min_size
-        or not task.ranges_proven
-        or task.ranges_broken
+        or not task.ranges.usable()
     ):
         return []
     left = seg.end - seg.start

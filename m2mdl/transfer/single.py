@@ -52,14 +52,14 @@ def fetch_segment(task: FileTask, seg: Segment, splitter: Splitter) -> None:
             the caller handles by truncating and starting over).
     """
     while not seg.finished():
-        if task.ranges_broken and seg.start > 0:
+        if task.ranges.broken and seg.start > 0:
             raise RestartNeeded("the server does not resume (Range); starting over")
         task.check_can_start()
-        generation = task.url_generation
+        url, generation = task.current_url()
         if not task.run.limiter.acquire(lambda: task.cancel_reason() is not None):
             continue  # cancelled while waiting: the next check_can_start raises
         try:
-            stream_once(task, seg, splitter)
+            stream_once(task, seg, splitter, url)
         except RestartNeeded:
             raise
         except TransferError as exc:
@@ -72,14 +72,14 @@ def fetch_segment(task: FileTask, seg: Segment, splitter: Splitter) -> None:
             task.recover(failure, generation)
 
 
-def stream_once(task: FileTask, seg: Segment, splitter: Splitter) -> None:
-    """Make one request for the rest of ``seg`` and write what arrives."""
+def stream_once(task: FileTask, seg: Segment, splitter: Splitter, url: str) -> None:
+    """Make one request to ``url`` for the rest of ``seg`` and write what arrives."""
     headers = request_headers(task, seg)
     task.count_attempt()
     opts = task.options
     try:
         response = task.run.sessions.get().get(
-            task.url,
+            url,
             headers=headers,
             stream=True,
             timeout=(opts.connect_timeout, opts.read_timeout),
@@ -107,7 +107,7 @@ def request_headers(task: FileTask, seg: Segment) -> dict[str, str]:
     as a mix of versions (the corruption curl/wget/aria2 produced in downloader.md §4.5).
     """
     headers = {"Accept-Encoding": "identity", "User-Agent": task.options.user_agent}
-    if task.ranges_broken:
+    if task.ranges.broken:
         return headers
     last = "" if seg.end is None else str(seg.end - 1)
     headers["Range"] = f"bytes={seg.start}-{last}"
@@ -139,7 +139,7 @@ def accept_response(
         raise FatalHttp(f"the server compressed the file (Content-Encoding {encoding})")
     if status == 206 and asked_range:
         total = check_partial(task, seg, response)
-        task.ranges_proven = True
+        task.ranges.answered()
     else:
         total = check_full(task, seg, response, asked_range=asked_range)
     check_validators(task, response)
@@ -190,8 +190,7 @@ def check_full(
             ranges_broken=same,
         )
     if asked_range:
-        task.ranges_broken = True
-        task.pending_split = []
+        task.ranges.ignored()
         seg.end = None  # the whole body comes, whatever range was planned
     length = response.headers.get("Content-Length")
     return int(length) if length is not None and length.isdigit() else None

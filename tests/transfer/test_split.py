@@ -17,7 +17,7 @@ from m2mdl.transfer.journal import load_journal
 from m2mdl.transfer.naming import journal_path
 from m2mdl.transfer.ranges import missing
 from m2mdl.transfer.segmented import FAST_STREAM, late_split
-from m2mdl.transfer.task import FileTask, Segment
+from m2mdl.transfer.task import FileTask, RangeSupport, Segment
 
 from .faultserver import FaultServer, LogEntry, make_bytes, sha512
 from .support import RecordingSink, leftovers
@@ -154,8 +154,9 @@ def test_a_fast_stream_is_not_split_however_long_its_rest() -> None:
         options = TransferOptions(split_after=3.0)
         part = Part()
         run = Run()
-        ranges_proven = True
-        ranges_broken = False
+        ranges = RangeSupport()
+
+    Task.ranges.answered()  # a 206 proved Range works
 
     task = typing.cast(FileTask, Task())
     seg = Segment(0, Part.total)
@@ -164,3 +165,28 @@ def test_a_fast_stream_is_not_split_however_long_its_rest() -> None:
     parts = late_split(task, seg, FAST_STREAM / 2, spare=3)  # the same rest, slower: split
     assert len(parts) == 3 and seg.end == parts[0].start
     assert parts[-1].end == Part.total
+
+
+def test_range_support_hands_out_a_planned_split_once_and_only_after_a_206() -> None:
+    ranges = RangeSupport()
+    planned = [Segment(10, 20), Segment(20, 30)]
+    ranges.arm(planned, may_split=False)
+    assert ranges.take_split() == ([], False)  # no 206 yet: the plan is dropped
+    ranges.arm(planned, may_split=False)
+    ranges.answered()
+    assert ranges.take_split() == (planned, False)
+    assert ranges.take_split() == ([], False)  # once
+    ranges.arm([], may_split=True)
+    assert ranges.take_split() == ([], True)
+    assert ranges.take_split() == ([], False)
+
+
+def test_range_support_a_200_to_a_range_request_ends_splits_for_good() -> None:
+    ranges = RangeSupport()
+    ranges.answered()
+    ranges.arm([Segment(10, 20)], may_split=True)
+    ranges.ignored()
+    assert ranges.broken and not ranges.usable()
+    assert ranges.take_split() == ([], False)
+    ranges.arm([Segment(10, 20)], may_split=True)  # a restart keeps it broken
+    assert ranges.broken and ranges.take_split() == ([], False)
