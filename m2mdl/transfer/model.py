@@ -178,10 +178,10 @@ class TransferOptions:
 
     Attributes:
         workers: HTTP connections in all, across files and segments.
-        segments: Range segments per file at most, used when files are fewer than workers.
+        segments: Range segments (connections) per file at most; a file is split only
+            when connections are idle (see ``split_after``). 1: never split.
         segment_min_size: files smaller than this are never split.
-        chunk_size: the largest read (and write) in bytes (and the size of each stream's
-            reusable read buffer).
+        chunk_size: the largest read (and write) in bytes; segments are at least 4 chunks.
         journal_interval: at most this many written bytes per file are ever missing from
             the journal on disk (so a kill -9 re-sends at most about this much per file).
             A helper thread fsyncs the data and rewrites the journal after every half
