@@ -40,8 +40,11 @@ class Splitter(Protocol):
 
 _READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
 #: How often a stream reports its rate to the splitter, in seconds (the first report comes
-#: after this long too, so the rate is measured over at least this long).
-RATE_INTERVAL = 0.5
+#: after this long too, so the rate is measured over at least this long). Each interval on
+#: one connection costs a capped file time: measured, 256 MiB from nginx capped at 20 MiB/s
+#: per connection, 4 segments planned up front 3.83 s (median of 3), split late after 0.5 s
+#: 4.23 s, after 0.25 s 3.94 s.
+RATE_INTERVAL = 0.25
 
 
 def fetch_segment(task: FileTask, seg: Segment, splitter: Splitter) -> None:
