@@ -20,7 +20,7 @@ Design decisions (measurements were taken on the project's 2-core development VM
   run on a flusher thread; bodies read to their end keep their connection alive. The
   durable, hashed prefix is dropped from the page cache after each flush. Measured, 1 GiB
   in one stream from nginx on loopback, SHA-512 checked, 6 interleaved rounds on a noisy
-  2-core VM: median 2.45 s wall / 3.76 s CPU with the earlier ``readinto1`` fast path,
+  2-core VM: median 2.49 s wall / 3.79 s CPU with the earlier ``readinto1`` fast path,
   2.30 s / 3.50 s with ``read1``; ``curl -o`` 2.12 s.
 * Resume: ``Range: bytes=N-`` + ``If-Range`` (strong ETag, else Last-Modified). Only a 206
   whose Content-Range starts where asked and names the known total is accepted; a 200 to a
