@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from m2mdl.util.net import redact_url
+
 from .context import RunContext
 from .errors import (
     ChecksumMismatch,
@@ -14,9 +16,8 @@ from .errors import (
     Stopped,
     TransferError,
 )
-from .http_parse import redact
 from .journal import load_journal
-from .model import FileJob, FileResult
+from .model import ERROR_LIMIT, FileJob, FileResult
 from .naming import journal_path
 from .partfile import PartFile
 from .ranges import covered
@@ -222,7 +223,7 @@ def _result(
         sha512=sha512,
         attempts=task.attempts,
         bytes_received=task.bytes_received,
-        error=redact(error) if error is not None else None,
+        error=redact_url(error, limit=ERROR_LIMIT) if error is not None else None,
         error_kind=kind,
     )
 
@@ -237,6 +238,8 @@ def _not_started(job: FileJob, exc: TransferError) -> FileResult:
         sha512=None,
         attempts=0,
         bytes_received=0,
-        error=redact(exc.message if not isinstance(exc, Stopped) else "interrupted"),
+        error=redact_url(
+            exc.message if not isinstance(exc, Stopped) else "interrupted", limit=ERROR_LIMIT
+        ),
         error_kind=exc.kind,
     )

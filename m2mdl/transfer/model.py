@@ -15,6 +15,9 @@ from .tarscan import TarContents
 #: The content kinds whose leading bytes ("magic") the engine knows how to check.
 KINDS = frozenset({"tar", "tiff", "text"})
 
+#: Longest ``FileResult.error`` (and retry message), in characters: one line in a table.
+ERROR_LIMIT = 300
+
 #: Values of ``FileResult.error_kind``.
 ERROR_KINDS = frozenset(
     {
@@ -115,7 +118,8 @@ class FileResult:
         attempts: HTTP requests made for this file in this run (all segments).
         bytes_received: body bytes received over the network in this run, including bytes that
             had to be thrown away (so ``bytes_received - size`` is the waste).
-        error: one line without secrets or URL query strings, or None when ok.
+        error: one line without secrets or URL query strings (at most ``ERROR_LIMIT``
+            characters), or None when ok.
         error_kind: one of "network", "http", "integrity", "disk_full", "deadline",
             "interrupted", "refresh", "checksum_mismatch", "io" (a local write error other
             than a full disk: EIO, EACCES, EROFS...), or None when ok.

@@ -32,12 +32,13 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from m2mdl.util.net import strip_query
+
 from .checks import check_head, check_size, read_head
 from .errors import ChecksumMismatch, IntegrityError, LocalIOError, NoSpace
 from .fsutil import disk_full, fsync_dir, is_disk_full, preallocate, pwrite_all
 from .hashing import InOrderHasher
 from .helper import HelperThreadOwner
-from .http_parse import strip_query
 from .journal import Journal, load_journal
 from .model import MemberCheck, MemberVerdict
 from .naming import journal_path, part_path

@@ -13,6 +13,8 @@ from typing import Protocol
 import requests
 import urllib3
 
+from m2mdl.util.net import parse_retry_after, redact_url
+
 from . import checks
 from .errors import (
     ConnectionProblem,
@@ -23,7 +25,8 @@ from .errors import (
     RestartNeeded,
     TransferError,
 )
-from .http_parse import parse_content_range, parse_retry_after, parse_unsatisfied_range, redact
+from .http_parse import parse_content_range, parse_unsatisfied_range
+from .model import ERROR_LIMIT
 from .task import FileTask, Segment
 from .watchdog import Watch
 
@@ -324,7 +327,7 @@ def _read(task: FileTask, raw: urllib3.BaseHTTPResponse, want: int, watch: Watch
     except _READ_ERRORS as exc:
         if watch.reason is not None:
             raise task.cancel_error(watch.reason) from exc
-        raise ConnectionProblem(redact(f"connection broken: {exc}")) from exc
+        raise ConnectionProblem(redact_url(f"connection broken: {exc}", limit=ERROR_LIMIT)) from exc
 
 
 def _end_of_body(task: FileTask, seg: Segment, watch: Watch) -> None:
@@ -359,4 +362,4 @@ def finish_open_ended(task: FileTask, seg: Segment) -> None:
 def describe_request_error(exc: requests.RequestException) -> str:
     """One line for a failed request, without the URL's query string."""
     kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-    return redact(f"{kind}: {exc}")
+    return redact_url(f"{kind}: {exc}", limit=ERROR_LIMIT)

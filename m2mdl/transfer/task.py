@@ -6,6 +6,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from m2mdl.util.net import redact_url
+
 from .context import CANCELLED, DEADLINE, DISK_FULL, STOPPED, RunContext
 from .errors import (
     Cancelled,
@@ -16,8 +18,7 @@ from .errors import (
     Stopped,
     TransferError,
 )
-from .http_parse import redact
-from .model import FileJob, TransferOptions
+from .model import ERROR_LIMIT, FileJob, TransferOptions
 from .partfile import PartFile
 from .retry import AttemptBudget, backoff_delay
 from .watchdog import STALL
@@ -209,7 +210,9 @@ class FileTask:
                 retry_after_cap=opts.retry_after_cap,
             )
         )
-        self.run.sink.file_retrying(self.job.key, self.attempts, redact(exc.message), delay)
+        self.run.sink.file_retrying(
+            self.job.key, self.attempts, redact_url(exc.message, limit=ERROR_LIMIT), delay
+        )
         self.sleep(delay)
 
     def refresh(self, generation: int) -> bool:
@@ -226,7 +229,9 @@ class FileTask:
             try:
                 url = refresh_url()
             except Exception as exc:  # the callback may raise anything; report it in one line
-                raise RefreshFailed(redact(f"refreshing the URL failed: {exc}")) from exc
+                raise RefreshFailed(
+                    redact_url(f"refreshing the URL failed: {exc}", limit=ERROR_LIMIT)
+                ) from exc
             self.url = url
             self.url_generation += 1
             return True
