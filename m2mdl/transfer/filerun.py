@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from m2mdl.util.net import redact_url
+from m2mdl.util.net import backoff_delay, redact_url
 
 from .context import RunContext
 from .errors import (
@@ -21,7 +21,6 @@ from .model import ERROR_LIMIT, FileJob, FileResult
 from .naming import journal_path
 from .partfile import PartFile
 from .ranges import covered
-from .retry import backoff_delay
 from .segmented import SegmentRunner, plan_split
 from .task import FileTask, Segment, reason_error
 

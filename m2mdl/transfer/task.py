@@ -6,7 +6,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from m2mdl.util.net import redact_url
+from m2mdl.util.net import backoff_delay, redact_url
 
 from .context import CANCELLED, DEADLINE, DISK_FULL, STOPPED, RunContext
 from .errors import (
@@ -20,7 +20,7 @@ from .errors import (
 )
 from .model import ERROR_LIMIT, FileJob, TransferOptions
 from .partfile import PartFile
-from .retry import AttemptBudget, backoff_delay
+from .retry import AttemptBudget
 from .watchdog import STALL
 
 _PROGRESS_INTERVAL = 0.1  # seconds; downloader.md §3.1: progress updates at <= 10 Hz

@@ -17,7 +17,8 @@ from m2mdl.transfer.errors import ErrorPage, IntegrityError
 from m2mdl.transfer.hashing import InOrderHasher
 from m2mdl.transfer.journal import Journal, load_journal
 from m2mdl.transfer.ranges import add_range, covered, is_valid, missing, prefix_end
-from m2mdl.transfer.retry import AdaptiveLimiter, AttemptBudget, backoff_delay
+from m2mdl.transfer.retry import AdaptiveLimiter, AttemptBudget
+from m2mdl.util.net import backoff_delay
 
 TAR_HEAD = b"\x00" * 257 + b"ustar\x0000" + b"\x00" * 240
 TIFF = b"II*\x00" + b"\x01" * 100
