@@ -310,6 +310,7 @@ def test_flushed_and_hashed_bytes_leave_the_page_cache(
         part.flush()
         assert dropped == []  # nothing below the hasher's position
         part.write(0, data[:half])
+        part.hasher.hexdigest()  # waits for the helper thread: the first half is hashed now
         part.flush()
         assert dropped and dropped[-1][1] <= part.hasher.position
         assert all(a[1] == b[0] for a, b in itertools.pairwise(dropped))  # never twice
