@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .config import config_dir
-from .errors import AuthError, CredentialStoreError, NotLoggedIn
+from .errors import AuthError, CredentialStoreError, DiskFull, NotLoggedIn
 from .util.net import redact_url
 
 SERVICE = "m2mdl"
@@ -244,7 +244,7 @@ class FileStore(_BlobStore):
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(self.path.parent, 0o700)
             write_private(self.path, blob.encode("utf-8"))
-        except OSError as exc:
+        except (OSError, DiskFull) as exc:
             raise _store_error("write", str(self.path), exc) from None
 
     def clear(self) -> bool:
@@ -365,30 +365,18 @@ def resolve_session(
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically and durably, readable by its owner only.
 
-    The temporary file is created with O_EXCL at 0600 (never a planted file, never readable by
-    others, not even for an instant), fsynced, renamed over ``path``, and the directory is
-    fsynced. This is :func:`m2mdl.transfer.fsutil.atomic_write_bytes` with a mode, which that
-    function does not take yet.
+    :func:`m2mdl.transfer.fsutil.atomic_write_bytes` at mode 0600: the temporary file is
+    created at 0600 (never readable by others, not even for an instant), fsynced, renamed
+    over ``path``, and the directory is fsynced.
 
     Raises:
-        OSError: the write failed; the temporary file is removed and ``path`` is unchanged.
+        DiskFull: no space left (or the quota is reached).
+        OSError: any other failure.
+        Either way the temporary file is removed and ``path`` is unchanged.
     """
-    from .transfer.fsutil import fsync_dir, tmp_name
+    from .transfer.fsutil import atomic_write_bytes  # lazy: the engine pulls in requests
 
-    tmp = tmp_name(path)
-    try:
-        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, 0o600)  # a umask only drops bits; make it exactly 0600
-            fh.write(data)
-            fh.flush()
-            os.fsync(fd)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    atomic_write_bytes(path, data, mode=0o600)
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

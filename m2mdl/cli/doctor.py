@@ -138,10 +138,12 @@ def _summary(checks: list[Check], code: int) -> JsonObject:
 def _write_report(path: Path, document: JsonObject) -> None:
     """Write the report atomically, readable by its owner only (it describes an account)."""
     from ..auth import write_private
-    from ..errors import InputError
+    from ..errors import DiskFull, InputError
 
     text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     try:
         write_private(path, text.encode("utf-8"))
     except OSError as exc:
         raise InputError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    except DiskFull as exc:
+        raise InputError(f"cannot write the report {path}: {exc.message}") from None
