@@ -124,14 +124,14 @@ def _mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
             aside = task.part.keep_aside(MISMATCH_SUFFIX)
         except TransferError as error:
             return _fail(task, error)
-        exc.message = (
+        message = (
             f"{exc.message}: {len(seen)} downloads gave the same bytes, so the published"
             f" checksum may be stale; the bytes are kept as {aside.name}"
         )
-        return _result(task, ok=False, size=0, sha512=exc.digest, error=exc.message, kind=exc.kind)
+        return _result(task, ok=False, size=0, sha512=exc.digest, error=message, kind=exc.kind)
     if len(seen) >= MAX_FULL_DOWNLOADS:
-        exc.message = f"{exc.message} in {len(seen)} downloads, each with different bytes"
-        return _fail(task, IntegrityError(exc.message))
+        message = f"{exc.message} in {len(seen)} downloads, each with different bytes"
+        return _fail(task, IntegrityError(message))
     task.run.sink.file_retrying(task.job.key, task.attempts, exc.message, 0.0)
     task.flush_progress(drop=True)
     try:
@@ -169,8 +169,9 @@ def _restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:
     """Truncate and start over (counts against the budget); a result if the budget is spent."""
     allowed, failures = task.budget.spend(task.part.done())
     if not allowed:
-        exc.message = f"{exc.message} (gave up after {task.attempts} attempts)"
-        return _fail(task, exc)
+        return _fail(
+            task, exc.with_message(f"{exc.message} (gave up after {task.attempts} attempts)")
+        )
     if exc.ranges_broken:
         task.ranges.ignored()
     task.flush_progress(drop=True)

@@ -193,8 +193,9 @@ class FileTask:
             raise exc
         allowed, failures = self.budget.spend(self.part.done())
         if not allowed:
-            exc.message = f"{exc.message} (gave up after {self.attempts} attempts)"
-            raise exc
+            raise exc.with_message(
+                f"{exc.message} (gave up after {self.attempts} attempts)"
+            ) from exc
         opts = self.options
         # A fresh signed URL is used at once: sleeping first could let a short-lived URL
         # expire before it is tried (seen with 0.5-2 s lifetimes). The attempt budget still

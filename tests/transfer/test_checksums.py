@@ -90,6 +90,8 @@ def test_different_wrong_bytes_each_time_stop_after_the_budget(
         server, fast, dest, expected_sha512=_sha512(b"x"), faults={"t": "m", "mutate_after": 1}
     )
     assert not result.ok and result.error_kind == "checksum_mismatch"  # type: ignore[attr-defined]
+    assert result.error.startswith("SHA-512 ")  # type: ignore[attr-defined]
+    assert ": 3 downloads gave the same bytes" in result.error  # type: ignore[attr-defined]
     assert server.sent("f.bin") == 3 * SIZE
     assert not dest.exists()
 

@@ -223,6 +223,7 @@ def test_connection_refused_is_network(fast: TransferOptions, tmp_path: Path) ->
     [result] = run_transfers([FileJob("k", url, tmp_path / "f.bin")], options, RecordingSink())
     assert (result.ok, result.error_kind, result.attempts) == (False, "network", 2)
     assert result.error is not None and "secret" not in result.error
+    assert result.error.endswith(" (gave up after 2 attempts)")  # said once, not twice
 
 
 @pytest.mark.parametrize(
