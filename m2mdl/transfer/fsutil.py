@@ -10,16 +10,17 @@ import stat
 import threading
 from pathlib import Path
 
+from m2mdl.errors import NO_SPACE_ERRNOS
+
 from .errors import NoSpace
 from .naming import TMP_SUFFIX
 
-_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 _NO_FALLOCATE = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS})
 
 
 def is_disk_full(exc: BaseException) -> bool:
     """Return True for ENOSPC and EDQUOT (no space, quota exceeded)."""
-    return isinstance(exc, OSError) and exc.errno in _NO_SPACE
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS
 
 
 def disk_full(exc: OSError, path: Path) -> NoSpace:
