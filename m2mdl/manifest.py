@@ -13,7 +13,6 @@ source of truth for a rerun: the manifest is the report.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import json
 import logging
 import secrets
@@ -25,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import DiskFull, DownloadError
+from .errors import NO_SPACE_ERRNOS, DiskFull, DownloadError
 from .util.jsontypes import JsonMapping, JsonObject
 
 log = logging.getLogger("m2mdl.manifest")
@@ -241,7 +240,7 @@ def atomic_write_json(path: Path, data: JsonMapping) -> None:
     try:
         atomic_write_bytes(path, payload)
     except (DiskFull, OSError) as exc:  # the engine's NoSpace is a DiskFull; keep ours plain
-        if isinstance(exc, DiskFull) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+        if isinstance(exc, DiskFull) or getattr(exc, "errno", None) in NO_SPACE_ERRNOS:
             raise DiskFull(f"no space left on the device to write {path.name}") from exc
         strerror = exc.strerror if isinstance(exc, OSError) else None
         raise DownloadError(f"cannot write {path}: {strerror or exc}") from exc
