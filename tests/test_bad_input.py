@@ -147,7 +147,7 @@ def test_unknown_band_names_the_known_ones(
             "2020-03-15",
             "--bands",
             "SR_B99",
-            "-o",
+            "--out",
             str(tmp_path),
         ],
         capsys,

@@ -23,7 +23,7 @@ def test_kept_server_state_is_removed_by_cleanup(sandbox: Sandbox, tmp_path: Pat
             "--group",
             "ls_c2l2_sr_band",
             "--keep-server-state",
-            "-o",
+            "--out",
             str(out),
         ],
         env_for(sandbox),

@@ -276,7 +276,7 @@ def test_aoi_describe_json(args: list[str], tmp_path: Path) -> None:
 
 def test_aoi_describe_json_of_a_multipolygon(tmp_path: Path) -> None:
     box = tmp_path / "box.geojson"
-    written = run(["aoi", "--bbox", "179", "-1", "-179", "1", "-o", str(box)])
+    written = run(["aoi", "--bbox", "179", "-1", "-179", "1", "--antimeridian", "-o", str(box)])
     assert written.exit_code == 0, written.stderr
     result = run(["aoi", str(box), "--json"])
     assert result.exit_code == 0, result.stderr
@@ -288,7 +288,7 @@ def test_aoi_describe_json_of_a_multipolygon(tmp_path: Path) -> None:
 def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(
-        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--json", "-o", str(out)],
+        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--json", "--out", str(out)],
         env_for(sandbox),
     )
     assert result.exit_code == 0, result.stderr
@@ -311,7 +311,7 @@ def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) ->
 
 def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL", "--json", "-o", str(out)]
+    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL", "--json", "--out", str(out)]
     for expected in ("done", "skipped"):
         result = run(args, env_for(sandbox))
         assert result.exit_code == 0, result.stderr
@@ -326,7 +326,16 @@ def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Pat
 
 def test_dry_run_plan_json(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4", "--dry-run", "--json", "-o", str(out)]
+    args = [
+        "download",
+        *NOTEBOOK_QUERY,
+        "--bands",
+        "SR_B4",
+        "--dry-run",
+        "--json",
+        "--out",
+        str(out),
+    ]
     result = run(args, env_for(sandbox))
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)
