@@ -66,7 +66,7 @@ CASES: list[tuple[list[str], str]] = [
     (["search", "--limit", "x"], "--limit"),
     (["search", "--bbox", "0", "0", "1"], "--bbox"),
     # options
-    (["options"], "entity ids"),
+    (["options"], "scene ids"),
     (["options", "bad id!"], "bad id!"),
     (["options", "--from", "{tmp}/nope.json"], "nope.json"),
     (["options", "LC80680172020070LGN00", "--output", "yaml"], "yaml"),
@@ -80,7 +80,7 @@ CASES: list[tuple[list[str], str]] = [
         "--bands",
     ),
     (["download", "--bbox", "0", "0", "1", "1", "--group", "ls_c2l2_sr_band"], "--group"),
-    (["download"], "give an area"),
+    (["download"], "an area"),
     # cleanup
     (["cleanup", "--dir", "{tmp}/nowhere"], "nowhere"),
 ]

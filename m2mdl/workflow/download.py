@@ -139,6 +139,17 @@ class Outcome:
 ProgressFactory = Callable[[int, "int | None"], ProgressSink]
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A run's plan before anything is written: files, what is on disk, what to fetch."""
+
+    plan: Plan
+    present: dict[str, Present]
+    extracted: dict[str, list[Item]]  # bundles extracted by an earlier run: their members
+    todo: list[PlannedFile]
+    total: int | None  # bytes to fetch, None when a size is unknown
+
+
 def run_download(
     ctx: Context,
     spec: DownloadSpec,
@@ -167,11 +178,7 @@ def run_download(
     )
     if spec.dry_run:
         return run.dry_run()
-    spec.out_dir.mkdir(parents=True, exist_ok=True)
-    with (
-        DirectoryLock(spec.out_dir, break_lock=spec.break_lock),
-        registered(run.label, spec.out_dir),
-    ):
+    with registered(run.label, spec.out_dir):
         return run.execute()
 
 
@@ -260,10 +267,22 @@ class _Run:
         return Outcome(plan, frozenset(present))
 
     def execute(self) -> Outcome:
-        """The whole run; the manifest is saved whatever happens."""
+        """The whole run. The plan is made and checked by the guard before anything is
+        written under OUT (a refused plan leaves no trace there); from then on the
+        directory is locked and the manifest is saved whatever happens."""
+        try:
+            prepared = self._prepare()
+            self.spec.out_dir.mkdir(parents=True, exist_ok=True)
+            with DirectoryLock(self.spec.out_dir, break_lock=self.spec.break_lock):
+                return self._recorded(prepared)
+        finally:
+            self._remove_server_state()
+            self.ctx.close()
+
+    def _recorded(self, prepared: _Prepared | None) -> Outcome:
         exit_code = int(ExitCode.BUG)
         try:
-            outcome = self._execute()
+            outcome = self._execute(prepared)
             exit_code = outcome.exit_code
             return outcome
         except M2mdlError as exc:
@@ -273,14 +292,15 @@ class _Run:
             exit_code = int(ExitCode.INTERRUPTED)
             raise
         finally:
-            self._remove_server_state()
             self.manifest.finish(exit_code)
-            self.ctx.close()
 
-    def _execute(self) -> Outcome:
-        self.manifest.save()
+    def _prepare(self) -> _Prepared | None:
+        """download-options, the plan, what is already on disk, and the plan guard.
+
+        Reads OUT but writes nothing there. None when there is no scene to ask about.
+        """
         if not self.scenes:
-            return self._nothing_found()
+            return None
         self.ctx.phases.phase(f"asking M2M for the files of {len(self.scenes)} scene(s)")
         products = self._options()
         plan = self._plan(products)
@@ -294,7 +314,6 @@ class _Run:
             layout=self.spec.layout,
         )
         extracted = self.ondisk.extracted_before(plan.files, present)
-        self._record(plan, present, extracted)
         todo = [f for f in plan.files if f.key not in present and f.key not in extracted]
         sizes = [f.size for f in todo]
         total = None if None in sizes else sum(s or 0 for s in sizes)
@@ -306,9 +325,17 @@ class _Run:
             len(present) + len(extracted),
             len(todo),
         )
-        self._guard(plan, todo)
-        if todo and not self.stop.is_set():
-            self._fetch(plan, todo, total)
+        self._guard(todo)
+        return _Prepared(plan, present, extracted, todo, total)
+
+    def _execute(self, prepared: _Prepared | None) -> Outcome:
+        self.manifest.save()
+        if prepared is None:
+            return self._nothing_found()
+        plan, present = prepared.plan, prepared.present
+        self._record(plan, present, prepared.extracted)
+        if prepared.todo and not self.stop.is_set():
+            self._fetch(plan, prepared.todo, prepared.total)
         self.ondisk.extract_all(lambda: self._checksums(plan))
         self.ondisk.update_catalog(plan, self.scenes, lambda: self._checksums(plan))
         self._raise_for_run_wide_failures()
@@ -325,7 +352,7 @@ class _Run:
         self._record(plan, {}, {})
         return Outcome(plan, frozenset(), self.manifest, int(ExitCode.INCOMPLETE))
 
-    def _guard(self, plan: Plan, todo: Sequence[PlannedFile]) -> None:
+    def _guard(self, todo: Sequence[PlannedFile]) -> None:
         """Ask, or refuse, before a plan over --max-size reaches the server's queue."""
         spec = self.spec
         if not todo or spec.yes or spec.max_size <= 0:

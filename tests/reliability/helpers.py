@@ -175,8 +175,22 @@ def run_cli(
 
 
 def download_args(out: Path, filetype: str = "bundle", *extra: str) -> list[str]:
-    """``download`` of the notebook query (3 scenes) into ``out``."""
-    return ["download", *NOTEBOOK_QUERY, "--filetype", filetype, "--out", str(out), *extra]
+    """``download`` of the notebook query (3 scenes) into ``out``.
+
+    With ``--bands``, ``--no-metadata`` is added: the files are exactly the bands named
+    (``band_names``), without the MTL files that come along by default.
+    """
+    metadata = ["--no-metadata"] if "--bands" in extra else []
+    return [
+        "download",
+        *NOTEBOOK_QUERY,
+        "--filetype",
+        filetype,
+        "--out",
+        str(out),
+        *extra,
+        *metadata,
+    ]
 
 
 def band_names(bands: Sequence[str]) -> list[str]:
@@ -407,3 +421,15 @@ def sent_per_file(sb: Sandbox) -> dict[str, tuple[int, int]]:
         sent, count = totals.get(str(name), (0, 0))
         totals[str(name)] = (sent + int(rec.get("bytes") or 0), count + 1)
     return totals
+
+
+def placed(out: Path, name: str) -> Path:
+    """Where the default (scene) layout puts a downloaded file: ``OUT/<display id>/NAME``
+    for single files, ``OUT/NAME`` for bundles."""
+    return out / name if name.endswith(".tar") else out / name[:40] / name
+
+
+def files_under(out: Path, pattern: str = "*") -> list[Path]:
+    """Files matching ``pattern`` in ``out`` and in its scene folders, sorted by name."""
+    found = [*out.glob(pattern), *out.glob(f"*/{pattern}")]
+    return sorted((p for p in found if p.is_file()), key=lambda p: p.name)
