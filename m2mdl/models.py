@@ -3,7 +3,7 @@
 M2M's camelCase names appear only in the ``from_json`` constructors here. Parsing is
 deliberately tolerant: recorded responses from 2020 to 2025 differ in which keys exist, whether
 ``cloudCover`` is a string, number or null, and whether ``duplicateProducts`` is a list or an
-object (../shared/m2m-api.md §2). A missing optional field becomes None, never a crash.
+object (docs/design.md, "M2M API"). A missing optional field becomes None, never a crash.
 """
 
 from __future__ import annotations

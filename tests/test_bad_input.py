@@ -81,6 +81,13 @@ CASES: list[tuple[list[str], str]] = [
     ),
     (["download", "--bbox", "0", "0", "1", "1", "--group", "ls_c2l2_sr_band"], "--group"),
     (["download"], "an area"),
+    (["download", "--bbox", "0", "0", "1", "1", "--limit-rate", "fast"], "--limit-rate"),
+    (["download", "--bbox", "0", "0", "1", "1", "--layout", "diagonal"], "diagonal"),
+    (["download", "--bbox", "0", "0", "1", "1", "--extract"], "--extract"),
+    (["download", "--bbox", "0", "0", "1", "1", "--bands", "SR_B99"], "SR_B99"),
+    (["download", "--bbox", "10", "0", "1", "1"], "--antimeridian"),
+    (["download", "LC08_L2SP_068017_20200310"], "not a scene id"),
+    (["options", "--bands", "--dataset", "gls_all"], "gls_all"),
     # cleanup
     (["cleanup", "--dir", "{tmp}/nowhere"], "nowhere"),
 ]

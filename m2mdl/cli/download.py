@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ..aoi import Aoi
     from ..config import Settings
     from ..models import Scene
+    from ..transfer import ProgressSink
     from ..ui import Ui
     from ..workflow.context import Context
     from ..workflow.download import DownloadSpec, Outcome
@@ -391,7 +392,7 @@ def _check_numbers(settings: Settings, deadline: float | None) -> None:
         raise InputError(f"--deadline {deadline:g} must be positive")
 
 
-def _arguments(ctx: typer.Context) -> dict[str, Any]:
+def _arguments(ctx: typer.Context) -> dict[str, Any]:  # JSON values of the flags
     """The command's parameters for the manifest (no secret is ever a parameter)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in ctx.params.items()}
 
@@ -408,9 +409,9 @@ def _run(ui: Ui, context: Context, spec: DownloadSpec, scenes: list[Scene], json
             ui.plan_table(outcome)
         return
     show_notices(context, ui)
-    sinks: list[Any] = []  # the UI's progress displays (rich objects, closed at the end)
+    sinks: list[ProgressSink] = []  # the UI's progress displays, closed at the end
 
-    def progress(files: int, total_bytes: int | None) -> Any:
+    def progress(files: int, total_bytes: int | None) -> ProgressSink:
         sinks.append(ui.progress(files, total_bytes))
         return sinks[-1]
 

@@ -41,7 +41,7 @@ CATALOG_NAME = "catalog.json"
 #: What an extraction leaves in a scene folder besides the members (m2mdl.extract).
 EXTRACT_MARKER = ".m2mdl-extracted.json"
 SCENE_DIR_RE = re.compile(r"^L[COTEM]0\d_L[12][A-Z]{2}_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT)$")
-#: Bytes a kernel may hold in socket buffers on loopback (send + receive), as the brief says.
+#: Bytes a kernel may hold in socket buffers on loopback (send + receive).
 SOCKET_BUFFER = 4 * 2**20
 DEFAULT_TIMEOUT = 120.0
 
