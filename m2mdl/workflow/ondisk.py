@@ -18,7 +18,8 @@ recorded as ``skipped``.
 each scene of its plan that has files on disk, in either layout, then ``OUT/catalog.json``;
 the items are based on the USGS items the run looked up for its checksums (one lookup per
 run), else on M2M's metadata. A catalog that cannot be written is a warning: the files are
-what matters, and the next run writes it.
+what matters, and the next run writes it. An interrupted run (Ctrl-C, SIGTERM) leaves the
+catalog as it was, so that it exits at once.
 """
 
 from __future__ import annotations
@@ -221,8 +222,8 @@ class OnDisk:
         """Write the items of the plan's scenes and ``OUT/catalog.json``; point the manifest
         at it (``catalog``). A failure is a warning."""
         display_ids = sorted({f.scene_display_id for f in plan.files})
-        if not display_ids:
-            return
+        if not display_ids or self.stopped():
+            return  # after Ctrl-C, exit at once: the next run writes the catalog
         by_display = {s.display_id: s for s in scenes}
         digests = {
             i.file_name: i.sha512
