@@ -267,14 +267,13 @@ class _Run:
         return Outcome(plan, frozenset(present))
 
     def execute(self) -> Outcome:
-        """The whole run. The plan is made and checked by the guard before anything is
-        written under OUT (a refused plan leaves no trace there); from then on the
-        directory is locked and the manifest is saved whatever happens."""
+        """The whole run, with the directory locked. The plan is made and checked by the
+        guard before anything but the lock is written under OUT (a refused plan leaves no
+        trace there); from then on the manifest is saved whatever happens."""
         try:
-            prepared = self._prepare()
             self.spec.out_dir.mkdir(parents=True, exist_ok=True)
             with DirectoryLock(self.spec.out_dir, break_lock=self.spec.break_lock):
-                return self._recorded(prepared)
+                return self._recorded(self._prepare())
         finally:
             self._remove_server_state()
             self.ctx.close()
@@ -297,7 +296,8 @@ class _Run:
     def _prepare(self) -> _Prepared | None:
         """download-options, the plan, what is already on disk, and the plan guard.
 
-        Reads OUT but writes nothing there. None when there is no scene to ask about.
+        Reads OUT but writes nothing there (the manifest comes after). None when there is
+        no scene to ask about.
         """
         if not self.scenes:
             return None
