@@ -149,3 +149,24 @@ def test_extract_killed_midway_completes_on_rerun(
     }
     checked = run_cli(["verify", str(out)], cli_env(sb))
     assert checked.code == 0, checked.explain()
+
+
+def test_a_saved_scene_without_download_options_is_unavailable(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    saved = tmp_path / "scenes.jsonl"
+    ghost = "LC80680172020071LGN09"  # well-formed; the archive has no such scene
+    records = [
+        {"entity_id": "LC80680172020070LGN00", "display_id": FIRST, "dataset": "landsat_ot_c2_l2"},
+        {"entity_id": ghost, "display_id": "", "dataset": "landsat_ot_c2_l2"},
+    ]
+    saved.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = tmp_path / "out"
+    args = ["download", "--from", str(saved), "--filetype", "bundle", "--out", str(out)]
+    result = run_cli(args, cli_env(sandbox))
+    assert result.code == 6, result.explain()
+    state = inspect_out(out, sandbox, allow_temps=False)
+    assert sorted(state.finals) == [f"{FIRST}.tar"]
+    scenes = {s["entity_id"]: s for s in state.newest_manifest()["scenes"]}
+    assert scenes[ghost]["status"] == "unavailable"
+    assert "no download options" in scenes[ghost]["reason"]
