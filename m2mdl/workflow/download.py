@@ -33,7 +33,7 @@ from ..transfer import (
 from .checksums import Checksums, lookup
 from .context import Context
 from .fetch import Fetcher
-from .guard import PlanTotals, check_plan
+from .guard import PlanTooLarge, PlanTotals, check_plan
 from .ids import without_options
 from .ondisk import OnDisk, RunManifest
 from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
@@ -273,17 +273,22 @@ class _Run:
         try:
             self.spec.out_dir.mkdir(parents=True, exist_ok=True)
             with DirectoryLock(self.spec.out_dir, break_lock=self.spec.break_lock):
-                return self._recorded(self._prepare())
+                return self._recorded()
         finally:
             self._remove_server_state()
             self.ctx.close()
 
-    def _recorded(self, prepared: _Prepared | None) -> Outcome:
-        exit_code = int(ExitCode.BUG)
+    def _recorded(self) -> Outcome:
+        """Prepare and run; the manifest records the end whatever happens, except for a
+        plan the guard refused (nothing was started: no trace under OUT)."""
+        exit_code, refused = int(ExitCode.BUG), False
         try:
-            outcome = self._execute(prepared)
+            outcome = self._execute(self._prepare())
             exit_code = outcome.exit_code
             return outcome
+        except PlanTooLarge:
+            refused = True
+            raise
         except M2mdlError as exc:
             exit_code = int(exc.exit_code)
             raise
@@ -291,7 +296,8 @@ class _Run:
             exit_code = int(ExitCode.INTERRUPTED)
             raise
         finally:
-            self.manifest.finish(exit_code)
+            if not refused:
+                self.manifest.finish(exit_code)
 
     def _prepare(self) -> _Prepared | None:
         """download-options, the plan, what is already on disk, and the plan guard.
