@@ -18,7 +18,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
 
 import requests
 
@@ -45,7 +44,16 @@ from .errors import (
     NotLoggedIn,
     UnexpectedResponse,
 )
-from .http import redact_url
+from .m2m_requests import (
+    DataGroup,
+    DownloadItem,
+    DownloadOptions,
+    DownloadRequest,
+    Grid2ll,
+    SceneFilter,
+    SceneListAdd,
+    SceneSearch,
+)
 from .models import (
     Dataset,
     FileGroup,
@@ -56,6 +64,8 @@ from .models import (
     Scene,
     SearchPage,
 )
+from .util.jsontypes import JsonMapping, JsonValue
+from .util.net import redact_url
 
 log = logging.getLogger("m2mdl.api")
 
@@ -98,8 +108,8 @@ class M2MClient:
     # --- transport ------------------------------------------------------------------------
 
     def call(
-        self, endpoint: str, payload: Mapping[str, Any] | None = None, *, auth: bool = True
-    ) -> Any:
+        self, endpoint: str, payload: JsonMapping | None = None, *, auth: bool = True
+    ) -> JsonValue:
         """POST ``payload`` to ``endpoint`` and return the envelope's ``data``.
 
         Raises:
@@ -120,8 +130,8 @@ class M2MClient:
                 return self._call_with_retries(endpoint, payload, auth=auth)
 
     def _call_with_retries(
-        self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool
-    ) -> Any:
+        self, endpoint: str, payload: JsonMapping | None, *, auth: bool
+    ) -> JsonValue:
         policy = self._retry
         failures = busy = 0
         waited_busy = 0.0
@@ -151,7 +161,7 @@ class M2MClient:
                     )
                 self._sleep(delay)
 
-    def _send(self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool) -> Any:
+    def _send(self, endpoint: str, payload: JsonMapping | None, *, auth: bool) -> JsonValue:
         headers = {"Content-Type": "application/json"}
         if auth and self.api_key:
             headers["X-Auth-Token"] = self.api_key
@@ -175,7 +185,7 @@ class M2MClient:
             ) from exc
         return self._unwrap(endpoint, response)
 
-    def _unwrap(self, endpoint: str, response: requests.Response) -> Any:
+    def _unwrap(self, endpoint: str, response: requests.Response) -> JsonValue:
         if 300 <= response.status_code < 400:
             raise redirect_error(endpoint, response)
         envelope = json_envelope(response)
@@ -210,7 +220,7 @@ class M2MClient:
         return envelope.get("data")
 
     def _error(
-        self, endpoint: str, code: str, envelope: Mapping[str, Any], response: requests.Response
+        self, endpoint: str, code: str, envelope: JsonMapping, response: requests.Response
     ) -> Exception:
         message = str(envelope.get("errorMessage") or "").strip() or "no message"
         cls = ERRORS.get(code, ApiError)
@@ -315,25 +325,23 @@ class M2MClient:
     def scene_search(
         self,
         dataset: str,
-        scene_filter: Mapping[str, Any],
+        scene_filter: SceneFilter | JsonMapping,
         *,
         starting_number: int = 1,
         max_results: int = 100,
         sort_field: str | None = None,
         sort_direction: str | None = None,
     ) -> SearchPage:
-        """One page of scene-search."""
-        payload: dict[str, Any] = {
-            "datasetName": dataset,
-            "sceneFilter": dict(scene_filter),
-            "startingNumber": starting_number,
-            "maxResults": max_results,
-            "metadataType": "summary",
-        }
-        if sort_field:
-            payload["sortField"] = sort_field
-            payload["sortDirection"] = sort_direction or "ASC"
-        data = self.call("scene-search", payload)
+        """One page of scene-search (``scene_filter``: typed, or the ``sceneFilter`` JSON)."""
+        request = SceneSearch(
+            dataset,
+            scene_filter if isinstance(scene_filter, SceneFilter) else dict(scene_filter),
+            starting_number=starting_number,
+            max_results=max_results,
+            sort_field=sort_field,
+            sort_direction=sort_direction,
+        )
+        data = self.call("scene-search", request.to_json())
         if not isinstance(data, Mapping):
             raise UnexpectedResponse(
                 "scene-search: the answer holds no results", endpoint="scene-search"
@@ -343,7 +351,7 @@ class M2MClient:
     def iter_search_pages(
         self,
         dataset: str,
-        scene_filter: Mapping[str, Any],
+        scene_filter: SceneFilter | JsonMapping,
         *,
         limit: int | None = None,
         page_size: int = 1000,
@@ -405,14 +413,7 @@ class M2MClient:
     ) -> int:
         """Add scenes to a server-side list; returns the list's size as M2M reports it."""
         data = self.call(
-            "scene-list-add",
-            {
-                "listId": list_id,
-                "datasetName": dataset,
-                "idField": "entityId",
-                "entityIds": list(entity_ids),
-                "timeToLive": ttl,
-            },
+            "scene-list-add", SceneListAdd(list_id, dataset, entity_ids, ttl).to_json()
         )
         return int(data) if isinstance(data, int) else len(entity_ids)
 
@@ -436,14 +437,8 @@ class M2MClient:
         file_groups: bool = False,
     ) -> list[Product]:
         """What each scene can be downloaded as (by scene list or by entity ids)."""
-        payload: dict[str, Any] = {"datasetName": dataset}
-        if list_id:
-            payload["listId"] = list_id
-        else:
-            payload["entityIds"] = list(entity_ids or [])
-        if file_groups:
-            payload["includeSecondaryFileGroups"] = True
-        data = self.call("download-options", payload)
+        request = DownloadOptions(dataset, list_id, tuple(entity_ids or ()), file_groups)
+        data = self.call("download-options", request.to_json())
         return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
 
     @parsed
@@ -451,16 +446,21 @@ class M2MClient:
         self,
         label: str,
         *,
-        downloads: Sequence[Mapping[str, str]] = (),
-        data_groups: Sequence[Mapping[str, Any]] = (),
+        downloads: Sequence[DownloadItem | Mapping[str, str]] = (),
+        data_groups: Sequence[DataGroup | JsonMapping] = (),
     ) -> RequestResult:
-        """Queue downloads (by product) and/or data groups (by band group) under ``label``."""
-        payload: dict[str, Any] = {"label": label}
-        if downloads:
-            payload["downloads"] = [dict(d, label=label) for d in downloads]
-        if data_groups:
-            payload["dataGroups"] = [dict(g, label=label) for g in data_groups]
-        data = self.call("download-request", payload)
+        """Queue downloads (by product) and/or data groups (by band group) under ``label``.
+
+        Items are typed (:class:`m2mdl.m2m_requests.DownloadItem`, ``DataGroup``) or, as
+        before, their camelCase JSON (``{"entityId", "productId"}``,
+        ``{"datasetName", "fileGroups", "listId"}``).
+        """
+        request = DownloadRequest(
+            label,
+            [d if isinstance(d, DownloadItem) else DownloadItem.from_json(d) for d in downloads],
+            [g if isinstance(g, DataGroup) else DataGroup.from_json(g) for g in data_groups],
+        )
+        data = self.call("download-request", request.to_json())
         return RequestResult.from_json(data if isinstance(data, Mapping) else {})
 
     @parsed
@@ -482,10 +482,7 @@ class M2MClient:
     @parsed
     def grid2ll(self, path: int, row: int) -> list[tuple[float, float]]:
         """The corner coordinates (lon, lat) of a WRS-2 path/row."""
-        data = self.call(
-            "grid2ll",
-            {"gridType": "WRS2", "responseShape": "polygon", "path": str(path), "row": str(row)},
-        )
+        data = self.call("grid2ll", Grid2ll(path, row).to_json())
         coords = data.get("coordinates") if isinstance(data, Mapping) else None
         return [
             (float(c["longitude"]), float(c["latitude"]))

@@ -8,10 +8,9 @@ turns a response into data, a typed error, or a :class:`Transient` failure the c
 from __future__ import annotations
 
 import functools
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 from urllib.parse import urljoin
 
 import requests
@@ -27,7 +26,8 @@ from .errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from .http import redact_url, strip_query
+from .util.jsontypes import JsonMapping
+from .util.net import backoff_delay, parse_retry_after, redact_url, strip_query
 
 #: errorCode -> error class. Codes from the official exception-codes page and the ones seen in
 #: the wild (docs/design.md, "M2M API"), including the server's own misspelling.
@@ -110,14 +110,11 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
-        if retry_after is not None:
-            return min(retry_after, self.cap)
-        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+        return backoff_delay(attempt, base=self.base, cap=self.cap, retry_after=retry_after)
 
     def busy_delay(self, attempt: int) -> float:
         """Seconds to wait after the ``attempt``-th RATE_LIMIT_USER of one call."""
-        high = min(self.busy_cap, self.busy_base * 2 ** min(attempt - 1, 16))
-        return random.uniform(self.busy_base, max(self.busy_base, high))
+        return backoff_delay(attempt, base=self.busy_base, cap=self.busy_cap, floor=self.busy_base)
 
 
 class Transient(Exception):
@@ -132,7 +129,9 @@ class Transient(Exception):
     def final(self) -> M2mdlError:
         """The error to report once the retries are spent."""
         if isinstance(self.error, ApiError) and self.error.code in RETRY_CODES:
-            self.error.message += " (still refused after retries with backoff)"
+            return self.error.with_message(
+                f"{self.error.message} (still refused after retries with backoff)"
+            )
         return self.error
 
 
@@ -142,7 +141,7 @@ def exc_code(exc: Exception) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def json_envelope(response: requests.Response) -> Mapping[str, Any] | None:
+def json_envelope(response: requests.Response) -> JsonMapping | None:
     try:
         body = response.json()
     except ValueError:
@@ -160,11 +159,8 @@ def snippet(response: requests.Response) -> str:
 
 
 def retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    """The response's Retry-After in seconds (delta-seconds or an HTTP date), or None."""
+    return parse_retry_after(response.headers.get("Retry-After"))
 
 
 def redirect_error(endpoint: str, response: requests.Response) -> ApiError:

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Mapping
 from enum import IntEnum
-from typing import ClassVar
+from string import Template
+from typing import ClassVar, TypeVar
+
+_E = TypeVar("_E", bound="M2mdlError")
 
 
 class ExitCode(IntEnum):
@@ -17,6 +21,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     BUG = 1  # an unexpected error: a bug in m2mdl
+    ATTENTION = 1  # doctor only: a check needs attention (an alias: exit codes are numbers)
     INPUT = 2  # bad flags, files or values (Click uses 2 for usage errors too)
     AUTH = 3  # not logged in, credentials rejected, no access
     API = 4  # the M2M API refused the request or answered garbage
@@ -44,6 +49,17 @@ class M2mdlError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def with_message(self: _E, message: str) -> _E:
+        """A copy of this error (same class, code, hint and attributes) saying ``message``.
+
+        Errors are never changed after they are built: code that wants to add to a message
+        (``... (gave up after 5 attempts)``) raises such a copy instead.
+        """
+        copy = type(self).__new__(type(self), message)
+        copy.__dict__.update(self.__dict__)
+        copy.message = message
+        return copy
+
 
 # --- 2: input ---------------------------------------------------------------------------------
 
@@ -52,6 +68,39 @@ class InputError(M2mdlError):
     """A flag, file or value the user gave is not usable."""
 
     exit_code = ExitCode.INPUT
+
+
+class _Spelling(dict[str, str]):
+    """Names for ``${param}`` placeholders; a name not listed reads as itself."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+class ParameterError(InputError):
+    """A bad value for named parameters of a use case (the Python API and the CLI share them).
+
+    The message is a :class:`string.Template` whose ``${name}`` placeholders are parameter
+    names: it reads ``start 2021-01-01 is after end 2020-01-01`` to a Python caller, and the
+    CLI re-spells it with its flags (``--start ...``) through :meth:`spelled`, in one place.
+    A literal ``$`` in a value must be written ``$$``.
+
+    Attributes:
+        template: the message with its placeholders.
+    """
+
+    def __init__(self, template: str, *, hint: str | None = None) -> None:
+        self.template = template
+        super().__init__(Template(template).safe_substitute(_Spelling()), hint=hint)
+
+    def spelled(self, names: Mapping[str, str]) -> ParameterError:
+        """A copy whose message names each parameter as ``names`` spells it."""
+        return self.with_message(Template(self.template).safe_substitute(_Spelling(names)))
+
+
+def literal(value: object) -> str:
+    """``str(value)`` made safe to put in a :class:`ParameterError` template."""
+    return str(value).replace("$", "$$")
 
 
 class ConfigError(InputError):

@@ -18,17 +18,32 @@ Redirects are where secrets leak, so both sessions decide them here:
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from . import __version__
 from .errors import InsecureUrl
+from .util.net import redact_url, strip_query
+
+# Re-exported for the modules that still import them from here (m2mdl.util.net owns them).
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "USER_AGENT",
+    "ApiSession",
+    "DownloadSession",
+    "TimeoutSession",
+    "check_url",
+    "is_loopback",
+    "make_download_session",
+    "make_session",
+    "redact_url",
+    "redirect_allowed",
+    "strip_query",
+]
 
 USER_AGENT = f"m2mdl/{__version__}"
-_SIGNATURE = re.compile(r"(requestSignature|signature|token|apiKey)=[^&\s]*", re.IGNORECASE)
 
 
 class TimeoutSession(requests.Session):
@@ -39,6 +54,7 @@ class TimeoutSession(requests.Session):
         self.timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
 
+    # The arguments are requests.Session.request's, passed on unchanged (typed there).
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
@@ -50,6 +66,7 @@ class TimeoutSession(requests.Session):
 class ApiSession(TimeoutSession):
     """The API session: never follows a redirect (a 3xx comes back as the response)."""
 
+    # The arguments are requests.Session.request's, passed on unchanged (typed there).
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
@@ -142,14 +159,3 @@ def check_url(url: str, what: str = "API URL") -> str:
             hint="use https (plain http is allowed only for 127.0.0.1/localhost)",
         )
     return url
-
-
-def strip_query(url: str) -> str:
-    """The URL without its query string: signed download URLs carry their signature there."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def redact_url(text: str) -> str:
-    """Replace signature-like query values in a text (a log line, an error) by ``***``."""
-    return _SIGNATURE.sub(lambda m: f"{m.group(1)}=***", text)

@@ -1,11 +1,12 @@
 """The JSON manifest of a download run: what was asked, planned, fetched, skipped and failed.
 
 The manifest lives in the output directory (``m2mdl-manifest-<run id>.json``) so it travels
-with the data. It is rewritten atomically (tmp file, fsync, ``os.replace``) after every state
-change: at once if the last write is older than MIN_SAVE_INTERVAL, else by a timer at the end
-of that interval, and always at the end of the run. Coalescing keeps a run of thousands of
-files O(n) in manifest writes instead of O(n^2); a Ctrl-C or a kill -9 leaves valid JSON at
-most MIN_SAVE_INTERVAL behind, and what is on disk (verified files, ``.part`` journals) is the
+with the data. It is rewritten atomically (tmp file, fsync, ``os.replace``, directory fsync)
+after every state change: at once if the last write is older than MIN_SAVE_INTERVAL, else by
+a timer at the end of that interval, and always at the end of the run. Coalescing keeps a run
+of thousands of files O(n) in manifest writes instead of O(n^2); a Ctrl-C or a kill -9 leaves
+valid JSON at most MIN_SAVE_INTERVAL behind, and what is on disk (verified files, ``.part``
+journals) is the
 source of truth for a rerun: the manifest is the report.
 """
 
@@ -15,11 +16,9 @@ import datetime as dt
 import errno
 import json
 import logging
-import os
 import secrets
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 from . import __version__
 from .errors import DiskFull, DownloadError
+from .util.jsontypes import JsonMapping, JsonObject
 
 log = logging.getLogger("m2mdl.manifest")
 
@@ -79,7 +79,7 @@ class Item:
     url: str | None = None  # without its query: the signature is a credential
     bytes_received: int = 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The item as JSON (status as its string value)."""
         data = asdict(self)
         data["status"] = self.status.value
@@ -103,7 +103,7 @@ class Manifest:
     out_dir: Path
     run_id: str
     command: str
-    arguments: dict[str, Any]
+    arguments: JsonObject
     dataset: str | None = None
     aoi: Any = None
     filetype: str | None = None
@@ -112,7 +112,7 @@ class Manifest:
     started: str = field(default_factory=lambda: _utc_now())
     finished: str | None = None
     exit_code: int | None = None
-    scenes: list[dict[str, Any]] = field(default_factory=list)
+    scenes: list[JsonObject] = field(default_factory=list)
     items: dict[str, Item] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _last_save: float = field(default=0.0, repr=False)
@@ -132,6 +132,7 @@ class Manifest:
             self.items[item.key] = item
             self._dirty = True
 
+    # ``changes`` are Item fields of several types, set by name (mypy cannot tie name to type).
     def update(self, key: str, *, force: bool = False, **changes: Any) -> None:
         """Change fields of one item and save (now, or within MIN_SAVE_INTERVAL)."""
         with self._lock:
@@ -177,7 +178,7 @@ class Manifest:
                 counts[item.status.value] += 1
             return counts
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The whole manifest as JSON (schema documented in the README)."""
         with self._lock:
             return {
@@ -224,33 +225,29 @@ class Manifest:
             self.save()
 
 
-def atomic_write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` via a temporary file, fsync and rename: never a torn file.
+def atomic_write_json(path: Path, data: JsonMapping) -> None:
+    """Write JSON to ``path`` durably: tmp file, fsync, rename, directory fsync.
+
+    The writing is :func:`m2mdl.transfer.fsutil.atomic_write_bytes` (imported when first
+    needed: the engine is not needed to read a manifest); this only maps its errors.
 
     Raises:
         DiskFull: no space or no inode left (ENOSPC, EDQUOT); ``path`` is unchanged.
         DownloadError: any other write error; ``path`` is unchanged.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    from .transfer.fsutil import atomic_write_bytes
+
     payload = json.dumps(data, indent=2, sort_keys=False).encode("utf-8")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-    except OSError as exc:
-        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        atomic_write_bytes(path, payload)
+    except (DiskFull, OSError) as exc:  # the engine's NoSpace is a DiskFull; keep ours plain
+        if isinstance(exc, DiskFull) or getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFull(f"no space left on the device to write {path.name}") from exc
-        raise DownloadError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        strerror = exc.strerror if isinstance(exc, OSError) else None
+        raise DownloadError(f"cannot write {path}: {strerror or exc}") from exc
 
 
-def load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> JsonObject:
     """Read a manifest file (for ``cleanup`` and for tests)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
@@ -258,7 +255,7 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-def read_items(path: Path) -> list[dict[str, Any]] | None:
+def read_items(path: Path) -> list[JsonObject] | None:
     """The well-formed items of an earlier manifest, or None when the file is unusable.
 
     Earlier manifests are input: a file that is not JSON, not an object, whose items are not

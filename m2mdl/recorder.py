@@ -10,7 +10,8 @@ What is masked, everywhere in the report:
 - the values of the keys in :data:`SECRET_KEYS` (``token``, ``username``, ``contactId``,
   ``ipAddress``, ``apiKey``, ``password``) in request and response bodies;
 - the headers in :data:`SECRET_HEADERS` (``X-Auth-Token``, cookies, authorization);
-- URL signatures (``requestSignature=...``, via :func:`m2mdl.http.redact_url`) and DDS
+- URL user info and signature-like query values (``requestSignature=...``), via
+  :func:`m2mdl.util.net.redact_url` (query names are kept: they help a bug report); DDS
   download tokens (a path segment that is base64 JSON holding a ``contactId``);
 - every secret collected on the way (the token, each session key, the username, each
   signature and contact id) wherever it appears, via :func:`m2mdl.auth.redact`.
@@ -36,7 +37,8 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from .auth import redact
-from .http import redact_url
+from .util.jsontypes import JsonObject, JsonValue
+from .util.net import redact_url
 
 #: Keys whose values are masked wherever they appear in a recorded body.
 SECRET_KEYS = frozenset({"token", "username", "contactid", "ipaddress", "apikey", "password"})
@@ -50,7 +52,7 @@ _URL = re.compile(r"https?://[^\s\"'<>]+")
 _B64_SEGMENT = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
 
 
-def _decode_b64_json(text: str) -> dict[str, Any] | None:
+def _decode_b64_json(text: str) -> JsonObject | None:
     """The JSON object behind a base64 text (a signature or a DDS token), or None."""
     if not _B64_SEGMENT.match(text):
         return None
@@ -69,7 +71,7 @@ class Recorder:
 
     def __init__(self, secrets: Iterable[str] = (), body_cap: int = BODY_CAP) -> None:
         self.body_cap = body_cap
-        self.exchanges: list[dict[str, Any]] = []
+        self.exchanges: list[JsonObject] = []
         self._secrets: set[str] = {s for s in secrets if s}
         self._lock = threading.Lock()
 
@@ -85,15 +87,16 @@ class Recorder:
             hooks.append(self.hook)
         return session
 
-    def note(self, what: str, **details: Any) -> None:
+    def note(self, what: str, **details: JsonValue) -> None:
         """Record a request that got no response (DNS, TLS or connection failure)."""
         with self._lock:
             self.exchanges.append({"note": what, "at": _now(), **details})
 
+    # requests calls a hook with the response plus send()'s keyword arguments, untyped there.
     def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
         """The ``requests`` response hook: store the exchange (never the streamed body)."""
         request = response.request
-        exchange: dict[str, Any] = {
+        exchange: JsonObject = {
             "at": _now(time.time() - response.elapsed.total_seconds()),
             "elapsed_ms": round(response.elapsed.total_seconds() * 1000, 1),
             "request": {
@@ -118,7 +121,7 @@ class Recorder:
             self.exchanges.append(exchange)
         return response
 
-    def _request_body(self, body: bytes | str | None) -> Any:
+    def _request_body(self, body: bytes | str | None) -> JsonValue:
         if body is None:
             return None
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
@@ -127,17 +130,17 @@ class Recorder:
         except ValueError:
             return text[: self.body_cap]
 
-    def _response_body(self, content: bytes) -> dict[str, Any]:
+    def _response_body(self, content: bytes) -> JsonObject:
         cut = len(content) > self.body_cap
         text = content[: self.body_cap].decode("utf-8", "replace")
-        out: dict[str, Any] = {"body_bytes": len(content), "body_truncated": cut}
+        out: JsonObject = {"body_bytes": len(content), "body_truncated": cut}
         try:
             out["body"] = text if cut else json.loads(text)
         except ValueError:
             out["body"] = text
         return out
 
-    def _learn(self, exchange: dict[str, Any]) -> None:
+    def _learn(self, exchange: JsonObject) -> None:
         """Collect secrets that only this exchange reveals (keys, signatures, contact ids)."""
         request, response = exchange["request"], exchange["response"]
         found: list[str] = []
@@ -164,27 +167,27 @@ class Recorder:
         self.add_secret(*found)
 
     @staticmethod
-    def _contact_ids(decoded: dict[str, Any] | None) -> list[str]:
+    def _contact_ids(decoded: JsonObject | None) -> list[str]:
         if decoded is None or decoded.get("contactId") in (None, ""):
             return []
         return [str(decoded["contactId"])]
 
     # --- the report -------------------------------------------------------------------------
 
-    def redacted(self) -> list[dict[str, Any]]:
+    def redacted(self) -> list[JsonObject]:
         """Every exchange with its secrets masked (see the module docstring)."""
         with self._lock:
             exchanges, secrets = list(self.exchanges), set(self._secrets)
         return [_mask(exchange, secrets) for exchange in exchanges]
 
-    def mask(self, value: Any) -> Any:
+    def mask(self, value: JsonValue) -> JsonValue:
         """``value`` (JSON-like) with every secret known so far masked."""
         with self._lock:
             secrets = set(self._secrets)
         return _mask(value, secrets)
 
 
-def _mask(value: Any, secrets: set[str], key: str = "") -> Any:
+def _mask(value: JsonValue, secrets: set[str], key: str = "") -> JsonValue:
     lowered = key.lower()
     if lowered in SECRET_KEYS or lowered in SECRET_HEADERS:
         return MASK if value not in (None, "") else value
@@ -193,7 +196,7 @@ def _mask(value: Any, secrets: set[str], key: str = "") -> Any:
     if isinstance(value, list):
         return [_mask(v, secrets) for v in value]
     if isinstance(value, str):
-        return redact(redact_url(value), secrets)
+        return redact(redact_url(value, keep_query=True), secrets)
     if isinstance(value, int) and not isinstance(value, bool) and str(value) in secrets:
         return MASK
     return value

@@ -12,6 +12,7 @@ import pytest
 from m2mdl import manifest as mf
 from m2mdl.errors import DiskFull, DownloadError
 from m2mdl.manifest import Item, Manifest, Status
+from m2mdl.transfer.naming import TMP_SUFFIX
 
 
 def make(tmp_path: Path) -> Manifest:
@@ -64,7 +65,7 @@ def test_failed_write_leaves_the_previous_file_intact(
         m.finish(0)
     assert m.path.read_bytes() == before
     assert json.loads(before)
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith((".tmp", TMP_SUFFIX))]
 
 
 @pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
@@ -80,13 +81,13 @@ def test_full_disk_or_no_inodes_raise_disk_full_and_keep_the_last_version(
         raise OSError(code, os.strerror(code))
 
     # ENOSPC from open(O_CREAT) is how a file system out of inodes shows up.
-    target = {"open": (os, "open"), "write": (os, "fdopen"), "fsync": (os, "fsync")}[where]
+    target = {"open": (os, "open"), "write": (os, "pwrite"), "fsync": (os, "fsync")}[where]
     monkeypatch.setattr(*target, full)
     with pytest.raises(DiskFull):
         m.finish(0)
     monkeypatch.undo()
     assert m.path.read_bytes() == before
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith((".tmp", TMP_SUFFIX))]
     m.finish(0)  # space again: the final state is written
     assert json.loads(m.path.read_bytes())["exit_code"] == 0
 

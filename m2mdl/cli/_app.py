@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import errno
 import functools
+import inspect
 import io
 import logging
 import os
@@ -21,16 +22,30 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from .. import __version__
-from ..errors import ExitCode, InputError, Interrupted, M2mdlError, OutputClosed, from_os_error
+from ..errors import (
+    ExitCode,
+    InputError,
+    Interrupted,
+    M2mdlError,
+    OutputClosed,
+    ParameterError,
+    from_os_error,
+)
+
+if TYPE_CHECKING:  # real types for mypy; at run time these are imported when first needed
+    from ..auth import CredentialStore, SecretFilter
+    from ..ui import Ui
+    from ..workflow.context import Context
 
 app = typer.Typer(
     name="m2mdl",
@@ -44,47 +59,85 @@ app = typer.Typer(
     "6 some files failed or still preparing, 130 interrupted.",
 )
 
+# A typer command takes any parameters: the decorator keeps whatever signature it wraps.
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("m2mdl")
+
+#: Parameter names of the workflow and the Python API -> how the command line spells them.
+#: A :class:`m2mdl.errors.ParameterError` names parameters; :func:`handle` re-spells them here
+#: (and only here) so that a CLI user reads flags and a Python caller reads parameter names.
+FLAG_NAMES: Mapping[str, str] = {
+    "start": "--start",
+    "end": "--end",
+    "cloud_min": "--cloud-min",
+    "cloud_max": "--cloud-max",
+    "months": "--months",
+    "path": "--path",
+    "row": "--row",
+    "limit": "--limit",
+    "sort": "--sort",
+    "aoi": "--aoi, --bbox or --point",
+    "dataset": "--dataset",
+    "tier": "--tier",
+}
 
 
 @dataclass
 class State:
     """What the global options set up for a command."""
 
+    # Values for config.resolve(): str, int, bool or None by flag (resolve() checks them).
     flags: dict[str, Any]
     quiet: bool = False
     verbose: bool = False
     debug: bool = False
     color: bool = True
     sandbox: bool = False
+    config: Path | None = None
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
 
-    def ui(self) -> Any:
+    def ui(self) -> Ui:
         """The UI (rich is imported only when a command needs it)."""
         from ..ui import Ui
 
         return Ui(quiet=self.quiet, verbose=self.verbose, color=self.color)
 
-    def context(self, ui: Any) -> Any:
-        """A workflow Context with settings, credential store and reporter."""
+    @contextmanager
+    def session(self, ui: Ui) -> Iterator[Context]:
+        """The command's :class:`Context`, closed on the way out whatever happened.
+
+        The one owner of a session's lifecycle in the CLI: every command uses
+        ``with state.session(ui) as context:``, and closing records when the session key was
+        last used (M2M keys expire after two idle hours), even after an error.
+        """
+        with self.context(ui) as context:
+            yield context
+
+    def context(self, ui: Ui) -> Context:
+        """A workflow Context with settings, credential store and reporter.
+
+        Prefer :meth:`session`, which also closes it; this stays for the callers that close
+        the context themselves.
+        """
         from ..auth import SecretFilter
         from ..config import resolve
         from ..workflow.context import Context
 
         secret_filter = SecretFilter()
         _setup_logging(self, secret_filter)
+        store: CredentialStore
         if self.sandbox:
             store, api_url, stac_url = self._start_sandbox()
-            settings = resolve(dict(self.flags, api_url=api_url, stac_url=stac_url))
+            flags = dict(self.flags, api_url=api_url, stac_url=stac_url)
+            settings = resolve(flags, path=self.config)
         else:
             from ..auth import open_store
 
-            settings = resolve(self.flags)
+            settings = resolve(self.flags, path=self.config)
             store = open_store(ui.warn)
         return Context(settings=settings, store=store, reporter=ui, secret_filter=secret_filter)
 
-    def _start_sandbox(self) -> tuple[Any, str, str]:
+    def _start_sandbox(self) -> tuple[CredentialStore, str, str]:
         from ..auth import Credentials, MemoryStore, StoredSession
         from ..sandbox import Sandbox, SandboxConfig
 
@@ -103,7 +156,7 @@ class State:
             self._cleanups.pop()()
 
 
-def _setup_logging(state: State, secret_filter: Any) -> None:
+def _setup_logging(state: State, secret_filter: SecretFilter) -> None:
     level = logging.DEBUG if state.debug else logging.INFO if state.verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -115,23 +168,32 @@ def _setup_logging(state: State, secret_filter: Any) -> None:
 
 
 def handle(func: F) -> F:
-    """Turn errors into one message and an exit code (the only place that does).
+    """Make ``func`` a command: global flags accepted after it, signals, one error report.
 
-    m2mdl's own errors print their line and hint; an OSError a user or the OS can cause (full
-    disk, a bad path, stdout closed) is translated by :func:`m2mdl.errors.from_os_error`
-    first; anything else is a bug. ``--debug`` adds the traceback above the line, for every
-    kind of error.
+    * Errors become one message and an exit code here (the only place that does): m2mdl's own
+      errors print their line and hint; an OSError a user or the OS can cause (full disk, a
+      bad path, stdout closed) is translated by :func:`m2mdl.errors.from_os_error` first;
+      anything else is a bug. ``--debug`` adds the traceback above the line.
+    * The global flags (``--sandbox``, ``-q``, ``--config`` ...) are accepted after the
+      command name too, like git's and gh's: they are added to the command's own options
+      (and so to its ``--help``) and override the ones given before it.
+    * SIGINT, SIGTERM and SIGHUP stop the command promptly (exit 130): see
+      :class:`_StopSignals`.
     """
 
+    # A command's own parameters and result pass through untouched, whatever they are.
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        given = {name: kwargs.pop(GLOBAL_PREFIX + name, None) for name in _global_names()}
         # Not isinstance(ctx, typer.Context): the context typer passes is its vendored click's
         # class, so that test failed and --debug was silently lost here.
         found = getattr(kwargs.get("ctx"), "obj", None)
         state = found if isinstance(found, State) else State(flags={})
+        _apply_globals(state, given)
         _guard_closed_stdout()
         try:
-            result = func(*args, **kwargs)
+            with _StopSignals():
+                result = func(*args, **kwargs)
             sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
             return result
         except typer.Exit:
@@ -144,7 +206,42 @@ def handle(func: F) -> F:
         finally:
             state.close()
 
+    signature = inspect.signature(func, eval_str=True)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *_global_parameters()]
+    )
     return wrapper  # type: ignore[return-value]
+
+
+#: Prefix of the global flags' parameter names when they are repeated on a command.
+GLOBAL_PREFIX = "global_"
+
+
+def _global_names() -> list[str]:
+    """The global options' parameter names, as the app callback (:func:`main`) declares them."""
+    return [n for n in inspect.signature(main).parameters if n not in ("ctx", "version")]
+
+
+def _global_parameters() -> list[inspect.Parameter]:
+    """The app callback's options, renamed, as keyword-only parameters of a command."""
+    params = inspect.signature(main, eval_str=True).parameters
+    return [
+        params[name].replace(name=GLOBAL_PREFIX + name, kind=inspect.Parameter.KEYWORD_ONLY)
+        for name in _global_names()
+    ]
+
+
+def _apply_globals(state: State, given: Mapping[str, object]) -> None:
+    """Global flags given after the command: a value overrides, a switch turns on."""
+    if isinstance(given.get("api_url"), str):
+        state.flags["api_url"] = given["api_url"]
+    if isinstance(given.get("config"), Path):
+        state.config = given["config"]  # type: ignore[assignment]  # narrowed just above
+    state.sandbox = state.sandbox or given.get("sandbox") is True
+    state.quiet = state.quiet or given.get("quiet") is True
+    state.debug = state.debug or given.get("debug") is True
+    state.verbose = state.verbose or state.debug or given.get("verbose") is True
+    state.color = state.color and given.get("no_color") is not True
 
 
 def _report(state: State, exc: Exception) -> int:
@@ -152,6 +249,8 @@ def _report(state: State, exc: Exception) -> int:
     error = from_os_error(exc) if isinstance(exc, OSError) else None
     if isinstance(exc, M2mdlError):
         error = exc
+    if isinstance(error, ParameterError):
+        error = error.spelled(FLAG_NAMES)
     if isinstance(error, OutputClosed):
         _silence_stdout()
         if error.quiet:
@@ -211,6 +310,8 @@ def main(
     api_url: Annotated[
         str | None,
         typer.Option(
+            "--api-url",
+            metavar="URL",
             help="M2M service URL [env: M2MDL_API_URL; default: the real stable endpoint]",
             show_default=False,
         ),
@@ -224,7 +325,9 @@ def main(
     config: Annotated[
         Path | None,
         typer.Option(
-            help="Config file [env: M2MDL_CONFIG; default: config.toml in the config dir]"
+            "--config",
+            metavar="FILE",
+            help="Config file [env: M2MDL_CONFIG; default: config.toml in the config dir]",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no notes.")] = False,
@@ -243,10 +346,9 @@ def main(
     ] = None,
 ) -> None:
     """Search and download Landsat Collection 2 data through the USGS M2M API."""
-    if config is not None:
-        os.environ["M2MDL_CONFIG"] = str(config)
     ctx.obj = State(
         flags={"api_url": api_url},
+        config=config,
         quiet=quiet,
         verbose=verbose or debug,
         debug=debug or os.environ.get("M2MDL_DEBUG") == "1",
@@ -255,32 +357,98 @@ def main(
     )
 
 
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT, SIGTERM and SIGHUP set an event the transfer engine watches; a second SIGINT
-    aborts.
+#: The signal handlers of the running command (innermost last).
+_ACTIVE: list[_StopSignals] = []
+
+
+class _StopSignals:
+    """SIGINT, SIGTERM and SIGHUP stop the command, cleanly and promptly.
+
+    Each signal sets :attr:`stop`, the event the transfer engine and the wait for preparing
+    files watch: while one of them runs, it winds down itself (journals flushed, manifest
+    saved, server state removed) and the command exits 130. Anywhere else (a search, a plan,
+    a login) nothing watches the event, so the handler also raises KeyboardInterrupt in the
+    main thread: the command stops at once, the download workflow still saves its manifest,
+    and :func:`handle` exits 130. A second SIGINT always aborts.
 
     SIGHUP is what a run gets when its ssh session or terminal goes away: it stops the run
-    cleanly like SIGTERM (journals flushed, manifest saved, server state removed) instead of
-    killing it outright. Use ``nohup`` or tmux to keep a run going after logging out.
+    like SIGTERM instead of killing it outright. Use ``nohup`` or tmux to keep a run going
+    after logging out (a SIGHUP ignored at start-up stays ignored).
     """
-    stop = threading.Event()
-    previous: dict[signal.Signals, Any] = {}
 
-    def on_signal(signum: int, frame: Any) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        # Previous handlers: a callable, SIG_DFL/SIG_IGN, or None, as signal.signal returns.
+        self._previous: dict[signal.Signals, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                    continue  # started under nohup: the user asked to survive the hang-up
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.remove(self)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop.is_set() and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        stop.set()
+        self.stop.set()
+        if not _watching(frame, self.stop):
+            raise KeyboardInterrupt
 
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
-            continue  # started under nohup: the user asked to survive the hang-up
-        previous[sig] = signal.signal(sig, on_signal)
+
+def _watching(frame: FrameType | None, stop: threading.Event) -> bool:
+    """Whether the interrupted main thread will notice ``stop`` by itself: it is inside the
+    transfer engine, or blocked in ``stop.wait()`` (the wait for preparing files)."""
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).startswith("m2mdl.transfer"):
+            return True
+        if frame.f_code.co_name == "wait" and frame.f_locals.get("self") is stop:
+            return True
+        frame = frame.f_back
+    return False
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """The event SIGINT, SIGTERM and SIGHUP set, for the transfer engine to watch.
+
+    Inside a command the handlers are already installed by :func:`handle`; elsewhere (a test,
+    a script) they are installed for the duration of the block. See :class:`_StopSignals`.
+    """
+    if _ACTIVE:
+        yield _ACTIVE[-1].stop
+        return
+    with _StopSignals() as signals:
+        yield signals.stop
+
+
+def run(args: list[str]) -> int:
+    """Run the app on ``args`` and return the exit code.
+
+    Usage errors are shortened to one line, like every other m2mdl error (Click's default is
+    a usage block plus the error); they are typer's exceptions, recognised by their class.
+    """
     try:
-        yield stop
-    finally:
-        for old_sig, handler in previous.items():
-            signal.signal(old_sig, handler)
+        code = app(args=args, prog_name="m2mdl", standalone_mode=False)
+    except typer.TyperException as exc:  # typer's (vendored click's) usage errors
+        if not args:  # bare `m2mdl` (no_args_is_help): the help, on stderr, exit 2
+            print(exc.format_message(), file=sys.stderr)
+            return exc.exit_code
+        ctx = getattr(exc, "ctx", None)  # a usage error carries the command it concerns
+        where = ctx.command_path if ctx is not None else "m2mdl"
+        print(f"error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
+        return exc.exit_code
+    return code if isinstance(code, int) else 0
 
 
 def parse_date(value: str | None, flag: str) -> dt.date | None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import AccessDenied, InputError
+from ..output import envelope
 from ._app import State, app, handle
+
+if TYPE_CHECKING:
+    from ..ui import Ui
+    from ..workflow.context import Context
 
 
 def _read_token(token_stdin: bool) -> str:
@@ -75,16 +80,16 @@ def login(
 
     state: State = ctx.obj
     ui = state.ui()
-    context = state.context(ui)
-    if status:
-        _print_status(ui, context, json_out)
-        return
-    user = username or os.environ.get("M2MDL_USERNAME", "").strip()
-    if not user:
-        if not sys.stdin.isatty():
-            raise InputError("no username: use --username or set M2MDL_USERNAME")
-        user = input("ERS username: ").strip()
-    result = account.login(context, user, _read_token(token_stdin))
+    with state.session(ui) as context:
+        if status:
+            _print_status(ui, context, json_out)
+            return
+        user = username or os.environ.get("M2MDL_USERNAME", "").strip()
+        if not user:
+            if not sys.stdin.isatty():
+                raise InputError("no username: use --username or set M2MDL_USERNAME")
+            user = input("ERS username: ").strip()
+        result = account.login(context, user, _read_token(token_stdin))
     ui.info(f"logged in as {result.username}; credentials stored in {result.store}")
     if not result.can_download:
         ui.warn(
@@ -93,7 +98,7 @@ def login(
         )
 
 
-def _print_status(ui: Any, context: Any, json_out: bool) -> None:
+def _print_status(ui: Ui, context: Context, json_out: bool) -> None:
     """Who is logged in and the session key; in text also the quota and USGS's notices.
 
     The JSON form stays login-status schema_version 1 (docs/schemas/login-status.schema.json),
@@ -104,20 +109,20 @@ def _print_status(ui: Any, context: Any, json_out: bool) -> None:
 
     if json_out:
         info = account.status(context)
-        doc = {
-            "schema_version": 1,
-            "kind": "login-status",
-            "username": info.username,
-            "secret_store": info.source,
-            "has_session_key": info.has_key,
-            "key_age_seconds": info.key_age_seconds,
-            "key_idle_seconds": info.key_idle_seconds,
-        }
+        doc = envelope(
+            "login-status",
+            {
+                "username": info.username,
+                "secret_store": info.source,
+                "has_session_key": info.has_key,
+                "key_age_seconds": info.key_age_seconds,
+                "key_idle_seconds": info.key_idle_seconds,
+            },
+        )
         ui.data(json.dumps(doc) + "\n")
         return
     service = service_status(context)  # first: it logs in, which the key line then shows
     info = account.status(context)
-    context.close()
     from_env = info.source.startswith("environment")
     quota = service.quota.line() if service.quota else None
     lines = [
@@ -140,5 +145,6 @@ def logout(ctx: typer.Context) -> None:
 
     state: State = ctx.obj
     ui = state.ui()
-    removed = account.logout(state.context(ui))
+    with state.session(ui) as context:
+        removed = account.logout(context)
     ui.info("logged out; stored credentials deleted" if removed else "nothing was stored")

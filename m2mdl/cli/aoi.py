@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Literal, overload
 
 import typer
 
 from ..errors import InputError
+from ..output import envelope
 from ._app import State, app, handle
+
+if TYPE_CHECKING:
+    from ..aoi import Aoi
+    from ..ui import Ui
 
 AoiFileOpt = Annotated[
     Path | None,
@@ -55,6 +60,19 @@ RadiusOpt = Annotated[
 ]
 
 
+@overload
+def area_from_options(
+    aoi: Path | None,
+    bbox: tuple[float, float, float, float] | None,
+    point: tuple[float, float] | None,
+    radius_km: float,
+    *,
+    required: Literal[True],
+    antimeridian: bool = False,
+) -> Aoi: ...
+
+
+@overload
 def area_from_options(
     aoi: Path | None,
     bbox: tuple[float, float, float, float] | None,
@@ -63,7 +81,18 @@ def area_from_options(
     *,
     required: bool = False,
     antimeridian: bool = False,
-) -> Any:
+) -> Aoi | None: ...
+
+
+def area_from_options(
+    aoi: Path | None,
+    bbox: tuple[float, float, float, float] | None,
+    point: tuple[float, float] | None,
+    radius_km: float,
+    *,
+    required: bool = False,
+    antimeridian: bool = False,
+) -> Aoi | None:
     """One Aoi from exactly one of --aoi, --bbox, --point (None if none and not required).
 
     A --bbox with west > east is refused unless ``antimeridian`` (``--antimeridian``) says
@@ -110,7 +139,7 @@ def check_bbox_order(bbox: tuple[float, float, float, float], antimeridian: bool
         )
 
 
-def wrs_area(path: int, row: int) -> Any:
+def wrs_area(path: int, row: int) -> Aoi:
     """The footprint of WRS-2 ``path``/``row`` as an Aoi, computed offline.
 
     The WRS-2 grid is fixed, so no login or network is needed: the corners come from the
@@ -216,22 +245,23 @@ def aoi_command(
         ui.data(text if text.endswith("\n") else text + "\n")
 
 
-def _describe(ui: Any, area: Any, json_out: bool) -> None:
+def _describe(ui: Ui, area: Aoi, json_out: bool) -> None:
     summary = area.describe()
     west, south, east, north = summary.bounds
     if json_out:
         ui.data(
             json.dumps(
-                {
-                    "schema_version": 1,
-                    "kind": "aoi",
-                    "source": area.source,
-                    "geometry_type": summary.geometry_type,
-                    "polygons": summary.polygons,
-                    "vertices": summary.vertices,
-                    "bounds": list(summary.bounds),
-                    "area_km2": summary.area_km2,
-                },
+                envelope(
+                    "aoi",
+                    {
+                        "source": area.source,
+                        "geometry_type": summary.geometry_type,
+                        "polygons": summary.polygons,
+                        "vertices": summary.vertices,
+                        "bounds": list(summary.bounds),
+                        "area_km2": summary.area_km2,
+                    },
+                ),
                 indent=2,
             )
             + "\n"

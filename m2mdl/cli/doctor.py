@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import ConfigError
+from ..util.jsontypes import JsonObject
 from ._app import State, app, handle
 
 if TYPE_CHECKING:
+    from ..ui import Ui
     from ..workflow.doctor import Check
 
 #: status -> (mark, plain-ASCII mark for terminals that cannot show it, rich style)
@@ -37,7 +39,7 @@ def _mark(status: str) -> tuple[str, str]:
 class _Printer:
     """Prints each check as it ends (text), or collects them (--json)."""
 
-    def __init__(self, ui: Any, json_out: bool) -> None:
+    def __init__(self, ui: Ui, json_out: bool) -> None:
         self.ui, self.json_out = ui, json_out
 
     def __call__(self, check: Check) -> None:
@@ -95,26 +97,30 @@ def doctor(
     ui = state.ui()
     printer = _Printer(ui, json_out)
     state.flags.update(out_dir=None if out is None else str(out))
-    try:
-        context = state.context(ui)
-    except ConfigError as exc:  # doctor's job is to say this as a check, not to stop at it
-        check = Check("configuration", "fail", str(exc), exc.hint or "fix the config file", 2)
-        printer(check)
-        if json_out:
-            ui.data(json.dumps(_summary([check], 2)) + "\n")
-        raise typer.Exit(2) from None
-    options = DoctorOptions(
-        out_dir=Path(context.settings.out_dir), download=download, wait=context.settings.wait
-    )
-    if download and not json_out:
-        ui.info("doctor --download requests one small file; its order is removed afterwards")
-    runner = Doctor(context, options, on_check=printer)
-    try:
-        result = runner.run()
-    finally:
-        if report is not None:
-            _write_report(report, build_report(runner))
-            ui.info(f"report written to {report}: attach it to a bug report (secrets masked)")
+    with contextlib.ExitStack() as stack:
+        try:
+            context = stack.enter_context(state.session(ui))
+        except ConfigError as exc:  # doctor's job is to say this as a check, not to stop at it
+            code = int(exc.exit_code)
+            check = Check(
+                "configuration", "fail", str(exc), exc.hint or "fix the config file", code
+            )
+            printer(check)
+            if json_out:
+                ui.data(json.dumps(_summary([check], code)) + "\n")
+            raise typer.Exit(code) from None
+        options = DoctorOptions(
+            out_dir=Path(context.settings.out_dir), download=download, wait=context.settings.wait
+        )
+        if download and not json_out:
+            ui.info("doctor --download requests one small file; its order is removed afterwards")
+        runner = Doctor(context, options, on_check=printer)
+        try:
+            result = runner.run()
+        finally:
+            if report is not None:
+                _write_report(report, build_report(runner))
+                ui.info(f"report written to {report}: attach it to a bug report (secrets masked)")
     code = result.exit_code
     if json_out:
         ui.data(json.dumps(_summary(result.checks, code)) + "\n")
@@ -123,26 +129,19 @@ def doctor(
     raise typer.Exit(code)
 
 
-def _summary(checks: list[Check], code: int) -> dict[str, Any]:
-    return {
-        "schema_version": 1,
-        "kind": "doctor",
-        "exit_code": code,
-        "checks": [c.to_json() for c in checks],
-    }
+def _summary(checks: list[Check], code: int) -> JsonObject:
+    from ..output import envelope
+
+    return envelope("doctor", {"exit_code": code, "checks": [c.to_json() for c in checks]})
 
 
-def _write_report(path: Path, document: dict[str, Any]) -> None:
+def _write_report(path: Path, document: JsonObject) -> None:
     """Write the report atomically, readable by its owner only (it describes an account)."""
+    from ..auth import write_private
     from ..errors import InputError
 
-    tmp = path.with_name(f".{path.name}.tmp")
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     try:
-        fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-        os.replace(tmp, path)
+        write_private(path, text.encode("utf-8"))
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise InputError(f"cannot write the report {path}: {exc.strerror or exc}") from None

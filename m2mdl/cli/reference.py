@@ -31,6 +31,8 @@ from typer._click.shell_completion import get_completion_class
 from typer._completion_classes import completion_init
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
+from ._app import GLOBAL_PREFIX
+
 PROG_NAME = "m2mdl"
 COMPLETE_VAR = "_M2MDL_COMPLETE"
 #: The repository root when m2mdl runs from a checkout (the default target of the generator).
@@ -162,8 +164,15 @@ def param_doc(param: _click.Parameter, ctx: _click.Context) -> ParamDoc:
 
 
 def params_table(command: _click.Command, ctx: _click.Context) -> list[str]:
-    """A Markdown table of a command's visible parameters (``--help`` left out)."""
-    params = [p for p in command.params if not getattr(p, "hidden", False)]
+    """A Markdown table of a command's visible parameters (``--help`` left out).
+
+    A command's copies of the global options are left out: they are listed once, at the top.
+    """
+    params = [
+        p
+        for p in command.params
+        if not getattr(p, "hidden", False) and not (p.name or "").startswith(GLOBAL_PREFIX)
+    ]
     if not params:
         return ["This command takes no options besides `--help`."]
     lines = ["| Option / argument | Type | Default | Description |", "| --- | --- | --- | --- |"]
@@ -219,8 +228,8 @@ def cli_reference(command: _click.Command | None = None) -> str:
         "",
         _clean(root.help),
         "",
-        "Every command also takes `--help`. Global options go before the command: "
-        "`m2mdl --quiet download ...`.",
+        "Every command also takes `--help`. Global options go before or after the command: "
+        "`m2mdl --quiet download ...` and `m2mdl download --quiet ...` are the same.",
         "",
         "## Global options",
         "",

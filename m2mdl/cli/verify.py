@@ -32,8 +32,8 @@ def verify(
 
     state: State = ctx.obj
     ui = state.ui()
-    context = state.context(ui)
-    report = verify_directory(context.settings, directory, context.reporter)
+    with state.session(ui) as context:
+        report = verify_directory(context.settings, directory, context.reporter)
     if json_out:
         ui.data(json.dumps(report.to_json(), indent=2) + "\n")
     else:

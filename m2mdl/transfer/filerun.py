@@ -145,22 +145,23 @@ def _mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
 def _fetch_all(task: FileTask) -> None:
     """Fetch every missing range: one open segment for a fresh file, one per gap on resume.
 
-    When the size is known up front (journal or ``expected_size``), a split is planned
-    before the first request, which then asks only for the first part: stopping an
-    open-ended stream at a boundary would waste what is in flight (a TCP window).
+    Each stream may later split its remaining range when connections are idle and it is
+    slow (``split_after``, ``segmented.py``). With ``split_after`` 0 and the size known up
+    front (journal or ``expected_size``), the split is planned before the first request
+    instead, which then asks only for the first part.
     """
     segments = [Segment(lo, hi) for lo, hi in task.part.gaps()]
-    task.can_split = len(segments) == 1 and not task.ranges_broken
-    task.pending_split = []
     task.abort.clear()
     size = task.part.total if task.part.total is not None else task.job.expected_size
     first = segments[0]
-    if task.can_split and size is not None and first.end in (None, size):
-        planned = Segment(first.start, size)
-        task.pending_split = plan_split(task, planned, size)
-        if task.pending_split:
-            first.end = planned.end
-            task.can_split = False
+    upfront = task.options.split_after == 0 and len(segments) == 1 and not task.ranges.broken
+    planned: list[Segment] = []
+    if upfront and size is not None and first.end in (None, size):
+        whole = Segment(first.start, size)
+        planned = plan_split(task, whole, size)
+        if planned:
+            first.end = whole.end
+    task.ranges.arm(planned, may_split=upfront and not planned)
     SegmentRunner(task).run(segments)
 
 
@@ -170,7 +171,8 @@ def _restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:
     if not allowed:
         exc.message = f"{exc.message} (gave up after {task.attempts} attempts)"
         return _fail(task, exc)
-    task.ranges_broken = task.ranges_broken or exc.ranges_broken
+    if exc.ranges_broken:
+        task.ranges.ignored()
     task.flush_progress(drop=True)
     delay = 0.0
     if failures > 1:  # a file that keeps changing: back off like any other failure

@@ -178,10 +178,10 @@ class TransferOptions:
 
     Attributes:
         workers: HTTP connections in all, across files and segments.
-        segments: Range segments per file at most, used when files are fewer than workers.
+        segments: Range segments (connections) per file at most; a file is split only
+            when connections are idle (see ``split_after``). 1: never split.
         segment_min_size: files smaller than this are never split.
-        chunk_size: the largest read (and write) in bytes (and the size of each stream's
-            reusable read buffer).
+        chunk_size: the largest read (and write) in bytes; segments are at least 4 chunks.
         journal_interval: at most this many written bytes per file are ever missing from
             the journal on disk (so a kill -9 re-sends at most about this much per file).
             A helper thread fsyncs the data and rewrites the journal after every half
@@ -204,6 +204,14 @@ class TransferOptions:
         user_agent: the User-Agent header sent with every request.
         adaptive_successes: successful responses needed to raise the connection limit by one
             after it was lowered by a 503/429.
+        limit_rate: a cap on the total download rate of the run in bytes per second, over
+            all connections (a token bucket shared by every stream, ``ratelimit.py``), or
+            None for no cap.
+        split_after: a file that streams on one connection is split into segments (up to
+            ``segments``) when connections are idle and its remaining bytes, at the rate
+            its stream has shown, would take longer than this many seconds; so a fast link
+            is never split and a capped one is (``segmented.py``). 0 splits a file of known
+            size before its first request, as soon as connections are spare.
     """
 
     workers: int = 4
@@ -223,6 +231,8 @@ class TransferOptions:
     verify_tls: bool = True
     user_agent: str = "m2mdl"
     adaptive_successes: int = 8
+    limit_rate: int | None = None
+    split_after: float = 3.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -238,5 +248,11 @@ class TransferOptions:
                 raise ValueError(f"TransferOptions.{name} must be at least 1, got {value}")
         if min(self.backoff_base, self.backoff_cap, self.retry_after_cap) < 0:
             raise ValueError("TransferOptions backoff values must not be negative")
+        if self.limit_rate is not None and self.limit_rate < 1:
+            raise ValueError(
+                f"TransferOptions.limit_rate must be at least 1, got {self.limit_rate}"
+            )
+        if self.split_after < 0:
+            raise ValueError("TransferOptions.split_after must not be negative")
         if min(self.connect_timeout, self.read_timeout, self.stall_seconds) <= 0:
             raise ValueError("TransferOptions timeouts must be positive")

@@ -29,7 +29,7 @@ import contextlib
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from .checks import check_head, check_size, read_head
@@ -169,17 +169,9 @@ class PartFile:
 
     # --- writing -------------------------------------------------------------------------
 
-    def write(
-        self,
-        offset: int,
-        data: bytes | bytearray | memoryview,
-        release: Callable[[], None] | None = None,
-    ) -> bool:
-        """Write ``data`` at ``offset``; have the journal rewritten as it grows.
-
-        With ``release``, ``data`` (a memoryview of the caller's buffer) may be lent to the
-        hasher's helper thread: the return value True means the caller must not touch the
-        buffer until ``release`` was called. False: the buffer is free at once.
+    def write(self, offset: int, data: bytes) -> None:
+        """Write ``data`` at ``offset``, hash it when it is next in order (``InOrderHasher``),
+        and have the journal rewritten as it grows.
 
         Raises:
             NoSpace: ENOSPC/EDQUOT. Nothing more is written to this file afterwards.
@@ -188,11 +180,7 @@ class PartFile:
         self._flusher.check()
         with self._io_errors():
             pwrite_all(self._fd, data, offset)
-        lent = False
-        if release is not None and isinstance(data, memoryview):
-            lent = self.hasher.submit(offset, data, release)
-        else:
-            self.hasher.feed(offset, data)
+        self.hasher.submit(offset, data)
         with self._lock:
             self.ranges = add_range(self.ranges, offset, offset + len(data))
             self._unflushed += len(data)
@@ -201,7 +189,6 @@ class PartFile:
                 self._unflushed = 0
         if due:
             self._flusher.request()
-        return lent
 
     def hash_ahead(self) -> None:
         """Hash the written prefix from disk (usually the page cache) up to the first gap.

@@ -93,6 +93,11 @@ class AdaptiveLimiter:
             self._in_use += 1
             return True
 
+    def idle(self) -> int:
+        """Slots free now (0 when every slot is in use or the limit was lowered below use)."""
+        with self._cond:
+            return max(0, self.limit - self._in_use)
+
     def release(self) -> None:
         """Give a slot back."""
         with self._cond:

@@ -55,6 +55,64 @@ class Segment:
         return self.eof or (self.end is not None and self.start >= self.end)
 
 
+class RangeSupport:
+    """What the server showed about Range requests, and the split waiting on it. Thread-safe.
+
+    Segments run in several threads and each may learn something (a 206, a 200 to a Range
+    request); every change goes through these methods, under one lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._broken = False  # the server mishandles Range: plain GETs from 0 only
+        self._proven = False  # the server answered a Range request with a 206
+        self._planned: list[Segment] = []  # segments planned up front, waiting for that 206
+        self._may_split = False  # the next accepted 206 may split the file (upfront mode)
+
+    @property
+    def broken(self) -> bool:
+        """True once the server showed it mishandles Range requests."""
+        with self._lock:
+            return self._broken
+
+    def usable(self) -> bool:
+        """True when a 206 proved Range works and nothing showed otherwise since."""
+        with self._lock:
+            return self._proven and not self._broken
+
+    def answered(self) -> None:
+        """A Range request got a fitting 206."""
+        with self._lock:
+            self._proven = True
+
+    def ignored(self) -> None:
+        """A Range request got the whole file (200): no resume, no segments."""
+        with self._lock:
+            self._broken = True
+            self._planned = []
+            self._may_split = False
+
+    def arm(self, planned: list[Segment], *, may_split: bool, broken: bool = False) -> None:
+        """Before a file's streams start: the split planned up front, or whether the first
+        accepted 206 may split it; ``broken`` (from a restart) is kept for good."""
+        with self._lock:
+            self._broken = self._broken or broken
+            self._planned = [] if self._broken else planned
+            self._may_split = may_split and not self._broken
+
+    def take_split(self) -> tuple[list[Segment], bool]:
+        """After a response was accepted: (planned segments to start now, may split now)."""
+        with self._lock:
+            if not self._proven or self._broken:
+                self._planned, self._may_split = [], False
+                return [], False
+            if self._planned:
+                planned, self._planned, self._may_split = self._planned, [], False
+                return planned, False
+            may_split, self._may_split = self._may_split, False
+            return [], may_split
+
+
 class FileTask:
     """Everything one file's segments share. Thread-safe where segments meet."""
 
@@ -67,10 +125,7 @@ class FileTask:
         self.url_generation = 0
         self.budget = AttemptBudget(self.options.max_attempts, self.options.chunk_size)
         self.abort = threading.Event()  # one segment failed: the others stop
-        self.ranges_broken = False  # the server mishandles Range: plain GETs from 0 only
-        self.can_split = False  # the next accepted 206 may split the file into segments
-        self.ranges_proven = False  # the server answered a Range request with a 206
-        self.pending_split: list[Segment] = []  # planned segments waiting for that 206
+        self.ranges = RangeSupport()
         self.attempts = 0
         self.bytes_received = 0
         self.mismatches: list[str] = []  # SHA-512 of each complete download that differed
@@ -175,6 +230,11 @@ class FileTask:
             self.url = url
             self.url_generation += 1
             return True
+
+    def current_url(self) -> tuple[str, int]:
+        """The URL to use now and its generation (for ``refresh``)."""
+        with self._refresh_lock:
+            return self.url, self.url_generation
 
     def sleep(self, delay: float) -> None:
         """Wait ``delay`` seconds, returning early on stop, abort or the deadline."""

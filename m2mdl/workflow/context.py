@@ -128,8 +128,19 @@ class Context:
         except CredentialStoreError as exc:
             self.reporter.warn(f"could not store the new session key: {exc}")
 
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        """Record that the key was used now (M2M keys expire after 2 h idle)."""
+        """Record that the key was used now (M2M keys expire after 2 h idle).
+
+        Called once, by whoever owns the context: ``with context:`` (the CLI's
+        ``State.session()``), or :meth:`m2mdl.M2M.close` for the Python API. Closing twice is
+        harmless.
+        """
         session, client = self._session, self._client
         if session and client and client.api_key and session.api_key == client.api_key:
             self._session = session.touched(self.clock())

@@ -42,7 +42,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -51,12 +50,16 @@ from .. import __version__
 from ..api import M2MClient
 from ..auth import StoredSession, resolve_session
 from ..errors import AccessDenied, ExitCode, M2mdlError
-from ..http import USER_AGENT, check_url, is_loopback, make_session, redact_url
+from ..http import USER_AGENT, check_url, is_loopback, make_session
+from ..m2m_requests import AcquisitionFilter, DownloadItem, SceneFilter
 from ..manifest import new_run_id
 from ..models import Product, Scene
+from ..output import envelope
 from ..recorder import Recorder, endpoint_of
 from ..stac import Lookup, StacClient
 from ..transfer import FileJob, FileResult, NullSink, TransferOptions, run_transfers
+from ..util.jsontypes import JsonObject
+from ..util.net import redact_url
 from .account import DOWNLOAD_PERMISSION
 from .cleanup import LABEL_PREFIX
 from .context import Context
@@ -100,7 +103,7 @@ class Check:
     fix: str | None = None
     code: int | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The check as JSON (``doctor --json`` and the report)."""
         return {
             "name": self.name,
@@ -125,7 +128,7 @@ class DoctorResult:
         for check in self.checks:
             if check.status == FAIL and check.code is not None:
                 return check.code
-        return 1
+        return int(ExitCode.ATTENTION)
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,6 @@ class Doctor:
         self.add(self.check_out_dir())
         if self.options.download:
             self.add(self._service_step("download", self.check_download))
-        self.ctx.close()
         return self.result
 
     def _service_step(self, name: str, step: Callable[[], Check]) -> Check:
@@ -265,13 +267,21 @@ class Doctor:
                 address = str(infos[0][4][0])
             except (OSError, UnicodeError) as exc:
                 self.recorder.note("dns", host=host, error=str(exc))
-                return Check(name, FAIL, f"cannot resolve {host}: {exc}", _FIX_NET, 5)
+                return Check(
+                    name, FAIL, f"cannot resolve {host}: {exc}", _FIX_NET, int(ExitCode.NETWORK)
+                )
         try:
             response = session.get(url, allow_redirects=False)
             received = time.time()
         except requests.exceptions.SSLError as exc:
             self.recorder.note("tls", url=url, error=redact_url(str(exc))[:500])
-            return Check(name, FAIL, f"TLS failed for {host}: {_tls_reason(exc)}", _FIX_TLS, 5)
+            return Check(
+                name,
+                FAIL,
+                f"TLS failed for {host}: {_tls_reason(exc)}",
+                _FIX_TLS,
+                int(ExitCode.NETWORK),
+            )
         except requests.RequestException as exc:
             self.recorder.note("connect", url=url, error=redact_url(str(exc))[:500])
             reason = "proxy refused" if isinstance(exc, requests.exceptions.ProxyError) else ""
@@ -288,7 +298,7 @@ class Doctor:
             fix = "the service is down or in maintenance; try again later"
             if name == "STAC API":
                 fix = "checksums cannot be looked up now (downloads still work); try again later"
-            return Check(name, FAIL, f"{detail}: the server is failing", fix, 5)
+            return Check(name, FAIL, f"{detail}: the server is failing", fix, int(ExitCode.NETWORK))
         if name == "STAC API" and status >= 300:
             return Check(
                 name,
@@ -396,17 +406,14 @@ class Doctor:
         assert self.client is not None
         today = dt.datetime.now(dt.timezone.utc).date()
         (west, south), (east, north) = SEARCH_AREA["lowerLeft"], SEARCH_AREA["upperRight"]
-        scene_filter = {
-            "spatialFilter": {
+        scene_filter = SceneFilter(
+            spatial={
                 "filterType": "mbr",
                 "lowerLeft": {"longitude": west, "latitude": south},
                 "upperRight": {"longitude": east, "latitude": north},
             },
-            "acquisitionFilter": {
-                "start": (today - dt.timedelta(days=SEARCH_DAYS)).isoformat(),
-                "end": today.isoformat(),
-            },
-        }
+            acquisition=AcquisitionFilter(today - dt.timedelta(days=SEARCH_DAYS), today),
+        )
         dataset = self.ctx.settings.dataset
         page = self.client.scene_search(dataset, scene_filter, max_results=10)
         scenes = [s for s in page.scenes if s.download]
@@ -514,7 +521,7 @@ class Doctor:
         self, client: M2MClient, planned: PlannedFile, label: str, scratch: Path
     ) -> Check:
         request = client.download_request(
-            label, downloads=[{"entityId": planned.entity_id, "productId": planned.product_id}]
+            label, downloads=[DownloadItem(planned.entity_id, planned.product_id)]
         )
         url = next((i.url for i in request.available if i.url), None) or self._wait_ready(
             client, label
@@ -672,7 +679,7 @@ FIXTURES = (
 )
 
 
-def build_report(doctor: Doctor) -> dict[str, Any]:
+def build_report(doctor: Doctor) -> JsonObject:
     """The ``--report`` document: context, checks and every exchange, secrets masked."""
     settings = doctor.ctx.settings
     exchanges = doctor.recorder.redacted()
@@ -683,30 +690,31 @@ def build_report(doctor: Doctor) -> dict[str, Any]:
         if endpoint:
             exchange["endpoint"] = endpoint
             exchange["fixture_name"] = f"doctor-{day}-{endpoint}.json"
-    return {
-        "schema_version": 1,
-        "kind": "doctor-report",
-        "m2mdl_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "settings": doctor.recorder.mask(
-            {
-                "api_url": settings.api_url,
-                "stac_url": settings.stac_url,
-                "dataset": settings.dataset,
-                "out_dir": str(doctor.options.out_dir),
-                "verify_tls": settings.verify_tls,
-                "timeout": settings.timeout,
-                "credential_store": doctor.ctx.store.description,
-            }
-        ),
-        "exit_code": doctor.result.exit_code,
-        "checks": doctor.recorder.mask([c.to_json() for c in doctor.result.checks]),
-        "attach": ATTACH,
-        "fixtures": FIXTURES,
-        "exchanges": exchanges,
-    }
+    return envelope(
+        "doctor-report",
+        {
+            "m2mdl_version": __version__,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "settings": doctor.recorder.mask(
+                {
+                    "api_url": settings.api_url,
+                    "stac_url": settings.stac_url,
+                    "dataset": settings.dataset,
+                    "out_dir": str(doctor.options.out_dir),
+                    "verify_tls": settings.verify_tls,
+                    "timeout": settings.timeout,
+                    "credential_store": doctor.ctx.store.description,
+                }
+            ),
+            "exit_code": doctor.result.exit_code,
+            "checks": doctor.recorder.mask([c.to_json() for c in doctor.result.checks]),
+            "attach": ATTACH,
+            "fixtures": FIXTURES,
+            "exchanges": exchanges,
+        },
+    )
 
 
 def _tls_reason(exc: Exception) -> str:

@@ -17,12 +17,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..api import M2MClient
 from ..config import state_dir
 from ..errors import M2mdlError
 from ..manifest import atomic_write_json
+from ..output import envelope
+from ..util.jsontypes import JsonMapping, JsonObject, JsonValue
 from .context import Context, Reporter
 
 log = logging.getLogger("m2mdl.workflow")
@@ -52,7 +53,7 @@ class Notice:
     updated: str | None = None
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Notice:
+    def from_json(cls, raw: JsonMapping) -> Notice:
         """Build from one element of the ``notifications`` answer."""
         return cls(
             notice_id=str(raw.get("id") or ""),
@@ -62,7 +63,7 @@ class Notice:
             updated=None if raw.get("dateUpdated") is None else str(raw.get("dateUpdated")),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The shape ``from_json`` reads (kept in the cache file)."""
         return {
             "id": self.notice_id,
@@ -106,10 +107,10 @@ class Quota:
     lowest: tuple[str, str, int] | None = None
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Quota:
+    def from_json(cls, data: JsonMapping) -> Quota:
         """Build from the ``rate-limit-summary`` answer."""
 
-        def lowest(entries: Any, name: str) -> int | None:
+        def lowest(entries: JsonValue, name: str) -> int | None:
             values = [
                 int(e[name])
                 for e in (entries if isinstance(entries, list) else [])
@@ -143,7 +144,7 @@ class Quota:
         return f"download requests left: {self.recent_left:,}{limit} per 15 min{tail}"
 
 
-def _lowest_count(entries: Any) -> tuple[str, str, int] | None:
+def _lowest_count(entries: JsonValue) -> tuple[str, str, int] | None:
     """The smallest ``*Count`` over ``remainingLimits`` entries, with its limit type."""
     counts = [
         (str(entry.get("limitType", "?")), str(name), int(value))
@@ -209,12 +210,14 @@ class NoticeCache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_json(
                 self.path,
-                {
-                    "schema_version": 1,
-                    "fetched_at": self.fetched_at,
-                    "notices": [n.to_json() for n in self.notices],
-                    "shown": self.shown,
-                },
+                envelope(
+                    "notices-cache",
+                    {
+                        "fetched_at": self.fetched_at,
+                        "notices": [n.to_json() for n in self.notices],
+                        "shown": self.shown,
+                    },
+                ),
             )
         except OSError as exc:
             log.info("could not write %s: %s", self.path, exc)

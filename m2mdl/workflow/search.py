@@ -6,14 +6,15 @@ import dataclasses
 import datetime as dt
 import difflib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..aoi import Aoi
 from ..api import M2MClient
-from ..errors import ApiError, DatasetNotFound, InputError
+from ..errors import ApiError, DatasetNotFound, InputError, ParameterError, literal
+from ..m2m_requests import AcquisitionFilter, CloudCoverFilter, SceneFilter
 from ..models import Scene
+from ..util.jsontypes import JsonObject
 
 log = logging.getLogger("m2mdl.workflow")
 SORT_KEYS = ("acquired", "-acquired", "cloud", "-cloud", "path_row")
@@ -37,32 +38,35 @@ class SearchQuery:
     page_size: int = 1000
 
     def __post_init__(self) -> None:
+        """Check the values; errors name the parameters (the CLI re-spells them as flags)."""
         if self.start and self.end and self.start > self.end:
-            raise InputError(f"--start {self.start} is after --end {self.end}")
-        for name, value in (("--cloud-min", self.cloud_min), ("--cloud-max", self.cloud_max)):
+            raise ParameterError(f"${{start}} {self.start} is after ${{end}} {self.end}")
+        for name, value in (("cloud_min", self.cloud_min), ("cloud_max", self.cloud_max)):
             if value is not None and not 0 <= value <= 100:
-                raise InputError(f"{name} {value:g} is outside 0..100")
+                raise ParameterError(f"${{{name}}} {value:g} is outside 0..100")
         if (
             self.cloud_min is not None
             and self.cloud_max is not None
             and self.cloud_min > self.cloud_max
         ):
-            raise InputError(
-                f"--cloud-min {self.cloud_min:g} is above --cloud-max {self.cloud_max:g}"
+            raise ParameterError(
+                f"${{cloud_min}} {self.cloud_min:g} is above ${{cloud_max}} {self.cloud_max:g}"
             )
         bad = [m for m in self.months if not 1 <= m <= 12]
         if bad:
-            raise InputError(f"--months {bad[0]} is not a month (1..12)")
+            raise ParameterError(f"${{months}} {bad[0]} is not a month (1..12)")
         if self.path is not None and not 1 <= self.path <= 233:
-            raise InputError(f"--path {self.path} is outside WRS-2 paths 1..233")
+            raise ParameterError(f"${{path}} {self.path} is outside WRS-2 paths 1..233")
         if self.row is not None and not 1 <= self.row <= 248:
-            raise InputError(f"--row {self.row} is outside WRS-2 rows 1..248")
+            raise ParameterError(f"${{row}} {self.row} is outside WRS-2 rows 1..248")
         if self.limit is not None and self.limit < 1:
-            raise InputError(f"--limit {self.limit} must be at least 1")
+            raise ParameterError(f"${{limit}} {self.limit} must be at least 1")
         if self.sort is not None and self.sort not in SORT_KEYS:
-            raise InputError(f"--sort {self.sort!r} is not one of {', '.join(SORT_KEYS)}")
+            raise ParameterError(
+                f"${{sort}} {literal(repr(self.sort))} is not one of {', '.join(SORT_KEYS)}"
+            )
         if self.aoi is None and self.path is None:
-            raise InputError("give an area (--aoi, --bbox or --point) or a WRS --path/--row")
+            raise ParameterError("give an area (${aoi}) or a WRS ${path}/${row}")
 
 
 @dataclass
@@ -75,31 +79,31 @@ class SearchResult:
 
 
 def scene_filter(
-    query: SearchQuery, spatial: dict[str, Any] | None, metadata: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The ``sceneFilter`` object of a scene-search request."""
-    out: dict[str, Any] = {}
-    if spatial is not None:
-        out["spatialFilter"] = spatial
+    query: SearchQuery, spatial: JsonObject | None, metadata: JsonObject | None
+) -> SceneFilter:
+    """The ``sceneFilter`` of a scene-search request (an open end is the mission's first day,
+    or today)."""
+    acquisition = None
     if query.start or query.end:
-        out["acquisitionFilter"] = {
-            "start": (query.start or dt.date(1972, 7, 23)).isoformat(),
-            "end": (query.end or dt.date.today()).isoformat(),
-        }
+        acquisition = AcquisitionFilter(
+            query.start or dt.date(1972, 7, 23), query.end or dt.date.today()
+        )
+    cloud = None
     if query.cloud_min is not None or query.cloud_max is not None:
-        out["cloudCoverFilter"] = {
-            "min": query.cloud_min or 0,
-            "max": query.cloud_max if query.cloud_max is not None else 100,
-            "includeUnknown": False,
-        }
-    if query.months:
-        out["seasonalFilter"] = sorted(set(query.months))
-    if metadata is not None:
-        out["metadataFilter"] = metadata
-    return out
+        cloud = CloudCoverFilter(
+            min=query.cloud_min or 0,
+            max=query.cloud_max if query.cloud_max is not None else 100,
+        )
+    return SceneFilter(
+        spatial=spatial,
+        acquisition=acquisition,
+        cloud_cover=cloud,
+        months=query.months,
+        metadata=metadata,
+    )
 
 
-def path_row_filter(client: M2MClient, query: SearchQuery) -> dict[str, Any] | None:
+def path_row_filter(client: M2MClient, query: SearchQuery) -> JsonObject | None:
     """A metadataFilter on WRS path/row, with the field ids of this dataset (dataset-filters)."""
     if query.path is None and query.row is None:
         return None
@@ -131,7 +135,7 @@ def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> 
     """
     metadata = path_row_filter(client, query)
     aoi = query.aoi
-    spatials: Sequence[dict[str, Any] | None] = aoi.search_filters() if aoi else [None]
+    spatials: Sequence[JsonObject | None] = aoi.search_filters() if aoi else [None]
     filtered = aoi is not None and aoi.merged_search
     seen: set[str] = set()
     for spatial in spatials:
@@ -193,7 +197,7 @@ def search(client: M2MClient, query: SearchQuery) -> SearchResult:
     return result
 
 
-def _sort_key(sort: str) -> Any:
+def _sort_key(sort: str) -> Callable[[Scene], tuple[object, ...] | dt.date]:
     name = sort.lstrip("-")
     if name == "cloud":
         return lambda s: (s.cloud_cover is None, s.cloud_cover or 0.0)

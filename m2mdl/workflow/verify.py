@@ -19,7 +19,9 @@ from typing import Any
 from ..config import Settings
 from ..errors import InputError
 from ..manifest import atomic_write_json, find_manifests, load, read_items
+from ..output import envelope
 from ..transfer import hash_file
+from ..util.jsontypes import JsonObject
 from .checksums import FULL, SIZE, Checksums, bundle_label, check_members, lookup, members_json
 from .context import Reporter
 
@@ -44,7 +46,7 @@ class FileCheck:
     sha512: str | None
     detail: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """As in ``m2mdl verify --json`` (docs/schemas/verify.schema.json)."""
         return {
             "path": self.path,
@@ -73,23 +75,24 @@ class VerifyReport:
         """Files per status."""
         return {s: sum(f.status == s for f in self.files) for s in STATUSES}
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The ``--json`` document."""
-        return {
-            "schema_version": 1,
-            "kind": "verify",
-            "directory": str(self.directory),
-            "intact": self.intact,
-            "stac_error": self.stac_error,
-            "counts": self.counts(),
-            "files": [f.to_json() for f in self.files],
-        }
+        return envelope(
+            "verify",
+            {
+                "directory": str(self.directory),
+                "intact": self.intact,
+                "stac_error": self.stac_error,
+                "counts": self.counts(),
+                "files": [f.to_json() for f in self.files],
+            },
+        )
 
 
 @dataclass
 class _Entry:
     manifest: Path
-    item: dict[str, Any]
+    item: JsonObject
 
 
 def _entries(directory: Path, reporter: Reporter) -> dict[str, _Entry]:
@@ -129,7 +132,7 @@ def verify_directory(settings: Settings, directory: Path, reporter: Reporter) ->
 
 
 def _check(
-    directory: Path, rel: str, item: dict[str, Any], sums: Checksums
+    directory: Path, rel: str, item: JsonObject, sums: Checksums
 ) -> tuple[FileCheck, dict[str, dict[str, str]] | None]:
     path = directory / rel
     try:
@@ -168,7 +171,9 @@ def _check(
     return FileCheck(rel, OK, label, changed, digest, detail), members
 
 
-def _raise_in_manifests(raised: dict[Path, dict[str, tuple[FileCheck, Any]]]) -> None:
+def _raise_in_manifests(
+    raised: dict[Path, dict[str, tuple[FileCheck, dict[str, dict[str, str]] | None]]],
+) -> None:
     """Record the stronger verification of files that were only size-checked before."""
     for manifest, checks in raised.items():
         try:

@@ -335,7 +335,9 @@ class FaultServer:
             piece = body[pos : pos + size]
             self._write(h, entry, piece)
             pos += len(piece)
-            if rate is not None:
+            if rate is not None and pos < len(body):  # no pause after the last piece: the
+                # client has the whole body, and a handler still "active" then would count
+                # towards max_active next to the client's next request
                 ahead = pos / rate - (time.monotonic() - began)
                 if ahead > 0:
                     time.sleep(ahead)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import functools
 import hashlib
-import http.client
+import io
 import itertools
 import os
 import threading
@@ -20,7 +19,7 @@ import urllib3
 
 from m2mdl.transfer import FileJob, TransferOptions, fsutil, partfile, run_transfers, single
 from m2mdl.transfer.errors import LocalIOError, NoSpace
-from m2mdl.transfer.hashing import ASYNC_MIN, InOrderHasher
+from m2mdl.transfer.hashing import ASYNC_MIN, QUEUE_BYTES, InOrderHasher
 from m2mdl.transfer.journal import Journal, load_journal
 from m2mdl.transfer.partfile import PartFile
 from m2mdl.transfer.ranges import covered
@@ -52,36 +51,40 @@ def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 # --- the body loop ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["direct", "chunks"])
+@pytest.mark.parametrize("framing", ["length", "close-delimited"])
 @pytest.mark.parametrize("segmented", [False, True], ids=["single", "segmented"])
-def test_both_body_loops_download_correctly(
+def test_the_body_loop_downloads_correctly(
     server: FaultServer,
     fast: TransferOptions,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    path: str,
+    framing: str,
     segmented: bool,
 ) -> None:
-    """The direct loop is used for urllib3 2.x responses; the bytes loop stays correct."""
+    """One loop, urllib3's public ``read1`` without decoding, for every kind of body."""
     data = make_bytes(SIZE)
     server.add("f.bin", data)
-    used: list[str] = []
-    real = single.direct_source
+    calls: list[bool | None] = []
+    real = urllib3.response.HTTPResponse.read1
 
-    def spy(raw: object) -> object:
-        source = real(raw) if path == "direct" else None
-        used.append("direct" if source is not None else "chunks")
-        return source
+    def spy(
+        self: urllib3.response.HTTPResponse,
+        amt: int | None = None,
+        decode_content: bool | None = None,
+    ) -> bytes:
+        calls.append(decode_content)
+        return real(self, amt, decode_content=decode_content)
 
-    monkeypatch.setattr(single, "direct_source", spy)
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", spy)
     options = fast if segmented else _single(fast)
-    job = FileJob(
-        "k", server.url("f.bin", drop_after=700_000), tmp_path / "f.bin", expected_size=SIZE
-    )
+    faults: dict[str, object] = {"drop_after": 700_000}
+    if framing == "close-delimited":
+        faults["nocl"] = 1
+    job = FileJob("k", server.url("f.bin", **faults), tmp_path / "f.bin", expected_size=SIZE)
     [result] = run_transfers([job], options, RecordingSink())
     assert result.ok and result.sha512 == sha512(data)
     assert sha512((tmp_path / "f.bin").read_bytes()) == sha512(data)
-    assert set(used) == {path}
+    assert calls and set(calls) == {False}
     assert leftovers(tmp_path) == []
 
 
@@ -95,17 +98,21 @@ def test_direct_loop_handles_a_body_without_length(
     assert result.ok and result.size == SIZE and result.sha512 == sha512(data)
 
 
-def test_fill_after_the_body_closed_reads_nothing() -> None:
-    """A close-delimited body closes its response at EOF; a later fill must see the end."""
-
-    class Closed:
-        fp = None
-        length = None
-
-    source = typing.cast(http.client.HTTPResponse, Closed())
+def test_read_after_the_body_ended_reads_nothing() -> None:
+    """A body that ended (and closed its response) keeps reading as the end, not an error."""
+    raw = urllib3.response.HTTPResponse(
+        body=io.BytesIO(b"abc"), preload_content=False, decode_content=False
+    )
     watch = Watch(object(), lambda: None)
     task = typing.cast(FileTask, None)
-    assert single._fill(task, source, memoryview(bytearray(10)), watch) == 0
+    got = b""
+    for _ in range(10):
+        block = single._read(task, raw, 2, watch)
+        if not block:
+            break
+        got += block
+    assert got == b"abc"
+    assert single._read(task, raw, 10, watch) == b""
 
 
 def test_connections_are_reused_between_files(
@@ -160,13 +167,13 @@ def test_watch_never_shuts_a_stream_that_ended() -> None:
 def test_hasher_threads_large_blocks_in_order(tmp_path: Path) -> None:
     data = os.urandom(6 * ASYNC_MIN + 123)
     hasher = InOrderHasher()
-    released: list[int] = []
     step = ASYNC_MIN + 7
-    lent = 0
     for offset in range(0, len(data) - step, step):
-        view = memoryview(bytearray(data[offset : offset + step]))
-        lent += hasher.submit(offset, view, functools.partial(released.append, offset))
-    assert hasher.submit(10**9, memoryview(bytearray(ASYNC_MIN)), lambda: None) is False
+        hasher.submit(offset, data[offset : offset + step])
+    assert hasher._thread is not None  # large blocks went to the helper thread
+    before = hasher._accepted
+    hasher.submit(10**9, bytes(ASYNC_MIN))  # out of order: ignored
+    assert hasher._accepted == before
     hasher.feed(hasher._accepted, b"")  # a no-op after the queued blocks
     path = tmp_path / "f"
     path.write_bytes(data)
@@ -176,11 +183,44 @@ def test_hasher_threads_large_blocks_in_order(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     assert hasher.hexdigest() == hashlib.sha512(data).hexdigest()
-    assert lent == len(released) > 0
     hasher.close()
-    small = memoryview(bytearray(b"x" * 10))
-    assert hasher.submit(len(data), small, lambda: None) is False  # inline after close
-    assert hasher.position == len(data) + 10
+    hasher.submit(len(data), b"x" * ASYNC_MIN)  # inline after close
+    assert hasher.position == len(data) + ASYNC_MIN
+
+
+def test_hasher_queue_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow hash makes the stream wait: never more than QUEUE_BYTES (+ one block) queued."""
+    gate = threading.Event()
+    hasher = InOrderHasher()
+    real = hasher._update
+    peak: list[int] = []
+
+    def slow(data: bytes | bytearray | memoryview) -> None:
+        gate.wait(5)
+        peak.append(hasher._queued)
+        real(data)
+
+    monkeypatch.setattr(hasher, "_update", slow)
+    block = bytes(QUEUE_BYTES // 4)
+    blocks = 12
+
+    def feed() -> None:
+        for i in range(blocks):
+            hasher.submit(i * len(block), block)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    deadline = time.monotonic() + 5
+    while hasher._queued < QUEUE_BYTES and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert hasher._queued <= QUEUE_BYTES  # the feeder waits instead of queueing more
+    assert feeder.is_alive()
+    gate.set()
+    feeder.join(5)
+    assert hasher.hexdigest() == hashlib.sha512(block * blocks).hexdigest()
+    assert max(peak) <= QUEUE_BYTES
+    hasher.close()
 
 
 # --- flushing, the journal and the page cache ---------------------------------------------
