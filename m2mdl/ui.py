@@ -142,7 +142,7 @@ def scene_columns(scenes: Sequence[Scene]) -> list[TableColumn]:
         TableColumn("cloud %", tuple(pct(s.cloud_cover) for s in scenes), right=True, keep=6),
         TableColumn(
             "land cloud %",
-            tuple(pct(getattr(s, "land_cloud_cover", None)) for s in scenes),
+            tuple(pct(s.land_cloud_cover) for s in scenes),
             right=True,
             keep=5,
         ),

@@ -23,7 +23,7 @@ def test_kept_server_state_is_removed_by_cleanup(sandbox: Sandbox, tmp_path: Pat
             "--group",
             "ls_c2l2_sr_band",
             "--keep-server-state",
-            "-o",
+            "--out",
             str(out),
         ],
         env_for(sandbox),
@@ -45,8 +45,26 @@ def test_kept_server_state_is_removed_by_cleanup(sandbox: Sandbox, tmp_path: Pat
     assert len(calls(sandbox, "download-order-remove")) == 1
     removed = [r for r in calls(sandbox, "scene-list-remove") if r.get("status") == 200]
     assert len(removed) >= 2
+    assert done.stdout.count("removed scene list") == 2
     again = run(["cleanup", "--dry-run"], env_for(sandbox))
     assert label not in again.stdout
+    nothing = run(["cleanup", "--dir", str(out)], env_for(sandbox))
+    assert nothing.exit_code == 0, nothing.stderr
+    assert nothing.stdout == "" and "nothing to remove" in nothing.stderr
+
+
+def test_cleanup_names_only_the_scene_lists_that_existed(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--keep-server-state"]
+    result = run([*args, "--dry-run", "--out", str(out)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    result = run([*args, "--out", str(out)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    label = manifest(out)["label"]
+    done = run(["cleanup", "--dir", str(out)], env_for(sandbox))
+    assert done.exit_code == 0, done.stderr
+    assert f"removed scene list {label}\n" in done.stdout
+    assert f"{label}_files" not in done.stdout  # a bundle run never makes that list
 
 
 def test_stale_partial_files_are_removed(sandbox: Sandbox, tmp_path: Path) -> None:

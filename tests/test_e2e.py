@@ -10,15 +10,20 @@ from pathlib import Path
 from m2mdl.models import band_of
 from m2mdl.sandbox import Sandbox
 
-from .cli_helpers import NOTEBOOK_QUERY, SCENES, calls, env_for, file_bytes, manifest, run
+from .cli_helpers import (
+    NOTEBOOK_QUERY,
+    SCENES,
+    calls,
+    data_files,
+    env_for,
+    file_bytes,
+    manifest,
+    run,
+)
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def data_files(out: Path) -> list[Path]:
-    return sorted(p for p in out.iterdir() if not p.name.startswith("m2mdl-manifest-"))
 
 
 def per_scene(files: list[Path]) -> dict[str, int]:
@@ -61,7 +66,7 @@ def test_band_download_then_rerun_transfers_nothing(sandbox: Sandbox, tmp_path: 
 def test_bundles_are_tar_archives(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(
-        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(out)], env_for(sandbox)
+        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--out", str(out)], env_for(sandbox)
     )
     assert result.exit_code == 0, result.stderr
     files = data_files(out)
@@ -83,7 +88,7 @@ def test_sr_band_group_gives_13_files_per_scene(sandbox: Sandbox, tmp_path: Path
             "band_group",
             "--group",
             "ls_c2l2_sr_band",
-            "-o",
+            "--out",
             str(out),
         ],
         env_for(sandbox),
@@ -104,21 +109,33 @@ def test_four_named_bands(sandbox: Sandbox, tmp_path: Path) -> None:
             "SR_B4,QA_PIXEL",
             "--bands",
             "ST_B10,ANG",
-            "-o",
+            "--out",
             str(out),
         ],
         env_for(sandbox),
     )
     assert result.exit_code == 0, result.stderr
     files = data_files(out)
-    assert per_scene(files) == {d: 4 for d in SCENES.values()}
-    assert {band_of(p.name) for p in files} == {"SR_B4", "QA_PIXEL", "ST_B10", "ANG.txt"}
+    assert per_scene(files) == {d: 6 for d in SCENES.values()}  # the MTL files come along
+    named = {"SR_B4", "QA_PIXEL", "ST_B10", "ANG.txt"}
+    assert {band_of(p.name) for p in files} == named | {"MTL.txt", "MTL.xml"}
+    assert all(p.parent == out / p.name[:40] for p in files)  # one folder per scene
+
+
+def test_band_names_in_every_spelling_and_no_metadata(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["download", *NOTEBOOK_QUERY, "--bands", "red,B5,SR_B6", "--no-metadata"]
+    result = run([*args, "--layout", "flat", "--out", str(out)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    files = data_files(out)
+    assert {band_of(p.name) for p in files} == {"SR_B4", "SR_B5", "SR_B6"}
+    assert all(p.parent == out for p in files) and len(files) == 9  # --layout flat
 
 
 def test_dry_run_requests_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(
-        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--dry-run", "-o", str(out)],
+        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--dry-run", "--out", str(out)],
         env_for(sandbox),
     )
     assert result.exit_code == 0, result.stderr
@@ -131,7 +148,8 @@ def test_server_state_is_removed_at_the_end(sandbox: Sandbox, tmp_path: Path) ->
     out = tmp_path / "out"
     assert (
         run(
-            ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(out)], env_for(sandbox)
+            ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--out", str(out)],
+            env_for(sandbox),
         ).exit_code
         == 0
     )
@@ -152,7 +170,7 @@ def test_dry_run_json_plan(sandbox: Sandbox, tmp_path: Path) -> None:
             "bundle",
             "--dry-run",
             "--json",
-            "-o",
+            "--out",
             str(tmp_path),
         ],
         env_for(sandbox),
@@ -191,7 +209,7 @@ def test_band_and_bundle_runs_are_verified_against_usgs_then_verify(
     for out in (bands, bundles):
         checked = run(["verify", str(out)], env_for(sandbox))
         assert checked.exit_code == 0, checked.stderr
-        victim = sorted(p for p in out.iterdir() if p.suffix in (".TIF", ".tar"))[0]
+        victim = next(p for p in data_files(out) if p.suffix in (".TIF", ".tar"))
         data = bytearray(victim.read_bytes())
         data[len(data) // 2] ^= 0x01
         victim.write_bytes(bytes(data))
@@ -199,5 +217,5 @@ def test_band_and_bundle_runs_are_verified_against_usgs_then_verify(
         assert broken.exit_code == 6
         report = json.loads(broken.stdout)
         bad = [f for f in report["files"] if f["status"] != "ok"]
-        assert [f["path"] for f in bad] == [victim.name]
+        assert [f["path"] for f in bad] == [victim.relative_to(out).as_posix()]
         assert bad[0]["status"] == "corrupt" and bad[0]["changed_since_written"]

@@ -18,11 +18,12 @@ def test_search_options_download(sandbox: Sandbox, tmp_path: Path) -> None:
         assert len(options.to_json()["scenes"][0]["files"]) == 22
         outcome = m2m.download(scenes, "band", tmp_path, bands=["SR_B4"])
         report = m2m.verify(tmp_path)
-    assert outcome.exit_code == 0 and outcome.counts["done"] == 3
-    assert len(list(tmp_path.glob("*_SR_B4.TIF"))) == 3
+    assert outcome.exit_code == 0 and outcome.counts["done"] == 9  # SR_B4 and the MTL files
+    assert len(list(tmp_path.glob("*/*_SR_B4.TIF"))) == 3  # one folder per scene
+    assert len(list(tmp_path.glob("*/*_MTL.*"))) == 6
     assert outcome.manifest is not None
     assert {i.verified for i in outcome.manifest.items.values()} == {"usgs-stac"}
-    assert report.intact and [f.verified for f in report.files] == ["usgs-stac"] * 3
+    assert report.intact and [f.verified for f in report.files] == ["usgs-stac"] * 9
 
 
 def test_sandbox_session_and_bbox_area(tmp_path: Path) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import InputError
+from ..errors import ExitCode, InputError
 from ._app import State, app, handle, parse_date
 from .aoi import AntimeridianOpt, AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
 from .choices import SearchFormat, SortKey, TableOrJson
@@ -84,6 +84,14 @@ OutFileOpt = Annotated[
 ]
 TIERS = ("T1", "T2", "RT")
 
+if TYPE_CHECKING:
+    from ..aoi import Aoi
+    from ..config import Settings
+    from ..models import Scene
+    from ..ui import Ui
+    from ..workflow.context import Context
+    from ..workflow.search import SearchQuery
+
 
 def parse_months(text: str | None) -> tuple[int, ...]:
     """``"6,7,8"`` -> (6, 7, 8).
@@ -112,7 +120,7 @@ def parse_tiers(text: str | None) -> frozenset[str]:
     return tiers
 
 
-def filter_tiers(scenes: list[Any], tiers: frozenset[str], limit: int | None) -> list[Any]:
+def filter_tiers(scenes: list[Scene], tiers: frozenset[str], limit: int | None) -> list[Scene]:
     """The scenes of ``tiers`` (all when empty), in order, at most ``limit``."""
     from ..ui import landsat_tier
 
@@ -121,8 +129,8 @@ def filter_tiers(scenes: list[Any], tiers: frozenset[str], limit: int | None) ->
 
 
 def build_query(
-    settings: Any,
-    area: Any,
+    settings: Settings,
+    area: Aoi | None,
     *,
     dataset: str | None,
     start: str | None,
@@ -134,7 +142,7 @@ def build_query(
     row: int | None,
     limit: int | None,
     sort: str | None,
-) -> Any:
+) -> SearchQuery:
     """A SearchQuery from the options (validated there)."""
     from ..workflow.search import SearchQuery
 
@@ -221,7 +229,7 @@ def search(
     ui.info(f"{len(result.scenes)} scene(s) in {result.pages} page(s)")
 
 
-def _write(ui: Any, text: str, path: Path | None) -> None:
+def _write(ui: Ui, text: str, path: Path | None) -> None:
     if path is None:
         ui.data(text)
     else:
@@ -237,7 +245,7 @@ def options(
         list[str] | None,
         typer.Argument(
             metavar="SCENE",
-            help="Entity ids (LC80680172020070LGN00).",
+            help="Display or entity ids.",
             show_default=False,
             # Typer prints an argument's Python type (``<list[str]>``) after its name, so the
             # argument is described in the command's help text instead.
@@ -253,6 +261,14 @@ def options(
         ),
     ] = None,
     dataset: DatasetOpt = None,
+    bands: Annotated[
+        bool,
+        typer.Option(
+            "--bands",
+            help="List the band names `download --bands` accepts for the dataset (of the"
+            " display ids given, else --dataset); asks M2M nothing.",
+        ),
+    ] = False,
     output: Annotated[
         TableOrJson, typer.Option("--output", help="Output format.")
     ] = TableOrJson.table,
@@ -260,34 +276,84 @@ def options(
 ) -> None:
     """Show what each scene can be downloaded as: bundles, single files, band groups.
 
-    SCENE: entity ids such as LC80680172020070LGN00 (the "entity id" column of search), or
-    --from FILE with a saved search.
+    SCENE: display ids (LC08_L2SP_068017_20200310_20200822_02_T1) or entity ids
+    (LC80680172020070LGN00), mixed; or --from FILE with a saved search. Ids M2M does not know
+    are named on stderr and the command exits 6.
     """
-    from ..workflow.options import scene_options
+    from ..output import read_scenes
+    from ..workflow.ids import choose_dataset, classify_all
 
     state: State = ctx.obj
-    ids = _scene_ids(scenes, from_file)
     ui = state.ui()
+    as_json = output is TableOrJson.json or json_out
     context = state.context(ui)
+    if bands:
+        _list_bands(ui, scenes, dataset, context.settings.dataset, as_json)
+        return
+    if scenes and from_file:
+        raise InputError("give scene ids or --from FILE, not both")
+    if not scenes and from_file is None:
+        raise InputError("give one or more scene ids, or --from FILE")
+    unknown: list[tuple[str, str]] = []
+    if from_file is not None:
+        name = dataset or context.settings.dataset
+        ids = [s.entity_id for s in read_scenes(from_file)]
+    else:
+        name = choose_dataset(classify_all(scenes or []), dataset, context.settings.dataset)
+        ids, unknown = _entity_ids(context, name, scenes or [])
+    _show_options(ui, context, name, ids, unknown, as_json)
+
+
+def _entity_ids(
+    context: Context, dataset: str, texts: list[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Entity ids for the ids given; display ids are looked up (entity ids alone are not:
+    download-options takes them as they are). Returns (entity ids, unknown ids)."""
+    from ..workflow.ids import classify_all, resolve_ids
+
+    ids = classify_all(texts)
+    if all(i.kind == "entity" and i.problem is None for i in ids):
+        return [i.text for i in ids], []
+    resolved = resolve_ids(context.client(), dataset, texts)
+    return [s.entity_id for s in resolved.scenes], list(resolved.unavailable)
+
+
+def _show_options(
+    ui: Ui,
+    context: Context,
+    dataset: str,
+    ids: list[str],
+    unknown: list[tuple[str, str]],
+    as_json: bool,
+) -> None:
+    from ..workflow.options import scene_options
+
+    for name, reason in unknown:
+        ui.warn(f"{name}: unavailable: {reason}")
+    if not ids:
+        context.close()
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
     ui.phase(f"asking M2M for the files of {len(ids)} scene(s)")
-    result = scene_options(context.client(), dataset or context.settings.dataset, ids)
+    result = scene_options(context.client(), dataset, ids)
     context.close()
-    if output is TableOrJson.json or json_out:
+    if as_json:
         ui.data(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         ui.options_tables(result.products, result.groups)
+    if unknown:
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
 
 
-def _scene_ids(scenes: list[str] | None, from_file: Path | None) -> list[str]:
-    from ..output import read_scenes
+def _list_bands(
+    ui: Ui, scenes: list[str] | None, flag: str | None, default: str, as_json: bool
+) -> None:
+    """``options --bands``: the band names of the dataset (offline: no login needed). The
+    dataset of display ids given wins over the configured one, as in ``download``."""
+    from ..bands import band_rows, bands_json, render_band_rows
+    from ..workflow.ids import choose_dataset, classify_all
 
-    if scenes and from_file:
-        raise InputError("give scene ids or --from FILE, not both")
-    if from_file is not None:
-        return [s.entity_id for s in read_scenes(from_file)]
-    if not scenes:
-        raise InputError("give one or more scene entity ids, or --from FILE")
-    bad = [s for s in scenes if not s.isalnum() or len(s) > 64]
-    if bad:
-        raise InputError(f"{bad[0]!r} is not an entity id (like LC80680172020070LGN00)")
-    return scenes
+    name = choose_dataset(classify_all(scenes), flag, default) if scenes else flag or default
+    if as_json:
+        ui.data(json.dumps(bands_json(name), indent=2) + "\n")
+    else:
+        ui.data(render_band_rows(band_rows(name)))

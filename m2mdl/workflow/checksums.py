@@ -14,11 +14,12 @@ goes on with ``size`` checks, warns once, and records why per file (``verify_not
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..config import Settings
-from ..stac import StacClient, sidecar_checksums
+from ..stac import StacClient, item_ids, sidecar_checksums
 from ..transfer import MemberCheck, MemberVerdict, TarContents
 from .context import Reporter
 
@@ -43,6 +44,8 @@ class Checksums:
     m2m: dict[str, str] = field(default_factory=dict)
     error: str | None = None  # why the STAC lookup failed, or None
     looked_up: bool = False
+    #: product id -> USGS's STAC items of it (SR and ST for Level-2), for the local catalog
+    items: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
 
     def expected(self, name: str) -> tuple[str | None, str]:
         """(SHA-512 or None, the label it earns): STAC first, then M2M, else ``size``."""
@@ -61,13 +64,29 @@ class Checksums:
         return lambda contents: check_members(contents, self)
 
 
+class _KeepingClient(StacClient):
+    """A STAC client that keeps the items it finds: the run's local catalog is built from
+    them, so USGS is asked once per run for both the checksums and the items."""
+
+    def __init__(self, url: str, *, timeout: float, verify_tls: bool) -> None:
+        super().__init__(url, timeout=timeout, verify_tls=verify_tls)
+        self.items: dict[str, Mapping[str, Any]] = {}
+
+    def search(self, collection: str, ids: list[str]) -> list[Mapping[str, Any]]:
+        """As :meth:`StacClient.search`, keeping each item by id."""
+        found = super().search(collection, ids)
+        self.items.update((str(item.get("id")), item) for item in found)
+        return found
+
+
 def lookup(settings: Settings, product_ids: Iterable[str], reporter: Reporter) -> Checksums:
-    """Ask the STAC API for the checksums of ``product_ids`` (a few calls); warn once if down."""
+    """Ask the STAC API for the checksums and items of ``product_ids`` (a few calls); warn
+    once if it is down."""
     ids = sorted(set(product_ids))
     found = Checksums(looked_up=True)
     if not ids:
         return found
-    client = StacClient(
+    client = _KeepingClient(
         settings.stac_url, timeout=min(settings.timeout, 60.0), verify_tls=settings.verify_tls
     )
     try:
@@ -75,6 +94,10 @@ def lookup(settings: Settings, product_ids: Iterable[str], reporter: Reporter) -
     finally:
         client.close()
     found.stac, found.error = result.checksums, result.error
+    for product in ids:
+        kept = [client.items[i] for _c, i in item_ids(product) if i in client.items]
+        if kept:
+            found.items[product] = kept
     log.info(
         "STAC: %d checksum(s) for %d product(s) in %d call(s)",
         len(result.checksums),

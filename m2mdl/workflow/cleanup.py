@@ -92,18 +92,30 @@ def clean_server(
         else:
             removable.append(label)
     report.orders = [label for label in removable if label in server_labels]
-    report.scene_lists = [name for label in removable for name in _lists_of(label, known)]
+    candidates = [name for label in removable for name in _lists_of(label, known)]
+    report.scene_lists = [name for name in candidates if _list_exists(ctx, name)]
     if dry_run:
         return
     for label in report.orders:
         client.download_order_remove(label)
-    for list_id in report.scene_lists:
+    for list_id in list(report.scene_lists):
         try:
             client.scene_list_remove(list_id)
-        except ApiError as exc:  # already gone or never created: nothing to do
+        except ApiError as exc:  # gone meanwhile: not removed by us, so not reported
+            report.scene_lists.remove(list_id)
             report.warnings.append(f"scene list {list_id}: {exc.code or exc}")
     for label in removable:
         forget(label)
+
+
+def _list_exists(ctx: Context, list_id: str) -> bool:
+    """Does the scene list hold anything? M2M answers an empty list for one that is gone
+    (or was never created), so only lists that exist are reported as removed. A list whose
+    state cannot be read is tried anyway."""
+    try:
+        return bool(ctx.client().scene_list_get(list_id))
+    except ApiError:
+        return True
 
 
 def clean_local(

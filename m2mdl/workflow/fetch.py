@@ -2,7 +2,7 @@
 
 download-request answers with download ids and signed URLs, but which URL belongs to which
 planned file has to be worked out: 2025 responses carry ``entityId`` in each item, 2020-2024
-ones do not (../shared/m2m-api.md §2.14). Items are matched by entity id, then by the file
+ones do not (docs/design.md, "M2M API"). Items are matched by entity id, then by the file
 name in the URL path (landsatlook ``/data/...`` URLs) or the ``landsat_product_id`` query
 (``gen-bundle`` URLs), and only then through one download-retrieve, whose items always carry
 entity and display ids.
@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -30,7 +30,7 @@ from .checksums import SIZE, Checksums, bundle_label, members_json
 from .context import Reporter
 from .plan import PlannedFile
 
-#: M2M batches: landsatlinks found larger download-requests unreliable (m2m-api.md §2.14).
+#: M2M batches: landsatlinks found larger download-requests unreliable.
 log = logging.getLogger("m2mdl.workflow")
 
 REQUEST_BATCH = 1000
@@ -50,13 +50,22 @@ class ManifestSink:
 
     ``labels`` maps a key to the label its expected checksum earns (``usgs-stac``, ``m2m``)
     and the note to record when there is none; ``require`` makes a file published without
-    any published checksum a failure (the file stays: nothing shows it is wrong).
+    any published checksum a failure (the file stays: nothing shows it is wrong). A file
+    whose key is in ``hold`` stays ``pending`` when it arrives: a later step finishes it.
     """
 
-    def __init__(self, manifest: Manifest, ui: ProgressSink, *, require: bool = False) -> None:
+    def __init__(
+        self,
+        manifest: Manifest,
+        ui: ProgressSink,
+        *,
+        require: bool = False,
+        hold: Collection[str] = (),
+    ) -> None:
         self.manifest, self.ui = manifest, ui
         self.labels: dict[str, tuple[str, str | None]] = {}
         self.require = require
+        self.hold = hold
 
     def file_started(self, key: str, name: str, total: int | None, done: int) -> None:
         """Mark the item downloading."""
@@ -79,7 +88,8 @@ class ManifestSink:
         the next run, so it stays ``pending`` (the exit code still says the run is incomplete).
         """
         if result.ok:
-            status = Status.DONE
+            # a bundle to extract is done once its members are in place (workflow.ondisk)
+            status = Status.PENDING if result.key in self.hold else Status.DONE
         elif result.error_kind in UNFINISHED_KINDS:
             status = Status.PENDING
         else:
@@ -139,11 +149,12 @@ class Fetcher:
         reporter: Reporter,
         checksums: Checksums | None = None,
         require_checksums: bool = False,
+        hold: Collection[str] = (),
     ) -> None:
         self.client, self.manifest, self.label = client, manifest, label
         self.options, self.stop, self.reporter = options, stop, reporter
         self.checksums = checksums or Checksums()
-        self.sink = ManifestSink(manifest, sink, require=require_checksums)
+        self.sink = ManifestSink(manifest, sink, require=require_checksums, hold=hold)
         self.files: dict[str, PlannedFile] = {}
         self.ready: dict[str, DownloadItem] = {}  # key -> item with a usable URL
         self.preparing: dict[str, DownloadItem] = {}
@@ -236,6 +247,7 @@ class Fetcher:
     def _job(self, key: str) -> FileJob:
         planned, item = self.files[key], self.ready[key]
         dest = self.manifest.out_dir / self.manifest.items[key].path
+        dest.parent.mkdir(parents=True, exist_ok=True)  # OUT/<display id>/ (scene layout)
         assert item.url is not None
         is_tar = planned.kind == "tar"
         expected, label = (None, SIZE) if is_tar else self.checksums.expected(planned.file_name)

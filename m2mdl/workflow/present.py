@@ -21,12 +21,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..layout import DEFAULT_LAYOUT, find_existing
 from ..manifest import find_manifests, read_items
-from ..transfer import hash_file, looks_complete, safe_join
+from ..transfer import hash_file, looks_complete
 from .checksums import FULL, SIZE, Checksums, bundle_label, check_members, members_json
 from .plan import PlannedFile
 
@@ -43,6 +44,7 @@ class Present:
     verified: str | None = None
     verify_note: str | None = None
     members: dict[str, dict[str, str]] | None = None
+    where: Path | None = None  # the file found (in the run's layout or the other one)
 
 
 def records(out_dir: Path, names: set[str], warn: Callable[[str], None]) -> dict[str, Any]:
@@ -80,9 +82,12 @@ def already_present(
     checksums: Callable[[], Checksums] | None = None,
     verify_existing: bool = False,
     warn: Callable[[str], None] = log.warning,
+    layout: str = DEFAULT_LAYOUT,
 ) -> dict[str, Present]:
     """Planned files already complete (and verified) in ``out_dir``, by key.
 
+    A file is looked for where ``layout`` puts it, then where the other layout does (an
+    older m2mdl wrote every file flat): it is skipped where it is, never moved.
     ``checksums`` is called (once) only when a file must be re-checked; without it (a dry
     run) files that look complete count as present without being read.
     """
@@ -90,8 +95,8 @@ def already_present(
         return {}
     candidates: dict[str, tuple[PlannedFile, Path, os.stat_result]] = {}
     for planned in files:
-        dest = safe_join(out_dir, planned.file_name)
-        if looks_complete(dest, planned.size, planned.kind):
+        dest = find_existing(out_dir, planned.scene_display_id, planned.file_name, layout)
+        if dest is not None and looks_complete(dest, planned.size, planned.kind):
             candidates[planned.key] = (planned, dest, dest.stat())
     if not candidates:
         return {}
@@ -111,13 +116,13 @@ def already_present(
             stat.st_mtime_ns,
         )
         if checksums is None:  # a dry run: nothing is read
-            found[key] = Present(stat.st_size, stat.st_mtime_ns)
+            found[key] = Present(stat.st_size, stat.st_mtime_ns, where=dest)
         elif unchanged and not verify_existing and not _worth_rechecking(record, get_sums, dest):
-            found[key] = _carried(record, stat)
+            found[key] = replace(_carried(record, stat), where=dest)
         else:
             present = _recheck(planned, dest, record, get_sums(), warn)
             if present is not None:
-                found[key] = present
+                found[key] = replace(present, where=dest)
     return found
 
 

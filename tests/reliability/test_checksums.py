@@ -18,7 +18,17 @@ import pytest
 
 from m2mdl.sandbox import Sandbox
 
-from .helpers import band_names, cli_env, download_args, file_records, run_cli, settle
+from ..cli_helpers import is_catalog_file
+from .helpers import (
+    band_names,
+    cli_env,
+    download_args,
+    file_records,
+    files_under,
+    placed,
+    run_cli,
+    settle,
+)
 
 pytestmark = pytest.mark.reliability
 
@@ -40,10 +50,12 @@ def _newest_manifest(out: Path) -> dict[str, Any]:
 def _finals(out: Path, sb: Sandbox) -> list[str]:
     """Final-named data files; each must hold exactly the sandbox's bytes."""
     names = []
-    for path in sorted(out.iterdir()):
+    for path in files_under(out):
         name = path.name
-        if name.startswith(("m2mdl-manifest-", ".")) or name.endswith(
-            (".part", ".part.json", MISMATCH)
+        if (
+            is_catalog_file(out, path)
+            or name.startswith(("m2mdl-manifest-", "."))
+            or name.endswith((".part", ".part.json", MISMATCH))
         ):
             continue
         assert path.read_bytes() == sb.expected_bytes(name), f"{name} has wrong bytes"
@@ -81,7 +93,7 @@ def test_damaged_prefix_vouched_by_the_journal_is_refetched(
     out = tmp_path / "out"
     first = run_cli(_b4(out, "--deadline", "3"), cli_env(sb), timeout=60)
     assert first.code != 0, first.explain()
-    parts = sorted(out.glob("*.part"))
+    parts = files_under(out, "*.part")
     assert parts, "the deadline left no partial file"
     journaled = [p for p in parts if p.with_name(p.name + ".json").exists()]
     assert journaled, "no journal next to the partial files"
@@ -148,7 +160,7 @@ def test_stale_published_checksum_is_kept_aside_without_looping(
     assert "may be stale" in result.stderr, result.explain()
     assert _finals(out, sb) == []
     for name in band_names(B4):
-        aside = out / (name + MISMATCH)
+        aside = placed(out, name + MISMATCH)
         assert aside.read_bytes() == sb.expected_bytes(name)
     settle(sb)
     for name in band_names(B4):
@@ -163,7 +175,7 @@ def test_file_changed_on_disk_is_named_and_refetched(
     sb = sandbox_factory(data_scale=SCALE)
     out = tmp_path / "out"
     assert run_cli(_b4(out), cli_env(sb), timeout=90).code == 0
-    victim = out / band_names(B4)[0]
+    victim = placed(out, band_names(B4)[0])
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0x01
     victim.write_bytes(bytes(data))
@@ -189,7 +201,7 @@ def test_verify_existing_rehashes_files_that_look_untouched(
     sb = sandbox_factory(data_scale=SCALE)
     out = tmp_path / "out"
     assert run_cli(_b4(out), cli_env(sb), timeout=90).code == 0
-    victim = out / band_names(B4)[1]
+    victim = placed(out, band_names(B4)[1])
     stat = victim.stat()
     data = bytearray(victim.read_bytes())
     data[len(data) // 2] ^= 0x01
