@@ -537,7 +537,7 @@ class _Run:
             verify_tls=settings.verify_tls,
             stall_seconds=settings.stall_seconds,
             user_agent=USER_AGENT,
-            # limit_rate=self.spec.limit_rate: wired once TransferOptions has the field
+            limit_rate=self.spec.limit_rate,
         )
 
     def _wait_until(self) -> float:
