@@ -75,8 +75,9 @@ QUICK = Sizes(
     big=256 * MIB, each=16 * MIB, count=8, rss_small=100 * MIB, rss_large=512 * MIB, settle=0.3
 )
 
-#: The official notebook's calls for the same work (m2m-api.md §4, NB25 outputs); see
-#: ``notebook_derivation``. Optional calls the notebook makes are marked with "*".
+#: The official notebook's calls for the same work (docs/design.md §M2M API: notebook workflows,
+#: NB25 outputs); see ``notebook_derivation``. Optional calls the notebook makes are marked with
+#: "*".
 NOTEBOOK_CALLS: dict[str, list[str]] = {
     "bundle": [
         "login-token",
@@ -1480,15 +1481,17 @@ def render_markdown(
 
 
 def notebook_derivation() -> str:
-    """How NOTEBOOK_CALLS follows from m2m-api.md §4 and the NB25 outputs."""
+    """How NOTEBOOK_CALLS follows from docs/design.md §M2M API: notebook workflows and the NB25
+    outputs."""
     return (
-        "Derivation. m2m-api.md §4 gives the notebook's common prefix `login-token` → "
-        "`scene-search` → `scene-list-add` → (optional) `scene-list-get`; the NB25 outputs "
+        "Derivation. docs/design.md §M2M API: notebook workflows gives the notebook's common "
+        "prefix `login-token` → `scene-search` → `scene-list-add` → (optional) `scene-list-get`; "
+        "the NB25 outputs "
         'show all four (cell 18 "Login Successful", cell 41 the search table, cell 48 '
         "`3` from scene-list-add, cell 50 the scene-list-get listing). One `scene-search` "
-        "suffices for 50 scenes (default maxResults 100, §2.10). Bands and bundles then "
-        "make one `download-options {listId}` (cells 64/76) and one `download-request` "
-        "(cells 70/81; all items came back in `availableDownloads`, so no "
+        "suffices for 50 scenes (default maxResults 100, docs/design.md §M2M API: scene-search). "
+        "Bands and bundles then make one `download-options {listId}` (cells 64/76) and one "
+        "`download-request` (cells 70/81; all items came back in `availableDownloads`, so no "
         "`download-retrieve` poll). Band groups make `download-options` with "
         "`includeSecondaryFileGroups` (cell 87), `dataset-file-groups` (optional, cell 90), "
         "`dataset {datasetId}` (cell 98), a second `scene-list-add` of the secondary ids "

@@ -31,7 +31,8 @@ class ApiError(Exception):
 
 
 def require(body: dict[str, Any], name: str) -> Any:
-    """A required request field, or INPUT_FORMAT with the old API's message (m2m-api.md §6.2)."""
+    """A required request field, or INPUT_FORMAT with the old API's message (docs/design.md §M2M
+    API: error codes)."""
     value = body.get(name)
     if value is None or value == "":
         raise ApiError(

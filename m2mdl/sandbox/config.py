@@ -34,7 +34,7 @@ def default_users() -> tuple[UserSpec, ...]:
     """The built-in accounts: ``demo`` (full M2M access) and ``noaccess`` (no download role).
 
     ``noaccess`` reproduces accounts without the MACHINE role: download-options and
-    download-request answer AUTH_UNAUTHROIZED (m2m-api.md §1.3).
+    download-request answer AUTH_UNAUTHROIZED (docs/design.md §M2M API: authentication).
     """
     return (
         UserSpec("demo", "demo-token", ("user", "download", "order"), 27100031),

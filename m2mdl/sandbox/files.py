@@ -1,8 +1,8 @@
 """The download host: signed landsatlook-style URLs, DDS URLs, Range, and file faults.
 
 HEAD answers 405 (the real host's HEAD is unreliable: a 2023 report got HTTP 400 from it,
-m2m-api.md §5.2; UNCERTAIN which status). A staging URL answers 404 while the item is
-preparing and redirects (302) to its ``/download/`` URL once ready (UNCERTAIN).
+docs/design.md §M2M API: download hosts; UNCERTAIN which status). A staging URL answers 404 while
+the item is preparing and redirects (302) to its ``/download/`` URL once ready (UNCERTAIN).
 """
 
 from __future__ import annotations
@@ -343,7 +343,8 @@ class DownloadHost:
         out.close_connection = True
         if plan.drop:
             req.record["event"] = "drop"
-            # SO_LINGER 0 + close sends an RST, like a dying proxy (downloader.md App. A)
+            # SO_LINGER 0 + close sends an RST, like a dying proxy (docs/design.md §Transfer engine:
+            # fault server)
             out.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             out.connection.close()
             return

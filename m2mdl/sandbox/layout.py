@@ -1,7 +1,7 @@
 """Which files a scene has, how big they are at a data scale, and their entityIds/groups.
 
-Names follow m2m-api.md §8: files are ``<displayId>_<SUFFIX>``; 22 Level-2 files are
-individually downloadable (NB25 cell 94), the bundle also holds MTL.json, the two stac
+Names follow docs/design.md §M2M API: Landsat naming; files are ``<displayId>_<SUFFIX>``; 22 Level-2
+files are individually downloadable (NB25 cell 94), the bundle also holds MTL.json, the two stac
 files and two thumbnails. Sizes at data_scale 1 are split from the bundle size in
 proportion to rough real file sizes (band TIFs tens of MB; real per-band sizes are not
 recorded, UNCERTAIN).
@@ -69,8 +69,9 @@ def _l2_defs() -> tuple[FileDef, ...]:
 
 
 def _l1_defs() -> tuple[FileDef, ...]:
-    # The full L1 file list is not recorded (m2m-api.md §8, UNCERTAIN): B1-B11, QA, angle
-    # bands and metadata individually; MTL.json, stac and thumbnails only in the bundle.
+    # The full L1 file list is not recorded (docs/design.md §M2M API: Landsat naming, UNCERTAIN):
+    # B1-B11, QA, angle bands and metadata individually; MTL.json, stac and thumbnails only in the
+    # bundle.
     allg = (L1_ALL,)
     defs = [FileDef("ANG.txt", 117_391, True, allg, "L1")]
     for band in range(1, 12):

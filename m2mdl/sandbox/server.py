@@ -1,7 +1,7 @@
 """HTTP front: one ThreadingHTTPServer for the API and the download host, faults, logging.
 
-HTTP status of error envelopes (m2m-api.md §1.2 says the evidence is mixed; chosen as the
-issue recommends): 200 for every errorCode envelope, except unknown endpoints (including
+HTTP status of error envelopes (docs/design.md §M2M API: envelope says the evidence is mixed; chosen
+as the issue recommends): 200 for every errorCode envelope, except unknown endpoints (including
 the removed ``/login``) which answer 404 and SERVER_ERROR which answers 500 — always with
 the JSON envelope as body. The recorded AUTH_EXPIRED envelope had ``requestId: 0`` and
 ``version: null`` (kapadia/usgs#59); the sandbox reproduces that.
@@ -269,7 +269,7 @@ class Handler(BaseHTTPRequestHandler):
         if endpoint in api.NEEDS_DOWNLOAD_ROLE and "download" not in key.user.permissions:
             raise ApiError(
                 "AUTH_UNAUTHROIZED", "Your account does not have access to this endpoint"
-            )  # sic: the real misspelling (m2m-api.md §6)
+            )  # sic: the real misspelling (docs/design.md §M2M API: error codes)
         return key
 
     def _envelope(

@@ -1,8 +1,9 @@
 """Checks on what a server sent: Content-Type, size and leading ("magic") bytes.
 
-downloader.md §0 and §5.3: status 200 alone proves nothing; HTML error pages were saved as
-products by curl, wget and aria2. So a response is checked before its first byte is written,
-and the finished file again before it is published.
+docs/design.md §Transfer engine: peer behaviour under faults, §Transfer engine: checks before
+publish; status 200 alone proves nothing; HTML error pages were saved as products by curl, wget and
+aria2. So a response is checked before its first byte is written, and the finished file again before
+it is published.
 """
 
 from __future__ import annotations

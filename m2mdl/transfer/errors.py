@@ -56,8 +56,9 @@ class HttpStatusError(TransferError):
 
 
 class ErrorPage(TransferError):
-    """An HTML or JSON page arrived where the file was expected (downloader.md §0: all three
-    CLIs saved such pages and exited 0). Retry, after refreshing the URL when possible."""
+    """An HTML or JSON page arrived where the file was expected (docs/design.md §Transfer engine:
+    peer behaviour under faults; all three CLIs saved such pages and exited 0). Retry, after
+    refreshing the URL when possible."""
 
     kind = "http"
     refreshable = True

@@ -161,8 +161,9 @@ def preallocate(fd: int, size: int) -> None:
     """Reserve ``size`` bytes for the file (posix_fallocate) where the platform can.
 
     This makes a full disk fail up front, and helped single-stream throughput in
-    downloader.md §3.1 (1.09x curl vs 0.60x for plain appends). A file system that cannot
-    preallocate is not an error. ENOSPC/EDQUOT propagate as OSError.
+    docs/design.md §Transfer engine: throughput and chunk size (1.09x curl vs 0.60x for plain
+    appends). A file system that cannot preallocate is not an error. ENOSPC/EDQUOT propagate as
+    OSError.
     """
     fallocate = getattr(os, "posix_fallocate", None)
     if fallocate is None or size <= 0:

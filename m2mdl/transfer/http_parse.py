@@ -1,8 +1,8 @@
 """Parsers for the HTTP headers the engine trusts (Content-Range, Content-Disposition).
 
 Each parser is strict: a malformed Content-Range must never be "mostly" accepted, because a
-wrong offset silently corrupts the file (downloader.md §5.2: accept only a 206 whose
-Content-Range starts where we asked).
+wrong offset silently corrupts the file (docs/design.md §Transfer engine: resume protocol; accept
+only a 206 whose Content-Range starts where we asked).
 """
 
 from __future__ import annotations

@@ -178,7 +178,8 @@ class NullSink:
 
 @dataclass(frozen=True)
 class TransferOptions:
-    """Tuning knobs. The defaults follow downloader.md §5 (4 connections, 1 MiB chunks, ...).
+    """Tuning knobs. The defaults follow docs/design.md §Transfer engine: engine defaults (4
+    connections, 1 MiB chunks, ...).
 
     Attributes:
         workers: HTTP connections in all, across files and segments.

@@ -49,9 +49,9 @@ class AdaptiveLimiter:
     """A semaphore whose size shrinks on 503/429 and grows back slowly after successes.
 
     USGS staff said the servers answer 503 to too many concurrent requests and that up to 5
-    connections are fine (downloader.md §2); so every HTTP request holds a slot, a throttling
-    answer lowers the limit by one (never below 1) and ``grow_after`` successful responses in a
-    row raise it by one again (never above the starting limit).
+    connections are fine (docs/design.md §Transfer engine: concurrency); so every HTTP request holds
+    a slot, a throttling answer lowers the limit by one (never below 1) and ``grow_after``
+    successful responses in a row raise it by one again (never above the starting limit).
     """
 
     def __init__(self, limit: int, grow_after: int) -> None:

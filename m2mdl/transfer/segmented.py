@@ -11,10 +11,10 @@ one connection). The stream that shrank stops at its new end and drops its conne
 (the bytes in flight are lost; at a capped rate that is little). The journal records byte
 ranges, so a split file resumes gap by gap.
 
-Segments write with ``os.pwrite`` into the preallocated ``.part`` (downloader.md §3.3: 4
-threads reached 1.15x curl; under a per-connection cap they matched aria2 -x4). Each
-connection still holds a limiter slot per request, so files and segments together never
-use more than ``workers`` connections.
+Segments write with ``os.pwrite`` into the preallocated ``.part`` (docs/design.md §Transfer engine:
+preallocation and segments; 4 threads reached 1.15x curl; under a per-connection cap they matched
+aria2 -x4). Each connection still holds a limiter slot per request, so files and segments together
+never use more than ``workers`` connections.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def plan_split(task: FileTask, seg: Segment, total: int) -> list[Segment]:
 
     Only for files of at least ``segment_min_size`` and only as far as connections are
     spare: the limit is shared among unfinished files first (split across files first,
-    downloader.md §5.5), and every part must be at least 4 chunks long.
+    docs/design.md §Transfer engine: concurrency), and every part must be at least 4 chunks long.
     """
     opts = task.options
     if total < opts.segment_min_size or seg.end is None:

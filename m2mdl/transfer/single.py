@@ -106,11 +106,12 @@ def stream_once(task: FileTask, seg: Segment, splitter: Splitter, url: str) -> N
 def request_headers(task: FileTask, seg: Segment) -> dict[str, str]:
     """Headers for a request starting at ``seg.start``.
 
-    Always ``Accept-Encoding: identity`` (a gzip body breaks byte counts, style.md §10.3).
-    Always a Range unless the server proved it mishandles them: ``bytes=0-`` on a fresh file
-    doubles as a probe (a 206 shows segments will work). If-Range carries the stored
+    Always ``Accept-Encoding: identity`` (a gzip body breaks byte counts, docs/design.md §CLI and
+    error model: pitfalls). Always a Range unless the server proved it mishandles them: ``bytes=0-``
+    on a fresh file doubles as a probe (a 206 shows segments will work). If-Range carries the stored
     validator whenever one is known, so a changed file comes back as a 200 (restart), never
-    as a mix of versions (the corruption curl/wget/aria2 produced in downloader.md §4.5).
+    as a mix of versions (the corruption curl/wget/aria2 produced in docs/design.md §Transfer
+    engine: peer behaviour under faults).
     """
     headers = {"Accept-Encoding": "identity", "User-Agent": task.options.user_agent}
     if task.ranges.broken:

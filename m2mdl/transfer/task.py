@@ -23,7 +23,8 @@ from .partfile import PartFile
 from .retry import AttemptBudget
 from .watchdog import STALL
 
-_PROGRESS_INTERVAL = 0.1  # seconds; downloader.md §3.1: progress updates at <= 10 Hz
+# seconds; docs/design.md §Transfer engine: throughput and chunk size; progress updates at <= 10 Hz
+_PROGRESS_INTERVAL = 0.1
 _POLL = 0.05
 
 

@@ -4,7 +4,7 @@ session key that expires in the middle of a run (exactly one extra login).
 
 The fault runs are independent, and most of their time is the client's backoff sleeping, so
 one module fixture starts them all at once (each against its own sandbox) and every test
-checks one of them. Each case's wall time is reported; the brief asks to flag > 60 s.
+checks one of them. Each case's wall time is reported; cases slower than ``SLOW`` are flagged.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A loopback HTTP server with fault knobs, for the transfer engine's tests.
 
-Stdlib only (ThreadingHTTPServer on 127.0.0.1, port 0), after downloader.md Appendix A. It
-serves deterministic bytes with ETag, Last-Modified, Range and If-Range, and logs every
+Stdlib only (ThreadingHTTPServer on 127.0.0.1, port 0), after docs/design.md §Transfer engine: fault
+server. It serves deterministic bytes with ETag, Last-Modified, Range and If-Range, and logs every
 request with the body bytes it handed to the kernel, so tests can count re-sent bytes on the
 server side (the client can lie).
 

@@ -1,4 +1,5 @@
-"""The engine against the fault server: one table of scenarios (downloader.md §4.5).
+"""The engine against the fault server: one table of scenarios (docs/design.md §Transfer engine:
+peer behaviour under faults).
 
 Every case checks the final sha512 (or that no final file exists), that no side files are
 left behind after success, the result's ok/error_kind, and where it matters how many body

@@ -1,4 +1,5 @@
-"""Constant memory whatever the file size (downloader.md §3.3: response.content used ~2x)."""
+"""Constant memory whatever the file size (docs/design.md §Transfer engine: memory; response.content
+used ~2x)."""
 
 from __future__ import annotations
 

@@ -115,7 +115,8 @@ def test_simulated_kill_resends_at_most_one_interval(
 def test_file_changed_between_runs_restarts(
     server: FaultServer, fast: TransferOptions, tmp_path: Path
 ) -> None:
-    """downloader.md §0 'stale partial': curl, wget and aria2 all published a mix."""
+    """docs/design.md §Transfer engine: peer behaviour under faults 'stale partial': curl, wget and
+    aria2 all published a mix."""
     data = make_bytes(SIZE)
     server.add("f.bin", data)
     dest = tmp_path / "f.bin"
