@@ -1,7 +1,7 @@
 """Spatial filters of scene-search as polygons, and polygon intersection tests.
 
 Tests are planar in lon/lat (good enough at scene scale) and real intersection tests, not
-bounding-box tests (the issue asks for that): two polygons intersect when an edge crosses
+bounding-box tests, because M2M filters by the exact polygon: two polygons intersect when an edge crosses
 or one contains a vertex of the other. Polygon holes are ignored (UNCERTAIN, rare in AOIs).
 """
 
