@@ -1,8 +1,8 @@
 """Spatial filters of scene-search as polygons, and polygon intersection tests.
 
 Tests are planar in lon/lat (good enough at scene scale) and real intersection tests, not
-bounding-box tests, because M2M filters by the exact polygon: two polygons intersect when an edge crosses
-or one contains a vertex of the other. Polygon holes are ignored (UNCERTAIN, rare in AOIs).
+bounding-box tests, because M2M filters by the exact polygon: two polygons intersect when an
+edge crosses or one contains a vertex of the other. Polygon holes are ignored (UNCERTAIN, rare in AOIs).
 """
 
 from __future__ import annotations
