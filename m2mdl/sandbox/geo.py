@@ -2,7 +2,8 @@
 
 Tests are planar in lon/lat (good enough at scene scale) and real intersection tests, not
 bounding-box tests, because M2M filters by the exact polygon: two polygons intersect when an
-edge crosses or one contains a vertex of the other. Polygon holes are ignored (UNCERTAIN, rare in AOIs).
+edge crosses or one contains a vertex of the other. Polygon holes are ignored (UNCERTAIN,
+rare in AOIs).
 """
 
 from __future__ import annotations
