@@ -3,8 +3,8 @@
 HTTP status of error envelopes (docs/design.md §M2M API: envelope says the evidence is mixed;
 chosen as docs/sandbox.md records): 200 for every errorCode envelope, except unknown
 endpoints (including the removed ``/login``) which answer 404 and SERVER_ERROR which answers
-500 — always with the JSON envelope as body. The recorded AUTH_EXPIRED envelope had ``requestId: 0`` and
-``version: null`` (kapadia/usgs#59); the sandbox reproduces that.
+500 — always with the JSON envelope as body. The recorded AUTH_EXPIRED envelope had
+``requestId: 0`` and ``version: null`` (kapadia/usgs#59); the sandbox reproduces that.
 """
 
 from __future__ import annotations
