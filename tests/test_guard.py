@@ -128,3 +128,14 @@ def test_totals_count_only_files_still_to_fetch() -> None:
     files = [planned("A", "a1", 10), planned("A", "a2", None), planned("B", "b1", 5)]
     totals = PlanTotals.of(files, {"B/b1"})
     assert totals == PlanTotals(scenes=1, files=2, size=10, unknown=1)
+
+
+def test_a_scaled_plan_is_judged_at_real_size() -> None:
+    """The sandbox serves files at 1/100 of their size; the limit applies to the real size."""
+    sandboxed = PlanTotals(scenes=2572, files=56584, size=24_000_000_000, scale=0.01)
+    assert sandboxed.real_size == 2_400_000_000_000
+    limit = parse_size("100GB")
+    assert decide(sandboxed, limit, yes=False, dry_run=False, interactive=False) is Decision.REFUSE
+    text = sandboxed.describe()
+    assert "2.4 TB at real size" in text and "24.0 GB in the sandbox" in text, text
+    assert PlanTotals(scenes=1, files=1, size=10).describe().endswith("10 B"), "unscaled"

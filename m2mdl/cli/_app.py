@@ -94,6 +94,9 @@ class State:
     color: bool = True
     sandbox: bool = False
     config: Path | None = None
+    #: The in-process sandbox serves files at this fraction of their real size (1.0 otherwise);
+    #: the plan guard compares real sizes, so ``--sandbox`` behaves as USGS would.
+    size_scale: float = 1.0
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def ui(self) -> Ui:
@@ -146,6 +149,7 @@ class State:
         log_path = os.environ.get("M2MDL_SANDBOX_LOG")
         sandbox = Sandbox(SandboxConfig(log_path=Path(log_path) if log_path else None)).start()
         self._cleanups.append(sandbox.stop)
+        self.size_scale = sandbox.config.data_scale
         store = MemoryStore()  # trying m2mdl never touches real credentials
         store.save(StoredSession(Credentials("demo", "demo-token")))
         return store, sandbox.api_url, sandbox.stac_url

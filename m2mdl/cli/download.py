@@ -320,6 +320,7 @@ def download(
         unavailable=found.unavailable,
         max_size=parse_size(max_size or settings.max_size),
         yes=yes,
+        size_scale=state.size_scale,
         interactive=sys.stdin.isatty() and sys.stderr.isatty(),
         confirm=lambda question: typer.confirm(question, default=False, err=True),
     )

@@ -74,6 +74,7 @@ class DownloadSpec:
     #: The plan guard (m2mdl.workflow.guard): the limit in bytes (0: none), --yes, whether
     #: someone can be asked, and how.
     max_size: int = 0
+    size_scale: float = 1.0  # files are this fraction of their real size (the sandbox)
     yes: bool = False
     interactive: bool = False
     confirm: Callable[[str], bool] | None = None
@@ -364,7 +365,7 @@ class _Run:
         if not todo or spec.yes or spec.max_size <= 0:
             return
         check_plan(
-            PlanTotals.of(todo, frozenset()),
+            PlanTotals.of(todo, frozenset(), self.spec.size_scale),
             spec.max_size,
             yes=spec.yes,
             dry_run=False,

@@ -118,15 +118,25 @@ class PlanTotals:
         files: files to fetch (already present files excluded).
         size: their bytes, counting only files whose size is known.
         unknown: files whose size the service did not give.
+        scale: the files are this fraction of their real size (the sandbox serves them at
+            its ``data_scale``); the limit applies to the real size.
     """
 
     scenes: int
     files: int
     size: int
     unknown: int = 0
+    scale: float = 1.0
+
+    @property
+    def real_size(self) -> int:
+        """The bytes the plan would have at real size (``size`` unless scaled)."""
+        return round(self.size / self.scale) if self.scale > 0 else self.size
 
     @classmethod
-    def of(cls, files: Sequence[PlannedFile], present: Collection[str]) -> PlanTotals:
+    def of(
+        cls, files: Sequence[PlannedFile], present: Collection[str], scale: float = 1.0
+    ) -> PlanTotals:
         """The totals of a plan's files that are not already ``present`` (keys)."""
         todo = [f for f in files if f.key not in present]
         return cls(
@@ -134,11 +144,16 @@ class PlanTotals:
             files=len(todo),
             size=sum(f.size or 0 for f in todo),
             unknown=sum(1 for f in todo if f.size is None),
+            scale=scale,
         )
 
     def describe(self) -> str:
         """``3 scenes, 66 files, 2.4 TB`` (with ``at least`` when sizes are missing)."""
-        size = format_size(self.size)
+        size = format_size(self.real_size)
+        if self.scale != 1.0:
+            size += (
+                f" at real size ({format_size(self.size)} in the sandbox, at {self.scale:g} scale)"
+            )
         if self.unknown:
             size = f"at least {size} ({self.unknown} file(s) of unknown size)"
         return f"{self.scenes} scene(s), {self.files} file(s), {size}"
@@ -168,7 +183,7 @@ def decide(
         dry_run: ``--dry-run``: the plan is only shown, so it always proceeds.
         interactive: stdin and stderr are terminals, so the user can be asked.
     """
-    if dry_run or yes or max_size <= 0 or totals.size <= max_size:
+    if dry_run or yes or max_size <= 0 or totals.real_size <= max_size:
         return Decision.PROCEED
     return Decision.ASK if interactive else Decision.REFUSE
 

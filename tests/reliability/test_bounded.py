@@ -103,3 +103,23 @@ def test_a_terminal_is_asked(sandbox: Sandbox, tmp_path: Path, answer: str, code
     got, text = _with_terminal(_over_limit(out, "--max-size", "1MB"), cli_env(sandbox), answer)
     assert "Download?" in text, text
     assert got == code, text
+
+
+def test_the_users_first_commands_in_the_sandbox(tmp_path: Path) -> None:
+    """Issue 12's own commands, exactly: no dates → the last 30 days, exit 0; since 2013 and
+    no terminal → exit 2 with the plan (judged at real size: the sandbox serves files at
+    1/100 scale) and the flag that allows it."""
+    env = cli_env()
+    out = tmp_path / "first"
+    base = ["--sandbox", "download", "--aoi", str(ANCHORAGE), "--filetype", "band"]
+    first = run_cli([*base, "--out", str(out)], env, timeout=300)
+    assert first.code == 0, first.explain()
+    assert "searching the last 30 days" in first.stderr, first.explain()
+
+    big = tmp_path / "big"
+    everything = run_cli([*base, "--start", "2013-01-01", "--out", str(big)], env, timeout=300)
+    assert everything.code == 2, everything.explain()
+    assert "scene(s)" in everything.stderr and "file(s)" in everything.stderr
+    assert "TB at real size" in everything.stderr, everything.explain()
+    assert "--yes" in everything.stderr
+    assert not big.exists() or not any(big.iterdir()), "a refused plan wrote into --out"
