@@ -277,7 +277,6 @@ class _Run:
                 return self._recorded()
         finally:
             self._remove_server_state()
-            self.ctx.close()
 
     def _recorded(self) -> Outcome:
         """Prepare and run; the manifest records the end whatever happens, except for a
