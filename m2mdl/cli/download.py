@@ -399,6 +399,7 @@ def _arguments(ctx: typer.Context) -> dict[str, Any]:  # JSON values of the flag
 
 
 def _run(ui: Ui, context: Context, spec: DownloadSpec, scenes: list[Scene], json_out: bool) -> None:
+    from ..output import envelope
     from ..workflow.download import run_download
     from ..workflow.notices import show_notices
 
@@ -426,13 +427,14 @@ def _run(ui: Ui, context: Context, spec: DownloadSpec, scenes: list[Scene], json
     if json_out:
         ui.data(
             json.dumps(
-                {
-                    "schema_version": 1,
-                    "kind": "download",
-                    "manifest": str(outcome.manifest.path) if outcome.manifest else None,
-                    "counts": outcome.counts,
-                    "exit_code": outcome.exit_code,
-                }
+                envelope(
+                    "download",
+                    {
+                        "manifest": str(outcome.manifest.path) if outcome.manifest else None,
+                        "counts": outcome.counts,
+                        "exit_code": outcome.exit_code,
+                    },
+                )
             )
             + "\n"
         )

@@ -23,6 +23,7 @@ from ..http import USER_AGENT
 from ..layout import DEFAULT_LAYOUT, file_path
 from ..manifest import Item, Manifest, Status, new_run_id
 from ..models import Product, Scene
+from ..output import envelope
 from ..stac import parse_checksum
 from ..transfer import (
     DirectoryLock,
@@ -108,14 +109,15 @@ class Outcome:
             for f in self.plan.files
         ]
         missing = [f.size or 0 for f in self.plan.files if f.key not in self.present]
-        return {
-            "schema_version": 1,
-            "kind": "plan",
-            "files": files,
-            "unavailable": [{"display_id": d, "reason": r} for d, r in self.plan.unavailable],
-            "bytes_to_download": sum(missing),
-            "sizes_known": all(f.size is not None for f in self.plan.files),
-        }
+        return envelope(
+            "plan",
+            {
+                "files": files,
+                "unavailable": [{"display_id": d, "reason": r} for d, r in self.plan.unavailable],
+                "bytes_to_download": sum(missing),
+                "sizes_known": all(f.size is not None for f in self.plan.files),
+            },
+        )
 
     def kinds(self) -> dict[str, int]:
         """Failed items per error kind (``checksum_mismatch``, ``no_checksum``, ...)."""
