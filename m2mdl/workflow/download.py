@@ -21,6 +21,7 @@ from ..bands import resolve_bands
 from ..errors import DiskFull, ExitCode, Interrupted, M2mdlError
 from ..http import USER_AGENT
 from ..layout import DEFAULT_LAYOUT, file_path
+from ..m2m_requests import DataGroup
 from ..manifest import Item, Manifest, Status, new_run_id
 from ..models import Product, Scene
 from ..output import envelope
@@ -509,7 +510,7 @@ class _Run:
             if name not in known:
                 self.manifest.scenes.append(_unknown_scene(name, self.spec.dataset, reason))
 
-    def _data_groups(self, todo: Sequence[PlannedFile]) -> list[dict[str, Any]]:
+    def _data_groups(self, todo: Sequence[PlannedFile]) -> list[DataGroup]:
         """For band groups: a second scene list of the files' secondary entity ids."""
         if self.spec.filetype != "band_group":
             return []
@@ -526,7 +527,7 @@ class _Run:
             self.client.scene_list_add(list_id, alias, [f.entity_id for f in files])
             self.manifest.scene_lists.append(list_id)
             file_groups = sorted({f.group for f in files if f.group})
-            groups.append({"datasetName": alias, "fileGroups": file_groups, "listId": list_id})
+            groups.append(DataGroup(alias, file_groups, list_id))
         return groups
 
     def _options_for_engine(self) -> TransferOptions:
