@@ -32,7 +32,8 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from .errors import NetworkError
-from .http import check_url, make_session, redact_url
+from .http import check_url, make_session
+from .util.net import redact_url
 
 log = logging.getLogger("m2mdl.stac")
 

@@ -21,20 +21,21 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..api import M2MClient
 from ..errors import DownloadError
-from ..http import make_download_session, strip_query
+from ..http import make_download_session
 from ..m2m_requests import DataGroup
 from ..m2m_requests import DownloadItem as ProductRequest
 from ..manifest import Manifest, Status
 from ..models import DownloadItem, RequestResult
 from ..stac import parse_checksum
 from ..transfer import FileJob, FileResult, ProgressSink, TransferOptions, run_transfers
+from ..util.net import strip_query
 from .checksums import SIZE, Checksums, bundle_label, members_json
 from .context import Reporter
 from .plan import PlannedFile
 
-#: M2M batches: landsatlinks found larger download-requests unreliable.
 log = logging.getLogger("m2mdl.workflow")
 
+#: M2M batches: landsatlinks found larger download-requests unreliable.
 REQUEST_BATCH = 1000
 #: Polling download-retrieve for preparing files: bounded exponential backoff (the official
 #: sample polls every 30 s forever; we start sooner and never exceed 30 s).
