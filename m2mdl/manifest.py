@@ -114,6 +114,9 @@ class Manifest:
     exit_code: int | None = None
     scenes: list[JsonObject] = field(default_factory=list)
     items: dict[str, Item] = field(default_factory=dict)
+    #: The local STAC catalog's path relative to the manifest's directory (null until a run
+    #: writes one).
+    catalog: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _last_save: float = field(default=0.0, repr=False)
     _dirty: bool = field(default=False, repr=False)
@@ -198,6 +201,7 @@ class Manifest:
                 "summary": self.counts(),
                 "scenes": list(self.scenes),
                 "items": [i.to_json() for i in self.items.values()],
+                "catalog": self.catalog,
             }
 
     def save(self, *, force: bool = True) -> None:

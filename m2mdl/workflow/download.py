@@ -37,7 +37,7 @@ from .context import Context
 from .fetch import Fetcher
 from .guard import PlanTooLarge, PlanTotals, check_plan
 from .ids import without_options
-from .ondisk import OnDisk, RunManifest
+from .ondisk import OnDisk
 from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
 from .present import Present, already_present
 from .runs import registered
@@ -232,7 +232,7 @@ class _Run:
         self.requested = False
         self.run_id = new_run_id()
         self.label = f"m2mdl_{self.run_id}"
-        self.manifest = RunManifest(
+        self.manifest = Manifest(
             spec.out_dir,
             self.run_id,
             "download",
