@@ -179,7 +179,10 @@ def download(
     ] = None,
     segments: Annotated[
         int | None,
-        typer.Option(help="Range segments per large file when files < workers [default 4]."),
+        typer.Option(
+            help="At most N connections per file; a file is split only when it downloads"
+            " slowly while connections are idle [default 4]."
+        ),
     ] = None,
     limit_rate: Annotated[
         str | None,
