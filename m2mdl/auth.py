@@ -29,6 +29,7 @@ from typing import Protocol
 
 from .config import config_dir
 from .errors import AuthError, CredentialStoreError, DiskFull, NotLoggedIn
+from .util.fs import atomic_write_bytes
 from .util.net import redact_url
 
 SERVICE = "m2mdl"
@@ -365,7 +366,7 @@ def resolve_session(
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically and durably, readable by its owner only.
 
-    :func:`m2mdl.transfer.fsutil.atomic_write_bytes` at mode 0600: the temporary file is
+    :func:`m2mdl.util.fs.atomic_write_bytes` at mode 0600: the temporary file is
     created at 0600 (never readable by others, not even for an instant), fsynced, renamed
     over ``path``, and the directory is fsynced.
 
@@ -374,8 +375,6 @@ def write_private(path: Path, data: bytes) -> None:
         OSError: any other failure.
         Either way the temporary file is removed and ``path`` is unchanged.
     """
-    from .transfer.fsutil import atomic_write_bytes  # lazy: the engine pulls in requests
-
     atomic_write_bytes(path, data, mode=0o600)
 
 

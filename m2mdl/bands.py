@@ -26,6 +26,7 @@ from typing import Any
 
 from .errors import InputError
 from .models import band_of
+from .output import envelope
 
 #: The metadata files that come with ``--bands`` unless ``--no-metadata`` is given: the MTL
 #: holds the scale factors and offsets every user of the data needs.
@@ -372,16 +373,22 @@ def bands_json(dataset: str) -> dict[str, Any]:
     Raises:
         InputError: the dataset has no band table.
     """
-    return {
-        "schema_version": 1,
-        "kind": "bands",
-        "dataset": dataset,
-        "bands": [
-            {"suffix": r.suffix, "short": r.short, "common_name": r.common_name, "title": r.title}
-            for r in band_rows(dataset)
-        ],
-        "metadata_with_bands": list(METADATA_SUFFIXES),
-    }
+    return envelope(
+        "bands",
+        {
+            "dataset": dataset,
+            "bands": [
+                {
+                    "suffix": r.suffix,
+                    "short": r.short,
+                    "common_name": r.common_name,
+                    "title": r.title,
+                }
+                for r in band_rows(dataset)
+            ],
+            "metadata_with_bands": list(METADATA_SUFFIXES),
+        },
+    )
 
 
 def render_band_rows(rows: Sequence[BandRow]) -> str:

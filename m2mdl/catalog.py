@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from .bands import asset_key, bands_for_display_id
 from .layout import check_display_id
 from .stac import file_name, format_multihash
-from .transfer.fsutil import atomic_write_bytes
+from .util.fs import atomic_write_bytes
 
 if TYPE_CHECKING:
     from .models import Scene

@@ -41,7 +41,8 @@ from typing import IO, Any
 
 from .errors import DownloadError
 from .stac import checksums_of
-from .transfer.fsutil import (
+from .util.fs import (
+    TMP_SUFFIX,
     atomic_write_bytes,
     disk_full,
     fsync_dir,
@@ -49,7 +50,6 @@ from .transfer.fsutil import (
     pwrite_all,
     tmp_name,
 )
-from .transfer.naming import TMP_SUFFIX
 
 log = logging.getLogger("m2mdl.extract")
 

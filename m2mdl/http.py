@@ -25,9 +25,8 @@ import requests
 
 from . import __version__
 from .errors import InsecureUrl
-from .util.net import redact_url, strip_query
+from .util.net import strip_query
 
-# Re-exported for the modules that still import them from here (m2mdl.util.net owns them).
 __all__ = [
     "CREDENTIAL_HEADERS",
     "USER_AGENT",
@@ -38,9 +37,7 @@ __all__ = [
     "is_loopback",
     "make_download_session",
     "make_session",
-    "redact_url",
     "redirect_allowed",
-    "strip_query",
 ]
 
 USER_AGENT = f"m2mdl/{__version__}"

@@ -25,6 +25,7 @@ from typing import Any
 
 from . import __version__
 from .errors import NO_SPACE_ERRNOS, DiskFull, DownloadError
+from .util.fs import atomic_write_bytes
 from .util.jsontypes import JsonMapping, JsonObject
 
 log = logging.getLogger("m2mdl.manifest")
@@ -113,6 +114,9 @@ class Manifest:
     exit_code: int | None = None
     scenes: list[JsonObject] = field(default_factory=list)
     items: dict[str, Item] = field(default_factory=dict)
+    #: The local STAC catalog's path relative to the manifest's directory (null until a run
+    #: writes one).
+    catalog: str | None = None
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _last_save: float = field(default=0.0, repr=False)
     _dirty: bool = field(default=False, repr=False)
@@ -197,6 +201,7 @@ class Manifest:
                 "summary": self.counts(),
                 "scenes": list(self.scenes),
                 "items": [i.to_json() for i in self.items.values()],
+                "catalog": self.catalog,
             }
 
     def save(self, *, force: bool = True) -> None:
@@ -227,19 +232,16 @@ class Manifest:
 def atomic_write_json(path: Path, data: JsonMapping) -> None:
     """Write JSON to ``path`` durably: tmp file, fsync, rename, directory fsync.
 
-    The writing is :func:`m2mdl.transfer.fsutil.atomic_write_bytes` (imported when first
-    needed: the engine is not needed to read a manifest); this only maps its errors.
+    The writing is :func:`m2mdl.util.fs.atomic_write_bytes`; this only maps its errors.
 
     Raises:
         DiskFull: no space or no inode left (ENOSPC, EDQUOT); ``path`` is unchanged.
         DownloadError: any other write error; ``path`` is unchanged.
     """
-    from .transfer.fsutil import atomic_write_bytes
-
     payload = json.dumps(data, indent=2, sort_keys=False).encode("utf-8")
     try:
         atomic_write_bytes(path, payload)
-    except (DiskFull, OSError) as exc:  # the engine's NoSpace is a DiskFull; keep ours plain
+    except (DiskFull, OSError) as exc:  # one message, naming the manifest
         if isinstance(exc, DiskFull) or getattr(exc, "errno", None) in NO_SPACE_ERRNOS:
             raise DiskFull(f"no space left on the device to write {path.name}") from exc
         strerror = exc.strerror if isinstance(exc, OSError) else None

@@ -32,7 +32,8 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from .errors import NetworkError
-from .http import check_url, make_session, redact_url
+from .http import check_url, make_session
+from .util.net import redact_url
 
 log = logging.getLogger("m2mdl.stac")
 
@@ -159,13 +160,19 @@ class Lookup:
 
     Attributes:
         checksums: file name -> SHA-512, from every item found.
-        found: item ids that were found (with or without checksums).
+        items: item id -> the STAC item found (with or without checksums); a run's local
+            catalog is built from them, so USGS is asked once for both.
         error: why the lookup failed (the service is down...), or None.
     """
 
     checksums: dict[str, str] = field(default_factory=dict)
-    found: set[str] = field(default_factory=set)
+    items: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     error: str | None = None
+
+    @property
+    def found(self) -> set[str]:
+        """Ids of the items that were found."""
+        return set(self.items)
 
 
 class StacClient:
@@ -191,7 +198,7 @@ class StacClient:
             for collection, ids in sorted(by_collection.items()):
                 for start in range(0, len(ids), IDS_PER_SEARCH):
                     for item in self.search(collection, ids[start : start + IDS_PER_SEARCH]):
-                        result.found.add(str(item.get("id")))
+                        result.items[str(item.get("id"))] = item
                         result.checksums.update(checksums_of(item))
         except StacUnavailable as exc:
             result.error = exc.message

@@ -195,7 +195,7 @@ def test_file_readable_by_others_is_refused() -> None:
 def test_a_full_disk_is_a_store_error_and_keeps_the_old_file(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from m2mdl.transfer import fsutil
+    from m2mdl.util import fs
 
     store = FileStore()
     store.save(SESSION)
@@ -204,7 +204,7 @@ def test_a_full_disk_is_a_store_error_and_keeps_the_old_file(
     def full(fd: int, data: bytes, offset: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(fsutil, "pwrite_all", full)
+    monkeypatch.setattr(fs, "pwrite_all", full)
     with pytest.raises(CredentialStoreError, match=r"cannot write .*no space left") as info:
         store.save(SESSION.touched(5.0))
     assert TOKEN not in str(info.value) and KEY not in str(info.value)

@@ -21,12 +21,12 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from m2mdl.manifest import Item, Status
+from m2mdl.manifest import Item, Manifest, Status
 from m2mdl.output import CSV_FIELDS, read_scenes
 from m2mdl.sandbox import Sandbox
 from m2mdl.transfer.model import ERROR_KINDS
 from m2mdl.workflow.fetch import NO_CHECKSUM
-from m2mdl.workflow.ondisk import EXTRACT_FAILED, RunManifest
+from m2mdl.workflow.ondisk import EXTRACT_FAILED
 
 from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, env_for, manifest, run
 
@@ -149,7 +149,7 @@ def test_manifest_schema_knows_every_status_and_error_kind() -> None:
     assert set(item["error_kind"]["enum"]) == {*ERROR_KINDS, NO_CHECKSUM, EXTRACT_FAILED, None}
     assert set(item) == set(Item("k", "e", "d", "p", "f", "f").to_json())
     top = _schemas()["manifest.schema.json"]["properties"]
-    assert set(top) == set(RunManifest(Path("."), "r", "download", {}).to_json())
+    assert set(top) == set(Manifest(Path("."), "r", "download", {}).to_json())
 
 
 # --- search ----------------------------------------------------------------------------------

@@ -133,6 +133,7 @@ def test_lookup_posts_ids_by_collection_and_follows_next_links() -> None:
     found = client.lookup(["LC08_L2SP_047027_20201204_20210313_02_T1"])
     assert found.error is None and len(found.checksums) == 16
     assert found.found == {"LC08_L2SP_047027_20201204_20210313_02_T1_SR"}
+    assert found.items == {item["id"]: item for item in page["features"]}  # kept whole
     bodies = [_body(c.request.body) for c in responses.calls if c.request.method == "POST"]
     assert bodies == [
         {

@@ -113,15 +113,12 @@ class State:
         ``with state.session(ui) as context:``, and closing records when the session key was
         last used (M2M keys expire after two idle hours), even after an error.
         """
-        with self.context(ui) as context:
+        with self._context(ui) as context:
             yield context
 
-    def context(self, ui: Ui) -> Context:
-        """A workflow Context with settings, credential store and reporter.
-
-        Prefer :meth:`session`, which also closes it; this stays for the callers that close
-        the context themselves.
-        """
+    def _context(self, ui: Ui) -> Context:
+        """A workflow Context with settings, credential store and reporter (for :meth:`session`,
+        which owns closing it)."""
         from ..auth import SecretFilter
         from ..config import resolve
         from ..workflow.context import Context

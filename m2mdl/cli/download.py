@@ -179,7 +179,10 @@ def download(
     ] = None,
     segments: Annotated[
         int | None,
-        typer.Option(help="Range segments per large file when files < workers [default 4]."),
+        typer.Option(
+            help="At most N connections per file; a file is split only when it downloads"
+            " slowly while connections are idle [default 4]."
+        ),
     ] = None,
     limit_rate: Annotated[
         str | None,
@@ -271,60 +274,60 @@ def download(
         layout=layout,
         limit_rate=limit_rate,
     )
-    context = state.context(ui)
-    settings = context.settings
-    _check_numbers(settings, deadline)
-    _check_choices(filetype.value, _split(bands), _split(group), extract, keep_tar)
-    layout_name = _layout(settings)
-    rate = _rate(settings)
-    area = area_from_options(aoi, bbox, point, radius_km, antimeridian=antimeridian)
-    if start is None and end is None and from_file is None and not ids:
-        start, end = _default_window(ui, settings.default_days)
-    query_args = dict(
-        dataset=dataset,
-        start=start,
-        end=end,
-        cloud_min=cloud_min,
-        cloud_max=cloud_max,
-        months=months,
-        path=path,
-        row=row,
-        limit=limit,
-        sort=None,
-    )
-    if _split(bands):
-        _check_bands(dataset or settings.dataset, ids or [], _split(bands))
-    found = _scenes(context, ids or [], from_file, query_args, area)
-    spec = DownloadSpec(
-        filetype=filetype.value,
-        out_dir=Path(settings.out_dir),
-        dataset=found.dataset,
-        bands=_split(bands),
-        groups=_split(group),
-        dry_run=dry_run,
-        wait=settings.wait,
-        keep_server_state=keep_server_state or settings.keep_server_state,
-        workers=settings.workers,
-        segments=settings.segments,
-        deadline=deadline,
-        verify_existing=verify_existing,
-        require_checksums=require_checksums,
-        arguments=_arguments(ctx),
-        aoi=area.geometry() if area is not None else None,
-        break_lock=break_lock,
-        layout=layout_name,
-        metadata=not no_metadata,
-        extract=extract,
-        keep_tar=keep_tar,
-        limit_rate=rate,
-        unavailable=found.unavailable,
-        max_size=parse_size(max_size or settings.max_size),
-        yes=yes,
-        size_scale=state.size_scale,
-        interactive=sys.stdin.isatty() and sys.stderr.isatty(),
-        confirm=lambda question: typer.confirm(question, default=False, err=True),
-    )
-    _run(ui, context, spec, found.scenes, json_out)
+    with state.session(ui) as context:
+        settings = context.settings
+        _check_numbers(settings, deadline)
+        _check_choices(filetype.value, _split(bands), _split(group), extract, keep_tar)
+        layout_name = _layout(settings)
+        rate = _rate(settings)
+        area = area_from_options(aoi, bbox, point, radius_km, antimeridian=antimeridian)
+        if start is None and end is None and from_file is None and not ids:
+            start, end = _default_window(ui, settings.default_days)
+        query_args = dict(
+            dataset=dataset,
+            start=start,
+            end=end,
+            cloud_min=cloud_min,
+            cloud_max=cloud_max,
+            months=months,
+            path=path,
+            row=row,
+            limit=limit,
+            sort=None,
+        )
+        if _split(bands):
+            _check_bands(dataset or settings.dataset, ids or [], _split(bands))
+        found = _scenes(context, ids or [], from_file, query_args, area)
+        spec = DownloadSpec(
+            filetype=filetype.value,
+            out_dir=Path(settings.out_dir),
+            dataset=found.dataset,
+            bands=_split(bands),
+            groups=_split(group),
+            dry_run=dry_run,
+            wait=settings.wait,
+            keep_server_state=keep_server_state or settings.keep_server_state,
+            workers=settings.workers,
+            segments=settings.segments,
+            deadline=deadline,
+            verify_existing=verify_existing,
+            require_checksums=require_checksums,
+            arguments=_arguments(ctx),
+            aoi=area.geometry() if area is not None else None,
+            break_lock=break_lock,
+            layout=layout_name,
+            metadata=not no_metadata,
+            extract=extract,
+            keep_tar=keep_tar,
+            limit_rate=rate,
+            unavailable=found.unavailable,
+            max_size=parse_size(max_size or settings.max_size),
+            yes=yes,
+            size_scale=state.size_scale,
+            interactive=sys.stdin.isatty() and sys.stderr.isatty(),
+            confirm=lambda question: typer.confirm(question, default=False, err=True),
+        )
+        _run(ui, context, spec, found.scenes, json_out)
 
 
 def _layout(settings: Settings) -> str:
@@ -399,6 +402,7 @@ def _arguments(ctx: typer.Context) -> dict[str, Any]:  # JSON values of the flag
 
 
 def _run(ui: Ui, context: Context, spec: DownloadSpec, scenes: list[Scene], json_out: bool) -> None:
+    from ..output import envelope
     from ..workflow.download import run_download
     from ..workflow.notices import show_notices
 
@@ -426,13 +430,14 @@ def _run(ui: Ui, context: Context, spec: DownloadSpec, scenes: list[Scene], json
     if json_out:
         ui.data(
             json.dumps(
-                {
-                    "schema_version": 1,
-                    "kind": "download",
-                    "manifest": str(outcome.manifest.path) if outcome.manifest else None,
-                    "counts": outcome.counts,
-                    "exit_code": outcome.exit_code,
-                }
+                envelope(
+                    "download",
+                    {
+                        "manifest": str(outcome.manifest.path) if outcome.manifest else None,
+                        "counts": outcome.counts,
+                        "exit_code": outcome.exit_code,
+                    },
+                )
             )
             + "\n"
         )
@@ -511,16 +516,16 @@ def cleanup(
         raise InputError(f"--older-than {older_than:g} must not be negative")
     if directory is not None and not directory.is_dir():
         raise InputError(f"--dir {directory} is not a directory")
-    context = state.context(ui)
-    report = run_cleanup(
-        context,
-        directory,
-        server=server,
-        local=directory is not None,
-        dry_run=dry_run,
-        older_than=older_than * 3600,
-        break_lock=break_lock,
-    )
+    with state.session(ui) as context:
+        report = run_cleanup(
+            context,
+            directory,
+            server=server,
+            local=directory is not None,
+            dry_run=dry_run,
+            older_than=older_than * 3600,
+            break_lock=break_lock,
+        )
     verb = "would remove" if dry_run else "removed"
     for label in report.orders:
         ui.data(f"{verb} download order {label}\n")

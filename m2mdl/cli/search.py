@@ -198,26 +198,25 @@ def search(
     state: State = ctx.obj
     output = SearchFormat.json if json_out else output
     ui = state.ui()
-    context = state.context(ui)
-    tiers = parse_tiers(tier)
-    area = area_from_options(aoi, bbox, point, radius_km, antimeridian=antimeridian)
-    query = build_query(
-        context.settings,
-        area,
-        dataset=dataset,
-        start=start,
-        end=end,
-        cloud_min=cloud_min,
-        cloud_max=cloud_max,
-        months=months,
-        path=path,
-        row=row,
-        limit=None if tiers else limit,  # filter every hit by tier first, then cut
-        sort=sort.value if sort else None,
-    )
-    ui.phase(f"searching {query.dataset}")
-    result = run_search(context.client(), query)
-    context.close()
+    with state.session(ui) as context:
+        tiers = parse_tiers(tier)
+        area = area_from_options(aoi, bbox, point, radius_km, antimeridian=antimeridian)
+        query = build_query(
+            context.settings,
+            area,
+            dataset=dataset,
+            start=start,
+            end=end,
+            cloud_min=cloud_min,
+            cloud_max=cloud_max,
+            months=months,
+            path=path,
+            row=row,
+            limit=None if tiers else limit,  # filter every hit by tier first, then cut
+            sort=sort.value if sort else None,
+        )
+        ui.phase(f"searching {query.dataset}")
+        result = run_search(context.client(), query)
     if tiers:
         result.scenes = filter_tiers(result.scenes, tiers, limit)
     if output is SearchFormat.table and output_file is None:
@@ -286,22 +285,22 @@ def options(
     state: State = ctx.obj
     ui = state.ui()
     as_json = output is TableOrJson.json or json_out
-    context = state.context(ui)
-    if bands:
-        _list_bands(ui, scenes, dataset, context.settings.dataset, as_json)
-        return
-    if scenes and from_file:
-        raise InputError("give scene ids or --from FILE, not both")
-    if not scenes and from_file is None:
-        raise InputError("give one or more scene ids, or --from FILE")
-    unknown: list[tuple[str, str]] = []
-    if from_file is not None:
-        name = dataset or context.settings.dataset
-        ids = [s.entity_id for s in read_scenes(from_file)]
-    else:
-        name = choose_dataset(classify_all(scenes or []), dataset, context.settings.dataset)
-        ids, unknown = _entity_ids(context, name, scenes or [])
-    _show_options(ui, context, name, ids, unknown, as_json)
+    with state.session(ui) as context:
+        if bands:
+            _list_bands(ui, scenes, dataset, context.settings.dataset, as_json)
+            return
+        if scenes and from_file:
+            raise InputError("give scene ids or --from FILE, not both")
+        if not scenes and from_file is None:
+            raise InputError("give one or more scene ids, or --from FILE")
+        unknown: list[tuple[str, str]] = []
+        if from_file is not None:
+            name = dataset or context.settings.dataset
+            ids = [s.entity_id for s in read_scenes(from_file)]
+        else:
+            name = choose_dataset(classify_all(scenes or []), dataset, context.settings.dataset)
+            ids, unknown = _entity_ids(context, name, scenes or [])
+        _show_options(ui, context, name, ids, unknown, as_json)
 
 
 def _entity_ids(
@@ -331,11 +330,9 @@ def _show_options(
     for name, reason in unknown:
         ui.warn(f"{name}: unavailable: {reason}")
     if not ids:
-        context.close()
         raise typer.Exit(int(ExitCode.INCOMPLETE))
     ui.phase(f"asking M2M for the files of {len(ids)} scene(s)")
     result = scene_options(context.client(), dataset, ids)
-    context.close()
     if as_json:
         ui.data(json.dumps(result.to_json(), indent=2) + "\n")
     else:

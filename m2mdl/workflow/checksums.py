@@ -64,21 +64,6 @@ class Checksums:
         return lambda contents: check_members(contents, self)
 
 
-class _KeepingClient(StacClient):
-    """A STAC client that keeps the items it finds: the run's local catalog is built from
-    them, so USGS is asked once per run for both the checksums and the items."""
-
-    def __init__(self, url: str, *, timeout: float, verify_tls: bool) -> None:
-        super().__init__(url, timeout=timeout, verify_tls=verify_tls)
-        self.items: dict[str, Mapping[str, Any]] = {}
-
-    def search(self, collection: str, ids: list[str]) -> list[Mapping[str, Any]]:
-        """As :meth:`StacClient.search`, keeping each item by id."""
-        found = super().search(collection, ids)
-        self.items.update((str(item.get("id")), item) for item in found)
-        return found
-
-
 def lookup(settings: Settings, product_ids: Iterable[str], reporter: Reporter) -> Checksums:
     """Ask the STAC API for the checksums and items of ``product_ids`` (a few calls); warn
     once if it is down."""
@@ -86,7 +71,7 @@ def lookup(settings: Settings, product_ids: Iterable[str], reporter: Reporter) -
     found = Checksums(looked_up=True)
     if not ids:
         return found
-    client = _KeepingClient(
+    client = StacClient(
         settings.stac_url, timeout=min(settings.timeout, 60.0), verify_tls=settings.verify_tls
     )
     try:
@@ -95,7 +80,7 @@ def lookup(settings: Settings, product_ids: Iterable[str], reporter: Reporter) -
         client.close()
     found.stac, found.error = result.checksums, result.error
     for product in ids:
-        kept = [client.items[i] for _c, i in item_ids(product) if i in client.items]
+        kept = [result.items[i] for _c, i in item_ids(product) if i in result.items]
         if kept:
             found.items[product] = kept
     log.info(

@@ -157,8 +157,5 @@ def cleanup(
             directory, report, dry_run=dry_run, older_than=older_than, break_lock=break_lock
         )
     if server:
-        try:
-            clean_server(ctx, directory, report, dry_run=dry_run)
-        finally:
-            ctx.close()
+        clean_server(ctx, directory, report, dry_run=dry_run)
     return report

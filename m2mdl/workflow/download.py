@@ -21,8 +21,10 @@ from ..bands import resolve_bands
 from ..errors import DiskFull, ExitCode, Interrupted, M2mdlError
 from ..http import USER_AGENT
 from ..layout import DEFAULT_LAYOUT, file_path
+from ..m2m_requests import DataGroup
 from ..manifest import Item, Manifest, Status, new_run_id
 from ..models import Product, Scene
+from ..output import envelope
 from ..stac import parse_checksum
 from ..transfer import (
     DirectoryLock,
@@ -35,7 +37,7 @@ from .context import Context
 from .fetch import Fetcher
 from .guard import PlanTooLarge, PlanTotals, check_plan
 from .ids import without_options
-from .ondisk import OnDisk, RunManifest
+from .ondisk import OnDisk
 from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
 from .present import Present, already_present
 from .runs import registered
@@ -108,14 +110,15 @@ class Outcome:
             for f in self.plan.files
         ]
         missing = [f.size or 0 for f in self.plan.files if f.key not in self.present]
-        return {
-            "schema_version": 1,
-            "kind": "plan",
-            "files": files,
-            "unavailable": [{"display_id": d, "reason": r} for d, r in self.plan.unavailable],
-            "bytes_to_download": sum(missing),
-            "sizes_known": all(f.size is not None for f in self.plan.files),
-        }
+        return envelope(
+            "plan",
+            {
+                "files": files,
+                "unavailable": [{"display_id": d, "reason": r} for d, r in self.plan.unavailable],
+                "bytes_to_download": sum(missing),
+                "sizes_known": all(f.size is not None for f in self.plan.files),
+            },
+        )
 
     def kinds(self) -> dict[str, int]:
         """Failed items per error kind (``checksum_mismatch``, ``no_checksum``, ...)."""
@@ -229,7 +232,7 @@ class _Run:
         self.requested = False
         self.run_id = new_run_id()
         self.label = f"m2mdl_{self.run_id}"
-        self.manifest = RunManifest(
+        self.manifest = Manifest(
             spec.out_dir,
             self.run_id,
             "download",
@@ -277,7 +280,6 @@ class _Run:
                 return self._recorded()
         finally:
             self._remove_server_state()
-            self.ctx.close()
 
     def _recorded(self) -> Outcome:
         """Prepare and run; the manifest records the end whatever happens, except for a
@@ -508,7 +510,7 @@ class _Run:
             if name not in known:
                 self.manifest.scenes.append(_unknown_scene(name, self.spec.dataset, reason))
 
-    def _data_groups(self, todo: Sequence[PlannedFile]) -> list[dict[str, Any]]:
+    def _data_groups(self, todo: Sequence[PlannedFile]) -> list[DataGroup]:
         """For band groups: a second scene list of the files' secondary entity ids."""
         if self.spec.filetype != "band_group":
             return []
@@ -525,7 +527,7 @@ class _Run:
             self.client.scene_list_add(list_id, alias, [f.entity_id for f in files])
             self.manifest.scene_lists.append(list_id)
             file_groups = sorted({f.group for f in files if f.group})
-            groups.append({"datasetName": alias, "fileGroups": file_groups, "listId": list_id})
+            groups.append(DataGroup(alias, file_groups, list_id))
         return groups
 
     def _options_for_engine(self) -> TransferOptions:

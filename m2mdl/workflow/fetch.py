@@ -21,18 +21,21 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..api import M2MClient
 from ..errors import DownloadError
-from ..http import make_download_session, strip_query
+from ..http import make_download_session
+from ..m2m_requests import DataGroup
+from ..m2m_requests import DownloadItem as ProductRequest
 from ..manifest import Manifest, Status
 from ..models import DownloadItem, RequestResult
 from ..stac import parse_checksum
 from ..transfer import FileJob, FileResult, ProgressSink, TransferOptions, run_transfers
+from ..util.net import strip_query
 from .checksums import SIZE, Checksums, bundle_label, members_json
 from .context import Reporter
 from .plan import PlannedFile
 
-#: M2M batches: landsatlinks found larger download-requests unreliable.
 log = logging.getLogger("m2mdl.workflow")
 
+#: M2M batches: landsatlinks found larger download-requests unreliable.
 REQUEST_BATCH = 1000
 #: Polling download-retrieve for preparing files: bounded exponential backoff (the official
 #: sample polls every 30 s forever; we start sooner and never exceed 30 s).
@@ -162,13 +165,13 @@ class Fetcher:
 
     # --- request and match ------------------------------------------------------------------
 
-    def request(self, todo: Sequence[PlannedFile], data_groups: Sequence[dict[str, Any]]) -> None:
+    def request(self, todo: Sequence[PlannedFile], data_groups: Sequence[DataGroup]) -> None:
         """download-request for every file (by product, or by data group), then match URLs."""
         self.files = {f.key: f for f in todo}
         if data_groups:
             self._absorb(self.client.download_request(self.label, data_groups=data_groups))
         else:
-            downloads = [{"entityId": f.entity_id, "productId": f.product_id} for f in todo]
+            downloads = [ProductRequest(f.entity_id, f.product_id) for f in todo]
             for start in range(0, len(downloads), REQUEST_BATCH):
                 batch = downloads[start : start + REQUEST_BATCH]
                 self._absorb(self.client.download_request(self.label, downloads=batch))

@@ -30,11 +30,13 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..bands import dataset_sensor_level, display_id_sensor_level
 from ..errors import InputError
+from ..m2m_requests import AcquisitionFilter, SceneFilter
 from ..models import Product, Scene
+from ..util.jsontypes import JsonObject
 
 if TYPE_CHECKING:
     from ..api import M2MClient
@@ -209,13 +211,13 @@ def _search(
         }
         for i in ids
     ]
-    metadata: dict[str, Any] = (
+    metadata: JsonObject = (
         children[0] if len(children) == 1 else {"filterType": "or", "childFilters": children}
     )
-    scene_filter: dict[str, Any] = {"metadataFilter": metadata}
     day = ids[0].acquired
-    if day is not None:
-        scene_filter["acquisitionFilter"] = {"start": day.isoformat(), "end": day.isoformat()}
+    scene_filter = SceneFilter(
+        metadata=metadata, acquisition=None if day is None else AcquisitionFilter(day, day)
+    )
     scenes: list[Scene] = []
     for page in client.iter_search_pages(dataset, scene_filter, page_size=SEARCH_BATCH):
         scenes.extend(page.scenes)

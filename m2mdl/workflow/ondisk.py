@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,26 +51,12 @@ EXTRACT_FAILED = "extract"
 SumsFactory = Callable[[], "Checksums"]
 
 
-@dataclass
-class RunManifest(Manifest):
-    """A download run's manifest, with ``catalog``: the local STAC catalog's path relative
-    to the manifest's directory (null until a run writes one)."""
-
-    catalog: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The manifest as JSON, with the ``catalog`` pointer."""
-        data = super().to_json()
-        data["catalog"] = self.catalog
-        return data
-
-
 class OnDisk:
     """Extraction and catalog steps of one run (see the module docstring)."""
 
     def __init__(
         self,
-        manifest: RunManifest,
+        manifest: Manifest,
         out_dir: Path,
         *,
         extract: bool,

@@ -9,6 +9,7 @@ from typing import Any
 from ..api import M2MClient
 from ..errors import ApiError, InputError
 from ..models import FileGroup, Product
+from ..output import envelope
 from .plan import secondary_files
 
 #: download-options accepts long id lists; landsatlinks batches 5,000 (docs/design.md,
@@ -58,20 +59,21 @@ class OptionsResult:
                     "available": sec.available or sec.bulk_available,
                 }
             )
-        return {
-            "schema_version": 1,
-            "kind": "options",
-            "scenes": list(scenes.values()),
-            "band_groups": [
-                {
-                    "id": g.group_id,
-                    "label": g.label,
-                    "dataset_id": g.dataset_id,
-                    "files": list(g.files),
-                }
-                for g in self.groups
-            ],
-        }
+        return envelope(
+            "options",
+            {
+                "scenes": list(scenes.values()),
+                "band_groups": [
+                    {
+                        "id": g.group_id,
+                        "label": g.label,
+                        "dataset_id": g.dataset_id,
+                        "files": list(g.files),
+                    }
+                    for g in self.groups
+                ],
+            },
+        )
 
 
 def scene_options(client: M2MClient, dataset: str, entity_ids: Sequence[str]) -> OptionsResult:

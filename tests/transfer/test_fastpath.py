@@ -25,6 +25,7 @@ from m2mdl.transfer.partfile import PartFile
 from m2mdl.transfer.ranges import covered
 from m2mdl.transfer.task import FileTask
 from m2mdl.transfer.watchdog import Watch
+from m2mdl.util import fs
 
 from .faultserver import FaultServer, make_bytes, sha512
 from .support import RecordingSink, leftovers
@@ -339,7 +340,7 @@ def test_directory_fsyncs_are_shared_but_always_start_after_the_call(
         with lock:
             ended.append(time.monotonic())
 
-    monkeypatch.setattr(fsutil, "_fsync_dir_now", slow_fsync)
+    monkeypatch.setattr(fs, "_fsync_dir_now", slow_fsync)
     calls: list[tuple[float, float]] = []
 
     def caller() -> None:
@@ -369,7 +370,7 @@ def test_a_failed_directory_fsync_is_raised_and_retried(
         if outcome is not None:
             raise outcome
 
-    monkeypatch.setattr(fsutil, "_fsync_dir_now", flaky)
+    monkeypatch.setattr(fs, "_fsync_dir_now", flaky)
     with pytest.raises(OSError):
         fsutil.fsync_dir(tmp_path)
     fsutil.fsync_dir(tmp_path)

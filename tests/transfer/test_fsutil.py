@@ -1,4 +1,5 @@
-"""``fsutil.atomic_write_bytes``: file modes, and what an error or an interrupt leaves behind."""
+"""``atomic_write_bytes`` (``m2mdl.util.fs``, and the engine's ``fsutil`` form): file modes, and
+what an error or an interrupt leaves behind."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from m2mdl.transfer import fsutil
+from m2mdl.errors import DiskFull
+from m2mdl.transfer import fsutil, naming
 from m2mdl.transfer.errors import NoSpace
+from m2mdl.util import fs
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 
@@ -83,7 +86,7 @@ def test_an_interrupt_removes_the_tmp_file_and_keeps_the_old_target(
     def interrupted(fd: int, data: bytes, offset: int) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(fsutil, "pwrite_all", interrupted)
+    monkeypatch.setattr(fs, "pwrite_all", interrupted)
     with pytest.raises(KeyboardInterrupt):
         fsutil.atomic_write_bytes(target, b"new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["journal"]
@@ -96,7 +99,24 @@ def test_a_full_disk_is_no_space_and_leaves_no_tmp_file(
     def full(fd: int, data: bytes, offset: int) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(fsutil, "pwrite_all", full)
+    monkeypatch.setattr(fs, "pwrite_all", full)
     with pytest.raises(NoSpace, match="no space left while writing f"):
         fsutil.atomic_write_bytes(tmp_path / "f", b"x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_outside_the_engine_a_full_disk_is_disk_full_not_the_engines_no_space(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int, data: bytes, offset: int) -> None:
+        raise OSError(errno.EDQUOT, os.strerror(errno.EDQUOT))
+
+    monkeypatch.setattr(fs, "pwrite_all", full)
+    with pytest.raises(DiskFull, match="no space left while writing f") as info:
+        fs.atomic_write_bytes(tmp_path / "f", b"x")
+    assert not isinstance(info.value, NoSpace)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_engine_finds_the_tmp_files_the_leaf_writes() -> None:
+    assert fs.tmp_name(Path("a.tar")).name.endswith(naming.TMP_SUFFIX)
