@@ -5,12 +5,13 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+from m2mdl.util.fs import TMP_SUFFIX as TMP_SUFFIX  # one owner: the leaf writes them too
+
 from .errors import UnsafeFileName
 
 MAX_NAME_BYTES = 200
 PART_SUFFIX = ".part"
 JOURNAL_SUFFIX = ".part.json"
-TMP_SUFFIX = ".m2mdl-tmp"
 LOCK_NAME = ".m2mdl.lock"
 _MAX_EXT_BYTES = 16
 # Names that would collide with the engine's own files get a trailing "_".
