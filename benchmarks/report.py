@@ -79,6 +79,10 @@ def _summarize_tool(rs: list[Run]) -> ToolSummary:
     counts = [r.extra["counts"] for r in rs if "counts" in r.extra]
     if counts:
         s["file_counts"] = counts[0]
+    verified = [r.extra["verified"] for r in rs if r.extra.get("verified")]
+    if verified:
+        s["verified"] = verified[0]
+        s["verified_stable"] = all(v == verified[0] for v in verified)
     return s
 
 
@@ -171,14 +175,21 @@ def phase_table(tools: dict[str, ToolSummary]) -> list[str]:
         "",
         "| tool | start-up to first API call | API and STAC calls until the first file "
         "request | transfer window | after the last response (hash tail, fsync, "
-        "rename, manifest, clean-up calls, exit) | STAC requests |",
-        "|---|---|---|---|---|---|",
+        "rename, manifest, clean-up calls, exit) | STAC requests | files verified by |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, s in phased.items():
         cells = " | ".join(f"{v['median']:.3f}" for v in s["phases"].values())
-        stac = s.get("stac_calls", {}).get("median", "-")
-        lines.append(f"| {name} | {cells} | {stac:g} |")
+        stac = s.get("stac_calls", {}).get("median", 0)
+        lines.append(f"| {name} | {cells} | {stac:g} | {verified_text(s)} |")
     return lines
+
+
+def verified_text(s: ToolSummary) -> str:
+    """``bundle-stac: 1`` from the manifests (``-`` before manifests said it)."""
+    tally: dict[str, int] = s.get("verified") or {}
+    text = ", ".join(f"{k}: {v}" for k, v in tally.items()) or "-"
+    return text if s.get("verified_stable", True) else text + " (varied!)"
 
 
 # --------------------------------------------------------------------------------------------

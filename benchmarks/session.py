@@ -216,6 +216,8 @@ class Bench:
         check: Callable[[], bool] | None = None,
         clean: Sequence[Path] = (),
         nbytes: int | None = None,
+        manifest_dir: Path | None = None,
+        require_checksum: bool = False,
     ) -> Run:
         """Delete the outputs, sync, run ``cmd``, check the outputs, record the run.
 
@@ -223,7 +225,10 @@ class Bench:
         (and create) first; ``check`` is an extra test of the result; ``clean`` are paths to
         delete before the run; ``nbytes`` is the payload when it is not the outputs' size (a
         tool that only reads). With ``sandbox``, the run's API and STAC calls are counted and
-        its wall time is split at the first call and at the first and last file request.
+        its wall time is split at the first call and at the first and last file request. With
+        ``manifest_dir`` (a CLI run), the manifest's counts and how each file was verified are
+        recorded; ``require_checksum`` fails a run whose files were checked by size only
+        (it would have measured the CLI without its SHA-512 comparison).
         """
         for p in (*outputs, *expected, *clean):
             remove(p)
@@ -252,6 +257,10 @@ class Bench:
         )
         if sandbox is not None:
             self._record_calls(run, sandbox.records(api_offset), t_start, t_start + m.wall)
+        if manifest_dir is not None:
+            verified = self._record_manifest(run, manifest_dir)
+            if require_checksum and "size" in verified:
+                run.ok = checked = False
         self.runs.append(run)
         mark = "" if run.ok else f"  FAILED rc={m.rc} sizes_ok={sizes_ok} check={checked} ({log})"
         print(
@@ -260,6 +269,24 @@ class Bench:
             flush=True,
         )
         return run
+
+    @staticmethod
+    def _record_manifest(run: Run, out: Path) -> dict[str, int]:
+        """The newest manifest's counts and ``verified`` values; the latter's tally.
+
+        A manifest without ``verified`` fields (schema 1, before checksums) gives ``{}``; such
+        a run is not failed by ``require_checksum``.
+        """
+        manifests = sorted(out.glob("m2mdl-manifest-*.json"))
+        if not manifests:
+            return {}
+        data = json.loads(manifests[-1].read_text())
+        run.extra["counts"] = data.get("summary")
+        items = data.get("items") or []
+        tally = Counter(str(i["verified"]) for i in items if i.get("verified") is not None)
+        verified = dict(sorted(tally.items()))
+        run.extra["verified"] = verified
+        return verified
 
     @staticmethod
     def _record_calls(

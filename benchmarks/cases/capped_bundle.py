@@ -78,6 +78,8 @@ def run(bench: Bench) -> None:
                     outputs=[out],
                     env=tenv,
                     sandbox=sb if tenv is not None else None,
+                    manifest_dir=out if tenv is not None else None,
+                    require_checksum=True,
                 )
     finally:
         bench.stop_sandbox(sb)

@@ -46,6 +46,8 @@ def run(bench: Bench) -> None:
                     outputs=[out],
                     env=env,
                     sandbox=sb,
+                    manifest_dir=out,
+                    require_checksum=True,
                 )
     finally:
         for _, sb, _, out, _ in setups:

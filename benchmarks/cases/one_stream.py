@@ -90,6 +90,8 @@ def run(bench: Bench) -> None:
                     env=t.env,
                     sandbox=t.sandbox,
                     nbytes=size,
+                    manifest_dir=out if t.sandbox is not None else None,
+                    require_checksum=True,
                 )
     finally:
         bench.stop_sandbox(sb)
