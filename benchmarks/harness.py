@@ -180,7 +180,11 @@ def warm(path: Path) -> None:
 
 
 def sha512_hex(path: Path) -> str:
-    """SHA-512 of a file (unmeasured: what the checksum-verifying tools are given)."""
+    """SHA-512 of a file (unmeasured: what the checksum-verifying tools are given).
+
+    Deliberately not m2mdl's own hashing helper: the reference digest must not come from the
+    code under test.
+    """
     digest = hashlib.sha512()
     with path.open("rb") as fh:
         while chunk := fh.read(8 * MIB):
