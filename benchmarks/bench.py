@@ -26,7 +26,10 @@ import shutil
 import signal
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from cases import CASES
@@ -75,6 +78,85 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _attempt(errors: dict[str, str], case: str, step: Callable[[], None]) -> None:
+    """Run one case's step; an error is recorded (and printed), and the other cases go on.
+
+    A broken case must not lose the results of the others (a full run takes 15-20 min).
+    Ctrl-C and SIGTERM are BaseExceptions and still stop the whole run.
+    """
+    try:
+        step()
+    except Exception as exc:
+        traceback.print_exc()
+        errors.setdefault(case, f"{type(exc).__name__}: {exc}"[:300])
+
+
+def measure_all(args: argparse.Namespace, errors: dict[str, str]) -> tuple[Bench, dict[str, Any]]:
+    """Start the servers, run the chosen cases, stop everything; the runs and the machine."""
+    sizes = QUICK if args.quick else FULL
+    with work_dir(args.keep) as work:
+        bench = Bench(sizes, args.rounds, work, args.quick)
+        snapshot = snapshot_sources(work)
+        meta = machine_info(work)
+        meta["m2mdl_sources"] = source_fingerprint(snapshot) + " (snapshot at start)"
+        load_start = os.getloadavg()[0]
+        try:
+            bench.setup()
+            bench.choose_scene()
+            for case in args.cases:
+                print(f"case {case}: {CASES[case].TITLE}", flush=True)
+                _attempt(errors, case, partial(CASES[case].run, bench))
+        finally:
+            bench.close()
+        meta["other_load"] = (
+            f"1-min load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end"
+        )
+    return bench, meta
+
+
+def write_report(
+    args: argparse.Namespace,
+    bench: Bench,
+    meta: dict[str, Any],
+    config: dict[str, Any],
+    errors: dict[str, str],
+) -> Targets:
+    """Evaluate the targets, write ``<stem>.md`` and ``<stem>.json``, print the markdown."""
+    summary = summarize(bench.runs)
+    targets = Targets()
+    for case in args.cases:
+        _attempt(errors, case, partial(CASES[case].evaluate, summary, bench.sizes, targets))
+    sections: list[list[str]] = []
+
+    def render(case: str) -> None:
+        sections.append(CASES[case].render(summary, config, bench.notes))
+
+    for case in args.cases:
+        _attempt(errors, case, partial(render, case))
+    for case, error in errors.items():
+        targets.add(
+            case, "the case ran and was evaluated to the end", "error", "no error", False, error
+        )
+    md = render_markdown(meta, config, targets, [s for s in sections if s])
+    stem = "quick" if args.quick else "latest"
+    report = {
+        "schema_version": 2,
+        "meta": meta,
+        "config": config,
+        "notes": bench.notes,
+        "errors": errors,
+        "targets": targets.as_json(),
+        "summary": summary,
+        "notebook_calls": NOTEBOOK_CALLS if "5" in args.cases else None,
+        "runs": [asdict(r) | {"cpu": round(r.cpu, 4)} for r in bench.runs],
+    }
+    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
+    (RESULTS / f"{stem}.md").write_text(md)
+    print(md)
+    print(f"wrote {RESULTS / (stem + '.md')} and {stem}.json in {config['elapsed_s']} s")
+    return targets
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and write the report; exit 0 only when every target is met."""
     args = parse_args(argv)
@@ -99,45 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": asdict(sizes),
         "cap_bytes_per_s": CAP,
     }
-    with work_dir(args.keep) as work:
-        bench = Bench(sizes, args.rounds, work, args.quick)
-        snapshot = snapshot_sources(work)
-        meta = machine_info(work)
-        meta["m2mdl_sources"] = source_fingerprint(snapshot) + " (snapshot at start)"
-        load_start = os.getloadavg()[0]
-        try:
-            bench.setup()
-            bench.choose_scene()
-            for case in args.cases:
-                print(f"case {case}: {CASES[case].TITLE}", flush=True)
-                CASES[case].run(bench)
-        finally:
-            bench.close()
-        meta["other_load"] = (
-            f"1-min load average {load_start:.2f} at start, {os.getloadavg()[0]:.2f} at end"
-        )
+    errors: dict[str, str] = {}
+    bench, meta = measure_all(args, errors)
     config["elapsed_s"] = round(time.monotonic() - started, 1)
-    summary = summarize(bench.runs)
-    targets = Targets()
-    for case in args.cases:
-        CASES[case].evaluate(summary, sizes, targets)
-    sections = [CASES[c].render(summary, config, bench.notes) for c in args.cases]
-    md = render_markdown(meta, config, targets, [s for s in sections if s])
-    stem = "quick" if args.quick else "latest"
-    report = {
-        "schema_version": 2,
-        "meta": meta,
-        "config": config,
-        "notes": bench.notes,
-        "targets": targets.as_json(),
-        "summary": summary,
-        "notebook_calls": NOTEBOOK_CALLS if "5" in args.cases else None,
-        "runs": [asdict(r) | {"cpu": round(r.cpu, 4)} for r in bench.runs],
-    }
-    (RESULTS / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n")
-    (RESULTS / f"{stem}.md").write_text(md)
-    print(md)
-    print(f"wrote {RESULTS / (stem + '.md')} and {stem}.json in {config['elapsed_s']} s")
+    targets = write_report(args, bench, meta, config, errors)
     return 0 if all(t.met for t in targets) else 1
 
 

@@ -197,8 +197,8 @@ def size_label(n: int) -> str:
     return f"{n / GIB:g} GiB" if n >= GIB else f"{n / MIB:g} MiB"
 
 
-class Interrupted(Exception):
-    """SIGTERM arrived."""
+class Interrupted(BaseException):
+    """SIGTERM arrived (a BaseException, like KeyboardInterrupt: no case may swallow it)."""
 
 
 def on_term(signum: int, frame: FrameType | None) -> None:
