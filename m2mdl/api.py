@@ -3,11 +3,13 @@
 Every call goes through :meth:`M2MClient.call`, which
 - serializes calls: the service allows one request in flight per IP (``RATE_LIMIT_USER``);
 - unwraps the envelope ``{requestId, version, data, errorCode, errorMessage}`` whatever the HTTP
-  status (errors have arrived with 200, 403 and 500 alike, ../shared/m2m-api.md §1.2);
+  status (errors have arrived with 200, 403 and 500 alike; docs/design.md, "M2M API");
 - maps every ``errorCode`` to a typed error (:data:`m2mdl.envelope.ERRORS`);
 - backs off and retries, a bounded number of times, on rate limits, 5xx and dropped
   connections;
-- logs in again once, with the stored token, when the session key expired.
+- logs in again once, with the stored token, when the session key expired;
+- never follows a redirect: a 3xx is an API error that names the target, since following it
+  would send the token or the session key to another host (or in clear).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
 
 import requests
 
 from .envelope import (
+    BUSY_CODE,
     ERRORS,
     RELOGIN_CODES,
     RETRY_CODES,
@@ -30,6 +32,7 @@ from .envelope import (
     exc_code,
     json_envelope,
     parsed,
+    redirect_error,
     retry_after,
     snippet,
 )
@@ -41,7 +44,16 @@ from .errors import (
     NotLoggedIn,
     UnexpectedResponse,
 )
-from .http import redact_url
+from .m2m_requests import (
+    DataGroup,
+    DownloadItem,
+    DownloadOptions,
+    DownloadRequest,
+    Grid2ll,
+    SceneFilter,
+    SceneListAdd,
+    SceneSearch,
+)
 from .models import (
     Dataset,
     FileGroup,
@@ -52,6 +64,8 @@ from .models import (
     Scene,
     SearchPage,
 )
+from .util.jsontypes import JsonMapping, JsonValue
+from .util.net import redact_url
 
 log = logging.getLogger("m2mdl.api")
 
@@ -94,8 +108,8 @@ class M2MClient:
     # --- transport ------------------------------------------------------------------------
 
     def call(
-        self, endpoint: str, payload: Mapping[str, Any] | None = None, *, auth: bool = True
-    ) -> Any:
+        self, endpoint: str, payload: JsonMapping | None = None, *, auth: bool = True
+    ) -> JsonValue:
         """POST ``payload`` to ``endpoint`` and return the envelope's ``data``.
 
         Raises:
@@ -116,34 +130,49 @@ class M2MClient:
                 return self._call_with_retries(endpoint, payload, auth=auth)
 
     def _call_with_retries(
-        self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool
-    ) -> Any:
-        for attempt in range(1, self._retry.attempts + 1):
+        self, endpoint: str, payload: JsonMapping | None, *, auth: bool
+    ) -> JsonValue:
+        policy = self._retry
+        failures = busy = 0
+        waited_busy = 0.0
+        while True:
             try:
                 return self._send(endpoint, payload, auth=auth)
             except Transient as exc:
-                if attempt == self._retry.attempts:
-                    raise exc.final() from exc
-                delay = self._retry.delay(attempt, exc.retry_after)
-                log.warning(
-                    "%s: %s; retrying in %.1f s (%d/%d)",
-                    endpoint,
-                    exc.reason,
-                    delay,
-                    attempt,
-                    self._retry.attempts - 1,
-                )
+                if exc_code(exc.error) == BUSY_CODE:
+                    busy += 1
+                    delay = policy.busy_delay(busy)
+                    if busy >= policy.busy_attempts or waited_busy + delay > policy.busy_budget:
+                        raise exc.final() from exc
+                    waited_busy += delay
+                    log.info("%s: %s; retrying in %.1f s", endpoint, exc.reason, delay)
+                else:
+                    failures += 1
+                    if failures >= policy.attempts:
+                        raise exc.final() from exc
+                    delay = policy.delay(failures, exc.retry_after)
+                    log.warning(
+                        "%s: %s; retrying in %.1f s (%d/%d)",
+                        endpoint,
+                        exc.reason,
+                        delay,
+                        failures,
+                        policy.attempts - 1,
+                    )
                 self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send(self, endpoint: str, payload: Mapping[str, Any] | None, *, auth: bool) -> Any:
+    def _send(self, endpoint: str, payload: JsonMapping | None, *, auth: bool) -> JsonValue:
         headers = {"Content-Type": "application/json"}
         if auth and self.api_key:
             headers["X-Auth-Token"] = self.api_key
         self.calls[endpoint] = self.calls.get(endpoint, 0) + 1
         log.debug("POST %s", endpoint)  # never the headers or body: they hold secrets
         try:
-            response = self.session.post(self.base_url + endpoint, json=payload, headers=headers)
+            # Never follow a redirect: it would carry the token (login-token's body) or the
+            # session key (X-Auth-Token) to wherever the Location points.
+            response = self.session.post(
+                self.base_url + endpoint, json=payload, headers=headers, allow_redirects=False
+            )
         except requests.RequestException as exc:
             # ConnectionError, Timeout, and a body cut off mid-stream (ChunkedEncodingError,
             # ContentDecodingError): all transport failures, worth a retry.
@@ -156,7 +185,9 @@ class M2MClient:
             ) from exc
         return self._unwrap(endpoint, response)
 
-    def _unwrap(self, endpoint: str, response: requests.Response) -> Any:
+    def _unwrap(self, endpoint: str, response: requests.Response) -> JsonValue:
+        if 300 <= response.status_code < 400:
+            raise redirect_error(endpoint, response)
         envelope = json_envelope(response)
         if envelope is None:
             error = UnexpectedResponse(
@@ -189,7 +220,7 @@ class M2MClient:
         return envelope.get("data")
 
     def _error(
-        self, endpoint: str, code: str, envelope: Mapping[str, Any], response: requests.Response
+        self, endpoint: str, code: str, envelope: JsonMapping, response: requests.Response
     ) -> Exception:
         message = str(envelope.get("errorMessage") or "").strip() or "no message"
         cls = ERRORS.get(code, ApiError)
@@ -294,25 +325,23 @@ class M2MClient:
     def scene_search(
         self,
         dataset: str,
-        scene_filter: Mapping[str, Any],
+        scene_filter: SceneFilter | JsonMapping,
         *,
         starting_number: int = 1,
         max_results: int = 100,
         sort_field: str | None = None,
         sort_direction: str | None = None,
     ) -> SearchPage:
-        """One page of scene-search."""
-        payload: dict[str, Any] = {
-            "datasetName": dataset,
-            "sceneFilter": dict(scene_filter),
-            "startingNumber": starting_number,
-            "maxResults": max_results,
-            "metadataType": "summary",
-        }
-        if sort_field:
-            payload["sortField"] = sort_field
-            payload["sortDirection"] = sort_direction or "ASC"
-        data = self.call("scene-search", payload)
+        """One page of scene-search (``scene_filter``: typed, or the ``sceneFilter`` JSON)."""
+        request = SceneSearch(
+            dataset,
+            scene_filter if isinstance(scene_filter, SceneFilter) else dict(scene_filter),
+            starting_number=starting_number,
+            max_results=max_results,
+            sort_field=sort_field,
+            sort_direction=sort_direction,
+        )
+        data = self.call("scene-search", request.to_json())
         if not isinstance(data, Mapping):
             raise UnexpectedResponse(
                 "scene-search: the answer holds no results", endpoint="scene-search"
@@ -322,7 +351,7 @@ class M2MClient:
     def iter_search_pages(
         self,
         dataset: str,
-        scene_filter: Mapping[str, Any],
+        scene_filter: SceneFilter | JsonMapping,
         *,
         limit: int | None = None,
         page_size: int = 1000,
@@ -384,14 +413,7 @@ class M2MClient:
     ) -> int:
         """Add scenes to a server-side list; returns the list's size as M2M reports it."""
         data = self.call(
-            "scene-list-add",
-            {
-                "listId": list_id,
-                "datasetName": dataset,
-                "idField": "entityId",
-                "entityIds": list(entity_ids),
-                "timeToLive": ttl,
-            },
+            "scene-list-add", SceneListAdd(list_id, dataset, entity_ids, ttl).to_json()
         )
         return int(data) if isinstance(data, int) else len(entity_ids)
 
@@ -415,14 +437,8 @@ class M2MClient:
         file_groups: bool = False,
     ) -> list[Product]:
         """What each scene can be downloaded as (by scene list or by entity ids)."""
-        payload: dict[str, Any] = {"datasetName": dataset}
-        if list_id:
-            payload["listId"] = list_id
-        else:
-            payload["entityIds"] = list(entity_ids or [])
-        if file_groups:
-            payload["includeSecondaryFileGroups"] = True
-        data = self.call("download-options", payload)
+        request = DownloadOptions(dataset, list_id, tuple(entity_ids or ()), file_groups)
+        data = self.call("download-options", request.to_json())
         return [Product.from_json(p) for p in data or [] if isinstance(p, Mapping)]
 
     @parsed
@@ -430,16 +446,21 @@ class M2MClient:
         self,
         label: str,
         *,
-        downloads: Sequence[Mapping[str, str]] = (),
-        data_groups: Sequence[Mapping[str, Any]] = (),
+        downloads: Sequence[DownloadItem | Mapping[str, str]] = (),
+        data_groups: Sequence[DataGroup | JsonMapping] = (),
     ) -> RequestResult:
-        """Queue downloads (by product) and/or data groups (by band group) under ``label``."""
-        payload: dict[str, Any] = {"label": label}
-        if downloads:
-            payload["downloads"] = [dict(d, label=label) for d in downloads]
-        if data_groups:
-            payload["dataGroups"] = [dict(g, label=label) for g in data_groups]
-        data = self.call("download-request", payload)
+        """Queue downloads (by product) and/or data groups (by band group) under ``label``.
+
+        Items are typed (:class:`m2mdl.m2m_requests.DownloadItem`, ``DataGroup``) or, as
+        before, their camelCase JSON (``{"entityId", "productId"}``,
+        ``{"datasetName", "fileGroups", "listId"}``).
+        """
+        request = DownloadRequest(
+            label,
+            [d if isinstance(d, DownloadItem) else DownloadItem.from_json(d) for d in downloads],
+            [g if isinstance(g, DataGroup) else DataGroup.from_json(g) for g in data_groups],
+        )
+        data = self.call("download-request", request.to_json())
         return RequestResult.from_json(data if isinstance(data, Mapping) else {})
 
     @parsed
@@ -461,10 +482,7 @@ class M2MClient:
     @parsed
     def grid2ll(self, path: int, row: int) -> list[tuple[float, float]]:
         """The corner coordinates (lon, lat) of a WRS-2 path/row."""
-        data = self.call(
-            "grid2ll",
-            {"gridType": "WRS2", "responseShape": "polygon", "path": str(path), "row": str(row)},
-        )
+        data = self.call("grid2ll", Grid2ll(path, row).to_json())
         coords = data.get("coordinates") if isinstance(data, Mapping) else None
         return [
             (float(c["longitude"]), float(c["latitude"]))

@@ -22,14 +22,14 @@ from __future__ import annotations
 import json
 import logging
 import os
-import secrets as _secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
 from .config import config_dir
-from .errors import AuthError, CredentialStoreError, NotLoggedIn
+from .errors import AuthError, CredentialStoreError, DiskFull, NotLoggedIn
+from .util.net import redact_url
 
 SERVICE = "m2mdl"
 ENTRY = "session"
@@ -238,23 +238,13 @@ class FileStore(_BlobStore):
             # Said once: when the file is first created, not on every command of every cron run.
             self._notice(f"no OS keyring available; storing credentials in {self.path} (mode 0600)")
             self._notice = None
-        tmp = self.path.with_name(f".{self.path.name}.{_secrets.token_hex(6)}.tmp")
         try:
             if not self.path.parent.is_dir():
                 # Only a directory made here is tightened: M2MDL_CONFIG_DIR may be shared.
                 self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(self.path.parent, 0o700)
-            # O_EXCL: never follow or reuse a planted file; 0600 from the first instant.
-            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                if hasattr(os, "fchmod"):
-                    os.fchmod(fd, 0o600)  # a umask only drops bits; make it exactly 0600
-                fh.write(blob)
-                fh.flush()
-                os.fsync(fd)
-            os.replace(tmp, self.path)
-        except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            write_private(self.path, blob.encode("utf-8"))
+        except (OSError, DiskFull) as exc:
             raise _store_error("write", str(self.path), exc) from None
 
     def clear(self) -> bool:
@@ -372,6 +362,23 @@ def resolve_session(
     return StoredSession(creds, from_env=True)
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically and durably, readable by its owner only.
+
+    :func:`m2mdl.transfer.fsutil.atomic_write_bytes` at mode 0600: the temporary file is
+    created at 0600 (never readable by others, not even for an instant), fsynced, renamed
+    over ``path``, and the directory is fsynced.
+
+    Raises:
+        DiskFull: no space left (or the quota is reached).
+        OSError: any other failure.
+        Either way the temporary file is removed and ``path`` is unchanged.
+    """
+    from .transfer.fsutil import atomic_write_bytes  # lazy: the engine pulls in requests
+
+    atomic_write_bytes(path, data, mode=0o600)
+
+
 def redact(text: str, secrets: Iterable[str]) -> str:
     """Replace every non-empty secret in ``text`` by ``***`` (longest first)."""
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
@@ -398,13 +405,11 @@ class SecretFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Redact ``record`` in place; never drops it."""
         hide = self._secrets
-        if not hide:
-            return True
         try:
             message = record.getMessage()
         except Exception:  # a bad format string: keep both parts, redacted
             message = f"{record.msg} {record.args}"
-        record.msg, record.args = redact(message, hide), None
+        record.msg, record.args = redact(redact_url(message), hide), None
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:

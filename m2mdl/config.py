@@ -74,6 +74,8 @@ class Settings:
     stac_url: str = DEFAULT_STAC_URL
     default_days: int = 30  # a download with no dates, ids or --from searches this many days
     max_size: str = "100GB"  # a larger plan asks for confirmation (or --yes)
+    layout: str = "scene"  # where files go: OUT/<display id>/ ("scene") or OUT/ ("flat")
+    limit_rate: str = ""  # bandwidth for all transfers together, e.g. 10M; "" or 0: none
 
     def with_overrides(self, values: Mapping[str, Any]) -> Settings:
         """Return a copy with the non-None values of ``values`` applied."""
@@ -97,6 +99,8 @@ _ENV: dict[str, str] = {
     "M2MDL_STAC_URL": "stac_url",
     "M2MDL_DEFAULT_DAYS": "default_days",
     "M2MDL_MAX_SIZE": "max_size",
+    "M2MDL_LAYOUT": "layout",
+    "M2MDL_LIMIT_RATE": "limit_rate",
 }
 _TYPES: dict[str, type] = {f.name: type(getattr(Settings(), f.name)) for f in fields(Settings)}
 

@@ -1,17 +1,17 @@
 """Reading M2M's JSON envelope: which errorCode is which error, and what is worth a retry.
 
 ``{requestId, version, sessionId, data, errorCode, errorMessage}`` arrives whatever the HTTP
-status (errors have come with 200, 403 and 500 alike, ../shared/m2m-api.md §1.2); this module
+status (errors have come with 200, 403 and 500 alike; docs/design.md, "M2M API"); this module
 turns a response into data, a typed error, or a :class:`Transient` failure the client retries.
 """
 
 from __future__ import annotations
 
 import functools
-import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
+from urllib.parse import urljoin
 
 import requests
 
@@ -26,10 +26,11 @@ from .errors import (
     RateLimited,
     UnexpectedResponse,
 )
-from .http import redact_url
+from .util.jsontypes import JsonMapping
+from .util.net import backoff_delay, parse_retry_after, redact_url, strip_query
 
-#: errorCode -> error class. Codes from the official exception-codes page (m2m-api.md §6.1)
-#: and the ones seen in the wild (§6.2), including the server's own misspelling.
+#: errorCode -> error class. Codes from the official exception-codes page and the ones seen in
+#: the wild (docs/design.md, "M2M API"), including the server's own misspelling.
 ERRORS: dict[str, type[ApiError] | type[AuthError]] = {
     "AUTH_INVALID": CredentialsRejected,
     "AUTH_KEY_INVALID": NotLoggedIn,
@@ -82,19 +83,38 @@ def parsed(method: Callable[P, T]) -> Callable[P, T]:
     return wrapper
 
 
+#: M2M's "one request at a time per IP" answer: another m2mdl (or a notebook) on this machine
+#: holds the slot for a moment. Waited out on its own, longer budget (see RetryPolicy).
+BUSY_CODE = "RATE_LIMIT_USER"
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded exponential backoff with full jitter for API calls."""
+    """Bounded exponential backoff with full jitter for API calls.
+
+    Two budgets. Server trouble (5xx, dropped connections, the other rate limits) gets
+    ``attempts`` tries with delays drawn from [0, min(cap, base·2ⁿ)]. ``RATE_LIMIT_USER`` only
+    means another client on this IP had a request in flight, so it is retried up to
+    ``busy_attempts`` times with delays drawn from [busy_base, min(busy_cap, busy_base·2ⁿ)]
+    (jitter spreads the waiters, so eight runs on one machine take turns instead of
+    colliding again in step), never longer than ``busy_budget`` seconds in all for one call.
+    """
 
     attempts: int = 6
     base: float = 1.0
     cap: float = 30.0
+    busy_attempts: int = 25
+    busy_base: float = 0.25
+    busy_cap: float = 3.0
+    busy_budget: float = 45.0
 
     def delay(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (attempt counts from 1)."""
-        if retry_after is not None:
-            return min(retry_after, self.cap)
-        return random.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+        return backoff_delay(attempt, base=self.base, cap=self.cap, retry_after=retry_after)
+
+    def busy_delay(self, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th RATE_LIMIT_USER of one call."""
+        return backoff_delay(attempt, base=self.busy_base, cap=self.busy_cap, floor=self.busy_base)
 
 
 class Transient(Exception):
@@ -109,7 +129,9 @@ class Transient(Exception):
     def final(self) -> M2mdlError:
         """The error to report once the retries are spent."""
         if isinstance(self.error, ApiError) and self.error.code in RETRY_CODES:
-            self.error.message += " (still refused after retries with backoff)"
+            return self.error.with_message(
+                f"{self.error.message} (still refused after retries with backoff)"
+            )
         return self.error
 
 
@@ -119,7 +141,7 @@ def exc_code(exc: Exception) -> str | None:
     return code if isinstance(code, str) else None
 
 
-def json_envelope(response: requests.Response) -> Mapping[str, Any] | None:
+def json_envelope(response: requests.Response) -> JsonMapping | None:
     try:
         body = response.json()
     except ValueError:
@@ -137,8 +159,19 @@ def snippet(response: requests.Response) -> str:
 
 
 def retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+    """The response's Retry-After in seconds (delta-seconds or an HTTP date), or None."""
+    return parse_retry_after(response.headers.get("Retry-After"))
+
+
+def redirect_error(endpoint: str, response: requests.Response) -> ApiError:
+    """The error for a 3xx from the API: named target, no secret (the query is dropped)."""
+    location = response.headers.get("Location", "")
+    target = strip_query(urljoin(response.url or "", location)) if location else "nowhere"
+    return ApiError(
+        f"{endpoint}: the M2M service answered HTTP {response.status_code}, a redirect to"
+        f" {target!r}; m2mdl does not follow redirects of API calls",
+        endpoint=endpoint,
+        status=response.status_code,
+        hint="check --api-url / M2MDL_API_URL (the endpoint may have moved); following it"
+        " would send your token or session key to that address",
+    )

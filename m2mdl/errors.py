@@ -6,8 +6,14 @@ them into one line on stderr (plus a hint) and the class's exit code, in exactly
 
 from __future__ import annotations
 
+import errno
+import os
+from collections.abc import Mapping
 from enum import IntEnum
-from typing import ClassVar
+from string import Template
+from typing import ClassVar, TypeVar
+
+_E = TypeVar("_E", bound="M2mdlError")
 
 
 class ExitCode(IntEnum):
@@ -15,6 +21,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     BUG = 1  # an unexpected error: a bug in m2mdl
+    ATTENTION = 1  # doctor only: a check needs attention (an alias: exit codes are numbers)
     INPUT = 2  # bad flags, files or values (Click uses 2 for usage errors too)
     AUTH = 3  # not logged in, credentials rejected, no access
     API = 4  # the M2M API refused the request or answered garbage
@@ -42,6 +49,17 @@ class M2mdlError(Exception):
     def __str__(self) -> str:
         return self.message
 
+    def with_message(self: _E, message: str) -> _E:
+        """A copy of this error (same class, code, hint and attributes) saying ``message``.
+
+        Errors are never changed after they are built: code that wants to add to a message
+        (``... (gave up after 5 attempts)``) raises such a copy instead.
+        """
+        copy = type(self).__new__(type(self), message)
+        copy.__dict__.update(self.__dict__)
+        copy.message = message
+        return copy
+
 
 # --- 2: input ---------------------------------------------------------------------------------
 
@@ -50,6 +68,39 @@ class InputError(M2mdlError):
     """A flag, file or value the user gave is not usable."""
 
     exit_code = ExitCode.INPUT
+
+
+class _Spelling(dict[str, str]):
+    """Names for ``${param}`` placeholders; a name not listed reads as itself."""
+
+    def __missing__(self, key: str) -> str:
+        return key
+
+
+class ParameterError(InputError):
+    """A bad value for named parameters of a use case (the Python API and the CLI share them).
+
+    The message is a :class:`string.Template` whose ``${name}`` placeholders are parameter
+    names: it reads ``start 2021-01-01 is after end 2020-01-01`` to a Python caller, and the
+    CLI re-spells it with its flags (``--start ...``) through :meth:`spelled`, in one place.
+    A literal ``$`` in a value must be written ``$$``.
+
+    Attributes:
+        template: the message with its placeholders.
+    """
+
+    def __init__(self, template: str, *, hint: str | None = None) -> None:
+        self.template = template
+        super().__init__(Template(template).safe_substitute(_Spelling()), hint=hint)
+
+    def spelled(self, names: Mapping[str, str]) -> ParameterError:
+        """A copy whose message names each parameter as ``names`` spells it."""
+        return self.with_message(Template(self.template).safe_substitute(_Spelling(names)))
+
+
+def literal(value: object) -> str:
+    """``str(value)`` made safe to put in a :class:`ParameterError` template."""
+    return str(value).replace("$", "$$")
 
 
 class ConfigError(InputError):
@@ -171,6 +222,10 @@ class NetworkError(M2mdlError):
     default_hint = "check the connection and run again; finished files are kept"
 
 
+class PathError(InputError):
+    """A file or directory the user named cannot be used (it names the path)."""
+
+
 class InsecureUrl(InputError):
     """An https URL is required for anything but loopback."""
 
@@ -194,6 +249,69 @@ class DiskFull(DownloadError):
     """The output file system ran out of space."""
 
     default_hint = "free some space and run the same command again to resume"
+
+
+class OutputClosed(InputError):
+    """stdout was closed before m2mdl finished writing to it (a pipe reader quit, ``>&-``).
+
+    Attributes:
+        quiet: print nothing (a pipe reader such as ``head`` that had enough).
+    """
+
+    def __init__(self, message: str, *, quiet: bool) -> None:
+        super().__init__(message)
+        self.quiet = quiet
+
+
+# --- OSError -> M2mdlError ---------------------------------------------------------------------
+
+#: Out of blocks, of inodes (also ENOSPC) or of quota.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+#: What each path errno means, in the words of the one-line message.
+_PATH_PROBLEMS = {
+    errno.ENOTDIR: "a part of the path is a file, not a directory",
+    errno.EEXIST: "it exists and is not a directory",
+    errno.EISDIR: "it is a directory",
+    errno.ENAMETOOLONG: "a name in the path is too long for the file system",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOENT: "no such file or directory",
+    errno.ELOOP: "too many symbolic links",
+    errno.ENXIO: "no such device",
+    errno.ENODEV: "no such device",
+    errno.ETXTBSY: "the file is busy",
+}
+
+
+def disk_full(path: object | None = None) -> DiskFull:
+    """The full-disk error (exit 6), naming the path when it is known."""
+    where = f"the device of {path}" if path else "a device m2mdl writes to"
+    return DiskFull(f"no space left on {where} (disk, inodes or quota full)")
+
+
+def from_os_error(exc: OSError) -> M2mdlError | None:
+    """The user-facing error for an OSError a user or the OS can cause, or None for a bug.
+
+    Full disk or quota: :class:`DiskFull` (exit 6). stdout closed (EPIPE, EBADF on the
+    standard output): :class:`OutputClosed` (exit 2). A path that cannot be used (a file
+    where a directory belongs, a name over NAME_MAX, a read-only file system, a directory
+    given as an output file, ...): :class:`PathError` (exit 2), naming the path.
+    """
+    code = exc.errno
+    if code in NO_SPACE_ERRNOS:
+        return disk_full(exc.filename)
+    if isinstance(exc, BrokenPipeError) or code == errno.EPIPE:
+        return OutputClosed("the standard output was closed (broken pipe)", quiet=True)
+    if code == errno.EBADF and exc.filename is None:
+        return OutputClosed("the standard output is closed; nothing could be written", quiet=False)
+    problem = _PATH_PROBLEMS.get(code) if code is not None else None
+    if exc.filename is None:
+        if problem is None:
+            return None
+        return PathError(f"cannot use a file: {problem}")
+    path = os.fsdecode(exc.filename)
+    return PathError(f"{path}: {problem or exc.strerror or 'cannot be used'}")
 
 
 # --- 130: interrupted -------------------------------------------------------------------------

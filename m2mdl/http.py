@@ -1,23 +1,49 @@
-"""HTTP plumbing shared by the API client: a session with a default timeout, URL checks, redaction.
+"""HTTP plumbing: the API and download sessions, URL checks, redaction.
 
 ``requests`` ignores ``Session.timeout`` (psf/requests#3341), so the session subclass applies a
 (connect, read) default to every request, as pip's PipSession does.
+
+Redirects are where secrets leak, so both sessions decide them here:
+
+* **API calls never follow a redirect** (:func:`make_session`). ``login-token`` carries the
+  application token in its body and a 307/308 re-sends the body; every other call carries the
+  session key in ``X-Auth-Token``, which ``requests`` keeps across hosts (it strips only
+  ``Authorization``). A 3xx from the API is an API error naming the target (exit 4).
+* **Downloads follow redirects only to https**, or to loopback when the original URL was
+  loopback (the sandbox), and never carry a credential header across a redirect
+  (:func:`make_download_session`); the download session never holds the session key at all.
+  A refused redirect fails the file at once (no retry: the next answer would be the same).
 """
 
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import requests
 
 from . import __version__
 from .errors import InsecureUrl
+from .util.net import redact_url, strip_query
+
+# Re-exported for the modules that still import them from here (m2mdl.util.net owns them).
+__all__ = [
+    "CREDENTIAL_HEADERS",
+    "USER_AGENT",
+    "ApiSession",
+    "DownloadSession",
+    "TimeoutSession",
+    "check_url",
+    "is_loopback",
+    "make_download_session",
+    "make_session",
+    "redact_url",
+    "redirect_allowed",
+    "strip_query",
+]
 
 USER_AGENT = f"m2mdl/{__version__}"
-_SIGNATURE = re.compile(r"(requestSignature|signature|token|apiKey)=[^&\s]*", re.IGNORECASE)
 
 
 class TimeoutSession(requests.Session):
@@ -28,6 +54,7 @@ class TimeoutSession(requests.Session):
         self.timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
 
+    # The arguments are requests.Session.request's, passed on unchanged (typed there).
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
@@ -36,11 +63,74 @@ class TimeoutSession(requests.Session):
         return super().request(method, url, *args, **kwargs)
 
 
+class ApiSession(TimeoutSession):
+    """The API session: never follows a redirect (a 3xx comes back as the response)."""
+
+    # The arguments are requests.Session.request's, passed on unchanged (typed there).
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        """Send a request without following redirects, whatever the caller asked."""
+        kwargs["allow_redirects"] = False
+        return super().request(method, url, *args, **kwargs)
+
+
 def make_session(*, timeout: float = 60.0, verify_tls: bool = True) -> TimeoutSession:
-    """A session for M2M API calls: (10 s connect, ``timeout`` read), TLS verified by default."""
-    session = TimeoutSession((min(10.0, timeout), timeout))
+    """A session for M2M API calls: (10 s connect, ``timeout`` read), TLS verified by default,
+    redirects never followed."""
+    session = ApiSession((min(10.0, timeout), timeout))
     session.verify = verify_tls
     return session
+
+
+#: Headers that could carry a credential; dropped from every redirected download request.
+CREDENTIAL_HEADERS = ("X-Auth-Token", "Authorization", "Proxy-Authorization", "Cookie")
+
+
+def redirect_allowed(origin: str, target: str) -> bool:
+    """Whether a download that started at ``origin`` may follow a redirect to ``target``.
+
+    https is always allowed. Plain http only from a plain-http loopback start to loopback (the
+    sandbox): a download never drops from https to clear text, not even on loopback.
+    """
+    scheme = urlsplit(target).scheme
+    if scheme == "https":
+        return True
+    origin_http = urlsplit(origin).scheme == "http"
+    return scheme == "http" and origin_http and is_loopback(origin) and is_loopback(target)
+
+
+class DownloadSession(requests.Session):
+    """A session for file downloads that checks every redirect (see the module docstring)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.headers["User-Agent"] = USER_AGENT
+
+    def rebuild_auth(
+        self, prepared_request: requests.PreparedRequest, response: requests.Response
+    ) -> None:
+        """Refuse a redirect to plain http, and drop credential headers on every hop."""
+        first = response.history[0] if response.history else response
+        origin = str(first.request.url if first.request is not None else response.url)
+        target = str(prepared_request.url)
+        if not redirect_allowed(origin, target):
+            # A FatalHttp fails the file at once: the engine does not retry it. Imported here:
+            # the API client, which imports this module, does not need the engine.
+            from .transfer.errors import FatalHttp
+
+            raise FatalHttp(
+                f"the download host redirected to {strip_query(target)!r}: plain http is not"
+                " followed (it would leave TLS)"
+            )
+        for name in CREDENTIAL_HEADERS:
+            prepared_request.headers.pop(name, None)
+        super().rebuild_auth(prepared_request, response)  # type: ignore[no-untyped-call]
+
+
+def make_download_session() -> requests.Session:
+    """A session for the transfer engine's ``session_factory``: redirects checked per hop."""
+    return DownloadSession()
 
 
 def is_loopback(url: str) -> bool:
@@ -69,14 +159,3 @@ def check_url(url: str, what: str = "API URL") -> str:
             hint="use https (plain http is allowed only for 127.0.0.1/localhost)",
         )
     return url
-
-
-def strip_query(url: str) -> str:
-    """The URL without its query string: signed download URLs carry their signature there."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
-def redact_url(text: str) -> str:
-    """Replace signature-like query values in a text (a log line, an error) by ``***``."""
-    return _SIGNATURE.sub(lambda m: f"{m.group(1)}=***", text)

@@ -20,10 +20,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .aoi import Aoi, aoi_from_bbox, load_aoi
-from .auth import Credentials, MemoryStore, StoredSession, open_store
+from .auth import Credentials, CredentialStore, MemoryStore, StoredSession, open_store
 from .config import Settings, resolve
 from .models import Scene
 from .workflow.context import Context, Reporter, SilentReporter
@@ -31,6 +31,10 @@ from .workflow.download import DownloadSpec, Outcome, ProgressFactory, run_downl
 from .workflow.options import OptionsResult, scene_options
 from .workflow.search import SearchQuery
 from .workflow.search import search as run_search
+from .workflow.verify import VerifyReport, verify_directory
+
+if TYPE_CHECKING:  # the sandbox is imported only when M2M.sandbox() starts one
+    from .sandbox import Sandbox
 
 AreaLike = Aoi | str | Path | tuple[float, float, float, float]
 
@@ -63,23 +67,26 @@ class M2M:
         token: str | None = None,
         *,
         reporter: Reporter | None = None,
+        # Settings overrides of several types by name; config.resolve() checks each value.
         **settings: Any,
     ) -> None:
         reporter = reporter or SilentReporter()
         if username and token:
-            store: Any = MemoryStore()
+            store: CredentialStore = MemoryStore()
             store.save(StoredSession(Credentials(username, token)))
         else:
             store = open_store(reporter.warn)  # what `m2mdl login` stored
-        self._sandbox: Any = None
+        self._sandbox: Sandbox | None = None
         self.ctx = Context(settings=resolve(settings), store=store, reporter=reporter)
 
     @classmethod
+    # Settings overrides, as for __init__.
     def from_login(cls, **settings: Any) -> M2M:
         """Use the credentials `m2mdl login` stored (keyring or file) or M2MDL_* variables."""
         return cls(**settings)
 
     @classmethod
+    # Settings overrides, as for __init__.
     def sandbox(cls, **settings: Any) -> M2M:
         """A session against a local sandbox started in-process (stopped by :meth:`close`)."""
         from .sandbox import Sandbox, SandboxConfig
@@ -142,6 +149,7 @@ class M2M:
         groups: Sequence[str] = (),
         dry_run: bool = False,
         progress: ProgressFactory | None = None,
+        # Further DownloadSpec fields by name (of several types; DownloadSpec checks them).
         **spec: Any,
     ) -> Outcome:
         """Download the scenes' files; returns the outcome with its manifest."""
@@ -159,6 +167,13 @@ class M2M:
             **spec,
         )
         return run_download(self.ctx, full, scenes, progress=progress)
+
+    def verify(self, out_dir: str | Path = ".") -> VerifyReport:
+        """Re-hash a download directory's files; compare with its manifests and USGS's SHA-512.
+
+        Never raises for a bad file: ``report.intact`` says whether all are intact.
+        """
+        return verify_directory(self.settings, Path(out_dir), self.ctx.reporter)
 
     def close(self) -> None:
         """Remember the session key's last use; stop the sandbox if this session started one."""

@@ -1,11 +1,12 @@
 """The JSON manifest of a download run: what was asked, planned, fetched, skipped and failed.
 
 The manifest lives in the output directory (``m2mdl-manifest-<run id>.json``) so it travels
-with the data. It is rewritten atomically (tmp file, fsync, ``os.replace``) after every state
-change: at once if the last write is older than MIN_SAVE_INTERVAL, else by a timer at the end
-of that interval, and always at the end of the run. Coalescing keeps a run of thousands of
-files O(n) in manifest writes instead of O(n^2); a Ctrl-C or a kill -9 leaves valid JSON at
-most MIN_SAVE_INTERVAL behind, and what is on disk (verified files, ``.part`` journals) is the
+with the data. It is rewritten atomically (tmp file, fsync, ``os.replace``, directory fsync)
+after every state change: at once if the last write is older than MIN_SAVE_INTERVAL, else by
+a timer at the end of that interval, and always at the end of the run. Coalescing keeps a run
+of thousands of files O(n) in manifest writes instead of O(n^2); a Ctrl-C or a kill -9 leaves
+valid JSON at most MIN_SAVE_INTERVAL behind, and what is on disk (verified files, ``.part``
+journals) is the
 source of truth for a rerun: the manifest is the report.
 """
 
@@ -13,19 +14,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
+import logging
 import secrets
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import NO_SPACE_ERRNOS, DiskFull, DownloadError
+from .util.jsontypes import JsonMapping, JsonObject
 
-SCHEMA_VERSION = 1
+log = logging.getLogger("m2mdl.manifest")
+
+#: 2: ``sha256`` became ``sha512``; ``verified``, ``verify_note``, ``members`` and
+#: ``mtime_ns`` were added per item.
+SCHEMA_VERSION = 2
 MANIFEST_PREFIX = "m2mdl-manifest-"
 #: Rewrites while transfers run are coalesced to this interval; final states always flush.
 MIN_SAVE_INTERVAL = 0.25
@@ -56,7 +62,14 @@ class Item:
     file_name: str
     path: str  # relative to the manifest's directory: the manifest travels with the data
     size: int | None = None
-    sha256: str | None = None
+    sha512: str | None = None
+    #: how the bytes were checked: "usgs-stac" (the SHA-512 in USGS's STAC item),
+    #: "bundle-stac" (a bundle's members against its own *_stac.json), "m2m" (M2M's
+    #: checksum field) or "size" (size and leading bytes only: nothing published).
+    verified: str | None = None
+    verify_note: str | None = None  # why a file is only "size"-verified (STAC down...)
+    members: dict[str, dict[str, str]] | None = None  # tar member -> sha512, verified
+    mtime_ns: int | None = None  # of the final file when m2mdl wrote or checked it
     status: Status = Status.PENDING
     attempts: int = 0
     last_error: str | None = None
@@ -65,7 +78,7 @@ class Item:
     url: str | None = None  # without its query: the signature is a credential
     bytes_received: int = 0
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The item as JSON (status as its string value)."""
         data = asdict(self)
         data["status"] = self.status.value
@@ -89,7 +102,7 @@ class Manifest:
     out_dir: Path
     run_id: str
     command: str
-    arguments: dict[str, Any]
+    arguments: JsonObject
     dataset: str | None = None
     aoi: Any = None
     filetype: str | None = None
@@ -98,12 +111,14 @@ class Manifest:
     started: str = field(default_factory=lambda: _utc_now())
     finished: str | None = None
     exit_code: int | None = None
-    scenes: list[dict[str, Any]] = field(default_factory=list)
+    scenes: list[JsonObject] = field(default_factory=list)
     items: dict[str, Item] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     _last_save: float = field(default=0.0, repr=False)
     _dirty: bool = field(default=False, repr=False)
     _timer: threading.Timer | None = field(default=None, repr=False)
+    #: the last interim save failed (disk full...): raised again by ``finish``.
+    save_error: DownloadError | None = field(default=None, repr=False)
 
     @property
     def path(self) -> Path:
@@ -116,6 +131,7 @@ class Manifest:
             self.items[item.key] = item
             self._dirty = True
 
+    # ``changes`` are Item fields of several types, set by name (mypy cannot tie name to type).
     def update(self, key: str, *, force: bool = False, **changes: Any) -> None:
         """Change fields of one item and save (now, or within MIN_SAVE_INTERVAL)."""
         with self._lock:
@@ -124,11 +140,11 @@ class Manifest:
                 setattr(item, name, value)
             self._dirty = True
             if force:
-                self.save()
+                self._save_quietly()
                 return
             wait = MIN_SAVE_INTERVAL - (time.monotonic() - self._last_save)
             if wait <= 0:
-                self.save()
+                self._save_quietly()
             elif self._timer is None:
                 self._timer = threading.Timer(wait, self._save_pending)
                 self._timer.daemon = True
@@ -138,7 +154,20 @@ class Manifest:
         with self._lock:
             self._timer = None
             if self._dirty:
-                self.save()
+                self._save_quietly()
+
+    def _save_quietly(self) -> None:
+        """An interim save (from worker threads): a failure is kept for ``finish``.
+
+        The file on disk stays the last version that was written completely.
+        """
+        try:
+            self.save()
+        except DownloadError as exc:
+            if self.save_error is None:
+                log.warning("could not update the manifest: %s", exc)
+            self.save_error = exc
+            self._last_save = time.monotonic()  # retry at the next interval, not per event
 
     def counts(self) -> dict[str, int]:
         """How many items are in each state."""
@@ -148,7 +177,7 @@ class Manifest:
                 counts[item.status.value] += 1
             return counts
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The whole manifest as JSON (schema documented in the README)."""
         with self._lock:
             return {
@@ -179,6 +208,7 @@ class Manifest:
             atomic_write_json(self.path, self.to_json())
             self._last_save = now
             self._dirty = False
+            self.save_error = None
 
     def finish(self, exit_code: int) -> None:
         """Record the end of the run and save."""
@@ -194,28 +224,73 @@ class Manifest:
             self.save()
 
 
-def atomic_write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """Write JSON to ``path`` via a temporary file, fsync and rename: never a torn file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+def atomic_write_json(path: Path, data: JsonMapping) -> None:
+    """Write JSON to ``path`` durably: tmp file, fsync, rename, directory fsync.
+
+    The writing is :func:`m2mdl.transfer.fsutil.atomic_write_bytes` (imported when first
+    needed: the engine is not needed to read a manifest); this only maps its errors.
+
+    Raises:
+        DiskFull: no space or no inode left (ENOSPC, EDQUOT); ``path`` is unchanged.
+        DownloadError: any other write error; ``path`` is unchanged.
+    """
+    from .transfer.fsutil import atomic_write_bytes
+
     payload = json.dumps(data, indent=2, sort_keys=False).encode("utf-8")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        atomic_write_bytes(path, payload)
+    except (DiskFull, OSError) as exc:  # the engine's NoSpace is a DiskFull; keep ours plain
+        if isinstance(exc, DiskFull) or getattr(exc, "errno", None) in NO_SPACE_ERRNOS:
+            raise DiskFull(f"no space left on the device to write {path.name}") from exc
+        strerror = exc.strerror if isinstance(exc, OSError) else None
+        raise DownloadError(f"cannot write {path}: {strerror or exc}") from exc
 
 
-def load(path: Path) -> dict[str, Any]:
+def load(path: Path) -> JsonObject:
     """Read a manifest file (for ``cleanup`` and for tests)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a manifest")
     return data
+
+
+def read_items(path: Path) -> list[JsonObject] | None:
+    """The well-formed items of an earlier manifest, or None when the file is unusable.
+
+    Earlier manifests are input: a file that is not JSON, not an object, whose items are not
+    a list, or that holds an item whose fields have the wrong types (``size`` of "2 MB",
+    ``[1]``, ``1e999``, a negative number, a bool...) is unusable as a whole (None), so the
+    caller warns once and skips it. Nothing raises.
+    """
+    try:
+        data = load(path)
+    except (OSError, ValueError, RecursionError):
+        return None
+    items = data.get("items")
+    if not isinstance(items, list) or not all(_item_ok(item) for item in items):
+        return None
+    return items
+
+
+def _item_ok(item: object) -> bool:
+    if not isinstance(item, dict):
+        return False
+    if not isinstance(item.get("file_name"), str) or not isinstance(item.get("status"), str):
+        return False
+    for name in ("size", "mtime_ns"):
+        value = item.get(name)
+        if value is not None and not _count(value):
+            return False
+    for name in ("sha512", "verified", "path"):
+        if item.get(name) is not None and not isinstance(item.get(name), str):
+            return False
+    members = item.get("members")
+    return members is None or isinstance(members, dict)
+
+
+def _count(value: object) -> bool:
+    """A non-negative integer (not a bool, not a float such as 1e999)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def find_manifests(directory: Path) -> list[Path]:

@@ -3,7 +3,7 @@
 M2M's camelCase names appear only in the ``from_json`` constructors here. Parsing is
 deliberately tolerant: recorded responses from 2020 to 2025 differ in which keys exist, whether
 ``cloudCover`` is a string, number or null, and whether ``duplicateProducts`` is a list or an
-object (../shared/m2m-api.md §2). A missing optional field becomes None, never a crash.
+object (docs/design.md, "M2M API"). A missing optional field becomes None, never a crash.
 """
 
 from __future__ import annotations
@@ -87,6 +87,14 @@ class Dataset:
         )
 
 
+def _metadata_value(metadata: object, field_name: str) -> object:
+    """The value of the ``fieldName`` entry of a scene-search hit's ``metadata`` list."""
+    for entry in metadata if isinstance(metadata, list) else []:
+        if isinstance(entry, Mapping) and entry.get("fieldName") == field_name:
+            return entry.get("value")
+    return None
+
+
 @dataclass(frozen=True)
 class Scene:
     """One scene-search hit."""
@@ -101,6 +109,9 @@ class Scene:
     bulk: bool = True
     download: bool = True
     browse_url: str | None = None
+    #: percent of the land in the scene under cloud ("Land Cloud Cover" in the hit's
+    #: metadata); None when the hit carries no such field
+    land_cloud_cover: float | None = None
 
     @classmethod
     def from_json(cls, raw: JsonDict, dataset: str) -> Scene:
@@ -124,6 +135,7 @@ class Scene:
             browse_url=_str(first_browse.get("browsePath"))
             if isinstance(first_browse, Mapping)
             else None,
+            land_cloud_cover=_float(_metadata_value(raw.get("metadata"), "Land Cloud Cover")),
         )
 
     def path_row(self) -> tuple[int, int] | None:
@@ -204,6 +216,7 @@ class Product:
     bulk_available: bool
     file_groups: tuple[str, ...] = ()
     secondary: tuple[Product, ...] = field(default=(), repr=False)
+    checksum: str | None = None  # M2M's ``checksum`` (null in every recorded response)
 
     @classmethod
     def from_json(cls, raw: JsonDict) -> Product:
@@ -224,6 +237,7 @@ class Product:
             bulk_available=_bool(raw.get("bulkAvailable")),
             file_groups=tuple(str(g) for g in groups) if isinstance(groups, list) else (),
             secondary=tuple(Product.from_json(s) for s in secondary if isinstance(s, Mapping)),
+            checksum=_str(raw.get("checksum")) or None,
         )
 
     @property
@@ -285,6 +299,7 @@ class DownloadItem:
     status_code: str | None = None
     filesize: int | None = None
     product_code: str | None = None
+    checksum: str | None = None  # M2M's ``checksum`` (null in every recorded response)
 
     @classmethod
     def from_json(cls, raw: JsonDict) -> DownloadItem:
@@ -298,6 +313,7 @@ class DownloadItem:
             status_code=_str(raw.get("statusCode")),
             filesize=_int(raw.get("filesize")),
             product_code=_str(raw.get("productCode")),
+            checksum=_str(raw.get("checksum")) or None,
         )
 
 

@@ -16,10 +16,10 @@ import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from .errors import InputError
 from .models import Scene
+from .util.jsontypes import JsonMapping, JsonObject
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "jsonl", "csv", "geojson")
@@ -36,7 +36,7 @@ CSV_FIELDS = (
 )
 
 
-def envelope(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+def envelope(kind: str, payload: JsonMapping) -> JsonObject:
     """Wrap a command's JSON output with its schema version and kind."""
     return {"schema_version": SCHEMA_VERSION, "kind": kind, **payload}
 
@@ -101,14 +101,14 @@ def render_scenes(fmt: str, scenes: Sequence[Scene], *, dataset: str, total_hits
     raise InputError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def _scene_from_csv(row: Mapping[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] = {k: (v if v != "" else None) for k, v in row.items()}
+def _scene_from_csv(row: Mapping[str, str]) -> JsonObject:
+    data: JsonObject = {k: (v if v != "" else None) for k, v in row.items()}
     if data.get("footprint"):
         data["footprint"] = json.loads(str(data["footprint"]))
     return data
 
 
-def _records(text: str, source: str) -> list[Mapping[str, Any]]:
+def _records(text: str, source: str) -> list[JsonMapping]:
     stripped = text.lstrip()
     if stripped.startswith("entity_id,") or stripped.startswith('"entity_id"'):
         return [_scene_from_csv(r) for r in csv.DictReader(io.StringIO(text))]

@@ -78,3 +78,26 @@ def manifest(out: Path) -> dict[str, Any]:
     paths = sorted(out.glob("m2mdl-manifest-*.json"))
     assert paths, f"no manifest in {out}"
     return json.loads(paths[-1].read_text())  # type: ignore[no-any-return]
+
+
+CATALOG = "catalog.json"
+
+
+def is_catalog_file(out: Path, path: Path) -> bool:
+    """``OUT/catalog.json`` or a scene's STAC item ``OUT/<display id>/<display id>.json``."""
+    rel = path.relative_to(out).parts
+    return rel == (CATALOG,) or (len(rel) == 2 and rel[1] == f"{rel[0]}.json")
+
+
+def data_files(out: Path) -> list[Path]:
+    """The downloaded files in ``out``, in either layout (``OUT/<display id>/`` folders or
+    ``OUT`` itself), without manifests and the STAC catalog, sorted by name."""
+    found = []
+    for path in out.iterdir():
+        children = sorted(path.iterdir()) if path.is_dir() else [path]
+        found += [
+            child
+            for child in children
+            if not child.name.startswith("m2mdl-manifest-") and not is_catalog_file(out, child)
+        ]
+    return sorted(found, key=lambda p: p.name)

@@ -10,7 +10,6 @@ import pytest
 
 from m2mdl.sandbox.testing import sandbox, sandbox_factory  # noqa: F401  (fixtures)
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DATA = Path(__file__).resolve().parent / "data"
 
 

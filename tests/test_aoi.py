@@ -32,7 +32,7 @@ from m2mdl.errors import AoiError, ExitCode, InputError
 
 DATA = Path(__file__).parent / "data" / "aoi"
 
-# The Anchorage box of the official M2M notebook (our M2M API notes, §2.10).
+# The Anchorage box of the official M2M notebook (docs/design.md §M2M API: scene-search).
 WEST, SOUTH, EAST, NORTH = -150.9495, 61.0031, -148.9555, 61.4834
 ANCHORAGE_WKT = (
     "POLYGON ((-150.9495 61.0031, -148.9555 61.0031, -148.9555 61.4834,"

@@ -260,3 +260,31 @@ def test_debug_log_never_contains_the_key(caplog: pytest.LogCaptureFixture) -> N
     responses.post(API + "permissions", body=body([]))
     client(api_key="very-secret-key").permissions()
     assert "very-secret-key" not in caplog.text
+
+
+@responses.activate
+def test_rate_limit_user_has_its_own_jittered_bounded_budget() -> None:
+    responses.post(API + "permissions", body=body(None, code="RATE_LIMIT_USER"))
+    slept: list[float] = []
+    policy = RetryPolicy(attempts=2, busy_attempts=50, busy_base=0.25, busy_cap=4, busy_budget=30)
+    with pytest.raises(errors.RateLimited) as info:
+        client(sleep=slept.append, retry=policy).permissions()
+    assert info.value.exit_code == 4
+    assert len(slept) > 2, "RATE_LIMIT_USER used the short budget of server errors"
+    assert sum(slept) <= 30 and all(0.25 <= s <= 4 for s in slept)
+    assert len(set(slept)) > 1, "no jitter: concurrent runs would collide again in step"
+
+
+@responses.activate
+def test_a_redirect_from_the_api_is_an_api_error_naming_the_target() -> None:
+    responses.post(
+        API + "permissions",
+        status=302,
+        headers={"Location": "https://elsewhere.example/stable/permissions?sig=s3cret"},
+    )
+    with pytest.raises(errors.ApiError) as info:
+        client().permissions()
+    assert info.value.exit_code == 4 and info.value.status == 302
+    assert "https://elsewhere.example/stable/permissions" in str(info.value)
+    assert "s3cret" not in str(info.value)
+    assert len(responses.calls) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
@@ -189,6 +190,26 @@ def test_file_readable_by_others_is_refused() -> None:
     assert "other users" in info.value.message
     assert info.value.hint is not None and f"chmod 600 {store.path}" in info.value.hint
     assert TOKEN not in str(info.value)
+
+
+def test_a_full_disk_is_a_store_error_and_keeps_the_old_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from m2mdl.transfer import fsutil
+
+    store = FileStore()
+    store.save(SESSION)
+    before = store.path.read_bytes()
+
+    def full(fd: int, data: bytes, offset: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(fsutil, "pwrite_all", full)
+    with pytest.raises(CredentialStoreError, match=r"cannot write .*no space left") as info:
+        store.save(SESSION.touched(5.0))
+    assert TOKEN not in str(info.value) and KEY not in str(info.value)
+    assert store.path.read_bytes() == before
+    assert sorted(p.name for p in store.path.parent.iterdir()) == ["credentials.json"]
 
 
 def test_corrupt_file_is_an_error_without_its_content() -> None:

@@ -66,7 +66,7 @@ CASES: list[tuple[list[str], str]] = [
     (["search", "--limit", "x"], "--limit"),
     (["search", "--bbox", "0", "0", "1"], "--bbox"),
     # options
-    (["options"], "entity ids"),
+    (["options"], "scene ids"),
     (["options", "bad id!"], "bad id!"),
     (["options", "--from", "{tmp}/nope.json"], "nope.json"),
     (["options", "LC80680172020070LGN00", "--output", "yaml"], "yaml"),
@@ -80,7 +80,14 @@ CASES: list[tuple[list[str], str]] = [
         "--bands",
     ),
     (["download", "--bbox", "0", "0", "1", "1", "--group", "ls_c2l2_sr_band"], "--group"),
-    (["download"], "give an area"),
+    (["download"], "an area"),
+    (["download", "--bbox", "0", "0", "1", "1", "--limit-rate", "fast"], "--limit-rate"),
+    (["download", "--bbox", "0", "0", "1", "1", "--layout", "diagonal"], "diagonal"),
+    (["download", "--bbox", "0", "0", "1", "1", "--extract"], "--extract"),
+    (["download", "--bbox", "0", "0", "1", "1", "--bands", "SR_B99"], "SR_B99"),
+    (["download", "--bbox", "10", "0", "1", "1"], "--antimeridian"),
+    (["download", "LC08_L2SP_068017_20200310"], "not a scene id"),
+    (["options", "--bands", "--dataset", "gls_all"], "gls_all"),
     # cleanup
     (["cleanup", "--dir", "{tmp}/nowhere"], "nowhere"),
 ]
@@ -147,7 +154,7 @@ def test_unknown_band_names_the_known_ones(
             "2020-03-15",
             "--bands",
             "SR_B99",
-            "-o",
+            "--out",
             str(tmp_path),
         ],
         capsys,

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from m2mdl.sandbox import Sandbox
+from m2mdl.transfer.journal import Journal
 
 from .cli_helpers import NOTEBOOK_QUERY, calls, env_for, manifest, run
 
@@ -22,7 +23,7 @@ def test_kept_server_state_is_removed_by_cleanup(sandbox: Sandbox, tmp_path: Pat
             "--group",
             "ls_c2l2_sr_band",
             "--keep-server-state",
-            "-o",
+            "--out",
             str(out),
         ],
         env_for(sandbox),
@@ -44,8 +45,26 @@ def test_kept_server_state_is_removed_by_cleanup(sandbox: Sandbox, tmp_path: Pat
     assert len(calls(sandbox, "download-order-remove")) == 1
     removed = [r for r in calls(sandbox, "scene-list-remove") if r.get("status") == 200]
     assert len(removed) >= 2
+    assert done.stdout.count("removed scene list") == 2
     again = run(["cleanup", "--dry-run"], env_for(sandbox))
     assert label not in again.stdout
+    nothing = run(["cleanup", "--dir", str(out)], env_for(sandbox))
+    assert nothing.exit_code == 0, nothing.stderr
+    assert nothing.stdout == "" and "nothing to remove" in nothing.stderr
+
+
+def test_cleanup_names_only_the_scene_lists_that_existed(sandbox: Sandbox, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--keep-server-state"]
+    result = run([*args, "--dry-run", "--out", str(out)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    result = run([*args, "--out", str(out)], env_for(sandbox))
+    assert result.exit_code == 0, result.stderr
+    label = manifest(out)["label"]
+    done = run(["cleanup", "--dir", str(out)], env_for(sandbox))
+    assert done.exit_code == 0, done.stderr
+    assert f"removed scene list {label}\n" in done.stdout
+    assert f"{label}_files" not in done.stdout  # a bundle run never makes that list
 
 
 def test_stale_partial_files_are_removed(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -53,10 +72,12 @@ def test_stale_partial_files_are_removed(sandbox: Sandbox, tmp_path: Path) -> No
     journal = tmp_path / "LC08_X_SR_B4.TIF.part.json"
     fresh = tmp_path / "LC08_Y_SR_B4.TIF.part"
     keep = tmp_path / "LC08_Z_SR_B4.TIF"
-    for path in (part, journal, fresh, keep):
+    foreign = tmp_path / "ubuntu.iso.part"  # not m2mdl's: no journal next to it
+    for path in (part, fresh, keep, foreign):
         path.write_bytes(b"x")
+    journal.write_bytes(Journal(url="https://example.com/x").to_json())
     old = time.time() - 3 * 86400
-    for path in (part, journal):
+    for path in (part, journal, foreign):
         os.utime(path, (old, old))
     dry = run(["cleanup", "--no-server", "--dry-run", "--dir", str(tmp_path)], env_for(sandbox))
     assert dry.exit_code == 0 and str(part) in dry.stdout and part.exists()
@@ -64,3 +85,4 @@ def test_stale_partial_files_are_removed(sandbox: Sandbox, tmp_path: Path) -> No
     assert done.exit_code == 0, done.stderr
     assert not part.exists() and not journal.exists()
     assert fresh.exists() and keep.exists()  # younger than --older-than, and final files
+    assert foreign.exists(), "cleanup removed a .part file m2mdl never wrote"

@@ -47,7 +47,7 @@ def test_commands_reuse_the_key_and_relogin_once_after_expiry(
     assert run(["search", *NOTEBOOK_QUERY, "--output", "json"], stored_env(sandbox)).exit_code == 0
     assert (
         run(
-            ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "-o", str(tmp_path)],
+            ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--out", str(tmp_path)],
             stored_env(sandbox),
         ).exit_code
         == 0

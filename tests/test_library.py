@@ -11,14 +11,19 @@ from .cli_helpers import ANCHORAGE, SCENES
 
 
 def test_search_options_download(sandbox: Sandbox, tmp_path: Path) -> None:
-    with M2M("demo", "demo-token", api_url=sandbox.api_url) as m2m:
+    with M2M("demo", "demo-token", api_url=sandbox.api_url, stac_url=sandbox.stac_url) as m2m:
         scenes = m2m.search(ANCHORAGE, start="2020-03-01", end="2020-03-15", cloud_max=60)
         assert {s.entity_id for s in scenes} == set(SCENES)
         options = m2m.options(scenes[:1])
         assert len(options.to_json()["scenes"][0]["files"]) == 22
         outcome = m2m.download(scenes, "band", tmp_path, bands=["SR_B4"])
-    assert outcome.exit_code == 0 and outcome.counts["done"] == 3
-    assert len(list(tmp_path.glob("*_SR_B4.TIF"))) == 3
+        report = m2m.verify(tmp_path)
+    assert outcome.exit_code == 0 and outcome.counts["done"] == 9  # SR_B4 and the MTL files
+    assert len(list(tmp_path.glob("*/*_SR_B4.TIF"))) == 3  # one folder per scene
+    assert len(list(tmp_path.glob("*/*_MTL.*"))) == 6
+    assert outcome.manifest is not None
+    assert {i.verified for i in outcome.manifest.items.values()} == {"usgs-stac"}
+    assert report.intact and [f.verified for f in report.files] == ["usgs-stac"] * 9
 
 
 def test_sandbox_session_and_bbox_area(tmp_path: Path) -> None:

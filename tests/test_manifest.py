@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -9,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from m2mdl import manifest as mf
+from m2mdl.errors import DiskFull, DownloadError
 from m2mdl.manifest import Item, Manifest, Status
+from m2mdl.transfer.naming import TMP_SUFFIX
 
 
 def make(tmp_path: Path) -> Manifest:
@@ -29,7 +32,7 @@ def make(tmp_path: Path) -> Manifest:
 
 def test_round_trip_and_schema(tmp_path: Path) -> None:
     m = make(tmp_path)
-    m.update("a", status=Status.DONE, sha256="0" * 64, size=3)
+    m.update("a", status=Status.DONE, sha512="0" * 128, size=3)
     m.finish(0)
     data = mf.load(m.path)
     assert data["schema_version"] == mf.SCHEMA_VERSION
@@ -53,14 +56,67 @@ def test_failed_write_leaves_the_previous_file_intact(
     before = m.path.read_bytes()
 
     def boom(src: object, dst: object) -> None:
-        raise OSError("disk full")
+        raise OSError(errno.EIO, "I/O error")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
-        m.update("a", status=Status.DONE, force=True)
+    m.update("a", status=Status.DONE, force=True)  # an interim save never raises ...
+    assert isinstance(m.save_error, DownloadError)  # ... it is kept for the end of the run
+    with pytest.raises(DownloadError):
+        m.finish(0)
     assert m.path.read_bytes() == before
     assert json.loads(before)
-    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith((".tmp", TMP_SUFFIX))]
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT])
+@pytest.mark.parametrize("where", ["open", "write", "fsync"])
+def test_full_disk_or_no_inodes_raise_disk_full_and_keep_the_last_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, where: str
+) -> None:
+    m = make(tmp_path)
+    m.save()
+    before = m.path.read_bytes()
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    # ENOSPC from open(O_CREAT) is how a file system out of inodes shows up.
+    target = {"open": (os, "open"), "write": (os, "pwrite"), "fsync": (os, "fsync")}[where]
+    monkeypatch.setattr(*target, full)
+    with pytest.raises(DiskFull):
+        m.finish(0)
+    monkeypatch.undo()
+    assert m.path.read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith((".tmp", TMP_SUFFIX))]
+    m.finish(0)  # space again: the final state is written
+    assert json.loads(m.path.read_bytes())["exit_code"] == 0
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'{"items": 3}',
+        b"\xff\xfe",
+        b'{"items": [[1], "x", null]}',
+    ],
+)
+def test_unreadable_manifests_are_skipped(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "m2mdl-manifest-20200101T000000000Z-0000.json"
+    path.write_bytes(content)
+    assert mf.read_items(path) is None
+
+
+@pytest.mark.parametrize("size", ["2 MB", [1], 1e999, -1, True, 1.5, {"a": 1}])
+def test_a_manifest_with_odd_sizes_is_skipped(tmp_path: Path, size: object) -> None:
+    good = {"file_name": "a.TIF", "status": "done", "size": 3, "sha512": "0" * 128}
+    bad = {**good, "file_name": "b.TIF", "size": size}
+    path = tmp_path / "m2mdl-manifest-20200101T000000000Z-0000.json"
+    path.write_text(json.dumps({"items": [good, bad]}))
+    assert mf.read_items(path) is None
+    path.write_text(json.dumps({"items": [good]}))
+    assert mf.read_items(path) == [good]
 
 
 def test_run_ids_are_unique_and_sortable() -> None:

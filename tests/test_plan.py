@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
+from m2mdl.bands import resolve_bands
 from m2mdl.errors import InputError
-from m2mdl.models import Product, band_of
-from m2mdl.workflow.plan import band_matches, make_plan
+from m2mdl.models import DownloadItem, Product, band_of
+from m2mdl.stac import parse_checksum
+from m2mdl.workflow.download import _m2m_checksums
+from m2mdl.workflow.plan import make_plan
 
+L2 = "landsat_ot_c2_l2"
 SCENES = {
     "LC80680172020070LGN00": "LC08_L2SP_068017_20200310_20200822_02_T1",
     "LC80680182020070LGN00": "LC08_L2SP_068018_20200310_20200822_02_T1",
@@ -113,14 +118,22 @@ def test_bands_fold_the_four_repeated_secondary_lists() -> None:
 
 
 def test_four_named_bands_give_four_files_per_scene() -> None:
-    plan = make_plan("band", options(), bands=("SR_B4", "qa_pixel", "ST_B10.TIF", "ANG"))
+    wanted = resolve_bands(L2, ("SR_B4", "qa_pixel", "ST_B10.TIF", "ANG"), no_metadata=True)
+    plan = make_plan("band", options(), bands=wanted)
     assert per_scene(plan) == {e: 4 for e in SCENES}
     assert {band_of(f.file_name) for f in plan.files} == {"SR_B4", "QA_PIXEL", "ST_B10", "ANG.txt"}
 
 
+@pytest.mark.parametrize("token", ["SR_B4", "B4", "red", "sr_b4.tif"])
+def test_every_spelling_of_a_band_names_its_file_and_the_mtl_comes_along(token: str) -> None:
+    plan = make_plan("band", options(), bands=resolve_bands(L2, (token,)))
+    assert per_scene(plan) == {e: 3 for e in SCENES}
+    assert {band_of(f.file_name) for f in plan.files} == {"SR_B4", "MTL.txt", "MTL.xml"}
+
+
 def test_unknown_band_lists_the_known_ones() -> None:
     with pytest.raises(InputError, match=r"SR_B99.*SR_B4"):
-        make_plan("band", options(), bands=("SR_B99",))
+        make_plan("band", options(), bands=resolve_bands("other_dataset", ("SR_B99",)))
 
 
 def test_sr_band_group_gives_13_files_per_scene() -> None:
@@ -144,16 +157,33 @@ def test_unknown_filetype() -> None:
         make_plan("zip", options())
 
 
-@pytest.mark.parametrize(
-    ("token", "name", "expected"),
-    [
-        ("SR_B4", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF", True),
-        ("sr_b4.tif", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF", True),
-        ("SR_B4", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B40.TIF", False),
-        ("MTL", "LC08_L2SP_068017_20200310_20200822_02_T1_MTL.xml", True),
-        ("MTL.txt", "LC08_L2SP_068017_20200310_20200822_02_T1_MTL.xml", False),
-        ("B1", "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B1.TIF", False),
-    ],
-)
-def test_band_matching(token: str, name: str, expected: bool) -> None:
-    assert band_matches(token, name) is expected
+def test_m2m_checksum_fields_are_used_when_they_carry_a_value() -> None:
+    digest = hashlib.sha512(b"band").hexdigest()
+    raw = {
+        "id": "p1",
+        "entityId": "E1",
+        "displayId": "LC08_L2SP_068017_20200310_20200822_02_T1",
+        "available": True,
+        "checksum": None,  # as in every recorded response
+        "secondaryDownloads": [
+            {
+                "id": "s1",
+                "entityId": "S1",
+                "displayId": "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF",
+                "checksum": "1340" + digest,
+            },
+            {
+                "id": "s2",
+                "entityId": "S2",
+                "displayId": "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B5.TIF",
+                "checksum": "d41d8cd98f00b204e9800998ecf8427e",  # an md5: not accepted
+            },
+        ],
+    }
+    product = Product.from_json(raw)
+    assert _m2m_checksums([product]) == {
+        "LC08_L2SP_068017_20200310_20200822_02_T1_SR_B4.TIF": digest
+    }
+    item = DownloadItem.from_json({"downloadId": 1, "url": None, "checksum": digest.upper()})
+    assert parse_checksum(item.checksum) == digest
+    assert DownloadItem.from_json({"downloadId": 2, "url": None, "checksum": None}).checksum is None

@@ -21,10 +21,12 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from m2mdl.manifest import Item, Manifest, Status
+from m2mdl.manifest import Item, Status
 from m2mdl.output import CSV_FIELDS, read_scenes
 from m2mdl.sandbox import Sandbox
 from m2mdl.transfer.model import ERROR_KINDS
+from m2mdl.workflow.fetch import NO_CHECKSUM
+from m2mdl.workflow.ondisk import EXTRACT_FAILED, RunManifest
 
 from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, env_for, manifest, run
 
@@ -39,6 +41,7 @@ DOCUMENTED = {
     "manifest",
     "plan",
     "login-status",
+    "verify",
 }
 TIMEOUT = 60
 
@@ -120,7 +123,11 @@ def test_schemas_reject_what_the_code_never_writes() -> None:
         "file_name": "b",
         "path": "b",
         "size": 1,
-        "sha256": None,
+        "sha512": None,
+        "verified": None,
+        "verify_note": None,
+        "members": None,
+        "mtime_ns": None,
         "status": "done",
         "attempts": 1,
         "last_error": None,
@@ -139,10 +146,10 @@ def test_schemas_reject_what_the_code_never_writes() -> None:
 def test_manifest_schema_knows_every_status_and_error_kind() -> None:
     item = _schemas()["manifest.schema.json"]["$defs"]["item"]["properties"]
     assert set(item["status"]["enum"]) == {s.value for s in Status}
-    assert set(item["error_kind"]["enum"]) == {*ERROR_KINDS, None}
+    assert set(item["error_kind"]["enum"]) == {*ERROR_KINDS, NO_CHECKSUM, EXTRACT_FAILED, None}
     assert set(item) == set(Item("k", "e", "d", "p", "f", "f").to_json())
     top = _schemas()["manifest.schema.json"]["properties"]
-    assert set(top) == set(Manifest(Path("."), "r", "download", {}).to_json())
+    assert set(top) == set(RunManifest(Path("."), "r", "download", {}).to_json())
 
 
 # --- search ----------------------------------------------------------------------------------
@@ -270,7 +277,7 @@ def test_aoi_describe_json(args: list[str], tmp_path: Path) -> None:
 
 def test_aoi_describe_json_of_a_multipolygon(tmp_path: Path) -> None:
     box = tmp_path / "box.geojson"
-    written = run(["aoi", "--bbox", "179", "-1", "-179", "1", "-o", str(box)])
+    written = run(["aoi", "--bbox", "179", "-1", "-179", "1", "--antimeridian", "-o", str(box)])
     assert written.exit_code == 0, written.stderr
     result = run(["aoi", str(box), "--json"])
     assert result.exit_code == 0, result.stderr
@@ -282,7 +289,7 @@ def test_aoi_describe_json_of_a_multipolygon(tmp_path: Path) -> None:
 def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(
-        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--json", "-o", str(out)],
+        ["download", *NOTEBOOK_QUERY, "--filetype", "bundle", "--json", "--out", str(out)],
         env_for(sandbox),
     )
     assert result.exit_code == 0, result.stderr
@@ -294,12 +301,18 @@ def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) ->
     assert summary["counts"] == data["summary"] and summary["counts"]["done"] == 3
     assert summary["exit_code"] == data["exit_code"] == 0
     assert {s["entity_id"] for s in data["scenes"]} == set(SCENES)
-    assert all(i["status"] == "done" and i["sha256"] for i in data["items"])
+    assert all(i["status"] == "done" and i["sha512"] for i in data["items"])
+    checked = run(["verify", str(out), "--json"], env_for(sandbox))
+    assert checked.exit_code == 0, checked.stderr
+    report = json.loads(checked.stdout)
+    assert_valid("verify", report)
+    assert report["counts"]["ok"] == 3 and report["intact"] is True
+    assert errors("verify", {**report, "intact": "yes"})
 
 
 def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL", "--json", "-o", str(out)]
+    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL", "--json", "--out", str(out)]
     for expected in ("done", "skipped"):
         result = run(args, env_for(sandbox))
         assert result.exit_code == 0, result.stderr
@@ -309,12 +322,22 @@ def test_manifest_of_a_rerun_and_of_single_bands(sandbox: Sandbox, tmp_path: Pat
         data = json.loads(Path(summary["manifest"]).read_text(encoding="utf-8"))
         assert_valid("manifest", data)
         assert data["filetype"] == "band" and data["aoi"]["type"] == "Polygon"
-        assert data["summary"][expected] == 6 == len(data["items"])
+        assert data["summary"][expected] == 12 == len(data["items"])  # and the MTL files
 
 
 def test_dry_run_plan_json(sandbox: Sandbox, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    args = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4", "--dry-run", "--json", "-o", str(out)]
+    args = [
+        "download",
+        *NOTEBOOK_QUERY,
+        "--bands",
+        "SR_B4",
+        "--no-metadata",
+        "--dry-run",
+        "--json",
+        "--out",
+        str(out),
+    ]
     result = run(args, env_for(sandbox))
     assert result.exit_code == 0, result.stderr
     plan = json.loads(result.stdout)

@@ -5,10 +5,13 @@ Choices made here, in short:
 * **Exact, not boxed.** Peers reduce a polygon to its bounding box. m2mdl sends the polygon
   itself (``filterType: geojson``), keeps an MBR filter only as a fallback, and can test scene
   footprints against the exact shape (:meth:`Aoi.intersects_polygon`).
-* **One filter per polygon.** Whether M2M's scene-search accepts a MultiPolygon in
-  ``spatialFilter.geoJson`` is not documented (our M2M API notes, §2.10: UNCERTAIN), so
+* **One filter per polygon, one box for many.** Whether M2M's scene-search accepts a
+  MultiPolygon in ``spatialFilter.geoJson`` is not documented (docs/design.md, "M2M API"), so
   :meth:`Aoi.spatial_filters` returns one Polygon filter per polygon; the caller searches each
-  and merges the results by entityId.
+  and merges the results by entityId. Above ``MAX_SEPARATE_SEARCHES`` (10) polygons,
+  :meth:`Aoi.search_filters` gives the bounding box instead (one search, not one per
+  polygon) and the caller keeps the scenes whose footprint meets a polygon
+  (:meth:`Aoi.intersects_footprint`). The vertex limit (10,000) bounds the polygon count.
 * **[lon, lat] everywhere**, as in GeoJSON and WKT. Positions that look like [lat, lon] get a
   hint. Errors name the value and where it is (1-based: "position 3 of ring 1 of polygon 2").
 * **Rings are never closed silently** in GeoJSON input: an open ring is an error that shows
@@ -58,6 +61,7 @@ from .limits import (
     MAX_AREA_KM2,
     MAX_FILE_BYTES,
     MAX_RADIUS_KM,
+    MAX_SEPARATE_SEARCHES,
     MAX_VERTICES,
     SELF_INTERSECTION_MAX_VERTICES,
 )
@@ -70,6 +74,7 @@ __all__ = [
     "MAX_AREA_KM2",
     "MAX_FILE_BYTES",
     "MAX_RADIUS_KM",
+    "MAX_SEPARATE_SEARCHES",
     "MAX_VERTICES",
     "SELF_INTERSECTION_MAX_VERTICES",
     "Aoi",

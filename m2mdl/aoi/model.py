@@ -11,6 +11,7 @@ from typing import Any
 
 from m2mdl.errors import AoiError
 
+from . import limits
 from .antimeridian import _footprint_variants, _wrapped_lon_range
 from .base import Bounds, Polygon, Position
 from .geometry import _centroid, _polygon_area_km2, _polygon_meets, _ring_bounds, _vertex_count
@@ -90,6 +91,47 @@ class Aoi:
             for poly in self.polygons
         ]
 
+    @property
+    def merged_search(self) -> bool:
+        """True when :meth:`search_filters` covers the polygons with boxes (many polygons):
+        the caller must then keep only scenes that :meth:`intersects_footprint`."""
+        return len(self.polygons) > limits.MAX_SEPARATE_SEARCHES
+
+    def search_filters(self) -> list[dict[str, Any]]:
+        """The spatialFilters to search: one per polygon, or the bounding box for many.
+
+        Up to ``MAX_SEPARATE_SEARCHES`` polygons are searched one by one with their exact
+        shape. More are searched once over their bounding box (``mbr``; two boxes split at
+        ±180 when the AOI crosses the antimeridian), so the number of scene-search calls does
+        not grow with the number of polygons; see :attr:`merged_search`.
+        """
+        if not self.merged_search:
+            return self.spatial_filters()
+        west, south, east, north = self.bounds()
+        spans = [(west, east)] if west <= east else [(west, 180.0), (-180.0, east)]
+        return [
+            {
+                "filterType": "mbr",
+                "lowerLeft": {"latitude": south, "longitude": lo},
+                "upperRight": {"latitude": north, "longitude": hi},
+            }
+            for lo, hi in spans
+        ]
+
+    def intersects_footprint(self, geometry: Any) -> bool:
+        """Whether a scene footprint (a GeoJSON Polygon or MultiPolygon) meets the AOI.
+
+        A footprint that is missing or not a readable polygon counts as meeting it: a scene is
+        never dropped for what the service did not say.
+        """
+        rings = _outer_rings(geometry)
+        if not rings:
+            return True
+        try:
+            return any(self.intersects_polygon(ring) for ring in rings)
+        except ValueError:
+            return True
+
     def mbr_filter(self) -> dict[str, Any]:
         """Return the M2M ``mbr`` spatialFilter of :meth:`bounds`.
 
@@ -144,3 +186,20 @@ class Aoi:
 
 def _polygon_coordinates(poly: Polygon) -> list[list[list[float]]]:
     return [[[lon, lat] for lon, lat in ring] for ring in poly]
+
+
+def _outer_rings(geometry: Any) -> list[list[tuple[float, float]]]:
+    """The outer rings of a GeoJSON Polygon or MultiPolygon as (lon, lat) lists, or []."""
+    if not isinstance(geometry, dict):
+        return []
+    kind, coords = geometry.get("type"), geometry.get("coordinates")
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else None
+    if not isinstance(polygons, list):
+        return []
+    rings: list[list[tuple[float, float]]] = []
+    for polygon in polygons:
+        try:
+            rings.append([(float(p[0]), float(p[1])) for p in polygon[0]])
+        except (TypeError, ValueError, IndexError, KeyError):
+            return []
+    return rings

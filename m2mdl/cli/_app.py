@@ -2,30 +2,50 @@
 
 Only the ``m2mdl.cli`` package imports typer.
 
-Errors become messages in exactly one place, :func:`_handle`: an :class:`M2mdlError` prints
-``error: ...`` and ``hint: ...`` on stderr and exits with its class's code; Ctrl-C exits 130;
-anything else is a bug: one line (the traceback with --debug) and exit 1.
+Errors become messages in exactly one place, :func:`handle`: an :class:`M2mdlError` prints
+``error: ...`` and ``hint: ...`` on stderr and exits with its class's code; an OSError the user
+or the OS can cause (full disk: 6; a bad path, stdout closed: 2) is translated first; Ctrl-C
+exits 130; anything else is a bug: one line and exit 1. ``--debug`` prints the traceback too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import functools
+import inspect
+import io
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import traceback
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from .. import __version__
-from ..errors import ExitCode, InputError, Interrupted, M2mdlError
+from ..errors import (
+    ExitCode,
+    InputError,
+    Interrupted,
+    M2mdlError,
+    OutputClosed,
+    ParameterError,
+    from_os_error,
+)
+
+if TYPE_CHECKING:  # real types for mypy; at run time these are imported when first needed
+    from ..auth import CredentialStore, SecretFilter
+    from ..ui import Ui
+    from ..workflow.context import Context
 
 app = typer.Typer(
     name="m2mdl",
@@ -39,47 +59,88 @@ app = typer.Typer(
     "6 some files failed or still preparing, 130 interrupted.",
 )
 
+# A typer command takes any parameters: the decorator keeps whatever signature it wraps.
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("m2mdl")
+
+#: Parameter names of the workflow and the Python API -> how the command line spells them.
+#: A :class:`m2mdl.errors.ParameterError` names parameters; :func:`handle` re-spells them here
+#: (and only here) so that a CLI user reads flags and a Python caller reads parameter names.
+FLAG_NAMES: Mapping[str, str] = {
+    "start": "--start",
+    "end": "--end",
+    "cloud_min": "--cloud-min",
+    "cloud_max": "--cloud-max",
+    "months": "--months",
+    "path": "--path",
+    "row": "--row",
+    "limit": "--limit",
+    "sort": "--sort",
+    "aoi": "--aoi, --bbox or --point",
+    "dataset": "--dataset",
+    "tier": "--tier",
+}
 
 
 @dataclass
 class State:
     """What the global options set up for a command."""
 
+    # Values for config.resolve(): str, int, bool or None by flag (resolve() checks them).
     flags: dict[str, Any]
     quiet: bool = False
     verbose: bool = False
     debug: bool = False
     color: bool = True
     sandbox: bool = False
+    config: Path | None = None
+    #: The in-process sandbox serves files at this fraction of their real size (1.0 otherwise);
+    #: the plan guard compares real sizes, so ``--sandbox`` behaves as USGS would.
+    size_scale: float = 1.0
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
 
-    def ui(self) -> Any:
+    def ui(self) -> Ui:
         """The UI (rich is imported only when a command needs it)."""
         from ..ui import Ui
 
         return Ui(quiet=self.quiet, verbose=self.verbose, color=self.color)
 
-    def context(self, ui: Any) -> Any:
-        """A workflow Context with settings, credential store and reporter."""
+    @contextmanager
+    def session(self, ui: Ui) -> Iterator[Context]:
+        """The command's :class:`Context`, closed on the way out whatever happened.
+
+        The one owner of a session's lifecycle in the CLI: every command uses
+        ``with state.session(ui) as context:``, and closing records when the session key was
+        last used (M2M keys expire after two idle hours), even after an error.
+        """
+        with self.context(ui) as context:
+            yield context
+
+    def context(self, ui: Ui) -> Context:
+        """A workflow Context with settings, credential store and reporter.
+
+        Prefer :meth:`session`, which also closes it; this stays for the callers that close
+        the context themselves.
+        """
         from ..auth import SecretFilter
         from ..config import resolve
         from ..workflow.context import Context
 
         secret_filter = SecretFilter()
         _setup_logging(self, secret_filter)
+        store: CredentialStore
         if self.sandbox:
             store, api_url, stac_url = self._start_sandbox()
-            settings = resolve(dict(self.flags, api_url=api_url, stac_url=stac_url))
+            flags = dict(self.flags, api_url=api_url, stac_url=stac_url)
+            settings = resolve(flags, path=self.config)
         else:
             from ..auth import open_store
 
-            settings = resolve(self.flags)
+            settings = resolve(self.flags, path=self.config)
             store = open_store(ui.warn)
         return Context(settings=settings, store=store, reporter=ui, secret_filter=secret_filter)
 
-    def _start_sandbox(self) -> tuple[Any, str, str]:
+    def _start_sandbox(self) -> tuple[CredentialStore, str, str]:
         from ..auth import Credentials, MemoryStore, StoredSession
         from ..sandbox import Sandbox, SandboxConfig
 
@@ -88,6 +149,7 @@ class State:
         log_path = os.environ.get("M2MDL_SANDBOX_LOG")
         sandbox = Sandbox(SandboxConfig(log_path=Path(log_path) if log_path else None)).start()
         self._cleanups.append(sandbox.stop)
+        self.size_scale = sandbox.config.data_scale
         store = MemoryStore()  # trying m2mdl never touches real credentials
         store.save(StoredSession(Credentials("demo", "demo-token")))
         return store, sandbox.api_url, sandbox.stac_url
@@ -98,7 +160,7 @@ class State:
             self._cleanups.pop()()
 
 
-def _setup_logging(state: State, secret_filter: Any) -> None:
+def _setup_logging(state: State, secret_filter: SecretFilter) -> None:
     level = logging.DEBUG if state.debug else logging.INFO if state.verbose else logging.WARNING
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
@@ -110,35 +172,127 @@ def _setup_logging(state: State, secret_filter: Any) -> None:
 
 
 def handle(func: F) -> F:
-    """Turn errors into one message and an exit code (the only place that does)."""
+    """Make ``func`` a command: global flags accepted after it, signals, one error report.
 
+    * Errors become one message and an exit code here (the only place that does): m2mdl's own
+      errors print their line and hint; an OSError a user or the OS can cause (full disk, a
+      bad path, stdout closed) is translated by :func:`m2mdl.errors.from_os_error` first;
+      anything else is a bug. ``--debug`` adds the traceback above the line.
+    * The global flags (``--sandbox``, ``-q``, ``--config`` ...) are accepted after the
+      command name too, like git's and gh's: they are added to the command's own options
+      (and so to its ``--help``) and override the ones given before it.
+    * SIGINT, SIGTERM and SIGHUP stop the command promptly (exit 130): see
+      :class:`_StopSignals`.
+    """
+
+    # A command's own parameters and result pass through untouched, whatever they are.
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        ctx = kwargs.get("ctx")
-        state: State = ctx.obj if isinstance(ctx, typer.Context) else State(flags={})
+        given = {name: kwargs.pop(GLOBAL_PREFIX + name, None) for name in _global_names()}
+        # Not isinstance(ctx, typer.Context): the context typer passes is its vendored click's
+        # class, so that test failed and --debug was silently lost here.
+        found = getattr(kwargs.get("ctx"), "obj", None)
+        state = found if isinstance(found, State) else State(flags={})
+        _apply_globals(state, given)
+        _guard_closed_stdout()
         try:
-            return func(*args, **kwargs)
+            with _StopSignals():
+                result = func(*args, **kwargs)
+            sys.stdout.flush()  # a closed pipe shows up here, not in the interpreter's exit
+            return result
         except typer.Exit:
             raise
-        except M2mdlError as exc:
-            _print_error(state, str(exc), exc.hint)
-            raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             _print_error(state, "interrupted", Interrupted.default_hint)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
-            if state.debug:
-                raise
-            _print_error(
-                state,
-                f"internal error: {type(exc).__name__}: {exc}",
-                "this is a bug in m2mdl; re-run with --debug for the traceback",
-            )
-            raise typer.Exit(int(ExitCode.BUG)) from None
+            raise typer.Exit(_report(state, exc)) from None
         finally:
             state.close()
 
+    signature = inspect.signature(func, eval_str=True)
+    wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *_global_parameters()]
+    )
     return wrapper  # type: ignore[return-value]
+
+
+#: Prefix of the global flags' parameter names when they are repeated on a command.
+GLOBAL_PREFIX = "global_"
+
+
+def _global_names() -> list[str]:
+    """The global options' parameter names, as the app callback (:func:`main`) declares them."""
+    return [n for n in inspect.signature(main).parameters if n not in ("ctx", "version")]
+
+
+def _global_parameters() -> list[inspect.Parameter]:
+    """The app callback's options, renamed, as keyword-only parameters of a command."""
+    params = inspect.signature(main, eval_str=True).parameters
+    return [
+        params[name].replace(name=GLOBAL_PREFIX + name, kind=inspect.Parameter.KEYWORD_ONLY)
+        for name in _global_names()
+    ]
+
+
+def _apply_globals(state: State, given: Mapping[str, object]) -> None:
+    """Global flags given after the command: a value overrides, a switch turns on."""
+    if isinstance(given.get("api_url"), str):
+        state.flags["api_url"] = given["api_url"]
+    if isinstance(given.get("config"), Path):
+        state.config = given["config"]  # type: ignore[assignment]  # narrowed just above
+    state.sandbox = state.sandbox or given.get("sandbox") is True
+    state.quiet = state.quiet or given.get("quiet") is True
+    state.debug = state.debug or given.get("debug") is True
+    state.verbose = state.verbose or state.debug or given.get("verbose") is True
+    state.color = state.color and given.get("no_color") is not True
+
+
+def _report(state: State, exc: Exception) -> int:
+    """Print ``exc`` as one error line and a hint (the traceback first with --debug)."""
+    error = from_os_error(exc) if isinstance(exc, OSError) else None
+    if isinstance(exc, M2mdlError):
+        error = exc
+    if isinstance(error, ParameterError):
+        error = error.spelled(FLAG_NAMES)
+    if isinstance(error, OutputClosed):
+        _silence_stdout()
+        if error.quiet:
+            return int(error.exit_code)
+    if state.debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    if error is not None:
+        _print_error(state, str(error), error.hint)
+        return int(error.exit_code)
+    _print_error(
+        state,
+        f"internal error: {type(exc).__name__}: {exc}",
+        "this is a bug in m2mdl; re-run with --debug for the traceback",
+    )
+    return int(ExitCode.BUG)
+
+
+class _ClosedStream(io.TextIOBase):
+    """Stands in for a stdout that was closed before m2mdl started (``>&-``)."""
+
+    def write(self, text: str) -> int:
+        """Refuse, as writing to a closed descriptor does."""
+        raise OSError(errno.EBADF, "the standard output is closed")
+
+
+def _guard_closed_stdout() -> None:
+    """Python sets ``sys.stdout`` to None when fd 1 is closed at start-up, and print() then
+    drops everything silently: make writes fail instead, so the error reaches the user."""
+    if sys.stdout is None:
+        sys.stdout = _ClosedStream()
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null so that the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
 
 
 def _print_error(state: State, message: str, hint: str | None) -> None:
@@ -160,6 +314,8 @@ def main(
     api_url: Annotated[
         str | None,
         typer.Option(
+            "--api-url",
+            metavar="URL",
             help="M2M service URL [env: M2MDL_API_URL; default: the real stable endpoint]",
             show_default=False,
         ),
@@ -173,7 +329,9 @@ def main(
     config: Annotated[
         Path | None,
         typer.Option(
-            help="Config file [env: M2MDL_CONFIG; default: config.toml in the config dir]"
+            "--config",
+            metavar="FILE",
+            help="Config file [env: M2MDL_CONFIG; default: config.toml in the config dir]",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress, no notes.")] = False,
@@ -192,10 +350,9 @@ def main(
     ] = None,
 ) -> None:
     """Search and download Landsat Collection 2 data through the USGS M2M API."""
-    if config is not None:
-        os.environ["M2MDL_CONFIG"] = str(config)
     ctx.obj = State(
         flags={"api_url": api_url},
+        config=config,
         quiet=quiet,
         verbose=verbose or debug,
         debug=debug or os.environ.get("M2MDL_DEBUG") == "1",
@@ -204,24 +361,98 @@ def main(
     )
 
 
+#: The signal handlers of the running command (innermost last).
+_ACTIVE: list[_StopSignals] = []
+
+
+class _StopSignals:
+    """SIGINT, SIGTERM and SIGHUP stop the command, cleanly and promptly.
+
+    Each signal sets :attr:`stop`, the event the transfer engine and the wait for preparing
+    files watch: while one of them runs, it winds down itself (journals flushed, manifest
+    saved, server state removed) and the command exits 130. Anywhere else (a search, a plan,
+    a login) nothing watches the event, so the handler also raises KeyboardInterrupt in the
+    main thread: the command stops at once, the download workflow still saves its manifest,
+    and :func:`handle` exits 130. A second SIGINT always aborts.
+
+    SIGHUP is what a run gets when its ssh session or terminal goes away: it stops the run
+    like SIGTERM instead of killing it outright. Use ``nohup`` or tmux to keep a run going
+    after logging out (a SIGHUP ignored at start-up stays ignored).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        # Previous handlers: a callable, SIG_DFL/SIG_IGN, or None, as signal.signal returns.
+        self._previous: dict[signal.Signals, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                if sig == signal.SIGHUP and signal.getsignal(sig) == signal.SIG_IGN:
+                    continue  # started under nohup: the user asked to survive the hang-up
+                self._previous[sig] = signal.signal(sig, self._on_signal)
+        _ACTIVE.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _ACTIVE.remove(self)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous.clear()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.stop.is_set() and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.stop.set()
+        if not _watching(frame, self.stop):
+            raise KeyboardInterrupt
+
+
+def _watching(frame: FrameType | None, stop: threading.Event) -> bool:
+    """Whether the interrupted main thread will notice ``stop`` by itself: it is inside the
+    transfer engine, or blocked in ``stop.wait()`` (the wait for preparing files)."""
+    while frame is not None:
+        if str(frame.f_globals.get("__name__", "")).startswith("m2mdl.transfer"):
+            return True
+        if frame.f_code.co_name == "wait" and frame.f_locals.get("self") is stop:
+            return True
+        frame = frame.f_back
+    return False
+
+
 @contextmanager
 def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGINT/SIGTERM set an event the transfer engine watches; a second SIGINT aborts."""
-    stop = threading.Event()
-    previous: dict[signal.Signals, Any] = {}
+    """The event SIGINT, SIGTERM and SIGHUP set, for the transfer engine to watch.
 
-    def on_signal(signum: int, frame: Any) -> None:
-        if stop.is_set() and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        stop.set()
+    Inside a command the handlers are already installed by :func:`handle`; elsewhere (a test,
+    a script) they are installed for the duration of the block. See :class:`_StopSignals`.
+    """
+    if _ACTIVE:
+        yield _ACTIVE[-1].stop
+        return
+    with _StopSignals() as signals:
+        yield signals.stop
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, on_signal)
+
+def run(args: list[str]) -> int:
+    """Run the app on ``args`` and return the exit code.
+
+    Usage errors are shortened to one line, like every other m2mdl error (Click's default is
+    a usage block plus the error); they are typer's exceptions, recognised by their class.
+    """
     try:
-        yield stop
-    finally:
-        for old_sig, handler in previous.items():
-            signal.signal(old_sig, handler)
+        code = app(args=args, prog_name="m2mdl", standalone_mode=False)
+    except typer.TyperException as exc:  # typer's (vendored click's) usage errors
+        if not args:  # bare `m2mdl` (no_args_is_help): the help, on stderr, exit 2
+            print(exc.format_message(), file=sys.stderr)
+            return exc.exit_code
+        ctx = getattr(exc, "ctx", None)  # a usage error carries the command it concerns
+        where = ctx.command_path if ctx is not None else "m2mdl"
+        print(f"error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
+        return exc.exit_code
+    return code if isinstance(code, int) else 0
 
 
 def parse_date(value: str | None, flag: str) -> dt.date | None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import getpass
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import AccessDenied, InputError
+from ..output import envelope
 from ._app import State, app, handle
+
+if TYPE_CHECKING:
+    from ..ui import Ui
+    from ..workflow.context import Context
 
 
 def _read_token(token_stdin: bool) -> str:
@@ -29,11 +34,18 @@ def _read_token(token_stdin: bool) -> str:
     return getpass.getpass("M2M application token: ")
 
 
-def _age(seconds: float | None) -> str:
-    if seconds is None:
-        return "no key yet"
+def _age(seconds: float) -> str:
     minutes = int(seconds // 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def key_text(age: float | None, idle: float | None, from_env: bool = False) -> str:
+    """ "12 min old, idle 3 min", or why there is no key to describe."""
+    if from_env:
+        return "not kept (credentials from the environment: each command logs in)"
+    if age is None:
+        return "none yet (the next command logs in)"
+    return f"{_age(age)} old" + ("" if idle is None else f", idle {_age(idle)}")
 
 
 @app.command()
@@ -41,13 +53,19 @@ def _age(seconds: float | None) -> str:
 def login(
     ctx: typer.Context,
     username: Annotated[
-        str | None, typer.Option("--username", "-u", help="ERS username [env: M2MDL_USERNAME]")
+        str | None,
+        typer.Option("--username", "-u", metavar="NAME", help="ERS username [env: M2MDL_USERNAME]"),
     ] = None,
     token_stdin: Annotated[
         bool, typer.Option("--token-stdin", help="Read the application token from standard input.")
     ] = False,
     status: Annotated[
-        bool, typer.Option("--status", help="Show who is logged in and where the secret is kept.")
+        bool,
+        typer.Option(
+            "--status",
+            help="Show who is logged in, where the secret is kept, the download requests left"
+            " and USGS's current notices.",
+        ),
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="With --status: as JSON.")] = False,
 ) -> None:
@@ -62,43 +80,61 @@ def login(
 
     state: State = ctx.obj
     ui = state.ui()
-    context = state.context(ui)
-    if status:
-        info = account.status(context)
-        if json_out:
-            ui.data(
-                json.dumps(
-                    {
-                        "schema_version": 1,
-                        "kind": "login-status",
-                        "username": info.username,
-                        "secret_store": info.source,
-                        "has_session_key": info.has_key,
-                        "key_age_seconds": info.key_age_seconds,
-                        "key_idle_seconds": info.key_idle_seconds,
-                    }
-                )
-                + "\n"
-            )
+    with state.session(ui) as context:
+        if status:
+            _print_status(ui, context, json_out)
             return
-        ui.data(
-            f"user: {info.username}\nsecret stored in: {info.source}\n"
-            f"session key age: {_age(info.key_age_seconds)}"
-            f" (idle {_age(info.key_idle_seconds)})\n"
-        )
-        return
-    user = username or os.environ.get("M2MDL_USERNAME", "").strip()
-    if not user:
-        if not sys.stdin.isatty():
-            raise InputError("no username: use --username or set M2MDL_USERNAME")
-        user = input("ERS username: ").strip()
-    result = account.login(context, user, _read_token(token_stdin))
+        user = username or os.environ.get("M2MDL_USERNAME", "").strip()
+        if not user:
+            if not sys.stdin.isatty():
+                raise InputError("no username: use --username or set M2MDL_USERNAME")
+            user = input("ERS username: ").strip()
+        result = account.login(context, user, _read_token(token_stdin))
     ui.info(f"logged in as {result.username}; credentials stored in {result.store}")
     if not result.can_download:
         ui.warn(
             "this account may search but not download: it lacks M2M download access",
             AccessDenied.default_hint,
         )
+
+
+def _print_status(ui: Ui, context: Context, json_out: bool) -> None:
+    """Who is logged in and the session key; in text also the quota and USGS's notices.
+
+    The JSON form stays login-status schema_version 1 (docs/schemas/login-status.schema.json),
+    which has no place for the quota and the notices yet, and asks the service nothing.
+    """
+    from ..workflow import account
+    from ..workflow.notices import service_status
+
+    if json_out:
+        info = account.status(context)
+        doc = envelope(
+            "login-status",
+            {
+                "username": info.username,
+                "secret_store": info.source,
+                "has_session_key": info.has_key,
+                "key_age_seconds": info.key_age_seconds,
+                "key_idle_seconds": info.key_idle_seconds,
+            },
+        )
+        ui.data(json.dumps(doc) + "\n")
+        return
+    service = service_status(context)  # first: it logs in, which the key line then shows
+    info = account.status(context)
+    from_env = info.source.startswith("environment")
+    quota = service.quota.line() if service.quota else None
+    lines = [
+        f"user: {info.username}",
+        f"secret stored in: {info.source}",
+        f"session key: {key_text(info.key_age_seconds, info.key_idle_seconds, from_env)}",
+        quota or f"download requests left: unknown ({service.error})",
+        *(n.line() for n in service.notices),
+    ]
+    if not service.notices and service.error is None:
+        lines.append("USGS notices: none")
+    ui.data("".join(line + "\n" for line in lines))
 
 
 @app.command()
@@ -109,5 +145,6 @@ def logout(ctx: typer.Context) -> None:
 
     state: State = ctx.obj
     ui = state.ui()
-    removed = account.logout(state.context(ui))
+    with state.session(ui) as context:
+        removed = account.logout(context)
     ui.info("logged out; stored credentials deleted" if removed else "nothing was stored")

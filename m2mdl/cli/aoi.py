@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Literal, overload
 
 import typer
 
 from ..errors import InputError
+from ..output import envelope
 from ._app import State, app, handle
+
+if TYPE_CHECKING:
+    from ..aoi import Aoi
+    from ..ui import Ui
 
 AoiFileOpt = Annotated[
     Path | None,
     typer.Option(
         "--aoi",
+        metavar="FILE",
         help="Area of interest: a GeoJSON file (Polygon, MultiPolygon, Feature(Collection)).",
         show_default=False,
     ),
@@ -26,18 +32,56 @@ AoiFileOpt = Annotated[
 BboxOpt = Annotated[
     tuple[float, float, float, float] | None,
     typer.Option(
-        "--bbox", help="Area as a box: WEST SOUTH EAST NORTH (lon/lat degrees).", show_default=False
+        "--bbox",
+        metavar="W S E N",
+        help="Area as a box: west south east north, lon/lat degrees, space-separated"
+        " (west > east only with --antimeridian).",
+        show_default=False,
     ),
 ]
 PointOpt = Annotated[
     tuple[float, float] | None,
     typer.Option(
         "--point",
+        metavar="LON LAT",
         help="Area around a point: LON LAT (longitude first) with --radius-km.",
         show_default=False,
     ),
 ]
-RadiusOpt = Annotated[float, typer.Option("--radius-km", help="Radius around --point, km.")]
+AntimeridianOpt = Annotated[
+    bool,
+    typer.Option(
+        "--antimeridian",
+        help="Allow a --bbox with west > east: the box crosses the 180th meridian.",
+    ),
+]
+RadiusOpt = Annotated[
+    float, typer.Option("--radius-km", metavar="KM", help="Radius around --point, km.")
+]
+
+
+@overload
+def area_from_options(
+    aoi: Path | None,
+    bbox: tuple[float, float, float, float] | None,
+    point: tuple[float, float] | None,
+    radius_km: float,
+    *,
+    required: Literal[True],
+    antimeridian: bool = False,
+) -> Aoi: ...
+
+
+@overload
+def area_from_options(
+    aoi: Path | None,
+    bbox: tuple[float, float, float, float] | None,
+    point: tuple[float, float] | None,
+    radius_km: float,
+    *,
+    required: bool = False,
+    antimeridian: bool = False,
+) -> Aoi | None: ...
 
 
 def area_from_options(
@@ -47,11 +91,17 @@ def area_from_options(
     radius_km: float,
     *,
     required: bool = False,
-) -> Any:
+    antimeridian: bool = False,
+) -> Aoi | None:
     """One Aoi from exactly one of --aoi, --bbox, --point (None if none and not required).
 
+    A --bbox with west > east is refused unless ``antimeridian`` (``--antimeridian``) says
+    the box really crosses the 180th meridian: more often the two were swapped by mistake,
+    and the box would silently go the long way round the globe.
+
     Raises:
-        InputError: more than one given, or none when required.
+        InputError: more than one given, none when required, or west > east without
+            ``antimeridian``.
         AoiError: the area itself is bad.
     """
     from .. import aoi as aoi_mod
@@ -66,12 +116,43 @@ def area_from_options(
     if aoi is not None:
         return aoi_mod.load_aoi(aoi)
     if bbox is not None:
+        check_bbox_order(bbox, antimeridian)
         return aoi_mod.aoi_from_bbox(*bbox)
     if point is not None:
         return aoi_mod.aoi_from_point(point[0], point[1], radius_km)
     if required:
         raise InputError("give an area: --aoi FILE, --bbox W S E N or --point LON LAT")
     return None
+
+
+def check_bbox_order(bbox: tuple[float, float, float, float], antimeridian: bool) -> None:
+    """Refuse west > east unless the user said the box crosses the antimeridian.
+
+    Raises:
+        InputError: west > east without ``antimeridian``.
+    """
+    west, _south, east, _north = bbox
+    if west > east and not antimeridian:
+        raise InputError(
+            f"--bbox west {west:g} is east of east {east:g}: give W S E N with west < east,"
+            " or add --antimeridian for a box across the 180th meridian"
+        )
+
+
+def wrs_area(path: int, row: int) -> Aoi:
+    """The footprint of WRS-2 ``path``/``row`` as an Aoi, computed offline.
+
+    The WRS-2 grid is fixed, so no login or network is needed: the corners come from the
+    orbit model in ``m2mdl.sandbox.wrs`` (within about 0.05 degrees of the footprints M2M's
+    grid2ll and scene-search report).
+    """
+    from .. import aoi as aoi_mod
+    from ..sandbox import wrs
+
+    shape = wrs.grid2ll(path, row, "polygon")
+    coordinates: list[dict[str, float]] = shape["coordinates"]  # type: ignore[assignment]
+    corners = [(c["longitude"], c["latitude"]) for c in coordinates]
+    return aoi_mod.aoi_from_points(corners, f"wrs {path:03d}/{row:03d}")
 
 
 def _parse_wrs(value: str) -> tuple[int, int]:
@@ -96,21 +177,31 @@ def aoi_command(
         ),
     ] = None,
     bbox: BboxOpt = None,
+    antimeridian: AntimeridianOpt = False,
     point: PointOpt = None,
     radius_km: RadiusOpt = 10.0,
     wkt: Annotated[
         str | None,
-        typer.Option("--wkt", help="Area as WKT: POLYGON((lon lat, ...)) or MULTIPOLYGON."),
+        typer.Option(
+            "--wkt", metavar="WKT", help="Area as WKT: POLYGON((lon lat, ...)) or MULTIPOLYGON."
+        ),
     ] = None,
     wrs: Annotated[
         str | None,
         typer.Option(
-            "--wrs", help="Area of a WRS-2 scene: PATH/ROW, e.g. 068/017 (asks M2M grid2ll)."
+            "--wrs",
+            metavar="PATH/ROW",
+            help="Area of a WRS-2 scene, e.g. 068/017 (computed offline; no login needed).",
         ),
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output-file", help="Write the GeoJSON here instead of stdout."),
+        typer.Option(
+            "-o",
+            "--output-file",
+            metavar="FILE",
+            help="Write the GeoJSON to FILE instead of stdout (-o is always an output file).",
+        ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Describe as JSON.")] = False,
 ) -> None:
@@ -138,11 +229,11 @@ def aoi_command(
     if wkt is not None:
         area = aoi_mod.aoi_from_wkt(wkt)
     elif wrs is not None:
-        path, row = _parse_wrs(wrs)
-        corners = state.context(ui).client().grid2ll(path, row)
-        area = aoi_mod.aoi_from_points(corners, f"wrs {path:03d}/{row:03d}")
+        area = wrs_area(*_parse_wrs(wrs))
     else:
-        area = area_from_options(file, bbox, point, radius_km, required=True)
+        area = area_from_options(
+            file, bbox, point, radius_km, required=True, antimeridian=antimeridian
+        )
     if file is not None:
         _describe(ui, area, json_out)
         return
@@ -154,22 +245,23 @@ def aoi_command(
         ui.data(text if text.endswith("\n") else text + "\n")
 
 
-def _describe(ui: Any, area: Any, json_out: bool) -> None:
+def _describe(ui: Ui, area: Aoi, json_out: bool) -> None:
     summary = area.describe()
     west, south, east, north = summary.bounds
     if json_out:
         ui.data(
             json.dumps(
-                {
-                    "schema_version": 1,
-                    "kind": "aoi",
-                    "source": area.source,
-                    "geometry_type": summary.geometry_type,
-                    "polygons": summary.polygons,
-                    "vertices": summary.vertices,
-                    "bounds": list(summary.bounds),
-                    "area_km2": summary.area_km2,
-                },
+                envelope(
+                    "aoi",
+                    {
+                        "source": area.source,
+                        "geometry_type": summary.geometry_type,
+                        "polygons": summary.polygons,
+                        "vertices": summary.vertices,
+                        "bounds": list(summary.bounds),
+                        "area_km2": summary.area_km2,
+                    },
+                ),
                 indent=2,
             )
             + "\n"

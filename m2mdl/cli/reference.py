@@ -20,6 +20,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 
 import typer
@@ -29,6 +30,8 @@ from typer._click.formatting import join_options
 from typer._click.shell_completion import get_completion_class
 from typer._completion_classes import completion_init
 from typer.core import TyperArgument, TyperGroup, TyperOption
+
+from ._app import GLOBAL_PREFIX
 
 PROG_NAME = "m2mdl"
 COMPLETE_VAR = "_M2MDL_COMPLETE"
@@ -93,17 +96,20 @@ def _cell(text: str) -> str:
 
 
 def _type_of(param: _click.Parameter, ctx: _click.Context) -> str:
-    """The value type: ``flag``, ``float``, ``float float`` (a tuple), ``str (repeatable)``."""
+    """The value type: ``flag``, the metavar when one is set (``W S E N``), else ``float``,
+    ``float float`` (a tuple), ``str (repeatable)``."""
     if isinstance(param, TyperOption) and (param.is_flag or param.count):
         return "flag"
-    if isinstance(param, (TyperOption, TyperArgument)):
+    if isinstance(param, TyperOption) and param.metavar:
+        label = param.metavar  # what --help shows: ``W S E N``, ``DATE``, ``FILE``
+    elif isinstance(param, (TyperOption, TyperArgument)):
         label = param.display_type(ctx).strip("<>")
     else:
         label = param.metavar or "value"
     element = re.fullmatch(r"list\[(.+)\]", label)
     if element:
         label = element.group(1)
-    if param.nargs > 1:
+    if param.nargs > 1 and not param.metavar:
         label = " ".join(label.split(","))
     if param.multiple:
         label += " (repeatable)"
@@ -127,14 +133,21 @@ def _default_of(param: _click.Parameter, ctx: _click.Context) -> str:
     if callable(default):
         return "(dynamic)"
     if isinstance(default, (list, tuple)):
-        return " ".join(str(d) for d in default)
-    return str(default)
+        return " ".join(_plain(d) for d in default)
+    return _plain(default)
+
+
+def _plain(value: object) -> str:
+    """A value as typed on the command line: an Enum member by its value (``band``)."""
+    return str(value.value) if isinstance(value, Enum) else str(value)
 
 
 def param_doc(param: _click.Parameter, ctx: _click.Context) -> ParamDoc:
     """Names, type, default and help of one parameter."""
     if isinstance(param, TyperArgument):
-        names = (param.metavar or param.name or "") + ("..." if param.nargs != 1 else "")
+        names = param.metavar or param.name or ""
+        if param.nargs != 1 and not names.endswith("..."):
+            names += "..."
     else:
         names, _slash = join_options(param.opts)
         if param.secondary_opts:
@@ -151,8 +164,15 @@ def param_doc(param: _click.Parameter, ctx: _click.Context) -> ParamDoc:
 
 
 def params_table(command: _click.Command, ctx: _click.Context) -> list[str]:
-    """A Markdown table of a command's visible parameters (``--help`` left out)."""
-    params = [p for p in command.params if not getattr(p, "hidden", False)]
+    """A Markdown table of a command's visible parameters (``--help`` left out).
+
+    A command's copies of the global options are left out: they are listed once, at the top.
+    """
+    params = [
+        p
+        for p in command.params
+        if not getattr(p, "hidden", False) and not (p.name or "").startswith(GLOBAL_PREFIX)
+    ]
     if not params:
         return ["This command takes no options besides `--help`."]
     lines = ["| Option / argument | Type | Default | Description |", "| --- | --- | --- | --- |"]
@@ -208,8 +228,8 @@ def cli_reference(command: _click.Command | None = None) -> str:
         "",
         _clean(root.help),
         "",
-        "Every command also takes `--help`. Global options go before the command: "
-        "`m2mdl --quiet download ...`.",
+        "Every command also takes `--help`. Global options go before or after the command: "
+        "`m2mdl --quiet download ...` and `m2mdl download --quiet ...` are the same.",
         "",
         "## Global options",
         "",

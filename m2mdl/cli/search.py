@@ -4,42 +4,68 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import InputError
+from ..errors import ExitCode, InputError
 from ._app import State, app, handle, parse_date
-from .aoi import AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
+from .aoi import AntimeridianOpt, AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
 from .choices import SearchFormat, SortKey, TableOrJson
 
-StartOpt = Annotated[str | None, typer.Option(help="First acquisition date, YYYY-MM-DD.")]
-EndOpt = Annotated[str | None, typer.Option(help="Last acquisition date, YYYY-MM-DD.")]
+StartOpt = Annotated[
+    str | None, typer.Option(metavar="DATE", help="First acquisition date, YYYY-MM-DD.")
+]
+EndOpt = Annotated[
+    str | None, typer.Option(metavar="DATE", help="Last acquisition date, YYYY-MM-DD.")
+]
 CloudMaxOpt = Annotated[
     float | None,
-    typer.Option("--cloud-max", help="Maximum cloud cover, percent [env: M2MDL_CLOUD_MAX]."),
+    typer.Option(
+        "--cloud-max",
+        metavar="PERCENT",
+        help="Maximum cloud cover, percent [env: M2MDL_CLOUD_MAX].",
+    ),
 ]
-CloudMinOpt = Annotated[float | None, typer.Option("--cloud-min", help="Minimum cloud cover.")]
+CloudMinOpt = Annotated[
+    float | None,
+    typer.Option("--cloud-min", metavar="PERCENT", help="Minimum cloud cover, percent."),
+]
 DatasetOpt = Annotated[
     str | None,
     typer.Option(
-        help="Dataset [env: M2MDL_DATASET; default: landsat_ot_c2_l2].", show_default=False
+        metavar="NAME",
+        help="Dataset [env: M2MDL_DATASET; default: landsat_ot_c2_l2].",
+        show_default=False,
     ),
 ]
 MonthsOpt = Annotated[
-    str | None, typer.Option(help="Seasonal filter: months, e.g. 6,7,8.", show_default=False)
+    str | None,
+    typer.Option(metavar="LIST", help="Seasonal filter: months, e.g. 6,7,8.", show_default=False),
 ]
-PathOpt = Annotated[int | None, typer.Option("--path", help="WRS-2 path.")]
-RowOpt = Annotated[int | None, typer.Option("--row", help="WRS-2 row.")]
+PathOpt = Annotated[int | None, typer.Option("--path", metavar="N", help="WRS-2 path.")]
+RowOpt = Annotated[int | None, typer.Option("--row", metavar="N", help="WRS-2 row.")]
 LimitOpt = Annotated[
     int | None,
     typer.Option(
-        help="At most this many scenes [default: every hit, page by page].", show_default=False
+        metavar="N",
+        help="At most this many scenes [default: every hit, page by page].",
+        show_default=False,
     ),
 ]
 SortOpt = Annotated[
     SortKey | None,
     typer.Option(help="Sort the scenes (a leading - sorts descending).", show_default=False),
+]
+TierOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tier",
+        metavar="LIST",
+        help="Only these collection tiers, e.g. T1 or T1,T2,RT (read from the display id;"
+        " filtered after the search, before --limit).",
+        show_default=False,
+    ),
 ]
 OutputOpt = Annotated[
     SearchFormat,
@@ -49,9 +75,22 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Same as --output json.")]
 OutFileOpt = Annotated[
     Path | None,
     typer.Option(
-        "-o", "--output-file", help="Write machine output to this file instead of stdout."
+        "-o",
+        "--output-file",
+        metavar="FILE",
+        help="Write machine output (json unless --output says otherwise) to FILE instead of"
+        " stdout (-o is always an output file).",
     ),
 ]
+TIERS = ("T1", "T2", "RT")
+
+if TYPE_CHECKING:
+    from ..aoi import Aoi
+    from ..config import Settings
+    from ..models import Scene
+    from ..ui import Ui
+    from ..workflow.context import Context
+    from ..workflow.search import SearchQuery
 
 
 def parse_months(text: str | None) -> tuple[int, ...]:
@@ -68,9 +107,30 @@ def parse_months(text: str | None) -> tuple[int, ...]:
         raise InputError(f"--months {text!r} is not a list of month numbers like 6,7,8") from None
 
 
+def parse_tiers(text: str | None) -> frozenset[str]:
+    """``"t1,RT"`` -> {"T1", "RT"}; empty for None.
+
+    Raises:
+        InputError: a value that is not a Landsat Collection 2 tier.
+    """
+    tiers = frozenset(t.strip().upper() for t in (text or "").split(",") if t.strip())
+    bad = sorted(tiers - set(TIERS))
+    if bad:
+        raise InputError(f"--tier {bad[0]!r} is not a tier; use {', '.join(TIERS)}")
+    return tiers
+
+
+def filter_tiers(scenes: list[Scene], tiers: frozenset[str], limit: int | None) -> list[Scene]:
+    """The scenes of ``tiers`` (all when empty), in order, at most ``limit``."""
+    from ..ui import landsat_tier
+
+    kept = [s for s in scenes if not tiers or landsat_tier(s.display_id) in tiers]
+    return kept if limit is None else kept[:limit]
+
+
 def build_query(
-    settings: Any,
-    area: Any,
+    settings: Settings,
+    area: Aoi | None,
     *,
     dataset: str | None,
     start: str | None,
@@ -82,7 +142,7 @@ def build_query(
     row: int | None,
     limit: int | None,
     sort: str | None,
-) -> Any:
+) -> SearchQuery:
     """A SearchQuery from the options (validated there)."""
     from ..workflow.search import SearchQuery
 
@@ -109,6 +169,7 @@ def search(
     ctx: typer.Context,
     aoi: AoiFileOpt = None,
     bbox: BboxOpt = None,
+    antimeridian: AntimeridianOpt = False,
     point: PointOpt = None,
     radius_km: RadiusOpt = 10.0,
     start: StartOpt = None,
@@ -121,11 +182,16 @@ def search(
     row: RowOpt = None,
     limit: LimitOpt = None,
     sort: SortOpt = None,
+    tier: TierOpt = None,
     output: OutputOpt = SearchFormat.table,
     output_file: OutFileOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Find Landsat scenes over an area: every hit, with no silent cap."""
+    """Find Landsat scenes over an area: every hit, with no silent cap.
+
+    On a terminal the table fits the window without ever cutting an id (other columns drop
+    first); piped or redirected, it is plain text with every column in full.
+    """
     from ..output import render_scenes
     from ..workflow.search import search as run_search
 
@@ -133,7 +199,8 @@ def search(
     output = SearchFormat.json if json_out else output
     ui = state.ui()
     context = state.context(ui)
-    area = area_from_options(aoi, bbox, point, radius_km)
+    tiers = parse_tiers(tier)
+    area = area_from_options(aoi, bbox, point, radius_km, antimeridian=antimeridian)
     query = build_query(
         context.settings,
         area,
@@ -145,11 +212,14 @@ def search(
         months=months,
         path=path,
         row=row,
-        limit=limit,
+        limit=None if tiers else limit,  # filter every hit by tier first, then cut
         sort=sort.value if sort else None,
     )
+    ui.phase(f"searching {query.dataset}")
     result = run_search(context.client(), query)
     context.close()
+    if tiers:
+        result.scenes = filter_tiers(result.scenes, tiers, limit)
     if output is SearchFormat.table and output_file is None:
         ui.scenes_table(result.scenes, result.total_hits)
         return
@@ -159,7 +229,7 @@ def search(
     ui.info(f"{len(result.scenes)} scene(s) in {result.pages} page(s)")
 
 
-def _write(ui: Any, text: str, path: Path | None) -> None:
+def _write(ui: Ui, text: str, path: Path | None) -> None:
     if path is None:
         ui.data(text)
     else:
@@ -174,44 +244,116 @@ def options(
     scenes: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="SCENE...", help="Entity ids (LC80680172020070LGN00).", show_default=False
+            metavar="SCENE",
+            help="Display or entity ids.",
+            show_default=False,
+            # Typer prints an argument's Python type (``<list[str]>``) after its name, so the
+            # argument is described in the command's help text instead.
+            hidden=True,
         ),
     ] = None,
     from_file: Annotated[
         Path | None,
-        typer.Option("--from", help="Scenes from a saved search (json, jsonl, csv or geojson)."),
+        typer.Option(
+            "--from",
+            metavar="FILE",
+            help="Scenes from a saved search (json, jsonl, csv or geojson).",
+        ),
     ] = None,
     dataset: DatasetOpt = None,
+    bands: Annotated[
+        bool,
+        typer.Option(
+            "--bands",
+            help="List the band names `download --bands` accepts for the dataset (of the"
+            " display ids given, else --dataset); asks M2M nothing.",
+        ),
+    ] = False,
     output: Annotated[
         TableOrJson, typer.Option("--output", help="Output format.")
     ] = TableOrJson.table,
     json_out: JsonOpt = False,
 ) -> None:
-    """Show what each scene can be downloaded as: bundles, single files, band groups."""
-    from ..workflow.options import scene_options
+    """Show what each scene can be downloaded as: bundles, single files, band groups.
+
+    SCENE: display ids (LC08_L2SP_068017_20200310_20200822_02_T1) or entity ids
+    (LC80680172020070LGN00), mixed; or --from FILE with a saved search. Ids M2M does not know
+    are named on stderr and the command exits 6.
+    """
+    from ..output import read_scenes
+    from ..workflow.ids import choose_dataset, classify_all
 
     state: State = ctx.obj
-    ids = _scene_ids(scenes, from_file)
     ui = state.ui()
+    as_json = output is TableOrJson.json or json_out
     context = state.context(ui)
-    result = scene_options(context.client(), dataset or context.settings.dataset, ids)
+    if bands:
+        _list_bands(ui, scenes, dataset, context.settings.dataset, as_json)
+        return
+    if scenes and from_file:
+        raise InputError("give scene ids or --from FILE, not both")
+    if not scenes and from_file is None:
+        raise InputError("give one or more scene ids, or --from FILE")
+    unknown: list[tuple[str, str]] = []
+    if from_file is not None:
+        name = dataset or context.settings.dataset
+        ids = [s.entity_id for s in read_scenes(from_file)]
+    else:
+        name = choose_dataset(classify_all(scenes or []), dataset, context.settings.dataset)
+        ids, unknown = _entity_ids(context, name, scenes or [])
+    _show_options(ui, context, name, ids, unknown, as_json)
+
+
+def _entity_ids(
+    context: Context, dataset: str, texts: list[str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Entity ids for the ids given; display ids are looked up (entity ids alone are not:
+    download-options takes them as they are). Returns (entity ids, unknown ids)."""
+    from ..workflow.ids import classify_all, resolve_ids
+
+    ids = classify_all(texts)
+    if all(i.kind == "entity" and i.problem is None for i in ids):
+        return [i.text for i in ids], []
+    resolved = resolve_ids(context.client(), dataset, texts)
+    return [s.entity_id for s in resolved.scenes], list(resolved.unavailable)
+
+
+def _show_options(
+    ui: Ui,
+    context: Context,
+    dataset: str,
+    ids: list[str],
+    unknown: list[tuple[str, str]],
+    as_json: bool,
+) -> None:
+    from ..workflow.options import scene_options
+
+    for name, reason in unknown:
+        ui.warn(f"{name}: unavailable: {reason}")
+    if not ids:
+        context.close()
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
+    ui.phase(f"asking M2M for the files of {len(ids)} scene(s)")
+    result = scene_options(context.client(), dataset, ids)
     context.close()
-    if output is TableOrJson.json or json_out:
+    if as_json:
         ui.data(json.dumps(result.to_json(), indent=2) + "\n")
     else:
         ui.options_tables(result.products, result.groups)
+    if unknown:
+        raise typer.Exit(int(ExitCode.INCOMPLETE))
 
 
-def _scene_ids(scenes: list[str] | None, from_file: Path | None) -> list[str]:
-    from ..output import read_scenes
+def _list_bands(
+    ui: Ui, scenes: list[str] | None, flag: str | None, default: str, as_json: bool
+) -> None:
+    """``options --bands``: the band names of the dataset (offline: no login needed). The
+    dataset of display ids given wins over the configured one, as in ``download``."""
+    from ..bands import band_rows, bands_json, render_band_rows
+    from ..workflow.ids import choose_dataset, classify_all
 
-    if scenes and from_file:
-        raise InputError("give scene ids or --from FILE, not both")
-    if from_file is not None:
-        return [s.entity_id for s in read_scenes(from_file)]
-    if not scenes:
-        raise InputError("give one or more scene entity ids, or --from FILE")
-    bad = [s for s in scenes if not s.isalnum() or len(s) > 64]
-    if bad:
-        raise InputError(f"{bad[0]!r} is not an entity id (like LC80680172020070LGN00)")
-    return scenes
+    name = choose_dataset(classify_all(scenes), flag, default) if scenes else flag or default
+    if as_json:
+        ui.data(json.dumps(bands_json(name), indent=2) + "\n")
+    else:
+        ui.data(render_band_rows(band_rows(name)))

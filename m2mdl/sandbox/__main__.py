@@ -22,18 +22,35 @@ from m2mdl.sandbox.service import ServiceOptions
 _HELP = {
     "rate": "bytes per second per connection",
     "drop_after": "reset the connection after this many body bytes (see --drop-times)",
+    "drop_times": "--drop-after applies to the first N requests of each file (default 1)",
     "fail_status": "answer this HTTP status with an HTML body (see --fail-times)",
+    "fail_times": "--fail-status applies to the first N requests of each file (default 1)",
     "retry_after": "Retry-After seconds sent with --fail-status",
     "html200_times": "first N requests of each file get an HTML page with status 200",
     "ignore_range": "ignore Range and answer 200 with the full body",
     "mutate_after": "after N requests of a file its content, ETag and Last-Modified change",
     "url_ttl": "signed URLs older than S seconds answer 403",
     "stall_after": "stop sending after this many body bytes, keep the socket open",
+    "stall_times": "--stall-after applies to the first N requests of each file (default 1)",
+    "stall_seconds": "a stalled connection stays open this many seconds, then closes (default 120)",
     "preparing_seconds": "downloads are preparing for S seconds before they are available",
+    "ttfb": "seconds to wait before the status line of each file response (default 0)",
     "api_error": "errorCode for the next --api-error-times API calls (e.g. RATE_LIMIT)",
+    "api_error_times": "how many API calls get --api-error (default 1)",
+    "api_error_endpoint": "only calls to this endpoint (e.g. download-request) get --api-error",
     "api_fail_status": "HTTP status with an HTML body for the next --api-fail-times API calls",
+    "api_fail_times": "how many API calls get --api-fail-status (default 1)",
     "api_garbage_times": "next N API calls answer HTTP 200 with a non-JSON body",
     "evil_filename": "Content-Disposition filename override (hostile-name tests)",
+    "flip_byte_times": "first N responses of each file get one byte flipped in the middle "
+    "(of the served range); headers unchanged",
+    "zero_body_times": "first N responses of each file send the right magic header, then "
+    "zeros (right size)",
+    "stac_down": "every STAC API call answers 503 with an HTML body",
+    "wrong_checksum": "fnmatch pattern of file names whose published file:checksum "
+    "(STAC items and bundle sidecars) is wrong, e.g. '*_SR_B4.TIF'",
+    "stac_no_checksums": "STAC items and sidecars without file:checksum (like older documents)",
+    "clock_skew": "seconds added to every Date response header (may be negative)",
 }
 
 
@@ -71,7 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.01,
         help="file size scale; 1.0 = realistic (~0.9 GB bundles)",
     )
-    parser.add_argument("--key-idle-seconds", type=float, default=7200.0)
+    parser.add_argument(
+        "--key-idle-seconds",
+        type=float,
+        default=7200.0,
+        help="API keys expire after this many idle seconds",
+    )
     parser.add_argument(
         "--api-min-seconds",
         type=float,
@@ -93,10 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
     """A SandboxConfig from parsed arguments."""
+    # "is not None", not "not in (None, False)": 0 == False, and --mutate-after 0 matters
     values = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(Faults)
-        if getattr(args, f.name) not in (None, False)
+        if getattr(args, f.name) is not None and getattr(args, f.name) is not False
     }
     return SandboxConfig(
         port=args.port,
@@ -111,7 +134,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
             **{
                 f.name: getattr(args, f.name)
                 for f in dataclasses.fields(ServiceOptions)
-                if getattr(args, f.name) not in (None, False)
+                if getattr(args, f.name) is not None and getattr(args, f.name) is not False
             }
         ),
     )

@@ -2,7 +2,8 @@
 
 Each handler takes the call context and the parsed JSON body and returns ``data`` or raises
 :class:`~m2mdl.sandbox.app.ApiError`. Error codes and messages are the observed ones where
-m2m-api.md §6 records them; the rest are UNCERTAIN choices noted inline.
+public issues record them; the rest are choices listed in docs/sandbox.md ("Choices where
+the evidence is uncertain").
 """
 
 from __future__ import annotations
@@ -11,7 +12,17 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from m2mdl.sandbox import catalog, datasets, downloads, options, search, wrs
+from m2mdl.sandbox import (
+    catalog,
+    datasets,
+    downloads,
+    filters,
+    options,
+    scene_api,
+    search,
+    service,
+    wrs,
+)
 from m2mdl.sandbox.app import ApiError, Ctx, id_list, require, require_dataset
 from m2mdl.sandbox.products import level_of
 from m2mdl.sandbox.results import scene_result
@@ -26,9 +37,9 @@ def login_token(ctx: Ctx, body: JSON) -> Any:
     username, token = str(require(body, "username")), str(require(body, "token"))
     key = ctx.app.state.login(username, token)
     if key is None:
-        # UNCERTAIN: AUTH_INVALID is the most likely code for bad credentials (UX test)
+        # UNCERTAIN: AUTH_INVALID is the most likely code for bad credentials (usgsxplore's tests)
         raise ApiError("AUTH_INVALID", "User credential verification failed")
-    ctx.key = ctx.app.state.keys[key]  # the envelope carries the new session's id (REF)
+    ctx.key = ctx.app.state.keys[key]  # the envelope carries the new session's id (reference page)
     return key
 
 
@@ -46,19 +57,9 @@ def permissions(ctx: Ctx, body: JSON) -> Any:
 
 
 def notifications(ctx: Ctx, body: JSON) -> Any:
-    """``notifications``: one informational message, shape of the reference sample."""
+    """``notifications``: the sandbox's notice and ``--notice`` (any systemId)."""
     require(body, "systemId")
-    return [
-        {
-            "id": 46,
-            "subject": "M2M sandbox",
-            "dateUpdated": "2025-04-24 09:00:00-05",
-            "severityCode": "I",
-            "severityText": "Informational",
-            "messageContent": "You are talking to the m2mdl sandbox, not to USGS.",
-            "severityCssClass": "alert-info",
-        }
-    ]
+    return service.notifications(ctx.app.config.service, ctx.app.state.clock())
 
 
 def _scene_count(d: datasets.DatasetDef) -> int:
@@ -81,7 +82,7 @@ def dataset(ctx: Ctx, body: JSON) -> Any:
 
 
 def dataset_search(ctx: Ctx, body: JSON) -> Any:
-    """``dataset-search``: substring match on alias and collection name (REF)."""
+    """``dataset-search``: substring match on alias and collection name (reference page)."""
     term = str(body.get("datasetName") or "").lower()
     hits = [
         d
@@ -93,7 +94,7 @@ def dataset_search(ctx: Ctx, body: JSON) -> Any:
 
 def dataset_filters(ctx: Ctx, body: JSON) -> Any:
     """``dataset-filters``: the metadata filter fields of a dataset."""
-    return datasets.filter_records(require_dataset(body).alias)
+    return filters.records(require_dataset(body).alias)
 
 
 def dataset_file_groups(ctx: Ctx, body: JSON) -> Any:
@@ -113,7 +114,7 @@ def scene_search(ctx: Ctx, body: JSON) -> Any:
     total, exact = 0, True
     if level is not None:
         try:
-            keys, total, exact = search.page(body, level, ctx.app.catalog, ctx.app.hits)
+            keys, total, exact = search.page(body, d.alias, level, ctx.app.catalog, ctx.app.hits)
         except search.SearchError as exc:
             raise ApiError(exc.code, exc.message) from exc
     full = str(body.get("metadataType") or "summary").lower() == "full"
@@ -126,7 +127,7 @@ def scene_search(ctx: Ctx, body: JSON) -> Any:
         "isCustomized": False,
         "numExcluded": 0,
         "startingNumber": start,
-        # UNCERTAIN rule inferred from the kapadia recording (m2m-api.md §2.10)
+        # UNCERTAIN rule inferred from the kapadia recording (docs/sandbox.md, "Search")
         "nextRecord": min(start + len(results), total),
     }
 
@@ -137,14 +138,12 @@ def _valid_entity(ctx: Ctx, alias: str, entity: str, id_field: str) -> str | Non
         return None
     if alias in (datasets.BAND_L1, datasets.BAND_L2):
         return entity if ctx.app.catalog.secondary_file(entity, level) else None
-    if id_field.lower() == "displayid":
-        found = catalog.parse_display_id(entity, ctx.app.catalog.today)
-        return catalog.entity_id(found[0]) if found and found[1] == level else None
-    return entity.upper() if ctx.app.catalog.scene(entity) else None
+    key = scene_api.find_scene(ctx, level, entity, id_field)
+    return None if key is None else catalog.entity_id(key)
 
 
 def scene_list_add(ctx: Ctx, body: JSON) -> Any:
-    """``scene-list-add``: returns the list's resulting size (NB25: 3, 88; NB24b: 43)."""
+    """``scene-list-add``: returns the list's resulting size (official notebook runs: 3, 88, 43)."""
     list_id = str(require(body, "listId"))
     d = require_dataset(body)
     ids = id_list(body.get("entityIds")) + id_list(body.get("entityId"))
@@ -200,9 +199,16 @@ def scene_list_remove(ctx: Ctx, body: JSON) -> Any:
 
 
 def rate_limit_summary(ctx: Ctx, body: JSON) -> Any:
-    """``rate-limit-summary``: initial and remaining download limits (REF)."""
+    """``rate-limit-summary``: initial and remaining download limits (reference page).
+
+    ``ipAddress`` (a list) adds the ip limits of those addresses to ``remainingLimits``.
+    """
     state = ctx.app.state
+    extra = [str(ip) for ip in id_list(body.get("ipAddress")) if str(ip) != ctx.ip]
     remaining = state.limits(ctx.username, ctx.ip)
+    remaining += [
+        e for ip in extra for e in state.limits(ctx.username, ip) if e["limitType"] == "ip"
+    ]
     counts = [{"status": "Available", "downloadCount": len(state.user_items(ctx.username))}]
     return {
         "initialLimits": [
@@ -253,6 +259,10 @@ HANDLERS: dict[str, Handler] = {
     "download-labels": downloads.download_labels,
     "download-remove": downloads.download_remove,
     "download-order-remove": downloads.download_order_remove,
+    "scene-metadata": scene_api.scene_metadata,
+    "scene-metadata-list": scene_api.scene_metadata_list,
+    "scene-list-summary": scene_api.scene_list_summary,
+    "dataset-download-options": scene_api.dataset_download_options,
     "rate-limit-summary": rate_limit_summary,
     "grid2ll": grid2ll,
 }

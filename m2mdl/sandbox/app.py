@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from m2mdl.sandbox import datasets
-from m2mdl.sandbox.config import SandboxConfig
+from m2mdl.sandbox.checksums import Checksums
+from m2mdl.sandbox.config import STAC_PREFIX, SandboxConfig
+from m2mdl.sandbox.content import Source
 from m2mdl.sandbox.filesdir import StaticWriter
 from m2mdl.sandbox.products import Catalog, ServedFile
 from m2mdl.sandbox.search import HitCache
+from m2mdl.sandbox.stac import StacApi
+from m2mdl.sandbox.stac_docs import StacDocs
 from m2mdl.sandbox.state import ApiKey, State
 
 
@@ -26,7 +31,8 @@ class ApiError(Exception):
 
 
 def require(body: dict[str, Any], name: str) -> Any:
-    """A required request field, or INPUT_FORMAT with the old API's message (m2m-api.md §6.2)."""
+    """A required request field, or INPUT_FORMAT with the old API's message (docs/design.md §M2M
+    API: error codes)."""
     value = body.get(name)
     if value is None or value == "":
         raise ApiError(
@@ -65,8 +71,30 @@ class App:
         self.hits = HitCache()
         self.static = StaticWriter(config.files_dir) if config.files_dir else None
         self.base_url = ""
+        self.checksums = Checksums(self._source)
+        self.stac_docs = StacDocs(
+            self.catalog,
+            self.checksums,
+            config.faults,
+            self.url_base,
+            lambda: self.base_url + STAC_PREFIX,
+        )
+        self.catalog.documents = self._document
+        self.stac = StacApi(self.stac_docs, lambda: self.base_url + STAC_PREFIX)
         self._request_ids = itertools.count(1_073_282_034)  # recorded magnitude (LX#93)
         self._ids_lock = threading.Lock()
+
+    def _source(self, name: str) -> Source | None:
+        served = self.catalog.served_file(name)
+        return served.source if served is not None else None
+
+    def _document(self, name: str) -> bytes:
+        """Content of a ``*_stac.json`` sidecar (compact JSON, hrefs on the download host)."""
+        found = self.stac_docs.lookup(name.removesuffix("_stac.json"))
+        if found is None:
+            raise KeyError(name)
+        doc = self.stac_docs.sidecar(*found)
+        return json.dumps(doc, separators=(",", ":")).encode()
 
     def next_request_id(self) -> int:
         """Increasing requestId of the envelope."""

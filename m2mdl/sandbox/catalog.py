@@ -6,7 +6,7 @@ costs arithmetic, not memory. Acquisition days follow the real 16-day repeat: th
 after path p images path p+16 (mod 233), so path p's pass is orbit ``102*(p-68) mod 233``
 of the cycle (102 = 16^-1 mod 233); fitted to recorded acquisitions (068/017 2020-03-10,
 067/018 2020-03-03, 226/078 2020-08-04, 233/083 2016-09-11, LC09 062/017 2023-08-24).
-Landsat 9 flies 8 days after Landsat 8 (m2m-api.md §8 and the issue).
+Landsat 9 flies 8 days after Landsat 8 (docs/sandbox.md, "The catalogue").
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ def _d(y: int, m: int, day: int) -> int:
     return dt.date(y, m, day).toordinal()
 
 
-# The official notebook's Anchorage search (m2m-api.md §8, NB25/NB24a): exactly these three
+# The official notebook's Anchorage search (official notebook runs 2024/2025): exactly these three
 # scenes have cloud <= 60 in 2020-03-01..15; the three other scenes whose footprints touch
 # the AOI in that window (067/017, 069/017, 070/017; real values not recorded, UNCERTAIN) are
 # pinned
-# cloudy so the search answers like the recording. LC09 062/017 is the fourth scene NB25's
+# cloudy so the search answers like the recording. LC09 062/017 is the fourth scene the 2025 run's
 # stale list returned; its bundle size is recorded too.
 PINS: dict[SceneKey, Pin] = {
     SceneKey(8, 68, 17, _d(2020, 3, 10)): Pin(
@@ -104,25 +104,85 @@ def is_scene(key: SceneKey, today: int) -> bool:
 
 
 def cloud_cover(key: SceneKey) -> int:
-    """Scene cloud cover in percent, an int like the NB25 table shows (type UNCERTAIN)."""
+    """Scene cloud cover in percent, an int as the 2025 notebook run shows (UNCERTAIN)."""
     pin = PINS.get(key)
     if pin is not None:
         return pin.cloud
     return min(100, int(101 * unit_hash("cloud", *key) ** 1.4))
 
 
-def processed_day(key: SceneKey, today: int) -> int:
-    """Date ordinal of processing: the C2 reprocessing date for old scenes, else +2..15 d."""
+# Recency (docs/sandbox.md, "Recency: processing lag and tiers"), after the USGS Collection 2
+# generation timeline (https://www.usgs.gov/media/images/landsat-collection-2-generation-timeline):
+# Landsat 8 Level-1 is first published as Real-Time (tier RT, processed the day it is acquired)
+# and reprocessed to T1/T2 3-10 days later; its Level-2 product shares that processing date and
+# appears the day after. Landsat 9 Level-1 is T1/T2 from the start; its Level-2 product is made
+# 1-3 days after acquisition. Scenes acquired before October 2020 carry the Collection 2
+# reprocessing dates.
+_L8_TIER_LAG = (3, 10)
+_L9_L2_LAG = (1, 3)
+MAX_LAG = _L8_TIER_LAG[1] + 1  # days from acquisition to the last product of a new scene
+RT_DAYS = _L8_TIER_LAG[1]  # a Real-Time product is at most this many days old
+REPROCESSED_UNTIL = _C2_REPROCESSED + 130  # last processing day of the C2 reprocessing
+
+
+def _lag(name: str, key: SceneKey, bounds: tuple[int, int]) -> int:
+    low, high = bounds
+    return low + int(unit_hash(name, *key) * (high - low + 1))
+
+
+def tier_day(key: SceneKey) -> int:
+    """Date ordinal of the final-tier (T1/T2) Level-1 product."""
     pin = PINS.get(key)
     if pin is not None and pin.processed is not None:
         return pin.processed
-    if key.day < _C2_CUTOFF:
-        return _C2_REPROCESSED + int(unit_hash("reproc", *key) * 130)
-    return min(today, key.day + 2 + int(unit_hash("proc", *key) * 14))
+    lagged = key.day if key.sat == 9 else key.day + _lag("tierlag", key, _L8_TIER_LAG)
+    if key.day < _C2_CUTOFF:  # reprocessed for Collection 2, never before acquisition
+        span = REPROCESSED_UNTIL - _C2_REPROCESSED
+        return max(lagged, _C2_REPROCESSED + int(unit_hash("reproc", *key) * span))
+    return lagged
 
 
-def tier(key: SceneKey) -> str:
-    """Collection category: about one scene in ten is Tier 2."""
+def l2_processed_day(key: SceneKey) -> int:
+    """Processing date of the Level-2 product (the date in its identifier)."""
+    pin = PINS.get(key)
+    if (pin is not None and pin.processed is not None) or key.day < _C2_CUTOFF or key.sat == 8:
+        return tier_day(key)
+    return key.day + _lag("l2lag", key, _L9_L2_LAG)
+
+
+def l2_visible_day(key: SceneKey) -> int:
+    """First day on which the Level-2 product is in the catalog (Landsat 8: a day after T1/T2)."""
+    day = l2_processed_day(key)
+    return day + 1 if key.sat == 8 and key.day >= _C2_CUTOFF and key not in PINS else day
+
+
+def exists(key: SceneKey, level: int, today: int) -> bool:
+    """Whether the product of ``key`` at ``level`` is published by ``today`` (+1, see below).
+
+    ``today`` is the catalog's newest acquisition day (yesterday); products made "today"
+    (``today + 1``) are visible.
+    """
+    if not is_scene(key, today):
+        return False
+    return level == 1 or l2_visible_day(key) <= today + 1
+
+
+def is_real_time(key: SceneKey, level: int, today: int) -> bool:
+    """Whether the Level-1 product is still in the temporary Real-Time tier."""
+    return level == 1 and tier_day(key) > today + 1
+
+
+def processed_day(key: SceneKey, today: int, level: int = 1) -> int:
+    """Date ordinal in the product identifier (RT products: the acquisition day)."""
+    if level == 2:
+        return l2_processed_day(key)
+    return key.day if is_real_time(key, 1, today) else tier_day(key)
+
+
+def tier(key: SceneKey, level: int = 2, today: int | None = None) -> str:
+    """Collection category: RT while Level-1 awaits its tier, else about one in ten is T2."""
+    if today is not None and is_real_time(key, level, today):
+        return "RT"
     return "T2" if unit_hash("tier", *key) < 0.1 else "T1"
 
 
@@ -131,7 +191,7 @@ def _ymd(day: int) -> str:
 
 
 def entity_id(key: SceneKey) -> str:
-    """Scene identifier, e.g. ``LC80680172020070LGN00`` (same for L1 and L2, NB25)."""
+    """Scene identifier, e.g. ``LC80680172020070LGN00`` (same for L1 and L2, official notebook)."""
     date = dt.date.fromordinal(key.day)
     doy = date.timetuple().tm_yday
     return f"LC{key.sat}{key.path:03d}{key.row:03d}{date.year}{doy:03d}LGN00"
@@ -140,12 +200,13 @@ def entity_id(key: SceneKey) -> str:
 def display_id(key: SceneKey, level: int, today: int) -> str:
     """Product identifier, e.g. ``LC08_L2SP_068017_20200310_20200822_02_T1``."""
     kind = "L2SP" if level == 2 else "L1TP"
-    proc = _ymd(processed_day(key, today))
-    return f"LC0{key.sat}_{kind}_{key.path:03d}{key.row:03d}_{_ymd(key.day)}_{proc}_02_{tier(key)}"
+    proc = _ymd(processed_day(key, today, level))
+    row = f"{key.path:03d}{key.row:03d}"
+    return f"LC0{key.sat}_{kind}_{row}_{_ymd(key.day)}_{proc}_02_{tier(key, level, today)}"
 
 
 _ENTITY_RE = re.compile(r"^LC([89])(\d{3})(\d{3})(\d{4})(\d{3})LGN0\d$")
-_DISPLAY_RE = re.compile(r"^LC0([89])_(L1TP|L2SP)_(\d{3})(\d{3})_(\d{8})_(\d{8})_02_(T1|T2)$")
+_DISPLAY_RE = re.compile(r"^LC0([89])_(L1TP|L2SP)_(\d{3})(\d{3})_(\d{8})_(\d{8})_02_(T1|T2|RT)$")
 
 
 def parse_entity_id(text: str, today: int) -> SceneKey | None:
@@ -174,7 +235,7 @@ def parse_display_id(text: str, today: int) -> tuple[SceneKey, int] | None:
         return None
     key = SceneKey(int(sat), int(path), int(row), day)
     level = 2 if kind == "L2SP" else 1
-    if not is_scene(key, today) or display_id(key, level, today) != text:
+    if not exists(key, level, today) or display_id(key, level, today) != text:
         return None
     return key, level
 
@@ -194,11 +255,11 @@ def bundle_base_size(key: SceneKey, level: int) -> int:
     return low + int(unit_hash("size", level, *key) * (high - low))
 
 
-def publish_date(key: SceneKey, today: int) -> str:
-    """publishDate like ``2022-06-22 18:27:47-05`` (recorded format)."""
+def publish_date(key: SceneKey, today: int, level: int = 2) -> str:
+    """publishDate like ``2022-06-22 18:27:47-05`` (recorded format): the processing day."""
     pin = PINS.get(key)
     if pin is not None and pin.publish is not None:
         return pin.publish
-    day = dt.date.fromordinal(min(today, processed_day(key, today) + 1))
+    day = dt.date.fromordinal(min(today + 1, processed_day(key, today, level)))
     secs = int(unit_hash("pub", *key) * 86400)
     return f"{day.isoformat()} {secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}-05"

@@ -13,6 +13,9 @@ from pathlib import Path
 
 from .service import ServiceOptions
 
+#: The STAC API root path, as on landsatlook.usgs.gov.
+STAC_PREFIX = "/stac-server"
+
 
 @dataclass(frozen=True)
 class UserSpec:
@@ -31,7 +34,7 @@ def default_users() -> tuple[UserSpec, ...]:
     """The built-in accounts: ``demo`` (full M2M access) and ``noaccess`` (no download role).
 
     ``noaccess`` reproduces accounts without the MACHINE role: download-options and
-    download-request answer AUTH_UNAUTHROIZED (m2m-api.md §1.3).
+    download-request answer AUTH_UNAUTHROIZED (docs/design.md §M2M API: authentication).
     """
     return (
         UserSpec("demo", "demo-token", ("user", "download", "order"), 27100031),
@@ -70,6 +73,12 @@ class Faults:
     api_fail_times: int = 1  # ... for the next N API calls
     api_garbage_times: int = 0  # next N API calls get HTTP 200 with a non-JSON body
     evil_filename: str | None = None  # Content-Disposition filename override
+    flip_byte_times: int = 0  # first N responses of each file get one byte flipped
+    zero_body_times: int = 0  # first N responses of each file: magic header, then zeros
+    stac_down: bool = False  # every STAC API call answers 503 with an HTML body
+    wrong_checksum: str | None = None  # fnmatch pattern: these files get a wrong checksum
+    stac_no_checksums: bool = False  # STAC items and sidecars without file:checksum
+    clock_skew: float = 0.0  # seconds added to every Date response header
 
 
 @dataclass

@@ -16,8 +16,10 @@ from __future__ import annotations
 import bisect
 import hashlib
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Protocol
 
 from m2mdl.sandbox.layout import Layout
 
@@ -106,6 +108,16 @@ def _filler(name: str, start: int, length: int) -> bytes:
     return b"".join(parts)
 
 
+def filler(name: str, start: int, length: int) -> bytes:
+    """Bytes [start, start+length) of the deterministic filler of ``name``."""
+    return _filler(name, start, length)
+
+
+def mutate(data: bytes, offset: int, size: int, version: int) -> bytes:
+    """``data`` read at ``offset`` of a ``size``-byte file, as content ``version`` has it."""
+    return _apply_mutation(data, offset, size, _mutation_offset(size), version)
+
+
 def _mutation_offset(size: int) -> int:
     # the middle of the file; min_size() keeps every header well below size // 2
     return max(4, min(size // 2, size - _MUTATE_LEN))
@@ -123,7 +135,7 @@ def _apply_mutation(data: bytes, offset: int, size: int, mut: int, version: int)
 
 
 @dataclass(frozen=True)
-class MemberSource:
+class PlainSource:
     """One plain file: header + filler, ``size`` bytes long."""
 
     name: str
@@ -144,6 +156,49 @@ class MemberSource:
         return _apply_mutation(data, offset, self.size, mut, version)
 
 
+class DocumentSource:
+    """A generated text document (a STAC sidecar) padded with spaces to ``size`` bytes.
+
+    ``render`` is called on the first read only; JSON allows trailing whitespace, so the
+    padded file still parses, and its size is fixed by the layout before rendering.
+    """
+
+    def __init__(self, name: str, size: int, render: Callable[[], bytes]) -> None:
+        self.name = name
+        self.size = size
+        self._render = render
+        self._data: bytes | None = None
+
+    def data(self) -> bytes:
+        """The whole document, padded (rendered once)."""
+        if self._data is None:
+            text = self._render()
+            if len(text) + 1 > self.size:
+                raise ValueError(f"{self.name}: {len(text)} bytes do not fit in {self.size}")
+            self._data = text + b" " * (self.size - len(text) - 1) + b"\n"
+        return self._data
+
+    def read(self, offset: int, length: int, version: int = 0) -> bytes:
+        """Bytes [offset, offset+length) of the document."""
+        data = self.data()[offset : offset + max(0, length)]
+        return _apply_mutation(data, offset, self.size, _mutation_offset(self.size), version)
+
+
+class MemberSource(Protocol):
+    """One product file (a tar member or a single download), readable at any offset."""
+
+    @property
+    def name(self) -> str:
+        """The file name."""
+
+    @property
+    def size(self) -> int:
+        """Length in bytes."""
+
+    def read(self, offset: int, length: int, version: int = 0) -> bytes:
+        """Bytes [offset, offset+length), clipped at the end, as content ``version`` has it."""
+
+
 def _tar_header(name: str, size: int) -> bytes:
     info = tarfile.TarInfo(name)
     info.size = size
@@ -157,14 +212,19 @@ def _tar_header(name: str, size: int) -> bytes:
 class _Segment:
     start: int
     length: int
-    member: MemberSource | None  # None: literal bytes in ``raw`` (header or zeros)
+    member: MemberSource | None  # None: literal ``raw`` bytes or zeros
     raw: bytes = b""
 
 
 class TarSource:
     """A tar bundle assembled on the fly from its members' sources."""
 
-    def __init__(self, name: str, lay: Layout) -> None:
+    def __init__(
+        self,
+        name: str,
+        lay: Layout,
+        member: Callable[[str, int], MemberSource] = PlainSource,
+    ) -> None:
         self.name = name
         self.size = lay.tar_size
         self.segments: list[_Segment] = []
@@ -174,7 +234,7 @@ class TarSource:
             raw = _tar_header(member_name, member_size)
             self.segments.append(_Segment(pos, 512, None, raw))
             pos += 512
-            self.segments.append(_Segment(pos, member_size, MemberSource(member_name, member_size)))
+            self.segments.append(_Segment(pos, member_size, member(member_name, member_size)))
             biggest = max(biggest, (member_size, pos))
             pos += member_size
             pad = -member_size % 512

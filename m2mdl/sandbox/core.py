@@ -121,6 +121,14 @@ class Sandbox:
             raise ValueError(f"{file_name} is {served.source.size} bytes; use expected_sha256")
         return served.source.read(0, served.source.size, self.counters.version(file_name))
 
+    def published_checksum(self, file_name: str) -> str | None:
+        """The ``file:checksum`` STAC items and sidecars publish for a file (after faults).
+
+        None when ``stac_no_checksums`` is set; wrong for names matching ``wrong_checksum``.
+        """
+        self._served(file_name)
+        return self.app.stac_docs.checksum(file_name)
+
     def expected_sha256(self, file_name: str) -> str:
         """sha256 hex of a served file's current content, streamed (any size)."""
         served = self._served(file_name)

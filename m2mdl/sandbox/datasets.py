@@ -1,14 +1,13 @@
-"""Dataset records (dataset, dataset-search) and metadata filters (dataset-filters).
+"""Dataset records (dataset, dataset-search); the metadata filters live in ``filters``.
 
-Ids, aliases and collection names are the real ones (m2m-api.md §3); the records follow
-the 2021 kapadia recording and the 2025 NB25 ``dataset`` answer. Only the Landsat 8-9 OLI/TIRS
+Ids, aliases and collection names are the real ones; the records follow the 2021 kapadia
+recording and the 2025 official notebook's ``dataset`` answer. Only the Landsat 8-9 OLI/TIRS
 datasets and their band-file companions hold scenes; the other Collection 2 datasets are
 listed (dataset-search finds them) but searching them returns no scenes.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +41,7 @@ class DatasetDef:
     doi: str | None
     scenes: bool  # primary dataset with searchable scenes
     start: str = "2013-03-18"
+    end: str | None = None  # acquisitionEnd of a finished mission (recorded in 2021)
 
 
 DATASETS: dict[str, DatasetDef] = {
@@ -98,7 +98,7 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1999-05-28",
+            "1999-07-23",
         ),
         DatasetDef(
             "landsat_etm_c2_l2",
@@ -109,7 +109,7 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1999-05-28",
+            "1999-07-23",
         ),
         DatasetDef(
             "landsat_tm_c2_l1",
@@ -120,7 +120,7 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1982-08-22",
+            "1982-12-19",
         ),
         DatasetDef(
             "landsat_tm_c2_l2",
@@ -131,7 +131,7 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1982-08-22",
+            "1982-12-19",
         ),
         DatasetDef(
             "landsat_mss_c2_l1",
@@ -142,7 +142,8 @@ DATASETS: dict[str, DatasetDef] = {
             None,
             None,
             False,
-            "1972-07-25",
+            "1972-11-13",
+            "1985-12-18",
         ),
     )
 }
@@ -163,7 +164,7 @@ def record(d: DatasetDef, last_day: str, scene_count: int) -> JSON:
     """The Dataset object of dataset/dataset-search (2024/2025 key set)."""
     bounds = None
     if d.scenes:
-        # real quirk: east can exceed 180 (m2m-api.md §2.6)
+        # real quirk: east can exceed 180 (2024/2025 notebook outputs)
         bounds = {
             "north": 84.44182683484,
             "east": 197.57652842471,
@@ -173,7 +174,7 @@ def record(d: DatasetDef, last_day: str, scene_count: int) -> JSON:
     return {
         "abstractText": _ABSTRACT if d.scenes else None,
         "acquisitionStart": d.start,
-        "acquisitionEnd": None,
+        "acquisitionEnd": d.end,
         "catalogs": ["EE", "GV"] if d.scenes else ["EE"],
         "collectionName": d.collection,
         "collectionLongName": d.long_name,
@@ -188,98 +189,8 @@ def record(d: DatasetDef, last_day: str, scene_count: int) -> JSON:
         "legacyId": d.legacy_id,
         "sceneCount": scene_count,
         "spatialBounds": bounds,
-        "temporalCoverage": f'["{d.start} 00:00:00-05","{last_day} 23:54:01-05"]',
+        "temporalCoverage": f'["{d.start} 00:00:00-05","{d.end or last_day} 23:54:01-05"]',
         "supportCloudCover": d.scenes,
         "supportDeletionSearch": not d.scenes,
         "allowInKmz": d.scenes,
     }
-
-
-@dataclass(frozen=True)
-class FilterDef:
-    """One metadata filter field: its id, label, type and which scene attribute it tests."""
-
-    filter_id: str
-    label: str
-    kind: str  # "Text" | "Range" | "Select"
-    attr: str  # attribute name in search.scene_attrs()
-    sql: str
-
-
-# Real ids for landsat_ot_c2_l2 (NBL9/NBMF, 2024) and landsat_ot_c2_l1 (NBIRV, 2025).
-FILTERS: dict[str, tuple[FilterDef, ...]] = {
-    L2: (
-        FilterDef(
-            "5e83d14f567d0086",
-            "Landsat Product Identifier L2",
-            "Text",
-            "display_id",
-            "EE_DISPLAY_ID like ?",
-        ),
-        FilterDef(
-            "5e83d14f227b0d85",
-            "Landsat Product Identifier L1",
-            "Text",
-            "display_id_l1",
-            "L1_DISPLAY_ID like ?",
-        ),
-        FilterDef(
-            "5e83d14fc84c9a78", "Landsat Scene Identifier", "Text", "entity_id", "ENTITY_ID like ?"
-        ),
-        FilterDef("5e83d14fb9436d88", "WRS Path", "Range", "path", "WRS_PATH between ?"),
-        FilterDef("5e83d14ff1eda1b8", "WRS Row", "Range", "row", "WRS_ROW between ?"),
-        FilterDef("61af9273566bb9a8", "Satellite", "Select", "satellite", "SATELLITE = ?"),
-        FilterDef(
-            "5f6a6fb2137a3c00", "Collection Category", "Select", "tier", "COLLECTION_CATEGORY = ?"
-        ),
-    ),
-    L1: (
-        FilterDef(
-            "5e81f14fe3c40983",
-            "Landsat Product Identifier L1",
-            "Text",
-            "display_id",
-            "EE_DISPLAY_ID like ?",
-        ),
-        FilterDef(
-            "5e81f14fbba2e223", "Landsat Scene Identifier", "Text", "entity_id", "ENTITY_ID like ?"
-        ),
-        FilterDef("5e81f14f8faf8048", "WRS Path", "Range", "path", "WRS_PATH between ?"),
-        FilterDef("5e81f14f8d2a7c24", "WRS Row", "Range", "row", "WRS_ROW between ?"),
-        FilterDef("61af93b8fad2acf5", "Satellite", "Select", "satellite", "SATELLITE = ?"),
-        FilterDef(
-            "5e81f14fff5055a3", "Collection Category", "Select", "tier", "COLLECTION_CATEGORY = ?"
-        ),
-    ),
-}
-
-_VALUE_LISTS = {
-    "tier": {"": "All", "T1": "Tier 1", "T2": "Tier 2", "RT": "Real-Time"},
-    "satellite": {"": "All", "8": "8", "9": "9"},
-}
-
-
-def filter_records(alias: str) -> list[JSON]:
-    """The dataset-filters answer (shape of the kapadia recording and NBMF outputs)."""
-    out: list[JSON] = []
-    for f in FILTERS.get(alias, ()):
-        rec: JSON = {
-            "id": f.filter_id,
-            "legacyFieldId": None,
-            "dictionaryLink": "https://www.usgs.gov/centers/eros/science/"
-            "landsat-collection-2-data-dictionary",
-            "fieldConfig": {
-                "type": f.kind,
-                "filters": [],
-                "options": [],
-                "validators": [],
-                "numElements": 1,
-                "displayListId": None,
-            },
-            "fieldLabel": f.label,
-            "searchSql": f.sql,
-        }
-        if f.attr in _VALUE_LISTS:
-            rec["valueList"] = copy.deepcopy(_VALUE_LISTS[f.attr])
-        out.append(rec)
-    return out

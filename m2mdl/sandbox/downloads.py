@@ -1,6 +1,6 @@
 """download-options, download-request and the download queue endpoints.
 
-Choices where the record is silent (UNCERTAIN, m2m-api.md §2.14-2.16):
+Choices where the record is silent (UNCERTAIN, docs/sandbox.md):
 * A product the user already has in the queue is reported in ``duplicateProducts``
   (``{downloadId: label}``) and is *also* listed again in available/preparing downloads with
   its original downloadId and a fresh URL, so a client can always get a URL.
@@ -8,8 +8,11 @@ Choices where the record is silent (UNCERTAIN, m2m-api.md §2.14-2.16):
 * Folder products (filesize 0) and unavailable bundles cannot be requested: they go to
   ``failed`` as ``{entityId, productId, errorMessage}`` and count in ``numInvalidScenes``.
 * Items not yet ready are listed by download-retrieve in ``requested`` only, with statusCode
-  "R" / "Requested" and ``url: null``; ready items appear in both ``available`` and
-  ``requested`` with "A" / "Available" (the recorded CAS quirk).
+  "R" / "Requested" and the same ``download-staging`` URL download-request gave them in
+  ``preparingDownloads`` (no recording shows a not-ready item; a null URL breaks clients that
+  fetch every ``requested`` URL, and the staging URL answers 404 until the item is ready,
+  then redirects). Ready items appear in both ``available`` and ``requested`` with
+  "A" / "Available" (the recorded castuofa download-retrieve quirk).
 """
 
 from __future__ import annotations
@@ -37,10 +40,17 @@ def download_options(ctx: Ctx, body: JSON) -> Any:
         ids += [e for ds, e in list(lst.entries)] if lst is not None else []
     if level is None:
         return []
-    keys = {k for k in (ctx.app.catalog.scene(i) for i in ids) if k is not None}
+    today = ctx.app.catalog.today
+    keys = {
+        k
+        for k in (ctx.app.catalog.scene(i) for i in ids)
+        if k is not None and catalog.exists(k, level, today)
+    }
     grouped = bool(body.get("includeSecondaryFileGroups"))
     out: list[JSON] = []
-    for key in sorted(keys, key=catalog.entity_id):  # NB25 lists scenes by entityId
+    for key in sorted(
+        keys, key=catalog.entity_id
+    ):  # the 2025 notebook run lists scenes by entityId
         out += options.scene_options(ctx.app.catalog, key, level, grouped)
     return out
 
@@ -63,7 +73,7 @@ class Wanted:
 def _bundle(app: App, product_id: str, entity: str) -> Wanted | str:
     level, product = options.PRODUCTS[product_id]
     key = app.catalog.scene(entity)
-    if key is None:
+    if key is None or not catalog.exists(key, level, app.catalog.today):
         return "Invalid entity id"
     if product.system == "folder":
         return "Folder products cannot be downloaded; request their secondary files"
@@ -226,7 +236,7 @@ def _default_label(ctx: Ctx) -> str:
 
 
 def download_request(ctx: Ctx, body: JSON) -> Any:
-    """``download-request``: queue products and files, answer URLs (m2m-api.md §2.14)."""
+    """``download-request``: queue products and files, answer URLs."""
     wanted, failed = _collect(ctx, body)
     state = ctx.app.state
     default = str(body.get("label") or "") or _default_label(ctx)
@@ -271,7 +281,7 @@ def download_request(ctx: Ctx, body: JSON) -> Any:
 
 
 def queue_entry(app: App, item: OrderItem, with_url: bool) -> JSON:
-    """A DownloadQueueDownload object (CAS download-retrieve recording)."""
+    """A DownloadQueueDownload object (castuofa download-retrieve recording)."""
     ready = item.ready_at <= app.state.clock()
     entry: JSON = {
         "downloadId": item.download_id,
@@ -288,7 +298,7 @@ def queue_entry(app: App, item: OrderItem, with_url: bool) -> JSON:
         "statusText": "Available" if ready else "Requested",
     }
     if with_url:
-        entry["url"] = item_url(app, item) if ready else None
+        entry["url"] = item_url(app, item)
     return entry
 
 

@@ -25,6 +25,8 @@ class FilePlan:
     html200: bool
     drop: bool
     stall: bool
+    flip: bool = False  # one byte of the body is flipped
+    zero: bool = False  # the body after the magic header is zeros
 
 
 class FaultCounters:
@@ -60,7 +62,10 @@ class FaultCounters:
                 and f.stall_after is not None
                 and self._take(c, "stall", f.stall_times)
             )
-            return FilePlan(c["n"], self._version(c["n"]), fail, html, drop, stall)
+            served = not (fail or html)
+            flip = served and self._take(c, "flip", f.flip_byte_times)
+            zero = served and self._take(c, "zero", f.zero_body_times)
+            return FilePlan(c["n"], self._version(c["n"]), fail, html, drop, stall, flip, zero)
 
     def _version(self, count: int) -> int:
         after = self.faults.mutate_after

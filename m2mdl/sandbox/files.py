@@ -1,8 +1,8 @@
 """The download host: signed landsatlook-style URLs, DDS URLs, Range, and file faults.
 
 HEAD answers 405 (the real host's HEAD is unreliable: a 2023 report got HTTP 400 from it,
-m2m-api.md §5.2; UNCERTAIN which status). A staging URL answers 404 while the item is
-preparing and redirects (302) to its ``/download/`` URL once ready (UNCERTAIN).
+docs/design.md §M2M API: download hosts; UNCERTAIN which status). A staging URL answers 404 while
+the item is preparing and redirects (302) to its ``/download/`` URL once ready (UNCERTAIN).
 """
 
 from __future__ import annotations
@@ -96,6 +96,48 @@ def parse_range(value: str | None, size: int) -> tuple[int, int] | str | None:
     if start >= size or end < start:
         return "416" if start >= size else None
     return start, min(end, size - 1)
+
+
+@dataclass(frozen=True)
+class Corruption:
+    """``flip_byte_times`` / ``zero_body_times`` applied to the bytes of one response.
+
+    The flipped byte is the middle of the file when the served range holds it, else the
+    middle of the served range; a zeroed body keeps the file's magic header (its first
+    ``keep`` bytes) and has zeros after it. Sizes and headers never change.
+    """
+
+    flip_at: int | None
+    zero_from: int | None
+
+    @staticmethod
+    def of(served: ServedFile, plan: FilePlan, start: int, stop: int) -> Corruption | None:
+        """The corruption of a response serving [start, stop), or None."""
+        if not (plan.flip or plan.zero):
+            return None
+        flip_at = None
+        if plan.flip:
+            middle = served.source.size // 2
+            flip_at = middle if start <= middle < stop else (start + stop) // 2
+        zero_from = magic_length(served) if plan.zero else None
+        return Corruption(flip_at, zero_from)
+
+    def apply(self, data: bytes, offset: int) -> bytes:
+        """``data`` read at ``offset`` with the corruption applied."""
+        buf = bytearray(data)
+        if self.zero_from is not None and offset + len(buf) > self.zero_from:
+            cut = max(0, self.zero_from - offset)
+            buf[cut:] = bytes(len(buf) - cut)
+        if self.flip_at is not None and offset <= self.flip_at < offset + len(buf):
+            buf[self.flip_at - offset] ^= 0xFF
+        return bytes(buf)
+
+
+def magic_length(served: ServedFile) -> int:
+    """How many leading bytes identify the file type (kept by ``zero_body_times``)."""
+    if served.is_bundle:
+        return 512  # the first member's tar header
+    return {"tif": 8, "jpeg": 20}.get(served.name.rsplit(".", 1)[-1].lower(), 64)
 
 
 class DownloadHost:
@@ -249,6 +291,8 @@ class DownloadHost:
             headers["Content-Range"] = f"bytes {start}-{end}/{size}"
         if plan.version:
             req.record["event"] = "mutated"
+        if plan.flip or plan.zero:
+            req.record["event"] = "flip_byte" if plan.flip else "zero_body"
         req.record["status"] = status
         out.send_response(status)
         out.send_header("Content-Type", served.content_type)
@@ -271,6 +315,7 @@ class DownloadHost:
         limit = stop - start
         cut = f.drop_after if plan.drop else f.stall_after if plan.stall else None
         sent, began = 0, time.monotonic()
+        corrupt = Corruption.of(served, plan, start, stop)
         chunk_size = min(_CHUNK, max(1024, f.rate // 20)) if f.rate else _CHUNK
         try:
             while sent < limit:
@@ -279,7 +324,8 @@ class DownloadHost:
                     want = min(want, cut - sent)
                 if want <= 0:
                     break
-                out.wfile.write(served.source.read(start + sent, want, plan.version))
+                data = served.source.read(start + sent, want, plan.version)
+                out.wfile.write(corrupt.apply(data, start + sent) if corrupt else data)
                 sent += want
                 req.record["bytes"] = sent
                 if f.rate:
@@ -297,7 +343,8 @@ class DownloadHost:
         out.close_connection = True
         if plan.drop:
             req.record["event"] = "drop"
-            # SO_LINGER 0 + close sends an RST, like a dying proxy (downloader.md App. A)
+            # SO_LINGER 0 + close sends an RST, like a dying proxy (docs/design.md §Transfer engine:
+            # fault server)
             out.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             out.connection.close()
             return

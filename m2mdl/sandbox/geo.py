@@ -1,8 +1,9 @@
 """Spatial filters of scene-search as polygons, and polygon intersection tests.
 
 Tests are planar in lon/lat (good enough at scene scale) and real intersection tests, not
-bounding-box tests (the issue asks for that): two polygons intersect when an edge crosses
-or one contains a vertex of the other. Polygon holes are ignored (UNCERTAIN, rare in AOIs).
+bounding-box tests, because M2M filters by the exact polygon: two polygons intersect when an
+edge crosses or one contains a vertex of the other. Polygon holes are ignored (UNCERTAIN,
+rare in AOIs).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ class SpatialFilterError(ValueError):
 
 
 def _point(obj: Any) -> Point:
-    # [lon, lat] arrays (NB25) and {"longitude", "latitude"} objects (LX/UX legacy form)
+    # [lon, lat] arrays (official notebook) and {"longitude", "latitude"} objects (the
+    # legacy form landsatxplore and usgsxplore send)
     if isinstance(obj, dict):
         return float(obj["longitude"]), float(obj["latitude"])
     return float(obj[0]), float(obj[1])

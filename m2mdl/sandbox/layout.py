@@ -1,7 +1,7 @@
 """Which files a scene has, how big they are at a data scale, and their entityIds/groups.
 
-Names follow m2m-api.md §8: files are ``<displayId>_<SUFFIX>``; 22 Level-2 files are
-individually downloadable (NB25 cell 94), the bundle also holds MTL.json, the two stac
+Names follow docs/design.md §M2M API: Landsat naming; files are ``<displayId>_<SUFFIX>``; 22 Level-2
+files are individually downloadable (NB25 cell 94), the bundle also holds MTL.json, the two stac
 files and two thumbnails. Sizes at data_scale 1 are split from the bundle size in
 proportion to rough real file sizes (band TIFs tens of MB; real per-band sizes are not
 recorded, UNCERTAIN).
@@ -69,8 +69,9 @@ def _l2_defs() -> tuple[FileDef, ...]:
 
 
 def _l1_defs() -> tuple[FileDef, ...]:
-    # The full L1 file list is not recorded (m2m-api.md §8, UNCERTAIN): B1-B11, QA, angle
-    # bands and metadata individually; MTL.json, stac and thumbnails only in the bundle.
+    # The full L1 file list is not recorded (docs/design.md §M2M API: Landsat naming, UNCERTAIN):
+    # B1-B11, QA, angle bands and metadata individually; MTL.json, stac and thumbnails only in the
+    # bundle.
     allg = (L1_ALL,)
     defs = [FileDef("ANG.txt", 117_391, True, allg, "L1")]
     for band in range(1, 12):
@@ -99,8 +100,11 @@ BY_SUFFIX: dict[int, dict[str, FileDef]] = {lv: {f.suffix: f for f in d} for lv,
 
 def min_size(suffix: str) -> int:
     """Smallest size a file gets at tiny scales, so its header still fits."""
+    if suffix.endswith("stac.json"):
+        return 40_960  # a generated sidecar (compact JSON, ~20 KB) padded to this size
     ext = suffix.rsplit(".", 1)[-1].lower()
-    return {"txt": 2048, "xml": 2048, "json": 1024, "jpeg": 512}.get(ext, 1024)
+    # a TIF holds a GeoTIFF header plus at least a 16 x 16 uint16 raster
+    return {"txt": 2048, "xml": 2048, "json": 1024, "jpeg": 512, "tif": 1536}.get(ext, 1024)
 
 
 def secondary_entity_id(display_id: str, f: FileDef) -> str:
@@ -149,10 +153,15 @@ def layout(display_id: str, level: int, base_size: int, scale: float) -> Layout:
     """Split ``base_size * scale`` bytes over the product's files (deterministic)."""
     defs = FILES[level]
     target = max(1, round(base_size * scale))
-    budget = target - 1024 - 1024 * len(defs)
-    total_weight = sum(f.weight for f in defs)
+    # generated sidecars have a fixed size; the other files share the rest by weight
+    fixed = {f.suffix: min_size(f.suffix) for f in defs if f.suffix.endswith("stac.json")}
+    budget = target - 1024 - 1024 * len(defs) - sum(fixed.values())
+    total_weight = sum(f.weight for f in defs if f.suffix not in fixed)
     members = tuple(
-        (f"{display_id}_{f.suffix}", max(min_size(f.suffix), budget * f.weight // total_weight))
+        (
+            f"{display_id}_{f.suffix}",
+            fixed.get(f.suffix) or max(min_size(f.suffix), budget * f.weight // total_weight),
+        )
         for f in defs
     )
     used = sum(_padded(size) for _, size in members) + 1024

@@ -1,4 +1,4 @@
-"""download-options entries and dataset-file-groups (m2m-api.md §2.9, §2.13; NB25, NBIRV).
+"""download-options entries and dataset-file-groups (docs/sandbox.md, "Endpoints").
 
 Product ids, codes, names and systems are the recorded ones. For landsat_ot_c2_l2 every
 scene has 4 products (D694 ls_zip bundle, D693/D691 folder products with filesize 0, D806
@@ -58,7 +58,9 @@ class Secondary:
     plain_id: str  # without includeSecondaryFileGroups
     plain_name: str | None  # downloadName without the flag (None for L2, "" for L1)
     grouped_id: str  # with includeSecondaryFileGroups: true
-    group_product_id: str  # the extra id dataset-file-groups lists (UNCERTAIN, prefix NB25)
+    group_product_id: (
+        str  # the extra id dataset-file-groups lists (UNCERTAIN, prefix from the 2025 notebook)
+    )
     dataset: str  # band-files dataset alias
     code: str
     name: str
@@ -92,7 +94,7 @@ SECONDARY_IDS = {
 def available(cat: Catalog, key: SceneKey, product: Product) -> bool:
     """ls_zip is available for scenes older than ~30 days, dds_ms only for newer ones.
 
-    The flip is inferred from NB24b/NBIRV (m2m-api.md §2.13, UNCERTAIN threshold).
+    The flip is inferred from two notebook runs (docs/sandbox.md, UNCERTAIN threshold).
     """
     if product.system == "folder":
         return True
@@ -173,8 +175,13 @@ _GROUPS = {
 }
 
 
+def group_ids(level: int) -> list[str]:
+    """The file group ids that hold files at ``level``."""
+    return [g for g in _GROUPS if any(g in f.groups for f in layout.FILES[level])]
+
+
 def file_groups(level: int) -> JSON:
-    """The dataset-file-groups answer for a level (REF L1 sample, NB25 L2 outputs)."""
+    """The dataset-file-groups answer for a level (reference L1 sample, 2025 notebook L2)."""
     sec = SECONDARY[level]
     groups: JSON = {}
     for gid, (label, description, order) in _GROUPS.items():

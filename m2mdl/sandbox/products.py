@@ -7,12 +7,14 @@ mutable state besides caches.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from m2mdl.sandbox import catalog, datasets, layout
+from m2mdl.sandbox import catalog, datasets, grid, layout
 from m2mdl.sandbox.catalog import SceneKey
-from m2mdl.sandbox.content import MemberSource, Source, TarSource
+from m2mdl.sandbox.content import DocumentSource, MemberSource, PlainSource, Source, TarSource
+from m2mdl.sandbox.geotiff import GeoTiffSource
 from m2mdl.sandbox.layout import FileDef, Layout
 
 CONTENT_TYPES = {
@@ -54,6 +56,18 @@ class Catalog:
     def __init__(self, scale: float, clock: Callable[[], float]) -> None:
         self.scale = scale
         self._clock = clock
+        #: renders ``*_stac.json`` sidecars (set by the App); None serves filler bytes
+        self.documents: Callable[[str], bytes] | None = None
+
+    def member_source(self, key: SceneKey, lay: Layout, name: str, size: int) -> MemberSource:
+        """The source of one product file: a GeoTIFF, a sidecar document or synthetic bytes."""
+        render = self.documents
+        if render is not None and name.endswith("_stac.json"):
+            return DocumentSource(name, size, lambda: render(name))
+        if name.endswith(".TIF"):
+            sizes = dict(lay.members)
+            return GeoTiffSource(name, size, grid.grid(key.path, key.row, name, sizes))
+        return PlainSource(name, size)
 
     @property
     def today(self) -> int:
@@ -92,7 +106,7 @@ class Catalog:
                 key,
                 level,
                 display,
-                TarSource(name, lay),
+                TarSource(name, lay, functools.partial(self.member_source, key, lay)),
                 f"gen-bundle?landsat_product_id={display}",
                 f"gen-bundle/{display}.tar",
             )
@@ -100,7 +114,8 @@ class Catalog:
         if name not in sizes:
             return None
         path = self.folder(key, level, display) + "/" + name
-        return ServedFile(name, key, level, display, MemberSource(name, sizes[name]), path, path)
+        source = self.member_source(key, lay, name, sizes[name])
+        return ServedFile(name, key, level, display, source, path, path)
 
     @staticmethod
     def folder(key: SceneKey, level: int, display: str) -> str:

@@ -1,32 +1,47 @@
-"""scene-search: filters, ordering, paging and the result objects.
+"""scene-search: filters, ordering and paging, bounded by the page size.
 
-Hits are computed lazily from the grid: the spatial filter picks path/rows, the
-acquisition filter bounds 16-day arithmetic progressions, and the remaining filters are
-evaluated per scene. The sorted hit list (a list of small tuples) is cached per filter,
-so paging through 20,000+ hits costs one evaluation. Searches with more than
-``_MATERIALIZE_LIMIT`` candidates (e.g. the whole Earth over years) are walked day by day
-in date order instead and report an estimated ``totalHits`` with
-``totalHitsAccuracy: "approximate"`` (the real API also approximates, m2m-api.md §2.10).
+Scenes are never stored, so the work of a search is the number of scenes it looks at. Three
+strategies keep that proportional to the page, not to the catalogue (docs/sandbox.md,
+"Search"):
+
+* **Exact ids.** A metadata filter that names entity or display ids (alone or under
+  ``and``/``or``) decodes them into path/row/date: the search looks at those scenes only.
+* **Small candidate sets** (at most ``MATERIALIZE_LIMIT`` scenes after the spatial filter,
+  the acquisition range and the path/row/satellite bounds of the metadata filter) are
+  evaluated at once, sorted and cached, so paging through them costs one evaluation.
+* **Large sets** are walked in date order (newest first by default) until the page is full:
+  each day only the paths imaged that day are visited. ``totalHits`` is then an estimate
+  from the share of matching scenes and ``totalHitsAccuracy`` is ``"approximate"``, as the
+  real service reports for large searches. Other orders over large sets sort the first
+  ``SORT_LIMIT`` hits in date order (also "approximate").
+
+Every walk stops after ``TIME_LIMIT`` seconds, so a search can never hold the per-IP API
+slot for long; a page cut short this way is returned as is, with an approximate total.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
-from m2mdl.sandbox import catalog, datasets, geo, wrs
+from m2mdl.sandbox import catalog, filters, geo, wrs
 from m2mdl.sandbox.catalog import SceneKey
 from m2mdl.sandbox.products import Catalog
 
 JSON = dict[str, Any]
-MAX_RESULTS = 50_000  # "50,000 scene limit" (REF)
-_MATERIALIZE_LIMIT = 300_000
+MAX_RESULTS = 50_000  # "50,000 scene limit" (reference page)
+MATERIALIZE_LIMIT = 60_000
+SORT_LIMIT = 5_000
+TIME_LIMIT = 2.0  # seconds of walking before a search answers with what it has
+_CLOCK_EVERY = 2048  # look at the clock every this many scenes
 
 
 class SearchError(ValueError):
@@ -44,14 +59,17 @@ class Query:
 
     level: int
     pathrows: tuple[tuple[int, int], ...]
+    sats: tuple[int, ...]
     first: int
     last: int
     cloud_min: float
     cloud_max: float
     months: frozenset[int]
     meta: Callable[[SceneKey], bool] | None
+    keys: frozenset[SceneKey] | None  # exact candidates from the metadata filter
     sort: str  # "date" | "cloud" | "id"
     descending: bool
+    today: int
 
 
 _ALL_PATHROWS: tuple[tuple[int, int], ...] = tuple(
@@ -86,8 +104,13 @@ def _pathrows_of(spec_json: str) -> tuple[tuple[int, int], ...]:
     )
 
 
-def _pathrows(spec: Any) -> tuple[tuple[int, int], ...]:
-    return _pathrows_of(json.dumps(spec, sort_keys=True))
+def _pathrows(spec: Any, bounds: filters.Bounds) -> tuple[tuple[int, int], ...]:
+    found = _pathrows_of(json.dumps(spec, sort_keys=True))
+    if bounds.paths is None and bounds.rows is None:
+        return found
+    plo, phi = bounds.paths or (1, wrs.PATHS)
+    rlo, rhi = bounds.rows or (1, wrs.ROWS)
+    return tuple((p, r) for p, r in found if plo <= p <= phi and rlo <= r <= rhi)
 
 
 def _day(text: Any, field: str) -> int:
@@ -98,8 +121,8 @@ def _day(text: Any, field: str) -> int:
 
 
 def _sort(body: JSON) -> tuple[str, bool]:
-    # sortField values are undocumented (m2m-api.md §2.10). Default: newest first (NB25).
-    # A sortField without sortDirection sorts ascending (the documented default). UNCERTAIN.
+    # sortField values are undocumented. Default: newest first (as the official notebook
+    # shows). A sortField without sortDirection sorts ascending (the documented default).
     field = str(body.get("sortField") or "").lower().replace(" ", "").replace("_", "")
     direction = str(body.get("sortDirection") or "").upper()
     if field in ("cloudcover", "cloud"):
@@ -111,105 +134,85 @@ def _sort(body: JSON) -> tuple[str, bool]:
     return "date", direction != "ASC"  # no (or an unknown) sortField: newest first
 
 
-def parse_query(body: JSON, level: int, cat: Catalog) -> Query:
+def _object(value: Any, name: str) -> JSON:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise SearchError("INPUT_PARAMETER_INVALID", f"{name} must be an object")
+    return value
+
+
+def parse_query(body: JSON, alias: str, level: int, cat: Catalog) -> Query:
     """Turn a scene-search body into a :class:`Query`; raise SearchError when invalid."""
-    flt = body.get("sceneFilter") or {}
-    if not isinstance(flt, dict):
-        raise SearchError("INPUT_PARAMETER_INVALID", "sceneFilter must be an object")
-    acq = flt.get("acquisitionFilter") or {}
+    flt = _object(body.get("sceneFilter"), "sceneFilter")
+    acq = _object(flt.get("acquisitionFilter"), "acquisitionFilter")
     first = _day(acq["start"], "acquisitionFilter.start") if acq.get("start") else 0
+    first = max(first, min(catalog.SATELLITES.values()))
     last = _day(acq["end"], "acquisitionFilter.end") if acq.get("end") else cat.today
-    cloud = flt.get("cloudCoverFilter") or {}
-    months = frozenset(int(m) for m in (flt.get("seasonalFilter") or []))
-    meta = (
-        metadata_predicate(flt.get("metadataFilter"), level, cat)
-        if flt.get("metadataFilter")
-        else None
-    )
+    cloud = _object(flt.get("cloudCoverFilter"), "cloudCoverFilter")
+    try:
+        months = frozenset(int(m) for m in (flt.get("seasonalFilter") or []))
+        cloud_min = float(cloud.get("min") or 0)
+        cloud_max = float(100 if cloud.get("max") is None else cloud["max"])
+    except (TypeError, ValueError) as exc:
+        raise SearchError("INPUT_PARAMETER_INVALID", f"invalid sceneFilter: {exc}") from exc
+    meta: Callable[[SceneKey], bool] | None = None
+    bounds = filters.EVERYTHING
+    if flt.get("metadataFilter"):
+        try:
+            meta, bounds = filters.predicate(alias, flt["metadataFilter"], level, cat.today)
+        except filters.FilterError as exc:
+            raise SearchError("INPUT_PARAMETER_INVALID", str(exc)) from exc
+    if bounds.days is not None:
+        first, last = max(first, bounds.days[0]), min(last, bounds.days[1])
+    sats = tuple(s for s in catalog.SATELLITES if bounds.sats is None or s in bounds.sats)
     sort, descending = _sort(body)
-    cloud_min = float(cloud.get("min") or 0)
-    cloud_max = float(100 if cloud.get("max") is None else cloud["max"])
     return Query(
         level,
-        _pathrows(flt.get("spatialFilter")),
+        _pathrows(flt.get("spatialFilter"), bounds),
+        sats,
         first,
         min(last, cat.today),
         cloud_min,
         cloud_max,
         months,
         meta,
+        bounds.keys,
         sort,
         descending,
+        cat.today,
     )
-
-
-def _attr(key: SceneKey, name: str, level: int, cat: Catalog) -> str:
-    values: dict[str, Callable[[], str]] = {
-        "display_id": lambda: cat.display_id(key, level),
-        "display_id_l1": lambda: cat.display_id(key, 1),
-        "entity_id": lambda: catalog.entity_id(key),
-        "path": lambda: str(key.path),
-        "row": lambda: str(key.row),
-        "satellite": lambda: str(key.sat),
-        "tier": lambda: catalog.tier(key),
-    }
-    return values[name]()
-
-
-def _leaf(spec: JSON, level: int, cat: Catalog) -> Callable[[SceneKey], bool]:
-    alias = datasets.L2 if level == 2 else datasets.L1
-    defs = {f.filter_id: f for f in datasets.FILTERS[alias]}
-    fdef = defs.get(str(spec.get("filterId")))
-    if fdef is None:
-        return lambda key: False  # a foreign/unknown filterId matches nothing (NBMF)
-    kind = str(spec.get("filterType", "value")).lower()
-    if kind == "between":
-        lo, hi = float(spec.get("firstValue", 0)), float(spec.get("secondValue", 0))
-        return lambda key: lo <= float(_attr(key, fdef.attr, level, cat)) <= hi
-    value = str(spec.get("value", "")).strip()
-    if fdef.kind == "Range":  # a value filter on a Range field acts as equality (NBMF)
-        num = float(value or "nan")
-        return lambda key: float(_attr(key, fdef.attr, level, cat)) == num
-    if fdef.kind == "Text" or str(spec.get("operand", "")).lower() == "like":
-        pattern = value.upper().replace("%", "")
-        return lambda key: pattern in _attr(key, fdef.attr, level, cat).upper()
-    return lambda key: value == "" or _attr(key, fdef.attr, level, cat) == value
-
-
-def metadata_predicate(spec: Any, level: int, cat: Catalog) -> Callable[[SceneKey], bool]:
-    """A predicate for a metadataFilter tree (value / between / and / or)."""
-    if not isinstance(spec, dict):
-        raise SearchError("INPUT_PARAMETER_INVALID", "metadataFilter must be an object")
-    kind = str(spec.get("filterType", "")).lower()
-    if kind in ("and", "or"):
-        children = [metadata_predicate(c, level, cat) for c in spec.get("childFilters") or []]
-        if kind == "and":
-            return lambda key: all(c(key) for c in children)
-        return lambda key: any(c(key) for c in children)
-    try:
-        return _leaf(spec, level, cat)
-    except (TypeError, ValueError) as exc:
-        raise SearchError("INPUT_PARAMETER_INVALID", f"invalid metadataFilter: {exc}") from exc
 
 
 def _passes(q: Query, key: SceneKey) -> bool:
-    cloud = catalog.cloud_cover(key)
-    if not q.cloud_min <= cloud <= q.cloud_max:
+    if (q.cloud_min > 0 or q.cloud_max < 100) and not (
+        q.cloud_min <= catalog.cloud_cover(key) <= q.cloud_max
+    ):
         return False
     if q.months and dt.date.fromordinal(key.day).month not in q.months:
         return False
-    return q.meta is None or q.meta(key)
-
-
-def _candidates(q: Query) -> int:
-    return sum(
-        len(catalog.pass_days(sat, p, q.first, q.last))
-        for sat in catalog.SATELLITES
-        for p, _ in q.pathrows
+    if q.meta is not None and not q.meta(key):
+        return False
+    # Level-2 is made days after acquisition (keys here are scenes already)
+    return not (
+        q.level == 2
+        and key.day > q.today - catalog.MAX_LAG - 1
+        and catalog.l2_visible_day(key) > q.today + 1
     )
 
 
-def _sort_key(q: Query, cat: Catalog) -> Callable[[SceneKey], Any]:
+def _candidates(q: Query) -> int:
+    if q.keys is not None:
+        return len(q.keys)
+    rows: dict[int, int] = {}
+    for p, _ in q.pathrows:
+        rows[p] = rows.get(p, 0) + 1
+    return sum(
+        len(catalog.pass_days(s, p, q.first, q.last)) * n for s in q.sats for p, n in rows.items()
+    )
+
+
+def _sort_key(q: Query) -> Callable[[SceneKey], Any]:
     if q.sort == "cloud":
         return lambda k: (catalog.cloud_cover(k), -k.day if q.descending else k.day)
     if q.sort == "id":
@@ -218,36 +221,87 @@ def _sort_key(q: Query, cat: Catalog) -> Callable[[SceneKey], Any]:
     return lambda k: (sign * k.day, k.path, k.row, k.sat)
 
 
-def materialize(q: Query, cat: Catalog) -> list[SceneKey]:
-    """Every hit of ``q``, sorted."""
+def _sorted(q: Query, hits: list[SceneKey]) -> list[SceneKey]:
+    hits.sort(key=_sort_key(q), reverse=q.descending and q.sort != "date")
+    return hits
+
+
+def _exact(q: Query) -> list[SceneKey]:
+    """Hits among the decoded ids of the metadata filter."""
+    assert q.keys is not None
+    allowed = set(q.pathrows)
+    hits = [
+        k
+        for k in q.keys
+        if k.sat in q.sats
+        and (k.path, k.row) in allowed
+        and q.first <= k.day <= q.last
+        and catalog.is_scene(k, q.today)
+        and _passes(q, k)
+    ]
+    return _sorted(q, hits)
+
+
+def materialize(q: Query) -> list[SceneKey]:
+    """Every hit of ``q``, sorted (for candidate sets up to MATERIALIZE_LIMIT)."""
+    if q.keys is not None:
+        return _exact(q)
     hits = [
         SceneKey(sat, p, r, day)
-        for sat in catalog.SATELLITES
+        for sat in q.sats
         for p, r in q.pathrows
         for day in catalog.pass_days(sat, p, q.first, q.last)
         if _passes(q, SceneKey(sat, p, r, day))
     ]
-    key = _sort_key(q, cat)
-    if q.sort == "date":
-        hits.sort(key=key)
-    else:
-        hits.sort(key=key, reverse=q.descending)
-    return hits
+    return _sorted(q, hits)
 
 
-def _walk_days(q: Query) -> Iterator[SceneKey]:
-    """Hits in date order without materializing (ties: path, row, satellite)."""
-    rows: dict[int, list[int]] = {}
+@dataclass
+class Walk:
+    """Progress of a date-order walk: scenes looked at, hits, and whether it ran out of time."""
+
+    seen: int = 0
+    hits: int = 0
+    timed_out: bool = False
+    done: bool = False
+
+
+def _by_phase(q: Query) -> dict[int, list[tuple[int, list[tuple[int, int]]]]]:
+    """For each day mod 16: (satellite, path/rows) imaged on such days."""
+    rows: dict[int, list[tuple[int, int]]] = {}
     for p, r in q.pathrows:
-        rows.setdefault(p, []).append(r)
+        rows.setdefault(p, []).append((p, r))
+    table: dict[int, list[tuple[int, list[tuple[int, int]]]]] = {}
+    for sat in q.sats:
+        for path, prs in rows.items():
+            phase = catalog.pass_days(sat, path, 16, 31).start % 16
+            table.setdefault(phase, []).append((sat, prs))
+    return table
+
+
+def walk(q: Query, progress: Walk, deadline: float) -> Iterator[SceneKey]:
+    """Hits in date order without materializing (ties: path, row, satellite)."""
+    table = _by_phase(q)
     days = range(q.last, q.first - 1, -1) if q.descending else range(q.first, q.last + 1)
     for day in days:
-        for p in sorted(rows):
-            for r in rows[p]:
-                for sat in catalog.SATELLITES:
-                    key = SceneKey(sat, p, r, day)
-                    if day in catalog.pass_days(sat, p, day, day) and _passes(q, key):
-                        yield key
+        if q.months and dt.date.fromordinal(day).month not in q.months:
+            continue  # a seasonal filter skips whole days
+        todays = [
+            SceneKey(sat, p, r, day)
+            for sat, prs in table.get(day % 16, ())
+            if day >= catalog.SATELLITES[sat]
+            for p, r in prs
+        ]
+        todays.sort(key=lambda k: (k.path, k.row, k.sat))
+        for key in todays:
+            progress.seen += 1
+            if progress.seen % _CLOCK_EVERY == 0 and time.monotonic() > deadline:
+                progress.timed_out = True
+                return
+            if _passes(q, key):
+                progress.hits += 1
+                yield key
+    progress.done = True
 
 
 class HitCache:
@@ -272,36 +326,68 @@ class HitCache:
         return hits
 
 
-def page(body: JSON, level: int, cat: Catalog, cache: HitCache) -> tuple[list[SceneKey], int, bool]:
-    """(hits on this page, totalHits, exact?) for a scene-search body."""
-    start = max(1, int(body.get("startingNumber") or 1))
-    raw_size = body.get("maxResults")
-    size = 100 if raw_size is None else int(raw_size)
-    if size > MAX_RESULTS or size < 0:
-        raise SearchError(
-            "INPUT_PARAMETER_INVALID", f"maxResults must be between 0 and {MAX_RESULTS}"
-        )
-    q = parse_query(body, level, cat)
-    if _candidates(q) <= _MATERIALIZE_LIMIT or q.sort != "date":
-        token = json.dumps(
-            [
-                body.get("datasetName"),
-                body.get("sceneFilter"),
-                body.get("sortField"),
-                body.get("sortDirection"),
-                cat.today,
-            ],
-            sort_keys=True,
-            default=str,
-        )
-        hits = cache.get(token, lambda: materialize(q, cat))
-        return hits[start - 1 : start - 1 + size], len(hits), True
+def _share(q: Query, samples: int = 800) -> float:
+    """The share of candidates that match, from a fixed pseudo-random sample of them."""
+    rng = random.Random(0)
+    hits = tried = 0
+    for _ in range(samples):
+        sat = q.sats[rng.randrange(len(q.sats))]
+        path, row = q.pathrows[rng.randrange(len(q.pathrows))]
+        days = catalog.pass_days(sat, path, q.first, q.last)
+        if days:
+            tried += 1
+            hits += _passes(q, SceneKey(sat, path, row, days[rng.randrange(len(days))]))
+    return hits / tried if tried else 0.0
+
+
+def _estimate(q: Query, progress: Walk, found: int) -> int:
+    if progress.done:
+        return progress.hits
+    return max(found, int(_candidates(q) * _share(q)))
+
+
+def _walk_page(q: Query, start: int, size: int) -> tuple[list[SceneKey], int, bool]:
+    progress = Walk()
+    deadline = time.monotonic() + TIME_LIMIT
+    if q.sort != "date":  # sort the first SORT_LIMIT hits of the date walk
+        ordered = replace(q, sort="date", descending=True)
+        hits = []
+        for key in walk(ordered, progress, deadline):
+            hits.append(key)
+            if len(hits) >= SORT_LIMIT:
+                break
+        page = _sorted(q, hits)[start - 1 : start - 1 + size]
+        return page, _estimate(q, progress, len(hits)), progress.done
     found: list[SceneKey] = []
-    walker = _walk_days(q)
-    for n, key in enumerate(walker, start=1):
+    for n, key in enumerate(walk(q, progress, deadline), start=1):
         if n >= start:
             found.append(key)
         if len(found) >= size:
             break
-    total = max(start - 1 + len(found), int(_candidates(q) * 0.6))  # estimate
-    return found, total, False
+    return found, _estimate(q, progress, start - 1 + len(found)), progress.done
+
+
+def page(
+    body: JSON, alias: str, level: int, cat: Catalog, cache: HitCache
+) -> tuple[list[SceneKey], int, bool]:
+    """(hits on this page, totalHits, exact?) for a scene-search body."""
+    try:
+        start = max(1, int(body.get("startingNumber") or 1))
+        raw_size = body.get("maxResults")
+        size = 100 if raw_size is None else int(raw_size)
+    except (TypeError, ValueError) as exc:
+        raise SearchError("INPUT_PARAMETER_INVALID", f"invalid paging: {exc}") from exc
+    if size > MAX_RESULTS or size < 0:
+        raise SearchError(
+            "INPUT_PARAMETER_INVALID", f"maxResults must be between 0 and {MAX_RESULTS}"
+        )
+    q = parse_query(body, alias, level, cat)
+    if _candidates(q) > MATERIALIZE_LIMIT:
+        return _walk_page(q, start, size)
+    token = json.dumps(
+        [alias, body.get("sceneFilter"), body.get("sortField"), body.get("sortDirection"), q.today],
+        sort_keys=True,
+        default=str,
+    )
+    hits = cache.get(token, lambda: materialize(q))
+    return hits[start - 1 : start - 1 + size], len(hits), True

@@ -1,10 +1,10 @@
 """HTTP front: one ThreadingHTTPServer for the API and the download host, faults, logging.
 
-HTTP status of error envelopes (m2m-api.md §1.2 says the evidence is mixed; chosen as the
-issue recommends): 200 for every errorCode envelope, except unknown endpoints (including
-the removed ``/login``) which answer 404 and SERVER_ERROR which answers 500 — always with
-the JSON envelope as body. The recorded AUTH_EXPIRED envelope had ``requestId: 0`` and
-``version: null`` (kapadia/usgs#59); the sandbox reproduces that.
+HTTP status of error envelopes (docs/design.md §M2M API: envelope says the evidence is mixed;
+chosen as docs/sandbox.md records): 200 for every errorCode envelope, except unknown
+endpoints (including the removed ``/login``) which answer 404 and SERVER_ERROR which answers
+500 — always with the JSON envelope as body. The recorded AUTH_EXPIRED envelope had
+``requestId: 0`` and ``version: null`` (kapadia/usgs#59); the sandbox reproduces that.
 """
 
 from __future__ import annotations
@@ -19,13 +19,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from m2mdl.sandbox import api
 from m2mdl.sandbox.app import ApiError, App, Ctx
+from m2mdl.sandbox.config import STAC_PREFIX as STAC_PREFIX  # re-exported
 from m2mdl.sandbox.faults import FaultCounters
 from m2mdl.sandbox.files import DownloadHost, FileRequest, html_page
 from m2mdl.sandbox.log import RequestLog
 
 API_PREFIX = "/api/api/json/stable/"
-#: The STAC API root path, as on landsatlook.usgs.gov.
-STAC_PREFIX = "/stac-server"
 _MAX_BODY = 64 * 1024 * 1024
 
 
@@ -74,6 +73,11 @@ class Handler(BaseHTTPRequestHandler):
         """The Server header."""
         return self.server_version
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header, shifted by ``--clock-skew`` seconds."""
+        now = time.time() if timestamp is None else timestamp
+        return super().date_time_string(now + self.server.app.config.faults.clock_skew)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Silence the default stderr access log (the JSON log replaces it)."""
 
@@ -113,6 +117,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith(API_PREFIX) or path.startswith("/api/"):
             self._api(path, body)
             return
+        if path == STAC_PREFIX or path.startswith(STAC_PREFIX + "/"):
+            self._stac(path[len(STAC_PREFIX) :], urlsplit(self.path).query, body)
+            return
         req = FileRequest(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
         try:
             self.server.host.serve(self, req)
@@ -125,6 +132,28 @@ class Handler(BaseHTTPRequestHandler):
     do_HEAD = _dispatch
     do_PUT = _dispatch
     do_DELETE = _dispatch
+
+    def _stac(self, sub: str, query: str, body: bytes) -> None:
+        rec: dict[str, Any] = {
+            "kind": "stac",
+            "method": self.command,
+            "path": clean_path(self.path),
+            "range": None,
+            "if_range": None,
+            "event": None,
+        }
+        if self.server.app.config.faults.stac_down:
+            rec["event"] = "stac_down"
+            status, payload, ctype = (
+                503,
+                html_page(503, "Service Unavailable", "The STAC API is temporarily down."),
+                "text/html; charset=utf-8",
+            )
+        else:
+            status, payload, ctype = self.server.app.stac.handle(self.command, sub, query, body)
+        rec.update(status=status, bytes=len(payload))
+        self.server.log.add(rec)
+        self.send_page(status, payload, ctype, {"Access-Control-Allow-Origin": "*"})
 
     def _api(self, path: str, raw: bytes) -> None:
         endpoint = path[len(API_PREFIX) :] if path.startswith(API_PREFIX) else path
@@ -240,7 +269,7 @@ class Handler(BaseHTTPRequestHandler):
         if endpoint in api.NEEDS_DOWNLOAD_ROLE and "download" not in key.user.permissions:
             raise ApiError(
                 "AUTH_UNAUTHROIZED", "Your account does not have access to this endpoint"
-            )  # sic: the real misspelling (m2m-api.md §6)
+            )  # sic: the real misspelling (docs/design.md §M2M API: error codes)
         return key
 
     def _envelope(

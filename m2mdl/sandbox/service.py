@@ -6,7 +6,20 @@ Each field becomes a ``python -m m2mdl.sandbox`` flag (``--field-name``), descri
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from typing import Any
+
+#: The sandbox's own informational message, shaped like the reference page's sample.
+SANDBOX_NOTICE: dict[str, Any] = {
+    "id": 46,
+    "subject": "M2M sandbox",
+    "dateUpdated": "2025-04-24 09:00:00-05",
+    "severityCode": "I",
+    "severityText": "Informational",
+    "messageContent": "You are talking to the m2mdl sandbox, not to USGS.",
+    "severityCssClass": "alert-info",
+}
 
 
 @dataclass
@@ -17,5 +30,31 @@ class ServiceOptions:
 
 
 HELP: dict[str, str] = {
-    "notice": "announce this text through the notifications endpoint",
+    "notice": "announce this text through the notifications endpoint, as a maintenance "
+    "warning (put the window's dates in the text, e.g. 'M2M will be unavailable "
+    "2025-06-01 14:00 to 18:00 UTC')",
 }
+
+
+def notifications(options: ServiceOptions, now: float) -> list[dict[str, Any]]:
+    """The ``notifications`` answer: the sandbox notice, then ``options.notice`` if set.
+
+    Real notifications carry no start/end fields (only ``dateUpdated``), so a maintenance
+    window is told in the text, as USGS does. The severity of a maintenance notice ("W",
+    "Warning", "alert-warning") is not recorded (UNCERTAIN; the reference shows only "I").
+    """
+    out = [dict(SANDBOX_NOTICE)]
+    if options.notice:
+        stamp = dt.datetime.fromtimestamp(now, dt.timezone(dt.timedelta(hours=-5)))
+        out.append(
+            {
+                "id": 47,
+                "subject": "Scheduled Maintenance",
+                "dateUpdated": stamp.strftime("%Y-%m-%d %H:%M:%S-05"),
+                "severityCode": "W",
+                "severityText": "Warning",
+                "messageContent": options.notice,
+                "severityCssClass": "alert-warning",
+            }
+        )
+    return out

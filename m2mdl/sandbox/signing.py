@@ -1,4 +1,5 @@
-"""Signed download URLs in the real forms (m2m-api.md §5.1) and their verification.
+"""Signed download URLs in the real forms (docs/design.md §M2M API: download URLs) and their
+verification.
 
 ``requestSignature`` is base64 of ``{"downloadApp","contactId","downloadId",
 "dateGenerated","id","signature"}`` like the recorded landsatlook URLs; here the

@@ -1,7 +1,7 @@
 """Server-side state: users, API keys, scene lists and the download queue ("orders").
 
 All of it lives for the server's lifetime. Scene lists and orders belong to the user, not to
-the key, so they survive logout and re-login (NB25: "scene-lists are preserved between
+the key, so they survive logout and re-login (official notebook: "scene-lists are preserved between
 sessions"). One lock guards everything; handlers hold it only for short bookkeeping.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from m2mdl.sandbox.config import UserSpec
 
-RECENT_LIMIT = 15_000  # downloads requested per rolling 15 minutes (REF, m2m-api.md §7)
+RECENT_LIMIT = 15_000  # downloads requested per rolling 15 minutes (reference page)
 PENDING_LIMIT = 20_000
 UNATTEMPTED_LIMIT = 20_000
 RECENT_WINDOW = 900.0
@@ -190,7 +190,7 @@ class State:
             )
 
     def limits(self, username: str, ip: str) -> list[dict[str, object]]:
-        """remainingLimits for a user and an IP (REF download-request / rate-limit-summary)."""
+        """remainingLimits for a user and an IP (download-request, rate-limit-summary)."""
         now = self.clock()
         out: list[dict[str, object]] = []
         for kind in ("user", "ip"):

@@ -4,7 +4,7 @@ WRS-2 has 233 paths and 248 rows per orbit; row 60 crosses the equator on the de
 (daytime) pass, path 1 crosses it near 64.6 W and paths step 360/233 degrees westwards.
 The model (98.2 degree inclination, 98.9 min period, Earth rotation during the pass) lands
 within about 0.05 degrees of the recorded centres once geocentric latitude is converted to
-geodetic (checked against 068/017, 068/018 of m2m-api.md §8 and 226/078 of the kapadia
+geodetic (checked against 068/017, 068/018 of the 2025 notebook run and 226/078 of the kapadia
 scene-metadata recording).
 """
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import requests
 
 from .model import ProgressSink, TransferOptions
+from .ratelimit import TokenBucket
 from .retry import AdaptiveLimiter
 from .watchdog import Watchdog
 
@@ -75,7 +76,9 @@ class RunContext:
         self.disk_full = threading.Event()  # fail fast: one full disk stops every file
         self.crashed = threading.Event()  # a bug in one thread stops the others
         self.sessions = SessionPool(session_factory)
+        self.bucket = TokenBucket(options.limit_rate) if options.limit_rate else None
         self._unfinished = n_files
+        self._file_threads = min(options.workers, n_files)  # the engine's pool size
         self._lock = threading.Lock()
 
     def run_reason(self) -> str | None:
@@ -102,6 +105,16 @@ class RunContext:
         """Files not finished yet, running or queued."""
         with self._lock:
             return self._unfinished
+
+    def idle_connections(self) -> int:
+        """Connections free now that no queued file will take: what a split may use.
+
+        Each of the pool's file threads takes the next queued file as soon as it is free,
+        so files waiting for a thread will each want a slot first (files before segments).
+        """
+        with self._lock:
+            queued = max(0, self._unfinished - self._file_threads)
+        return max(0, self.limiter.idle() - queued)
 
     def close(self) -> None:
         """Stop the watchdog and close the sessions."""

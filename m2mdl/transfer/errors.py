@@ -56,8 +56,9 @@ class HttpStatusError(TransferError):
 
 
 class ErrorPage(TransferError):
-    """An HTML or JSON page arrived where the file was expected (downloader.md §0: all three
-    CLIs saved such pages and exited 0). Retry, after refreshing the URL when possible."""
+    """An HTML or JSON page arrived where the file was expected (docs/design.md §Transfer engine:
+    peer behaviour under faults; all three CLIs saved such pages and exited 0). Retry, after
+    refreshing the URL when possible."""
 
     kind = "http"
     refreshable = True
@@ -75,6 +76,21 @@ class IntegrityError(TransferError):
 
     kind = "integrity"
     retryable = False
+
+
+class ChecksumMismatch(IntegrityError):
+    """A complete file's SHA-512 (or a tar member's) differs from the expected one.
+
+    Attributes:
+        digest: the SHA-512 of the whole file that was checked, to tell whether two
+            downloads gave the same bytes.
+    """
+
+    kind = "checksum_mismatch"
+
+    def __init__(self, message: str, digest: str) -> None:
+        super().__init__(message)
+        self.digest = digest
 
 
 class RefreshFailed(TransferError):

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from m2mdl.util.net import backoff_delay, redact_url
+
 from .context import RunContext
 from .errors import (
+    ChecksumMismatch,
     ConnectionProblem,
     IntegrityError,
     NoSpace,
@@ -11,15 +16,18 @@ from .errors import (
     Stopped,
     TransferError,
 )
-from .http_parse import redact
 from .journal import load_journal
-from .model import FileJob, FileResult
+from .model import ERROR_LIMIT, FileJob, FileResult
 from .naming import journal_path
 from .partfile import PartFile
 from .ranges import covered
-from .retry import backoff_delay
 from .segmented import SegmentRunner, plan_split
 from .task import FileTask, Segment, reason_error
+
+#: Complete downloads of one file allowed per run when its checksum keeps differing.
+MAX_FULL_DOWNLOADS = 3
+#: Suffix of a file whose bytes came twice the same and differ from the expected digest.
+MISMATCH_SUFFIX = ".checksum-mismatch"
 
 
 def run_file(run: RunContext, job: FileJob) -> FileResult:
@@ -40,7 +48,13 @@ def _run_file(run: RunContext, job: FileJob) -> FileResult:
     if reason is not None:  # stopped, disk full or deadline before this file began
         return _not_started(job, reason_error(reason, run.options))
     try:
-        part = PartFile.open(job.dest, job.url, job.expected_size, run.options.journal_interval)
+        part = PartFile.open(
+            job.dest,
+            job.url,
+            job.expected_size,
+            run.options.journal_interval,
+            scan_tar=job.check_members is not None,
+        )
     except TransferError as exc:
         if isinstance(exc, NoSpace):
             run.disk_full.set()
@@ -63,11 +77,17 @@ def _download(task: FileTask) -> FileResult:
                 _fetch_all(task)
             if not part.complete():  # defensive: keep the data, let the next run resume
                 raise ConnectionProblem("the transfer ended before the file was complete")
-            size, digest = part.publish(
+            size, digest, verdict = part.publish(
                 expected_size=job.expected_size,
                 kind=job.kind,
-                expected_sha256=job.expected_sha256,
+                expected_sha512=job.expected_sha512,
+                check_members=job.check_members,
             )
+        except ChecksumMismatch as exc:
+            failure = _mismatch(task, exc)
+            if failure is not None:
+                return failure
+            continue
         except RestartNeeded as exc:
             failure = _restart(task, exc)
             if failure is not None:
@@ -76,28 +96,72 @@ def _download(task: FileTask) -> FileResult:
         except TransferError as exc:
             return _fail(task, exc)
         task.flush_progress()
-        return _result(task, ok=True, size=size, sha256=digest)
+        result = _result(task, ok=True, size=size, sha512=digest)
+        checked = job.expected_sha512 is not None
+        if verdict is None:
+            return dataclasses.replace(result, checksum_checked=checked)
+        return dataclasses.replace(
+            result,
+            checksum_checked=checked,
+            members=dict(verdict.checked),
+            members_sha512=part.member_digests(),
+        )
+
+
+def _mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
+    """A complete file differs from its expected digest: fetch it again from zero, or stop.
+
+    Two complete downloads with the same bytes that both differ mean the expected digest
+    is wrong (stale metadata), not the transfer: the bytes are kept aside under
+    ``NAME.checksum-mismatch`` and the file fails. Different bytes each time (a flaky path)
+    are retried up to ``MAX_FULL_DOWNLOADS`` complete downloads, then discarded.
+    """
+    seen = task.mismatches
+    repeated = exc.digest in seen
+    seen.append(exc.digest)
+    if repeated:
+        try:
+            aside = task.part.keep_aside(MISMATCH_SUFFIX)
+        except TransferError as error:
+            return _fail(task, error)
+        message = (
+            f"{exc.message}: {len(seen)} downloads gave the same bytes, so the published"
+            f" checksum may be stale; the bytes are kept as {aside.name}"
+        )
+        return _result(task, ok=False, size=0, sha512=exc.digest, error=message, kind=exc.kind)
+    if len(seen) >= MAX_FULL_DOWNLOADS:
+        message = f"{exc.message} in {len(seen)} downloads, each with different bytes"
+        return _fail(task, IntegrityError(message))
+    task.run.sink.file_retrying(task.job.key, task.attempts, exc.message, 0.0)
+    task.flush_progress(drop=True)
+    try:
+        task.part.reset()
+    except TransferError as error:
+        return _fail(task, error)
+    task.run.sink.file_started(task.job.key, task.job.dest.name, task.job.expected_size, 0)
+    return None
 
 
 def _fetch_all(task: FileTask) -> None:
     """Fetch every missing range: one open segment for a fresh file, one per gap on resume.
 
-    When the size is known up front (journal or ``expected_size``), a split is planned
-    before the first request, which then asks only for the first part: stopping an
-    open-ended stream at a boundary would waste what is in flight (a TCP window).
+    Each stream may later split its remaining range when connections are idle and it is
+    slow (``split_after``, ``segmented.py``). With ``split_after`` 0 and the size known up
+    front (journal or ``expected_size``), the split is planned before the first request
+    instead, which then asks only for the first part.
     """
     segments = [Segment(lo, hi) for lo, hi in task.part.gaps()]
-    task.can_split = len(segments) == 1 and not task.ranges_broken
-    task.pending_split = []
     task.abort.clear()
     size = task.part.total if task.part.total is not None else task.job.expected_size
     first = segments[0]
-    if task.can_split and size is not None and first.end in (None, size):
-        planned = Segment(first.start, size)
-        task.pending_split = plan_split(task, planned, size)
-        if task.pending_split:
-            first.end = planned.end
-            task.can_split = False
+    upfront = task.options.split_after == 0 and len(segments) == 1 and not task.ranges.broken
+    planned: list[Segment] = []
+    if upfront and size is not None and first.end in (None, size):
+        whole = Segment(first.start, size)
+        planned = plan_split(task, whole, size)
+        if planned:
+            first.end = whole.end
+    task.ranges.arm(planned, may_split=upfront and not planned)
     SegmentRunner(task).run(segments)
 
 
@@ -105,9 +169,11 @@ def _restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:
     """Truncate and start over (counts against the budget); a result if the budget is spent."""
     allowed, failures = task.budget.spend(task.part.done())
     if not allowed:
-        exc.message = f"{exc.message} (gave up after {task.attempts} attempts)"
-        return _fail(task, exc)
-    task.ranges_broken = task.ranges_broken or exc.ranges_broken
+        return _fail(
+            task, exc.with_message(f"{exc.message} (gave up after {task.attempts} attempts)")
+        )
+    if exc.ranges_broken:
+        task.ranges.ignored()
     task.flush_progress(drop=True)
     delay = 0.0
     if failures > 1:  # a file that keeps changing: back off like any other failure
@@ -145,7 +211,7 @@ def _result(
     *,
     ok: bool,
     size: int,
-    sha256: str | None = None,
+    sha512: str | None = None,
     error: str | None = None,
     kind: str | None = None,
 ) -> FileResult:
@@ -154,10 +220,10 @@ def _result(
         dest=task.job.dest,
         ok=ok,
         size=size,
-        sha256=sha256,
+        sha512=sha512,
         attempts=task.attempts,
         bytes_received=task.bytes_received,
-        error=redact(error) if error is not None else None,
+        error=redact_url(error, limit=ERROR_LIMIT) if error is not None else None,
         error_kind=kind,
     )
 
@@ -169,9 +235,11 @@ def _not_started(job: FileJob, exc: TransferError) -> FileResult:
         dest=job.dest,
         ok=False,
         size=covered(journal.ranges) if journal is not None else 0,
-        sha256=None,
+        sha512=None,
         attempts=0,
         bytes_received=0,
-        error=redact(exc.message if not isinstance(exc, Stopped) else "interrupted"),
+        error=redact_url(
+            exc.message if not isinstance(exc, Stopped) else "interrupted", limit=ERROR_LIMIT
+        ),
         error_kind=exc.kind,
     )

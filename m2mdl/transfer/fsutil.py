@@ -6,19 +6,21 @@ import contextlib
 import errno
 import os
 import secrets
+import stat
 import threading
 from pathlib import Path
+
+from m2mdl.errors import NO_SPACE_ERRNOS
 
 from .errors import NoSpace
 from .naming import TMP_SUFFIX
 
-_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 _NO_FALLOCATE = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS})
 
 
 def is_disk_full(exc: BaseException) -> bool:
     """Return True for ENOSPC and EDQUOT (no space, quota exceeded)."""
-    return isinstance(exc, OSError) and exc.errno in _NO_SPACE
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE_ERRNOS
 
 
 def disk_full(exc: OSError, path: Path) -> NoSpace:
@@ -97,11 +99,21 @@ def tmp_name(target: Path) -> Path:
     return target.with_name(f"{target.name}.{secrets.token_hex(4)}{TMP_SUFFIX}")
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
+def atomic_write_bytes(target: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``target`` durably: tmp file, fsync, ``os.replace``, fsync dir.
 
     aria2 renames without fsync and lost its control file after a crash (aria2#1116), so
-    every step here is synced. On error the tmp file is removed and the old target kept.
+    every step here is synced. On any error (an interrupt too) the tmp file is removed and
+    the old target kept.
+
+    Args:
+        target: the file to create or replace.
+        data: its new content.
+        mode: its permission bits. The tmp file is created with them (``O_EXCL``: never a
+            planted file), so it is never wider, not even for an instant. As for any new
+            file, the umask narrows what group and others get; the owner always gets the
+            owner bits of ``mode`` (fchmod), so ``mode=0o600`` is exactly 0600 whatever the
+            umask, and the default gives 0644 under the usual umask 022, 0600 under 077.
 
     Raises:
         NoSpace: on ENOSPC/EDQUOT.
@@ -109,20 +121,31 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
     """
     tmp = tmp_name(target)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         try:
+            _grant_owner_bits(fd, mode)
             pwrite_all(fd, data, 0)
             os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, target)
         fsync_dir(target.parent)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if is_disk_full(exc):
+        if isinstance(exc, OSError) and is_disk_full(exc):
             raise disk_full(exc, target) from exc
         raise
+
+
+def _grant_owner_bits(fd: int, mode: int) -> None:
+    """Give the owner the bits of ``mode`` that a umask took; group and others keep theirs."""
+    if not hasattr(os, "fchmod"):  # Windows before Python 3.13: no POSIX modes to fix
+        return
+    created = stat.S_IMODE(os.fstat(fd).st_mode)
+    wanted = (created & 0o077) | (mode & 0o700)
+    if wanted != created:
+        os.fchmod(fd, wanted)
 
 
 def pwrite_all(fd: int, data: bytes | bytearray | memoryview, offset: int) -> None:
@@ -138,8 +161,9 @@ def preallocate(fd: int, size: int) -> None:
     """Reserve ``size`` bytes for the file (posix_fallocate) where the platform can.
 
     This makes a full disk fail up front, and helped single-stream throughput in
-    downloader.md §3.1 (1.09x curl vs 0.60x for plain appends). A file system that cannot
-    preallocate is not an error. ENOSPC/EDQUOT propagate as OSError.
+    docs/design.md §Transfer engine: throughput and chunk size (1.09x curl vs 0.60x for plain
+    appends). A file system that cannot preallocate is not an error. ENOSPC/EDQUOT propagate as
+    OSError.
     """
     fallocate = getattr(os, "posix_fallocate", None)
     if fallocate is None or size <= 0:

@@ -1,16 +1,14 @@
-"""Parsers for the HTTP headers the engine trusts, plus redaction of URLs for messages.
+"""Parsers for the HTTP headers the engine trusts (Content-Range, Content-Disposition).
 
 Each parser is strict: a malformed Content-Range must never be "mostly" accepted, because a
-wrong offset silently corrupts the file (downloader.md §5.2: accept only a 206 whose
-Content-Range starts where we asked).
+wrong offset silently corrupts the file (docs/design.md §Transfer engine: resume protocol; accept
+only a 206 whose Content-Range starts where we asked).
 """
 
 from __future__ import annotations
 
 import re
-import time
-from email.utils import parsedate_to_datetime
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote
 
 from .errors import HeaderError
 
@@ -18,11 +16,6 @@ _MAX_DIGITS = 19  # 10**19 > 2**63: no real file is larger; longer numbers are g
 _NUM = rf"(\d{{1,{_MAX_DIGITS}}})"
 _CONTENT_RANGE = re.compile(rf"bytes[ \t]+{_NUM}-{_NUM}/(?:{_NUM}|\*)", re.IGNORECASE | re.ASCII)
 _UNSATISFIED = re.compile(rf"bytes[ \t]+\*/{_NUM}", re.IGNORECASE | re.ASCII)
-_URL = re.compile(
-    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s/?#@'\"<>]*@)?"
-    r"(?P<rest>[^\s?#'\"<>]*)(?P<query>[?#][^\s'\"<>]*)?"
-)
-_BARE_QUERY = re.compile(r"(?<=[\w/.-])\?[^\s'\"<>)]+")  # "url: /path?token=..." (requests)
 _PARAM = re.compile(
     r""";\s*(?P<name>[!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*=\s*"""
     r"""(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^;\s]*))""",
@@ -100,50 +93,6 @@ def _decode_ext_value(value: str) -> str | None:
         return unquote(match["value"], encoding=charset, errors="strict") or None
     except (UnicodeDecodeError, LookupError):
         return None
-
-
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Return the delay a Retry-After header asks for, in seconds, or None.
-
-    Both forms are accepted: delta-seconds and an HTTP date. A date in the past gives 0.
-    Capping is the caller's job.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():
-        return float(int(value[:_MAX_DIGITS]))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-    if when.tzinfo is None:  # RFC 9110 dates are GMT; be lenient about a missing zone
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
-
-def strip_query(url: str) -> str:
-    """Return ``url`` without its query string, fragment and user info (for journals, logs)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = f":{parts.port}" if parts.port is not None else ""
-    except ValueError:
-        return url.split("?", 1)[0].split("#", 1)[0]
-    netloc = f"[{host}]" if ":" in host else host
-    return urlunsplit((parts.scheme, netloc + port, parts.path, "", ""))
-
-
-def redact(text: str, limit: int = 300) -> str:
-    """Make ``text`` fit for a ``FileResult.error``: one line, no URL query or user info."""
-    text = _BARE_QUERY.sub("?…", _URL.sub(_redact_url, text))
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
-
-
-def _redact_url(match: re.Match[str]) -> str:
-    return match["scheme"] + match["rest"] + ("?…" if match["query"] else "")
 
 
 def _show(header: str) -> str:

@@ -1,9 +1,9 @@
 """The ``NAME.part.json`` journal: what of ``NAME.part`` is durable, and which version it is.
 
 It records only bytes that were fsynced before the journal was written, so after a crash or
-kill -9 every byte it claims is really on disk (downloader.md §3.3). A preallocated
-``.part`` has its final size long before it is complete, so its size means nothing: the
-journal is the only proof of progress.
+kill -9 every byte it claims is really on disk (docs/design.md §Transfer engine: fsync and the
+journal). A preallocated ``.part`` has its final size long before it is complete, so its size means
+nothing: the journal is the only proof of progress.
 """
 
 from __future__ import annotations

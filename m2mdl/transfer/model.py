@@ -10,13 +10,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from .tarscan import TarContents
+
 #: The content kinds whose leading bytes ("magic") the engine knows how to check.
 KINDS = frozenset({"tar", "tiff", "text"})
 
+#: Longest ``FileResult.error`` (and retry message), in characters: one line in a table.
+ERROR_LIMIT = 300
+
 #: Values of ``FileResult.error_kind``.
 ERROR_KINDS = frozenset(
-    {"network", "http", "integrity", "disk_full", "deadline", "interrupted", "refresh", "io"}
+    {
+        "network",
+        "http",
+        "integrity",
+        "checksum_mismatch",
+        "disk_full",
+        "deadline",
+        "interrupted",
+        "refresh",
+        "io",
+    }
 )
+
+
+@dataclass(frozen=True)
+class MemberVerdict:
+    """The caller's judgement of a tar's members (see ``FileJob.check_members``).
+
+    Attributes:
+        checked: member name -> a label saying what it was compared with (the caller's
+            vocabulary; the engine only records it).
+        mismatched: members whose digest differs from the one the caller expected. Any
+            entry makes the file a checksum mismatch (refetched, then kept aside).
+        missing: why the tar cannot be checked at all, or None (a tar that ended early or
+            has a damaged header is an integrity failure before this is asked).
+    """
+
+    checked: dict[str, str]
+    mismatched: tuple[str, ...] = ()
+    missing: str | None = None
+
+
+#: Called before a tar is published with what the in-order hash pass found in it.
+MemberCheck = Callable[[TarContents], MemberVerdict]
 
 
 @dataclass
@@ -35,7 +72,16 @@ class FileJob:
         refresh_url: called (from a worker thread) after a 401/403/410 or an error page where
             the file was expected; returns a fresh URL. It may raise; the file then fails with
             error_kind "refresh".
-        expected_sha256: a hex sha256 the finished file must have, or None.
+        expected_sha512: the hex SHA-512 the finished file must have, or None. A file that
+            differs is never published: it is fetched again from zero (at most
+            ``MAX_FULL_DOWNLOADS`` complete downloads); when two complete downloads give the
+            same bytes and both differ, the expected digest is taken to be wrong or stale,
+            the bytes are kept as ``NAME.checksum-mismatch`` and the file fails with
+            error_kind "checksum_mismatch".
+        check_members: for a tar: called before publishing with each member's SHA-512 (and
+            the bytes of small JSON members), all computed in the same in-order pass as the
+            whole-file hash. A verdict with mismatched members is handled like a wrong
+            ``expected_sha512``.
     """
 
     key: str
@@ -44,7 +90,8 @@ class FileJob:
     expected_size: int | None = None
     kind: str | None = None
     refresh_url: Callable[[], str] | None = None
-    expected_sha256: str | None = None
+    expected_sha512: str | None = None
+    check_members: MemberCheck | None = None
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
@@ -62,25 +109,34 @@ class FileResult:
         dest: the job's final path (it exists only when ``ok``).
         ok: True when the verified file was published at ``dest``.
         size: the final size when ok, else the bytes safely on disk in ``dest.part``.
-        sha256: hex digest of the published file, or None when not ok.
+        sha512: hex SHA-512 of the published file (or of the bytes kept aside after a
+            checksum mismatch), or None.
+        checksum_checked: True when ``sha512`` was compared with ``expected_sha512`` and
+            matched.
+        members: for a tar with ``check_members``: the verdict's labels per member.
+        members_sha512: for a tar with ``check_members``: each regular member's SHA-512.
         attempts: HTTP requests made for this file in this run (all segments).
         bytes_received: body bytes received over the network in this run, including bytes that
             had to be thrown away (so ``bytes_received - size`` is the waste).
-        error: one line without secrets or URL query strings, or None when ok.
+        error: one line without secrets or URL query strings (at most ``ERROR_LIMIT``
+            characters), or None when ok.
         error_kind: one of "network", "http", "integrity", "disk_full", "deadline",
-            "interrupted", "refresh", "io" (a local write error other than a full disk:
-            EIO, EACCES, EROFS...), or None when ok.
+            "interrupted", "refresh", "checksum_mismatch", "io" (a local write error other
+            than a full disk: EIO, EACCES, EROFS...), or None when ok.
     """
 
     key: str
     dest: Path
     ok: bool
     size: int
-    sha256: str | None
+    sha512: str | None
     attempts: int
     bytes_received: int
     error: str | None
     error_kind: str | None
+    checksum_checked: bool = False
+    members: dict[str, str] | None = None
+    members_sha512: dict[str, str] | None = None
 
 
 class ProgressSink(Protocol):
@@ -122,14 +178,15 @@ class NullSink:
 
 @dataclass(frozen=True)
 class TransferOptions:
-    """Tuning knobs. The defaults follow downloader.md §5 (4 connections, 1 MiB chunks, ...).
+    """Tuning knobs. The defaults follow docs/design.md §Transfer engine: engine defaults (4
+    connections, 1 MiB chunks, ...).
 
     Attributes:
         workers: HTTP connections in all, across files and segments.
-        segments: Range segments per file at most, used when files are fewer than workers.
+        segments: Range segments (connections) per file at most; a file is split only
+            when connections are idle (see ``split_after``). 1: never split.
         segment_min_size: files smaller than this are never split.
-        chunk_size: the largest read (and write) in bytes (and the size of each stream's
-            reusable read buffer).
+        chunk_size: the largest read (and write) in bytes; segments are at least 4 chunks.
         journal_interval: at most this many written bytes per file are ever missing from
             the journal on disk (so a kill -9 re-sends at most about this much per file).
             A helper thread fsyncs the data and rewrites the journal after every half
@@ -152,6 +209,14 @@ class TransferOptions:
         user_agent: the User-Agent header sent with every request.
         adaptive_successes: successful responses needed to raise the connection limit by one
             after it was lowered by a 503/429.
+        limit_rate: a cap on the total download rate of the run in bytes per second, over
+            all connections (a token bucket shared by every stream, ``ratelimit.py``), or
+            None for no cap.
+        split_after: a file that streams on one connection is split into segments (up to
+            ``segments``) when connections are idle and its remaining bytes, at the rate
+            its stream has shown, would take longer than this many seconds; so a fast link
+            is never split and a capped one is (``segmented.py``). 0 splits a file of known
+            size before its first request, as soon as connections are spare.
     """
 
     workers: int = 4
@@ -171,6 +236,8 @@ class TransferOptions:
     verify_tls: bool = True
     user_agent: str = "m2mdl"
     adaptive_successes: int = 8
+    limit_rate: int | None = None
+    split_after: float = 3.0
 
     def __post_init__(self) -> None:
         positive = {
@@ -186,5 +253,11 @@ class TransferOptions:
                 raise ValueError(f"TransferOptions.{name} must be at least 1, got {value}")
         if min(self.backoff_base, self.backoff_cap, self.retry_after_cap) < 0:
             raise ValueError("TransferOptions backoff values must not be negative")
+        if self.limit_rate is not None and self.limit_rate < 1:
+            raise ValueError(
+                f"TransferOptions.limit_rate must be at least 1, got {self.limit_rate}"
+            )
+        if self.split_after < 0:
+            raise ValueError("TransferOptions.split_after must not be negative")
         if min(self.connect_timeout, self.read_timeout, self.stall_seconds) <= 0:
             raise ValueError("TransferOptions timeouts must be positive")

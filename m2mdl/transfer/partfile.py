@@ -29,16 +29,18 @@ import contextlib
 import dataclasses
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+from m2mdl.util.net import strip_query
+
 from .checks import check_head, check_size, read_head
-from .errors import IntegrityError, LocalIOError, NoSpace
+from .errors import ChecksumMismatch, IntegrityError, LocalIOError, NoSpace
 from .fsutil import disk_full, fsync_dir, is_disk_full, preallocate, pwrite_all
 from .hashing import InOrderHasher
 from .helper import HelperThreadOwner
-from .http_parse import strip_query
 from .journal import Journal, load_journal
+from .model import MemberCheck, MemberVerdict
 from .naming import journal_path, part_path
 from .ranges import Range, add_range, covered, missing, prefix_end
 
@@ -70,13 +72,27 @@ class PartFile:
     # --- opening -------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, dest: Path, url: str, expected_size: int | None, interval: int) -> PartFile:
+    def open(
+        cls,
+        dest: Path,
+        url: str,
+        expected_size: int | None,
+        interval: int,
+        *,
+        scan_tar: bool = False,
+    ) -> PartFile:
         """Open (or create) ``dest.part``, resuming what its journal proves is on disk.
+
+        The prefix the journal vouches for is read back and hashed now, so the final hash
+        covers the bytes on disk, not the ones received in an earlier run: a prefix damaged
+        between runs makes the checksum differ. ``scan_tar``: hash each tar member as well.
 
         Raises:
             NoSpace, LocalIOError: the file cannot be opened or prepared.
         """
         part = cls(dest, url, interval)
+        if scan_tar:
+            part.hasher.scan_tar()
         with part._io_errors():
             dest.parent.mkdir(parents=True, exist_ok=True)
             part._fd = os.open(part.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -154,17 +170,9 @@ class PartFile:
 
     # --- writing -------------------------------------------------------------------------
 
-    def write(
-        self,
-        offset: int,
-        data: bytes | bytearray | memoryview,
-        release: Callable[[], None] | None = None,
-    ) -> bool:
-        """Write ``data`` at ``offset``; have the journal rewritten as it grows.
-
-        With ``release``, ``data`` (a memoryview of the caller's buffer) may be lent to the
-        hasher's helper thread: the return value True means the caller must not touch the
-        buffer until ``release`` was called. False: the buffer is free at once.
+    def write(self, offset: int, data: bytes) -> None:
+        """Write ``data`` at ``offset``, hash it when it is next in order (``InOrderHasher``),
+        and have the journal rewritten as it grows.
 
         Raises:
             NoSpace: ENOSPC/EDQUOT. Nothing more is written to this file afterwards.
@@ -173,11 +181,7 @@ class PartFile:
         self._flusher.check()
         with self._io_errors():
             pwrite_all(self._fd, data, offset)
-        lent = False
-        if release is not None and isinstance(data, memoryview):
-            lent = self.hasher.submit(offset, data, release)
-        else:
-            self.hasher.feed(offset, data)
+        self.hasher.submit(offset, data)
         with self._lock:
             self.ranges = add_range(self.ranges, offset, offset + len(data))
             self._unflushed += len(data)
@@ -186,7 +190,6 @@ class PartFile:
                 self._unflushed = 0
         if due:
             self._flusher.request()
-        return lent
 
     def hash_ahead(self) -> None:
         """Hash the written prefix from disk (usually the page cache) up to the first gap.
@@ -267,17 +270,25 @@ class PartFile:
     # --- finishing -----------------------------------------------------------------------
 
     def publish(
-        self, *, expected_size: int | None, kind: str | None, expected_sha256: str | None
-    ) -> tuple[int, str]:
+        self,
+        *,
+        expected_size: int | None,
+        kind: str | None,
+        expected_sha512: str | None,
+        check_members: MemberCheck | None = None,
+    ) -> tuple[int, str, MemberVerdict | None]:
         """Check the complete file, then move it to its final name.
 
-        Order: size, fsync, magic, sha256, ``os.replace``, directory fsync, journal removal.
+        Order: size, fsync, magic, SHA-512 (whole file, then tar members), ``os.replace``,
+        directory fsync, journal removal.
 
         Returns:
-            (size, sha256 hex digest).
+            (size, SHA-512 hex digest, the members' verdict or None).
 
         Raises:
-            IntegrityError: a check failed (the caller discards the partial file).
+            ChecksumMismatch: the file or a member differs from its expected digest (the
+                ``.part`` stays, for the caller to refetch or keep aside).
+            IntegrityError: another check failed (the caller discards the partial file).
             NoSpace, LocalIOError: the file system failed.
         """
         total = self.total
@@ -293,8 +304,12 @@ class PartFile:
             check_head(read_head(self._fd), kind)
             self.hasher.catch_up(self._fd, total)
             digest = self.hasher.hexdigest()
-            if expected_sha256 is not None and digest != expected_sha256.lower():
-                raise IntegrityError(f"sha256 {digest} differs from the expected one")
+            if expected_sha512 is not None and digest != expected_sha512.lower():
+                raise ChecksumMismatch(
+                    f"SHA-512 {digest[:16]}... differs from the expected {expected_sha512[:16]}...",
+                    digest,
+                )
+            verdict = self._check_members(check_members, digest)
             self.close()
             os.replace(self.path, self.dest)
             fsync_dir(self.dest.parent)
@@ -303,7 +318,42 @@ class PartFile:
                 # no longer exists, so the next run ignores it.
                 with contextlib.suppress(FileNotFoundError):
                     self.journal_file.unlink()
-        return total, digest
+        return total, digest, verdict
+
+    def _check_members(self, check: MemberCheck | None, digest: str) -> MemberVerdict | None:
+        scanner = self.hasher.scanner
+        if check is None or scanner is None:
+            return None
+        contents = scanner.finish()
+        if not contents.complete:
+            raise IntegrityError(contents.problem or "the tar ends inside a member")
+        verdict = check(contents)
+        if verdict.mismatched:
+            names = ", ".join(verdict.mismatched[:3])
+            more = len(verdict.mismatched) - 3
+            raise ChecksumMismatch(
+                f"SHA-512 of {names}{f' and {more} more' if more > 0 else ''} differs"
+                " from the expected one",
+                digest,
+            )
+        return verdict
+
+    def member_digests(self) -> dict[str, str] | None:
+        """Each tar member's SHA-512, when the file was scanned."""
+        scanner = self.hasher.scanner
+        return dict(scanner.contents.digests) if scanner is not None else None
+
+    def keep_aside(self, suffix: str) -> Path:
+        """Move the complete ``.part`` to ``NAME<suffix>`` (never the final name); drop the
+        journal. Returns the new path."""
+        self.close()
+        aside = self.dest.with_name(self.dest.name + suffix)
+        with self._io_errors():
+            os.replace(self.path, aside)
+            fsync_dir(self.dest.parent)
+        with contextlib.suppress(FileNotFoundError):
+            self.journal_file.unlink()
+        return aside
 
     def discard(self) -> None:
         """Delete the partial file and its journal (after an integrity failure)."""

@@ -1,32 +1,13 @@
-"""Retry policy: backoff delays, the per-file attempt budget, and the adaptive connection limit."""
+"""Retry policy: the per-file attempt budget and the adaptive connection limit.
+
+Backoff delays come from :func:`m2mdl.util.net.backoff_delay` (one copy for the API client
+and the engine); the engine passes its own ``retry_after_cap``.
+"""
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable
-
-
-def backoff_delay(
-    failures: int,
-    *,
-    base: float,
-    cap: float,
-    retry_after: float | None = None,
-    retry_after_cap: float = 300.0,
-    rng: Callable[[], float] = random.random,
-) -> float:
-    """Return the seconds to wait after the ``failures``-th consecutive failure (1-based).
-
-    Full jitter (uniform between 0 and ``min(cap, base * 2**(failures-1))``) spreads the
-    retries of parallel workers apart. A server's Retry-After wins when given, capped at
-    ``retry_after_cap`` (curl honours it since 7.66; wget and aria2 do not, §4.5).
-    """
-    if retry_after is not None:
-        return max(0.0, min(retry_after, retry_after_cap))
-    exponent = min(max(failures - 1, 0), 62)
-    ceiling = min(cap, base * 2.0**exponent)
-    return ceiling * rng()
 
 
 class AttemptBudget:
@@ -68,9 +49,9 @@ class AdaptiveLimiter:
     """A semaphore whose size shrinks on 503/429 and grows back slowly after successes.
 
     USGS staff said the servers answer 503 to too many concurrent requests and that up to 5
-    connections are fine (downloader.md §2); so every HTTP request holds a slot, a throttling
-    answer lowers the limit by one (never below 1) and ``grow_after`` successful responses in a
-    row raise it by one again (never above the starting limit).
+    connections are fine (docs/design.md §Transfer engine: concurrency); so every HTTP request holds
+    a slot, a throttling answer lowers the limit by one (never below 1) and ``grow_after``
+    successful responses in a row raise it by one again (never above the starting limit).
     """
 
     def __init__(self, limit: int, grow_after: int) -> None:
@@ -92,6 +73,11 @@ class AdaptiveLimiter:
                 return False
             self._in_use += 1
             return True
+
+    def idle(self) -> int:
+        """Slots free now (0 when every slot is in use or the limit was lowered below use)."""
+        with self._cond:
+            return max(0, self.limit - self._in_use)
 
     def release(self) -> None:
         """Give a slot back."""

@@ -6,15 +6,14 @@ single-stream files (one open-ended segment) and for each segment of a segmented
 
 from __future__ import annotations
 
-import functools
 import http.client
-import io
-import queue
 import time
-from collections.abc import Callable
+from typing import Protocol
 
 import requests
 import urllib3
+
+from m2mdl.util.net import parse_retry_after, redact_url
 
 from . import checks
 from .errors import (
@@ -26,22 +25,32 @@ from .errors import (
     RestartNeeded,
     TransferError,
 )
-from .http_parse import parse_content_range, parse_retry_after, parse_unsatisfied_range, redact
+from .http_parse import parse_content_range, parse_unsatisfied_range
+from .model import ERROR_LIMIT
 from .task import FileTask, Segment
 from .watchdog import Watch
 
-#: Called after a response was accepted, before its body is read (splits into segments).
-OnAccepted = Callable[[FileTask, Segment], None]
+
+class Splitter(Protocol):
+    """Decides when a file's segments split (``segmented.SegmentRunner``)."""
+
+    def accepted(self, task: FileTask, seg: Segment) -> None:
+        """A response for ``seg`` was accepted; its body is about to be read."""
+
+    def streaming(self, task: FileTask, seg: Segment, rate: float) -> None:
+        """``seg``'s stream has run a while at ``rate`` bytes per second (may shrink ``seg``)."""
+
 
 _READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
-#: Buffers per stream on the fast path: one being filled, the others waiting for the hasher.
-_BUFFERS = 3
-#: A fill ends after this long even if the buffer is not full, so slow streams still reach
-#: the disk, the journal and the progress display several times a second.
-_FILL_SECONDS = 0.05
+#: How often a stream reports its rate to the splitter, in seconds (the first report comes
+#: after this long too, so the rate is measured over at least this long). Each interval on
+#: one connection costs a capped file time: measured, 256 MiB from nginx capped at 20 MiB/s
+#: per connection, 4 segments planned up front 3.83 s (median of 3), split late after 0.5 s
+#: 4.23 s, after 0.25 s 3.94 s.
+RATE_INTERVAL = 0.25
 
 
-def fetch_segment(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
+def fetch_segment(task: FileTask, seg: Segment, splitter: Splitter) -> None:
     """Fetch ``seg`` completely, retrying and resuming within the file's budget.
 
     Raises:
@@ -49,14 +58,14 @@ def fetch_segment(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None
             the caller handles by truncating and starting over).
     """
     while not seg.finished():
-        if task.ranges_broken and seg.start > 0:
+        if task.ranges.broken and seg.start > 0:
             raise RestartNeeded("the server does not resume (Range); starting over")
         task.check_can_start()
-        generation = task.url_generation
+        url, generation = task.current_url()
         if not task.run.limiter.acquire(lambda: task.cancel_reason() is not None):
             continue  # cancelled while waiting: the next check_can_start raises
         try:
-            stream_once(task, seg, on_accepted)
+            stream_once(task, seg, splitter, url)
         except RestartNeeded:
             raise
         except TransferError as exc:
@@ -69,14 +78,14 @@ def fetch_segment(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None
             task.recover(failure, generation)
 
 
-def stream_once(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
-    """Make one request for the rest of ``seg`` and write what arrives."""
+def stream_once(task: FileTask, seg: Segment, splitter: Splitter, url: str) -> None:
+    """Make one request to ``url`` for the rest of ``seg`` and write what arrives."""
     headers = request_headers(task, seg)
     task.count_attempt()
     opts = task.options
     try:
         response = task.run.sessions.get().get(
-            task.url,
+            url,
             headers=headers,
             stream=True,
             timeout=(opts.connect_timeout, opts.read_timeout),
@@ -88,8 +97,8 @@ def stream_once(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
     with response:
         if accept_response(task, seg, response, asked_range="Range" in headers):
             task.run.limiter.succeeded()
-            on_accepted(task, seg)
-            read_body(task, seg, response)
+            splitter.accepted(task, seg)
+            read_body(task, seg, response, splitter)
     if seg.eof:
         finish_open_ended(task, seg)
 
@@ -97,14 +106,15 @@ def stream_once(task: FileTask, seg: Segment, on_accepted: OnAccepted) -> None:
 def request_headers(task: FileTask, seg: Segment) -> dict[str, str]:
     """Headers for a request starting at ``seg.start``.
 
-    Always ``Accept-Encoding: identity`` (a gzip body breaks byte counts, style.md §10.3).
-    Always a Range unless the server proved it mishandles them: ``bytes=0-`` on a fresh file
-    doubles as a probe (a 206 shows segments will work). If-Range carries the stored
+    Always ``Accept-Encoding: identity`` (a gzip body breaks byte counts, docs/design.md §CLI and
+    error model: pitfalls). Always a Range unless the server proved it mishandles them: ``bytes=0-``
+    on a fresh file doubles as a probe (a 206 shows segments will work). If-Range carries the stored
     validator whenever one is known, so a changed file comes back as a 200 (restart), never
-    as a mix of versions (the corruption curl/wget/aria2 produced in downloader.md §4.5).
+    as a mix of versions (the corruption curl/wget/aria2 produced in docs/design.md §Transfer
+    engine: peer behaviour under faults).
     """
     headers = {"Accept-Encoding": "identity", "User-Agent": task.options.user_agent}
-    if task.ranges_broken:
+    if task.ranges.broken:
         return headers
     last = "" if seg.end is None else str(seg.end - 1)
     headers["Range"] = f"bytes={seg.start}-{last}"
@@ -123,8 +133,10 @@ def accept_response(
         TransferError: the response cannot be used (see the subclasses).
     """
     status = response.status_code
+    seg.short_end = None
     if status == 416:
-        return not confirm_complete(task, seg, response)
+        confirm_complete(task, seg, response)
+        return False
     if not 200 <= status <= 299:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise HttpStatusError(status, response.reason or "", retry_after=retry_after)
@@ -134,7 +146,7 @@ def accept_response(
         raise FatalHttp(f"the server compressed the file (Content-Encoding {encoding})")
     if status == 206 and asked_range:
         total = check_partial(task, seg, response)
-        task.ranges_proven = True
+        task.ranges.answered()
     else:
         total = check_full(task, seg, response, asked_range=asked_range)
     check_validators(task, response)
@@ -160,8 +172,11 @@ def check_partial(task: FileTask, seg: Segment, response: requests.Response) -> 
             f"asked for bytes from {seg.start}, the server sent {start}-{end}; starting over",
             ranges_broken=True,
         )
-    # A shorter answer (end + 1 < seg.end) is fine: the read loop sees the body end early
-    # and the next attempt asks for the rest.
+    # A shorter answer is legal (RFC 9110 §14.2 lets a server send less than asked) and is
+    # progress: the body ends at ``short_end`` without an error and the next request asks
+    # for the rest, without spending the attempt budget.
+    want_end = seg.end if seg.end is not None else total
+    seg.short_end = end + 1 if end + 1 < want_end else None
     return total
 
 
@@ -182,8 +197,7 @@ def check_full(
             ranges_broken=same,
         )
     if asked_range:
-        task.ranges_broken = True
-        task.pending_split = []
+        task.ranges.ignored()
         seg.end = None  # the whole body comes, whatever range was planned
     length = response.headers.get("Content-Length")
     return int(length) if length is not None and length.isdigit() else None
@@ -217,7 +231,7 @@ def check_totals(task: FileTask, total: int | None) -> None:
         raise IntegrityError(f"the server's size {total} differs from the expected {expected}")
 
 
-def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) -> bool:
+def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) -> None:
     """Handle a 416: done if the server's size equals what we hold, else restart."""
     try:
         total = parse_unsatisfied_range(response.headers.get("Content-Range", ""))
@@ -228,172 +242,102 @@ def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) 
     if held and part.total in (None, total):
         part.set_total(total)
         seg.end = total
-        return True
+        return
     raise RestartNeeded(f"the server cannot serve bytes from {seg.start} (416); starting over")
 
 
-def read_body(task: FileTask, seg: Segment, response: requests.Response) -> None:
+def read_body(
+    task: FileTask, seg: Segment, response: requests.Response, splitter: Splitter
+) -> None:
     """Write the body at ``seg.start`` onwards until the segment ends or the body does.
 
-    A body read to its very end leaves its connection to the pool for the next request
-    (keep-alive; ``Response.close`` would close it, as ``iter_content`` was not used).
+    The one body loop: urllib3's public ``read1`` (``decode_content=False``; Accept-Encoding
+    is always identity and a Content-Encoding is refused) returns what one ``recv`` brought,
+    up to a chunk, as a new ``bytes`` that the disk write and the hasher's helper thread
+    share without a copy (``PartFile.write``). http.client under it keeps the body's length
+    and decodes chunked framing. A body read to its very end hands its connection back to
+    the pool (keep-alive, done by urllib3); one left unread (a stream that a late split
+    shortened, a failure) is closed with the response.
     """
     raw = response.raw
-    source = direct_source(raw)
+    meter = RateMeter(task, seg, splitter)
     with task.run.watchdog.watch(raw, task.cancel_reason) as watch:
-        if source is not None:
-            _read_direct(task, seg, source, watch)
-        else:
-            _read_chunks(task, seg, raw, watch)
-    if source is not None and source.isclosed() and not source.will_close:
-        raw.release_conn()
+        while not seg.finished():
+            if watch.reason is not None:
+                raise task.cancel_error(watch.reason)
+            task.check_can_start()
+            data = _read(task, raw, read_size(task, seg), watch)
+            if not data:
+                _end_of_body(task, seg, watch)
+                return
+            nbytes = len(data)
+            check_overflow(task, seg, nbytes)
+            task.part.write(seg.start, data)
+            seg.start += nbytes
+            watch.add(nbytes)
+            task.received(nbytes)
+            throttle(task, nbytes)
+            meter.add(nbytes)
 
 
-def direct_source(raw: object) -> http.client.HTTPResponse | None:
-    """The ``http.client`` response under a fresh urllib3 response, when the fast path fits.
-
-    The fast path reads with ``readinto1`` of the socket's buffered reader into buffers
-    that are reused (``_read_direct``); anything else (urllib3 1.x, a chunked body, a
-    response something already read from) uses ``_read_chunks``. Accept-Encoding is
-    always identity and a Content-Encoding is refused, so no decoding is skipped.
-    """
-    if not isinstance(raw, urllib3.HTTPResponse) or raw.tell() != 0:
-        return None
-    source = getattr(raw, "_fp", None)
-    if not isinstance(source, http.client.HTTPResponse) or source.chunked:
-        return None
-    if not isinstance(getattr(source, "fp", None), io.BufferedReader):
-        return None
-    return source
+def read_size(task: FileTask, seg: Segment) -> int:
+    """The next read's size: a chunk, no more than the segment needs or the rate limit allows."""
+    want = task.options.chunk_size
+    if seg.end is not None:
+        want = min(want, seg.end - seg.start)
+    bucket = task.run.bucket
+    return want if bucket is None else bucket.read_size(want)
 
 
-def _read_direct(
-    task: FileTask, seg: Segment, source: http.client.HTTPResponse, watch: Watch
-) -> None:
-    """The body loop of the fast path: one preallocated buffer per stream, no copies.
+class RateMeter:
+    """Measures one response's body rate and reports it to the splitter every so often."""
 
-    Each fill takes as many ``readinto1`` calls (one ``recv`` each, so the stall detector
-    sees bytes as they come) as fit in ``chunk_size`` or in ``_FILL_SECONDS``; the filled
-    part is written with ``os.pwrite`` from a memoryview and hashed from the same
-    memoryview, in the hasher's thread when the stream is the one in file order (the
-    buffer then waits in ``free`` until it was hashed; at most ``_BUFFERS`` per stream).
-    Measured, 1 GiB from nginx on loopback into a file already in the page cache, sha256
-    included, two rounds each: ``raw.read1(1 MiB)`` (a new bytes object per read) 595-690
-    MB/s at 1.24-1.67 s CPU/GB; reading into one reused 1 MiB buffer 927-984 MB/s at
-    1.01-1.07 s CPU/GB; the same with the hash in the helper thread 1.14-1.46 GB/s. On
-    loopback one ``readinto1`` returned 1.3-3 MB on average, so the per-call Python cost
-    is negligible; over TLS it is one 16 KiB record per call, as with ``read1``.
-    """
-    part = task.part
-    chunk = task.options.chunk_size
-    free: queue.SimpleQueue[bytearray] = queue.SimpleQueue()
-    allocated = 0
-    while not seg.finished():
-        if watch.reason is not None:
-            raise task.cancel_error(watch.reason)
-        task.check_can_start()
-        want = chunk if seg.end is None else min(chunk, seg.end - seg.start)
-        if not free.empty() or allocated >= _BUFFERS:
-            buf = free.get()  # waits while the hasher holds every buffer
-        else:
-            buf = bytearray(want)  # a small file gets a small buffer
-            allocated += 1
-        want = min(want, len(buf))
-        view = memoryview(buf)[:want]
-        filled = _fill(task, source, view, watch)
-        if not filled:
-            free.put(buf)
-            _end_of_body(task, seg, watch)
+    def __init__(self, task: FileTask, seg: Segment, splitter: Splitter) -> None:
+        self._task = task
+        self._seg = seg
+        self._splitter = splitter
+        self._began = time.monotonic()
+        self._next = self._began + RATE_INTERVAL
+        self._bytes = 0
+
+    def add(self, nbytes: int) -> None:
+        """Count ``nbytes`` read; report the rate since the response began when it is due."""
+        self._bytes += nbytes
+        now = time.monotonic()
+        if now < self._next or self._seg.finished():
             return
-        check_overflow(task, seg, filled)
-        lent = part.write(seg.start, view[:filled], release=functools.partial(free.put, buf))
-        if not lent:
-            free.put(buf)
-        seg.start += filled
-        task.received(filled)
+        self._next = now + RATE_INTERVAL
+        self._splitter.streaming(self._task, self._seg, self._bytes / (now - self._began))
 
 
-def _fill(task: FileTask, source: http.client.HTTPResponse, view: memoryview, watch: Watch) -> int:
-    """Read into ``view`` until it is full, the body ends or ``_FILL_SECONDS`` passed.
-
-    Keeps ``source.length`` as ``http.client.HTTPResponse.read1`` does, and closes the
-    response at the end of the body as urllib3 does (so ``isclosed()`` tells whether the
-    body was read completely).
-    """
-    reader: io.BufferedReader | None = source.fp
-    if reader is None:  # closed by an earlier fill: the body has ended
-        return 0
-    filled = 0
-    size = len(view)
-    started = time.monotonic()
-    try:
-        while filled < size:
-            want = size if source.length is None else min(size, filled + source.length)
-            if want == filled:  # the body is complete
-                source.close()
-                break
-            got = reader.readinto1(view[filled:want])
-            if not got:  # the server closed the connection
-                source.close()
-                break
-            filled += got
-            watch.add(got)
-            if source.length is not None:
-                source.length -= got
-                if not source.length:
-                    source.close()
-                    break
-            if watch.reason is not None or time.monotonic() - started > _FILL_SECONDS:
-                break
-    except (*_READ_ERRORS, ValueError) as exc:
-        if filled:  # keep what arrived; the next read raises again (or sees the end)
-            return filled
-        if watch.reason is not None:
-            raise task.cancel_error(watch.reason) from exc
-        raise ConnectionProblem(redact(f"connection broken: {exc}")) from exc
-    return filled
-
-
-def _read_chunks(task: FileTask, seg: Segment, raw: urllib3.BaseHTTPResponse, watch: Watch) -> None:
-    """The body loop for any other response object: urllib3's ``read1``, bytes per read."""
-    while not seg.finished():
-        if watch.reason is not None:
-            raise task.cancel_error(watch.reason)
-        task.check_can_start()
-        want = task.options.chunk_size
-        if seg.end is not None:
-            want = min(want, seg.end - seg.start)
-        data = _read(task, raw, want, watch)
-        if not data:
-            _end_of_body(task, seg, watch)
-            return
-        check_overflow(task, seg, len(data))
-        task.part.write(seg.start, data)
-        seg.start += len(data)
-        watch.add(len(data))
-        task.received(len(data))
+def throttle(task: FileTask, nbytes: int) -> None:
+    """Pay ``nbytes`` to the run's rate limit, waiting while it is overdrawn (or until a stop)."""
+    bucket = task.run.bucket
+    if bucket is not None:
+        bucket.take(nbytes, lambda: task.cancel_reason() is not None, task.run.stop)
 
 
 def _read(task: FileTask, raw: urllib3.BaseHTTPResponse, want: int, watch: Watch) -> bytes:
-    """One read of at most ``want`` bytes.
+    """One read of at most ``want`` bytes: whatever has arrived (b"" at the end of the body).
 
-    ``read1`` (urllib3 >= 2) returns whatever has arrived, so a slow server still shows
-    progress to the stall detector; ``read`` (urllib3 1.26) waits for ``want`` bytes.
+    ``read1`` returns after one ``recv``, so a slow server still shows progress to the
+    stall detector and a fast one is read in large blocks (1.3-3 MB per call on loopback).
     """
     try:
-        if hasattr(raw, "read1"):
-            return raw.read1(want, decode_content=False)
-        return raw.read(want, decode_content=False)
+        return raw.read1(want, decode_content=False) or b""
     except _READ_ERRORS as exc:
         if watch.reason is not None:
             raise task.cancel_error(watch.reason) from exc
-        raise ConnectionProblem(redact(f"connection broken: {exc}")) from exc
+        raise ConnectionProblem(redact_url(f"connection broken: {exc}", limit=ERROR_LIMIT)) from exc
 
 
 def _end_of_body(task: FileTask, seg: Segment, watch: Watch) -> None:
     """The body ended: fine for a close-delimited body, otherwise a broken transfer."""
     if watch.reason is not None:
         raise task.cancel_error(watch.reason)
+    if seg.short_end is not None and seg.start >= seg.short_end:
+        seg.short_end = None  # a shorter 206 ended where its Content-Range said
+        return
     if seg.end is not None:
         raise ConnectionProblem(f"connection closed at byte {seg.start} of {seg.end}")
     seg.eof = True
@@ -419,4 +363,4 @@ def finish_open_ended(task: FileTask, seg: Segment) -> None:
 def describe_request_error(exc: requests.RequestException) -> str:
     """One line for a failed request, without the URL's query string."""
     kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-    return redact(f"{kind}: {exc}")
+    return redact_url(f"{kind}: {exc}", limit=ERROR_LIMIT)

@@ -6,6 +6,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from m2mdl.util.net import backoff_delay, redact_url
+
 from .context import CANCELLED, DEADLINE, DISK_FULL, STOPPED, RunContext
 from .errors import (
     Cancelled,
@@ -16,13 +18,13 @@ from .errors import (
     Stopped,
     TransferError,
 )
-from .http_parse import redact
-from .model import FileJob, TransferOptions
+from .model import ERROR_LIMIT, FileJob, TransferOptions
 from .partfile import PartFile
-from .retry import AttemptBudget, backoff_delay
+from .retry import AttemptBudget
 from .watchdog import STALL
 
-_PROGRESS_INTERVAL = 0.1  # seconds; downloader.md §3.1: progress updates at <= 10 Hz
+# seconds; docs/design.md §Transfer engine: throughput and chunk size; progress updates at <= 10 Hz
+_PROGRESS_INTERVAL = 0.1
 _POLL = 0.05
 
 
@@ -48,10 +50,69 @@ class Segment:
     start: int
     end: int | None  # exclusive; None: up to the end of an unknown-size body
     eof: bool = False
+    short_end: int | None = None  # where the current 206 ends when it is shorter than asked
 
     def finished(self) -> bool:
         """True when every byte of the segment is written."""
         return self.eof or (self.end is not None and self.start >= self.end)
+
+
+class RangeSupport:
+    """What the server showed about Range requests, and the split waiting on it. Thread-safe.
+
+    Segments run in several threads and each may learn something (a 206, a 200 to a Range
+    request); every change goes through these methods, under one lock.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._broken = False  # the server mishandles Range: plain GETs from 0 only
+        self._proven = False  # the server answered a Range request with a 206
+        self._planned: list[Segment] = []  # segments planned up front, waiting for that 206
+        self._may_split = False  # the next accepted 206 may split the file (upfront mode)
+
+    @property
+    def broken(self) -> bool:
+        """True once the server showed it mishandles Range requests."""
+        with self._lock:
+            return self._broken
+
+    def usable(self) -> bool:
+        """True when a 206 proved Range works and nothing showed otherwise since."""
+        with self._lock:
+            return self._proven and not self._broken
+
+    def answered(self) -> None:
+        """A Range request got a fitting 206."""
+        with self._lock:
+            self._proven = True
+
+    def ignored(self) -> None:
+        """A Range request got the whole file (200): no resume, no segments."""
+        with self._lock:
+            self._broken = True
+            self._planned = []
+            self._may_split = False
+
+    def arm(self, planned: list[Segment], *, may_split: bool, broken: bool = False) -> None:
+        """Before a file's streams start: the split planned up front, or whether the first
+        accepted 206 may split it; ``broken`` (from a restart) is kept for good."""
+        with self._lock:
+            self._broken = self._broken or broken
+            self._planned = [] if self._broken else planned
+            self._may_split = may_split and not self._broken
+
+    def take_split(self) -> tuple[list[Segment], bool]:
+        """After a response was accepted: (planned segments to start now, may split now)."""
+        with self._lock:
+            if not self._proven or self._broken:
+                self._planned, self._may_split = [], False
+                return [], False
+            if self._planned:
+                planned, self._planned, self._may_split = self._planned, [], False
+                return planned, False
+            may_split, self._may_split = self._may_split, False
+            return [], may_split
 
 
 class FileTask:
@@ -66,12 +127,10 @@ class FileTask:
         self.url_generation = 0
         self.budget = AttemptBudget(self.options.max_attempts, self.options.chunk_size)
         self.abort = threading.Event()  # one segment failed: the others stop
-        self.ranges_broken = False  # the server mishandles Range: plain GETs from 0 only
-        self.can_split = False  # the next accepted 206 may split the file into segments
-        self.ranges_proven = False  # the server answered a Range request with a 206
-        self.pending_split: list[Segment] = []  # planned segments waiting for that 206
+        self.ranges = RangeSupport()
         self.attempts = 0
         self.bytes_received = 0
+        self.mismatches: list[str] = []  # SHA-512 of each complete download that differed
         self._lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._pending = 0
@@ -135,8 +194,9 @@ class FileTask:
             raise exc
         allowed, failures = self.budget.spend(self.part.done())
         if not allowed:
-            exc.message = f"{exc.message} (gave up after {self.attempts} attempts)"
-            raise exc
+            raise exc.with_message(
+                f"{exc.message} (gave up after {self.attempts} attempts)"
+            ) from exc
         opts = self.options
         # A fresh signed URL is used at once: sleeping first could let a short-lived URL
         # expire before it is tried (seen with 0.5-2 s lifetimes). The attempt budget still
@@ -152,7 +212,9 @@ class FileTask:
                 retry_after_cap=opts.retry_after_cap,
             )
         )
-        self.run.sink.file_retrying(self.job.key, self.attempts, redact(exc.message), delay)
+        self.run.sink.file_retrying(
+            self.job.key, self.attempts, redact_url(exc.message, limit=ERROR_LIMIT), delay
+        )
         self.sleep(delay)
 
     def refresh(self, generation: int) -> bool:
@@ -169,10 +231,17 @@ class FileTask:
             try:
                 url = refresh_url()
             except Exception as exc:  # the callback may raise anything; report it in one line
-                raise RefreshFailed(redact(f"refreshing the URL failed: {exc}")) from exc
+                raise RefreshFailed(
+                    redact_url(f"refreshing the URL failed: {exc}", limit=ERROR_LIMIT)
+                ) from exc
             self.url = url
             self.url_generation += 1
             return True
+
+    def current_url(self) -> tuple[str, int]:
+        """The URL to use now and its generation (for ``refresh``)."""
+        with self._refresh_lock:
+            return self.url, self.url_generation
 
     def sleep(self, delay: float) -> None:
         """Wait ``delay`` seconds, returning early on stop, abort or the deadline."""

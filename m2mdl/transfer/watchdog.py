@@ -1,12 +1,12 @@
 """A thread that aborts streaming connections that stall or must stop.
 
 A read timeout only limits the silence between two socket reads, so a server trickling a
-byte now and then is never caught by it (downloader.md §3.2). And a thread blocked in
-``recv`` does not see a stop event. The watchdog samples each stream's byte count and shuts
-the socket down (urllib3's ``HTTPResponse.shutdown``) when fewer than ``stall_bytes`` arrived
-in the last ``stall_seconds``, or when its ``cancelled`` callback names a reason (stop,
-deadline, another segment failed). The reading thread then sees EOF or an error and asks
-``Watch.reason`` why.
+byte now and then is never caught by it (docs/design.md §Transfer engine: timeouts and stalls). And
+a thread blocked in ``recv`` does not see a stop event. The watchdog samples each stream's byte
+count and shuts the socket down (urllib3's ``HTTPResponse.shutdown``) when fewer than
+``stall_bytes`` arrived in the last ``stall_seconds``, or when its ``cancelled`` callback names a
+reason (stop, deadline, another segment failed). The reading thread then sees EOF or an error and
+asks ``Watch.reason`` why.
 """
 
 from __future__ import annotations

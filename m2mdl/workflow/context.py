@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..api import M2MClient
 from ..auth import CredentialStore, SecretFilter, StoredSession, resolve_session
@@ -29,6 +29,20 @@ class Reporter(Protocol):
         """Something went wrong but the run goes on (shown even with --quiet)."""
 
 
+@runtime_checkable
+class PhaseReporter(Reporter, Protocol):
+    """A Reporter that also shows the steps of a download (the CLI's Ui); optional."""
+
+    def phase(self, message: str) -> None:
+        """A step that takes a while begins ("searching ...")."""
+
+    def plan_line(self, scenes: int, files: int, present: int, todo_bytes: int | None) -> None:
+        """The plan in one line: scenes, files, already present, bytes to download."""
+
+    def request_line(self, ready: int, preparing: int) -> None:
+        """download-request answered: files ready now and files still preparing."""
+
+
 class SilentReporter:
     """A reporter that drops everything (library use, tests)."""
 
@@ -37,6 +51,15 @@ class SilentReporter:
 
     def warn(self, message: str) -> None:
         """Drop ``message``."""
+
+    def phase(self, message: str) -> None:
+        """Drop ``message``."""
+
+    def plan_line(self, scenes: int, files: int, present: int, todo_bytes: int | None) -> None:
+        """Drop the plan."""
+
+    def request_line(self, ready: int, preparing: int) -> None:
+        """Drop the counts."""
 
 
 @dataclass
@@ -50,6 +73,11 @@ class Context:
     clock: Callable[[], float] = time.time
     _client: M2MClient | None = field(default=None, repr=False)
     _session: StoredSession | None = field(default=None, repr=False)
+
+    @property
+    def phases(self) -> PhaseReporter:
+        """The reporter's phase lines, or a silent stand-in when it has none."""
+        return self.reporter if isinstance(self.reporter, PhaseReporter) else SilentReporter()
 
     def new_client(
         self,
@@ -100,8 +128,19 @@ class Context:
         except CredentialStoreError as exc:
             self.reporter.warn(f"could not store the new session key: {exc}")
 
+    def __enter__(self) -> Context:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
-        """Record that the key was used now (M2M keys expire after 2 h idle)."""
+        """Record that the key was used now (M2M keys expire after 2 h idle).
+
+        Called once, by whoever owns the context: ``with context:`` (the CLI's
+        ``State.session()``), or :meth:`m2mdl.M2M.close` for the Python API. Closing twice is
+        harmless.
+        """
         session, client = self._session, self._client
         if session and client and client.api_key and session.api_key == client.api_key:
             self._session = session.touched(self.clock())

@@ -17,21 +17,28 @@ from pathlib import Path
 from typing import Any
 
 from ..api import M2MClient
-from ..errors import DiskFull, Interrupted, M2mdlError
+from ..bands import resolve_bands
+from ..errors import DiskFull, ExitCode, Interrupted, M2mdlError
 from ..http import USER_AGENT
+from ..layout import DEFAULT_LAYOUT, file_path
 from ..manifest import Item, Manifest, Status, new_run_id
 from ..models import Product, Scene
+from ..stac import parse_checksum
 from ..transfer import (
     DirectoryLock,
     NullSink,
     ProgressSink,
     TransferOptions,
-    safe_join,
 )
+from .checksums import Checksums, lookup
 from .context import Context
 from .fetch import Fetcher
+from .guard import PlanTooLarge, PlanTotals, check_plan
+from .ids import without_options
+from .ondisk import OnDisk, RunManifest
 from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
-from .present import already_present
+from .present import Present, already_present
+from .runs import registered
 
 log = logging.getLogger("m2mdl.workflow")
 
@@ -51,8 +58,26 @@ class DownloadSpec:
     workers: int = 4
     segments: int = 4
     deadline: float | None = None  # seconds from the start of the run
+    verify_existing: bool = False  # re-hash every present file before skipping it
+    require_checksums: bool = False  # a file without a published checksum fails
     arguments: dict[str, Any] = field(default_factory=dict)  # for the manifest, no secrets
-    aoi: Any = None  # GeoJSON of the AOI, for the manifest
+    aoi: Any = None  # GeoJSON of the AOI (any GeoJSON geometry), for the manifest
+    break_lock: bool = False  # --break-lock: take over a lock whose holder may live
+    layout: str = DEFAULT_LAYOUT  # "scene" (OUT/<display id>/) or "flat" (m2mdl.layout)
+    metadata: bool = True  # with bands: the MTL files come along (--no-metadata: False)
+    extract: bool = False  # bundles: extract into OUT/<display id>/ (m2mdl.extract)
+    keep_tar: bool = False  # with extract: keep the .tar once every member is in place
+    limit_rate: int | None = None  # bytes/s for all transfers together (--limit-rate)
+    #: (id, reason) for scenes the caller could not find (unknown ids): reported as
+    #: ``unavailable`` in the summary and the manifest; the run exits 6.
+    unavailable: tuple[tuple[str, str], ...] = ()
+    #: The plan guard (m2mdl.workflow.guard): the limit in bytes (0: none), --yes, whether
+    #: someone can be asked, and how.
+    max_size: int = 0
+    size_scale: float = 1.0  # files are this fraction of their real size (the sandbox)
+    yes: bool = False
+    interactive: bool = False
+    confirm: Callable[[str], bool] | None = None
 
 
 @dataclass
@@ -92,6 +117,14 @@ class Outcome:
             "sizes_known": all(f.size is not None for f in self.plan.files),
         }
 
+    def kinds(self) -> dict[str, int]:
+        """Failed items per error kind (``checksum_mismatch``, ``no_checksum``, ...)."""
+        counts: dict[str, int] = {}
+        for item in self.manifest.items.values() if self.manifest else ():
+            if item.status is Status.FAILED and item.error_kind:
+                counts[item.error_kind] = counts.get(item.error_kind, 0) + 1
+        return counts
+
     @property
     def incomplete(self) -> int:
         """Files that failed, are still preparing or pending, plus unavailable scenes."""
@@ -105,6 +138,17 @@ class Outcome:
 
 
 ProgressFactory = Callable[[int, "int | None"], ProgressSink]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A run's plan before anything is written: files, what is on disk, what to fetch."""
+
+    plan: Plan
+    present: dict[str, Present]
+    extracted: dict[str, list[Item]]  # bundles extracted by an earlier run: their members
+    todo: list[PlannedFile]
+    total: int | None  # bytes to fetch, None when a size is unknown
 
 
 def run_download(
@@ -135,9 +179,36 @@ def run_download(
     )
     if spec.dry_run:
         return run.dry_run()
-    spec.out_dir.mkdir(parents=True, exist_ok=True)
-    with DirectoryLock(spec.out_dir):
+    with registered(run.label, spec.out_dir):
         return run.execute()
+
+
+def _unknown_scene(name: str, dataset: str, reason: str) -> dict[str, Any]:
+    """The manifest's scene entry for an id M2M does not know (only the id is known)."""
+    return {
+        "entity_id": name,
+        "display_id": name,
+        "dataset": dataset,
+        "acquired": None,
+        "cloud_cover": None,
+        "wrs_path": None,
+        "wrs_row": None,
+        "publish_date": None,
+        "footprint": None,
+        "status": "unavailable",
+        "reason": reason,
+    }
+
+
+def _m2m_checksums(products: Sequence[Product]) -> dict[str, str]:
+    """File name -> SHA-512 from download-options' ``checksum`` fields that carry a value."""
+    found: dict[str, str] = {}
+    for product in products:
+        for each in (product, *product.secondary):
+            digest = parse_checksum(each.checksum)
+            if digest is not None:
+                found.setdefault(each.file_name, digest)
+    return found
 
 
 class _Run:
@@ -158,7 +229,7 @@ class _Run:
         self.requested = False
         self.run_id = new_run_id()
         self.label = f"m2mdl_{self.run_id}"
-        self.manifest = Manifest(
+        self.manifest = RunManifest(
             spec.out_dir,
             self.run_id,
             "download",
@@ -169,6 +240,16 @@ class _Run:
             label=self.label,
         )
         self.manifest.scenes = [s.to_json() | {"status": "found"} for s in scenes]
+        self.checksums: Checksums | None = None
+        self.m2m_checksums: dict[str, str] = {}
+        self.ondisk = OnDisk(
+            self.manifest,
+            spec.out_dir,
+            extract=spec.extract,
+            keep_tar=spec.keep_tar,
+            warn=ctx.reporter.warn,
+            stopped=stop.is_set,
+        )
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -183,64 +264,145 @@ class _Run:
             else []
         )
         plan = self._plan(products)
-        present = already_present(plan.files, self.spec.out_dir)
+        present = already_present(plan.files, self.spec.out_dir, layout=self.spec.layout)
         return Outcome(plan, frozenset(present))
 
     def execute(self) -> Outcome:
-        """The whole run; the manifest is saved whatever happens."""
-        exit_code = 1
+        """The whole run, with the directory locked. The plan is made and checked by the
+        guard before anything but the lock is written under OUT (a refused plan leaves no
+        trace there); from then on the manifest is saved whatever happens."""
         try:
-            outcome = self._execute()
+            self.spec.out_dir.mkdir(parents=True, exist_ok=True)
+            with DirectoryLock(self.spec.out_dir, break_lock=self.spec.break_lock):
+                return self._recorded()
+        finally:
+            self._remove_server_state()
+            self.ctx.close()
+
+    def _recorded(self) -> Outcome:
+        """Prepare and run; the manifest records the end whatever happens, except for a
+        plan the guard refused (nothing was started: no trace under OUT)."""
+        exit_code, refused = int(ExitCode.BUG), False
+        try:
+            outcome = self._execute(self._prepare())
             exit_code = outcome.exit_code
             return outcome
+        except PlanTooLarge:
+            refused = True
+            raise
         except M2mdlError as exc:
             exit_code = int(exc.exit_code)
             raise
         except KeyboardInterrupt:
-            exit_code = 130
+            exit_code = int(ExitCode.INTERRUPTED)
             raise
         finally:
-            self._remove_server_state()
-            self.manifest.finish(exit_code)
-            self.ctx.close()
+            if not refused:
+                self.manifest.finish(exit_code)
 
-    def _execute(self) -> Outcome:
-        self.manifest.save()
+    def _prepare(self) -> _Prepared | None:
+        """download-options, the plan, what is already on disk, and the plan guard.
+
+        Reads OUT but writes nothing there (the manifest comes after). None when there is
+        no scene to ask about.
+        """
         if not self.scenes:
-            self.ctx.reporter.warn("no scenes found: nothing to download")
-            return Outcome(Plan((), ()), frozenset(), self.manifest, 0)
+            return None
+        self.ctx.phases.phase(f"asking M2M for the files of {len(self.scenes)} scene(s)")
         products = self._options()
         plan = self._plan(products)
-        present = already_present(plan.files, self.spec.out_dir)
-        self._record(plan, present)
-        todo = [f for f in plan.files if f.key not in present]
+        self.m2m_checksums = _m2m_checksums(products)
+        present = already_present(
+            plan.files,
+            self.spec.out_dir,
+            checksums=lambda: self._checksums(plan),
+            verify_existing=self.spec.verify_existing,
+            warn=self.ctx.reporter.warn,
+            layout=self.spec.layout,
+        )
+        extracted = self.ondisk.extracted_before(plan.files, present)
+        todo = [f for f in plan.files if f.key not in present and f.key not in extracted]
+        sizes = [f.size for f in todo]
+        total = None if None in sizes else sum(s or 0 for s in sizes)
+        self.ctx.phases.plan_line(len(self.scenes), len(plan.files), len(present), total)
         log.info(
             "plan: %d file(s) over %d scene(s); %d already present, %d to fetch",
             len(plan.files),
             len(self.scenes),
-            len(present),
+            len(present) + len(extracted),
             len(todo),
         )
-        if todo and not self.stop.is_set():
-            self.requested = True
-            sizes = [f.size for f in todo]
-            total = None if None in sizes else sum(s or 0 for s in sizes)
-            fetcher = Fetcher(
-                self.client,
-                self.manifest,
-                self.label,
-                self._options_for_engine(),
-                self.progress(len(todo), total),
-                self.stop,
-                self.ctx.reporter,
-            )
-            fetcher.request(todo, self._data_groups(todo))
-            fetcher.transfer_available()
-            fetcher.wait_for_preparing(self._wait_until())
+        self._guard(todo)
+        return _Prepared(plan, present, extracted, todo, total)
+
+    def _execute(self, prepared: _Prepared | None) -> Outcome:
+        self.manifest.save()
+        if prepared is None:
+            return self._nothing_found()
+        plan, present = prepared.plan, prepared.present
+        self._record(plan, present, prepared.extracted)
+        if prepared.todo and not self.stop.is_set():
+            self._fetch(plan, prepared.todo, prepared.total)
+        self.ondisk.extract_all(lambda: self._checksums(plan))
+        self.ondisk.update_catalog(plan, self.scenes, lambda: self._checksums(plan))
         self._raise_for_run_wide_failures()
         outcome = Outcome(plan, frozenset(present), self.manifest)
-        outcome.exit_code = 6 if outcome.incomplete else 0
+        outcome.exit_code = int(ExitCode.INCOMPLETE if outcome.incomplete else ExitCode.OK)
         return outcome
+
+    def _nothing_found(self) -> Outcome:
+        """No scene to ask M2M about: every id was unknown, or the search found nothing."""
+        plan = Plan((), self.spec.unavailable)
+        if not plan.unavailable:
+            self.ctx.reporter.warn("no scenes found: nothing to download")
+            return Outcome(plan, frozenset(), self.manifest, int(ExitCode.OK))
+        self._record(plan, {}, {})
+        return Outcome(plan, frozenset(), self.manifest, int(ExitCode.INCOMPLETE))
+
+    def _guard(self, todo: Sequence[PlannedFile]) -> None:
+        """Ask, or refuse, before a plan over --max-size reaches the server's queue."""
+        spec = self.spec
+        if not todo or spec.yes or spec.max_size <= 0:
+            return
+        check_plan(
+            PlanTotals.of(todo, frozenset(), self.spec.size_scale),
+            spec.max_size,
+            yes=spec.yes,
+            dry_run=False,
+            interactive=spec.interactive,
+            confirm=spec.confirm or (lambda _question: False),
+        )
+
+    def _fetch(self, plan: Plan, todo: Sequence[PlannedFile], total: int | None) -> None:
+        """download-request, transfer what is ready, wait for what is preparing."""
+        self.requested = True
+        self.ondisk.held(todo)
+        fetcher = Fetcher(
+            self.client,
+            self.manifest,
+            self.label,
+            self._options_for_engine(),
+            self.progress(len(todo), total),
+            self.stop,
+            self.ctx.reporter,
+            checksums=self._checksums(plan),
+            require_checksums=self.spec.require_checksums,
+            hold=self.ondisk.hold,
+        )
+        self.ctx.phases.phase(f"requesting {len(todo)} file(s)")
+        fetcher.request(todo, self._data_groups(todo))
+        self.ctx.phases.request_line(len(fetcher.ready), len(fetcher.preparing))
+        fetcher.transfer_available()
+        fetcher.wait_for_preparing(self._wait_until())
+
+    def _checksums(self, plan: Plan) -> Checksums:
+        """The run's expected checksums, looked up once (STAC), when first needed."""
+        if self.checksums is None:
+            products = {f.scene_display_id for f in plan.files}
+            self.checksums = lookup(self.ctx.settings, products, self.ctx.reporter)
+            for name, digest in self.m2m_checksums.items():
+                self.checksums.m2m.setdefault(name, digest)
+        return self.checksums
 
     def _raise_for_run_wide_failures(self) -> None:
         """A signal or a full disk ends the whole run: say so, not "N files failed"."""
@@ -249,6 +411,8 @@ class _Run:
         kinds = {i.error_kind for i in self.manifest.items.values()}
         if "disk_full" in kinds:
             raise DiskFull(f"no space left on the device of {self.spec.out_dir.resolve()}")
+        if self.manifest.save_error is not None:
+            raise self.manifest.save_error
 
     def _options(self) -> list[Product]:
         list_id = self.label
@@ -258,39 +422,91 @@ class _Run:
         products = self.client.download_options(
             self.spec.dataset, list_id=list_id, file_groups=self.spec.filetype == "band_group"
         )
-        wanted = set(ids)  # lists can hold stale scenes from older sessions (NB25 anomaly)
+        wanted = set(ids)  # lists can hold stale scenes from older sessions
         products = [p for p in products if p.entity_id in wanted]
         log.info("download-options: %d product(s) for %d scene(s)", len(products), len(ids))
         return products
 
     def _plan(self, products: Sequence[Product]) -> Plan:
-        return make_plan(
-            self.spec.filetype, products, bands=self.spec.bands, groups=self.spec.groups
+        """The files to fetch, and every scene that has none to offer, with the reason
+        (unknown ids, scenes download-options left out, scenes without the file type)."""
+        spec = self.spec
+        bands = (
+            resolve_bands(spec.dataset, spec.bands, no_metadata=not spec.metadata)
+            if spec.bands
+            else None
         )
+        plan = make_plan(spec.filetype, products, bands=bands, groups=spec.groups)
+        missing = without_options(self.scenes, products)
+        return Plan(plan.files, (*spec.unavailable, *missing, *plan.unavailable))
 
-    def _record(self, plan: Plan, present: dict[str, str | None]) -> None:
+    def _record(
+        self,
+        plan: Plan,
+        present: dict[str, Present],
+        extracted: dict[str, list[Item]],
+    ) -> None:
+        """Every planned file as a manifest item (bundles extracted earlier as their
+        members), and every unavailable scene."""
         for planned in plan.files:
-            path = safe_join(self.spec.out_dir, planned.file_name)
+            if planned.key in extracted:
+                for member in extracted[planned.key]:
+                    self.manifest.add(member)
+                continue
+            found = present.get(planned.key)
+            path = (
+                found.where
+                if found is not None and found.where is not None
+                else file_path(
+                    self.spec.out_dir,
+                    planned.scene_display_id,
+                    planned.file_name,
+                    self.spec.layout,
+                )
+            )
             item = Item(
                 key=planned.key,
                 entity_id=planned.scene_entity_id,
                 display_id=planned.scene_display_id,
                 product=planned.product,
                 file_name=path.name,
-                path=path.name,
+                path=path.relative_to(self.spec.out_dir).as_posix(),
                 size=planned.size,
             )
-            if planned.key in present:
-                item.status = Status.SKIPPED
-                item.sha256 = present[planned.key]
-                item.size = path.stat().st_size
+            if found is not None:
+                self._skipped(item, found)
             self.manifest.add(item)
-        reasons = dict(plan.unavailable)
-        for scene in self.manifest.scenes:
-            if scene["display_id"] in reasons:
-                scene["status"] = "unavailable"
-                scene["reason"] = reasons[scene["display_id"]]
+        self._mark_unavailable(plan.unavailable)
         self.manifest.save()
+
+    def _skipped(self, item: Item, found: Present) -> None:
+        """A file already on disk: carry its record over (a bundle to extract waits)."""
+        item.status = Status.SKIPPED
+        item.sha512, item.size, item.mtime_ns = found.sha512, found.size, found.mtime_ns
+        item.verified, item.verify_note = found.verified, found.verify_note
+        item.members = found.members
+        if self.spec.require_checksums and found.verified in (None, "size"):
+            item.status = Status.FAILED
+            item.error_kind = "no_checksum"
+            item.last_error = "no published checksum (--require-checksums); file kept"
+        elif self.ondisk.wants(item):
+            item.status = Status.PENDING  # done once its members are in place
+            self.ondisk.hold.add(item.key)
+            self.ondisk.queue.append(item.key)
+
+    def _mark_unavailable(self, unavailable: Sequence[tuple[str, str]]) -> None:
+        """Scenes with nothing to download get ``unavailable`` and the reason; ids M2M does
+        not know get an entry of their own."""
+        reasons = dict(unavailable)
+        known = set()
+        for scene in self.manifest.scenes:
+            for name in (scene["display_id"], scene["entity_id"]):
+                if name in reasons:
+                    scene["status"], scene["reason"] = "unavailable", reasons[name]
+                    known.add(name)
+        for name, reason in unavailable:
+            if name not in known:
+                self.manifest.scenes.append(_unknown_scene(name, self.spec.dataset, reason))
 
     def _data_groups(self, todo: Sequence[PlannedFile]) -> list[dict[str, Any]]:
         """For band groups: a second scene list of the files' secondary entity ids."""
@@ -322,6 +538,7 @@ class _Run:
             verify_tls=settings.verify_tls,
             stall_seconds=settings.stall_seconds,
             user_agent=USER_AGENT,
+            limit_rate=self.spec.limit_rate,
         )
 
     def _wait_until(self) -> float:

@@ -2,7 +2,7 @@
 
 download-request answers with download ids and signed URLs, but which URL belongs to which
 planned file has to be worked out: 2025 responses carry ``entityId`` in each item, 2020-2024
-ones do not (../shared/m2m-api.md §2.14). Items are matched by entity id, then by the file
+ones do not (docs/design.md, "M2M API"). Items are matched by entity id, then by the file
 name in the URL path (landsatlook ``/data/...`` URLs) or the ``landsat_product_id`` query
 (``gen-bundle`` URLs), and only then through one download-retrieve, whose items always carry
 entity and display ids.
@@ -11,23 +11,26 @@ entity and display ids.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..api import M2MClient
 from ..errors import DownloadError
-from ..http import strip_query
+from ..http import make_download_session, strip_query
 from ..manifest import Manifest, Status
 from ..models import DownloadItem, RequestResult
+from ..stac import parse_checksum
 from ..transfer import FileJob, FileResult, ProgressSink, TransferOptions, run_transfers
+from .checksums import SIZE, Checksums, bundle_label, members_json
 from .context import Reporter
 from .plan import PlannedFile
 
-#: M2M batches: landsatlinks found larger download-requests unreliable (m2m-api.md §2.14).
+#: M2M batches: landsatlinks found larger download-requests unreliable.
 log = logging.getLogger("m2mdl.workflow")
 
 REQUEST_BATCH = 1000
@@ -38,11 +41,31 @@ POLL_FIRST, POLL_MAX = 5.0, 30.0
 UNFINISHED_KINDS = frozenset({"interrupted", "deadline"})
 
 
-class ManifestSink:
-    """Forwards engine events to the UI and records state changes in the manifest."""
+#: error_kind of a file that has no published checksum under --require-checksums.
+NO_CHECKSUM = "no_checksum"
 
-    def __init__(self, manifest: Manifest, ui: ProgressSink) -> None:
+
+class ManifestSink:
+    """Forwards engine events to the UI and records state changes in the manifest.
+
+    ``labels`` maps a key to the label its expected checksum earns (``usgs-stac``, ``m2m``)
+    and the note to record when there is none; ``require`` makes a file published without
+    any published checksum a failure (the file stays: nothing shows it is wrong). A file
+    whose key is in ``hold`` stays ``pending`` when it arrives: a later step finishes it.
+    """
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        ui: ProgressSink,
+        *,
+        require: bool = False,
+        hold: Collection[str] = (),
+    ) -> None:
         self.manifest, self.ui = manifest, ui
+        self.labels: dict[str, tuple[str, str | None]] = {}
+        self.require = require
+        self.hold = hold
 
     def file_started(self, key: str, name: str, total: int | None, done: int) -> None:
         """Mark the item downloading."""
@@ -65,22 +88,51 @@ class ManifestSink:
         the next run, so it stays ``pending`` (the exit code still says the run is incomplete).
         """
         if result.ok:
-            status = Status.DONE
+            # a bundle to extract is done once its members are in place (workflow.ondisk)
+            status = Status.PENDING if result.key in self.hold else Status.DONE
         elif result.error_kind in UNFINISHED_KINDS:
             status = Status.PENDING
         else:
             status = Status.FAILED
+        changes: dict[str, Any] = self._verification(result) if result.ok else {}
+        if changes.get("verified") == SIZE and self.require:
+            status = Status.FAILED
+            changes |= {
+                "last_error": "no published checksum (--require-checksums); the file is kept",
+                "error_kind": NO_CHECKSUM,
+            }
         self.manifest.update(
             result.key,
-            status=status,
-            sha256=result.sha256,
-            size=result.size if result.ok else None,
-            attempts=result.attempts,
-            bytes_received=result.bytes_received,
-            last_error=result.error,
-            error_kind=result.error_kind,
+            **{
+                "status": status,
+                "sha512": result.sha512,
+                "size": result.size if result.ok else None,
+                "attempts": result.attempts,
+                "bytes_received": result.bytes_received,
+                "last_error": result.error,
+                "error_kind": result.error_kind,
+                **changes,
+            },
         )
         self.ui.file_finished(result)
+
+    def _verification(self, result: FileResult) -> dict[str, Any]:
+        """The manifest fields that say how a published file was checked."""
+        label, note = self.labels.get(result.key, (SIZE, None))
+        if result.members is not None:
+            label = bundle_label(result.members)
+        elif not result.checksum_checked:
+            label = SIZE
+        try:
+            mtime_ns: int | None = os.stat(result.dest).st_mtime_ns
+        except OSError:
+            mtime_ns = None
+        return {
+            "verified": label,
+            "verify_note": note if label == SIZE else None,
+            "members": members_json(result.members, result.members_sha512),
+            "mtime_ns": mtime_ns,
+        }
 
 
 class Fetcher:
@@ -95,10 +147,14 @@ class Fetcher:
         sink: ProgressSink,
         stop: threading.Event,
         reporter: Reporter,
+        checksums: Checksums | None = None,
+        require_checksums: bool = False,
+        hold: Collection[str] = (),
     ) -> None:
         self.client, self.manifest, self.label = client, manifest, label
         self.options, self.stop, self.reporter = options, stop, reporter
-        self.sink = ManifestSink(manifest, sink)
+        self.checksums = checksums or Checksums()
+        self.sink = ManifestSink(manifest, sink, require=require_checksums, hold=hold)
         self.files: dict[str, PlannedFile] = {}
         self.ready: dict[str, DownloadItem] = {}  # key -> item with a usable URL
         self.preparing: dict[str, DownloadItem] = {}
@@ -156,6 +212,9 @@ class Fetcher:
             )
             if key is None:
                 continue
+            digest = parse_checksum(item.checksum)
+            if digest is not None:
+                self.checksums.m2m.setdefault(self.files[key].file_name, digest)
             if ready and item.url:
                 self.ready[key] = item
                 self.preparing.pop(key, None)
@@ -181,12 +240,18 @@ class Fetcher:
             return
         jobs = [self._job(k) for k in keys]
         self.transferred.update(keys)
-        run_transfers(jobs, self.options, self.sink, stop=self.stop)
+        run_transfers(
+            jobs, self.options, self.sink, stop=self.stop, session_factory=make_download_session
+        )
 
     def _job(self, key: str) -> FileJob:
         planned, item = self.files[key], self.ready[key]
         dest = self.manifest.out_dir / self.manifest.items[key].path
+        dest.parent.mkdir(parents=True, exist_ok=True)  # OUT/<display id>/ (scene layout)
         assert item.url is not None
+        is_tar = planned.kind == "tar"
+        expected, label = (None, SIZE) if is_tar else self.checksums.expected(planned.file_name)
+        self.sink.labels[key] = (label, self.checksums.note())
         return FileJob(
             key=key,
             url=item.url,
@@ -194,6 +259,8 @@ class Fetcher:
             expected_size=planned.size,
             kind=planned.kind,
             refresh_url=partial(self._refresh, key),
+            expected_sha512=expected,
+            check_members=self.checksums.member_check() if is_tar else None,
         )
 
     def _refresh(self, key: str) -> str:

@@ -11,7 +11,8 @@ from ..errors import ApiError, InputError
 from ..models import FileGroup, Product
 from .plan import secondary_files
 
-#: download-options accepts long id lists; landsatlinks batches 5,000 (m2m-api.md §2.13).
+#: download-options accepts long id lists; landsatlinks batches 5,000 (docs/design.md,
+#: "M2M API").
 OPTIONS_BATCH = 5000
 
 

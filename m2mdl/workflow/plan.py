@@ -1,8 +1,8 @@
 """Turn download-options into the list of files a run will fetch. Pure functions, no I/O.
 
-Three file types, as in the official USGS notebook (../shared/m2m-api.md §4):
+Three file types, as in the official USGS notebook (docs/design.md, "M2M API"):
 - ``bundle``: one ``.tar`` per scene, the available non-folder product (ls_zip preferred,
-  dds_ms as fallback: which one is available changes over time, §2.13);
+  dds_ms as fallback: which one is available changes over time);
 - ``band``: single files from the scenes' ``secondaryDownloads``, optionally filtered by band;
 - ``band_group``: every file of the chosen band groups (requested through ``dataGroups``).
 Each of the four products of an L2 scene carries the same secondaryDownloads list, so
@@ -13,16 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import InputError
 from ..models import Product, band_of
 
+if TYPE_CHECKING:
+    from ..bands import BandSelection
+
 FILETYPES = ("band", "bundle", "band_group")
 #: Bundle download systems in order of preference. ls_zip (landsatlook) serves Range requests
 #: reliably and is the one USGS's own notebook picks; dds_ms is the fallback for scenes whose
-#: ls_zip bundle is not yet (or no longer) available (eodag#2349, NB24b).
+#: ls_zip bundle is not yet (or no longer) available (eodag#2349).
 BUNDLE_SYSTEMS = ("ls_zip", "dds_ms", "dds")
-#: Known secondary "band files" datasets (m2m-api.md §3), to save a ``dataset`` call.
+#: Known secondary "band files" datasets, to save a ``dataset`` call.
 BAND_FILE_DATASETS = {
     "5f85f041c828327a": "landsat_band_files_c2_l2",
     "5e81ff5f86d11d08": "landsat_band_files_c2_l1",
@@ -114,14 +118,6 @@ def secondary_files(products: Sequence[Product]) -> list[tuple[Product, Product]
     return list(seen.values())
 
 
-def band_matches(wanted: str, file_name: str) -> bool:
-    """Does a user's band token (``SR_B4``, ``sr_b4.tif``, ``MTL``, ``MTL.xml``) name the file?"""
-    band = band_of(file_name).upper()
-    token = wanted.strip().upper()
-    stem = band.rsplit(".", 1)[0]
-    return token in {band, stem} or band_of(token).upper() == band
-
-
 def _planned(parent: Product, sec: Product, product: str, group: str | None) -> PlannedFile:
     return PlannedFile(
         key=f"{sec.entity_id}/{sec.file_name}",
@@ -137,21 +133,22 @@ def _planned(parent: Product, sec: Product, product: str, group: str | None) -> 
     )
 
 
-def plan_bands(products: Sequence[Product], bands: Sequence[str] = ()) -> Plan:
-    """Single files; every file of each scene when ``bands`` is empty.
+def plan_bands(products: Sequence[Product], bands: BandSelection | None = None) -> Plan:
+    """Single files; every file of each scene when ``bands`` is None or empty.
 
     Raises:
         InputError: a requested band matches no file of any scene (lists the known bands).
     """
     pairs = [(p, s) for p, s in secondary_files(products) if s.available or s.bulk_available]
-    unknown = [b for b in bands if not any(band_matches(b, s.file_name) for _, s in pairs)]
-    if unknown and pairs:
+    wanted = bands if bands is not None and bands.tokens else None
+    unknown = wanted.missing(s.file_name for _, s in pairs) if wanted and pairs else []
+    if unknown:
         known = sorted({band_of(s.file_name) for _, s in pairs})
         raise InputError(f"unknown band {', '.join(unknown)}; this product has: {', '.join(known)}")
     files = [
         _planned(p, s, band_of(s.file_name), None)
         for p, s in pairs
-        if not bands or any(band_matches(b, s.file_name) for b in bands)
+        if wanted is None or wanted.matches(s.file_name)
     ]
     with_files = {f.scene_entity_id for f in files}
     names = _scene_names(products)
@@ -206,10 +203,10 @@ def make_plan(
     filetype: str,
     products: Sequence[Product],
     *,
-    bands: Sequence[str] = (),
+    bands: BandSelection | None = None,
     groups: Sequence[str] = (),
 ) -> Plan:
-    """Dispatch on the file type.
+    """Dispatch on the file type (``bands``: see :func:`m2mdl.bands.resolve_bands`).
 
     Raises:
         InputError: an unknown file type, band or group.

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import difflib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..aoi import Aoi
 from ..api import M2MClient
-from ..errors import ApiError, DatasetNotFound, InputError
+from ..errors import ApiError, DatasetNotFound, InputError, ParameterError, literal
+from ..m2m_requests import AcquisitionFilter, CloudCoverFilter, SceneFilter
 from ..models import Scene
+from ..util.jsontypes import JsonObject
 
 log = logging.getLogger("m2mdl.workflow")
 SORT_KEYS = ("acquired", "-acquired", "cloud", "-cloud", "path_row")
@@ -36,32 +38,35 @@ class SearchQuery:
     page_size: int = 1000
 
     def __post_init__(self) -> None:
+        """Check the values; errors name the parameters (the CLI re-spells them as flags)."""
         if self.start and self.end and self.start > self.end:
-            raise InputError(f"--start {self.start} is after --end {self.end}")
-        for name, value in (("--cloud-min", self.cloud_min), ("--cloud-max", self.cloud_max)):
+            raise ParameterError(f"${{start}} {self.start} is after ${{end}} {self.end}")
+        for name, value in (("cloud_min", self.cloud_min), ("cloud_max", self.cloud_max)):
             if value is not None and not 0 <= value <= 100:
-                raise InputError(f"{name} {value:g} is outside 0..100")
+                raise ParameterError(f"${{{name}}} {value:g} is outside 0..100")
         if (
             self.cloud_min is not None
             and self.cloud_max is not None
             and self.cloud_min > self.cloud_max
         ):
-            raise InputError(
-                f"--cloud-min {self.cloud_min:g} is above --cloud-max {self.cloud_max:g}"
+            raise ParameterError(
+                f"${{cloud_min}} {self.cloud_min:g} is above ${{cloud_max}} {self.cloud_max:g}"
             )
         bad = [m for m in self.months if not 1 <= m <= 12]
         if bad:
-            raise InputError(f"--months {bad[0]} is not a month (1..12)")
+            raise ParameterError(f"${{months}} {bad[0]} is not a month (1..12)")
         if self.path is not None and not 1 <= self.path <= 233:
-            raise InputError(f"--path {self.path} is outside WRS-2 paths 1..233")
+            raise ParameterError(f"${{path}} {self.path} is outside WRS-2 paths 1..233")
         if self.row is not None and not 1 <= self.row <= 248:
-            raise InputError(f"--row {self.row} is outside WRS-2 rows 1..248")
+            raise ParameterError(f"${{row}} {self.row} is outside WRS-2 rows 1..248")
         if self.limit is not None and self.limit < 1:
-            raise InputError(f"--limit {self.limit} must be at least 1")
+            raise ParameterError(f"${{limit}} {self.limit} must be at least 1")
         if self.sort is not None and self.sort not in SORT_KEYS:
-            raise InputError(f"--sort {self.sort!r} is not one of {', '.join(SORT_KEYS)}")
+            raise ParameterError(
+                f"${{sort}} {literal(repr(self.sort))} is not one of {', '.join(SORT_KEYS)}"
+            )
         if self.aoi is None and self.path is None:
-            raise InputError("give an area (--aoi, --bbox or --point) or a WRS --path/--row")
+            raise ParameterError("give an area (${aoi}) or a WRS ${path}/${row}")
 
 
 @dataclass
@@ -74,31 +79,31 @@ class SearchResult:
 
 
 def scene_filter(
-    query: SearchQuery, spatial: dict[str, Any] | None, metadata: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The ``sceneFilter`` object of a scene-search request."""
-    out: dict[str, Any] = {}
-    if spatial is not None:
-        out["spatialFilter"] = spatial
+    query: SearchQuery, spatial: JsonObject | None, metadata: JsonObject | None
+) -> SceneFilter:
+    """The ``sceneFilter`` of a scene-search request (an open end is the mission's first day,
+    or today)."""
+    acquisition = None
     if query.start or query.end:
-        out["acquisitionFilter"] = {
-            "start": (query.start or dt.date(1972, 7, 23)).isoformat(),
-            "end": (query.end or dt.date.today()).isoformat(),
-        }
+        acquisition = AcquisitionFilter(
+            query.start or dt.date(1972, 7, 23), query.end or dt.date.today()
+        )
+    cloud = None
     if query.cloud_min is not None or query.cloud_max is not None:
-        out["cloudCoverFilter"] = {
-            "min": query.cloud_min or 0,
-            "max": query.cloud_max if query.cloud_max is not None else 100,
-            "includeUnknown": False,
-        }
-    if query.months:
-        out["seasonalFilter"] = sorted(set(query.months))
-    if metadata is not None:
-        out["metadataFilter"] = metadata
-    return out
+        cloud = CloudCoverFilter(
+            min=query.cloud_min or 0,
+            max=query.cloud_max if query.cloud_max is not None else 100,
+        )
+    return SceneFilter(
+        spatial=spatial,
+        acquisition=acquisition,
+        cloud_cover=cloud,
+        months=query.months,
+        metadata=metadata,
+    )
 
 
-def path_row_filter(client: M2MClient, query: SearchQuery) -> dict[str, Any] | None:
+def path_row_filter(client: M2MClient, query: SearchQuery) -> JsonObject | None:
     """A metadataFilter on WRS path/row, with the field ids of this dataset (dataset-filters)."""
     if query.path is None and query.row is None:
         return None
@@ -119,13 +124,19 @@ def path_row_filter(client: M2MClient, query: SearchQuery) -> dict[str, Any] | N
 
 
 def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> Iterator[Scene]:
-    """Scenes of every page of every polygon, de-duplicated, up to ``query.limit``.
+    """Scenes of every page of every spatial filter, de-duplicated, up to ``query.limit``.
 
-    A MultiPolygon AOI is searched polygon by polygon (whether M2M accepts MultiPolygon
-    geoJson is not documented) and merged by entity id.
+    A MultiPolygon AOI of a few polygons is searched polygon by polygon (whether M2M accepts
+    MultiPolygon geoJson is not documented) and merged by entity id. An AOI of more than
+    ``m2mdl.aoi.MAX_SEPARATE_SEARCHES`` polygons is searched once over its bounding box, and
+    only scenes whose footprint meets one of its polygons are kept: the number of calls no
+    longer grows with the number of polygons. The limit is then applied here, after that
+    filter, rather than sent to the server.
     """
     metadata = path_row_filter(client, query)
-    spatials: Sequence[dict[str, Any] | None] = query.aoi.spatial_filters() if query.aoi else [None]
+    aoi = query.aoi
+    spatials: Sequence[JsonObject | None] = aoi.search_filters() if aoi else [None]
+    filtered = aoi is not None and aoi.merged_search
     seen: set[str] = set()
     for spatial in spatials:
         remaining = None if query.limit is None else query.limit - len(seen)
@@ -134,16 +145,21 @@ def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> 
         pages = client.iter_search_pages(
             query.dataset,
             scene_filter(query, spatial, metadata),
-            limit=remaining,
+            limit=None if filtered else remaining,
             page_size=query.page_size,
         )
         for page in pages:
             result.pages += 1
             result.total_hits += page.total_hits if page.starting_number == 1 else 0
             for scene in page.scenes:
-                if scene.entity_id not in seen and _wanted(scene, query):
-                    seen.add(scene.entity_id)
-                    yield scene
+                if scene.entity_id in seen or not _wanted(scene, query):
+                    continue
+                if filtered and aoi is not None and not aoi.intersects_footprint(scene.footprint):
+                    continue
+                seen.add(scene.entity_id)
+                yield scene
+                if query.limit is not None and len(seen) >= query.limit:
+                    return
 
 
 def _wanted(scene: Scene, query: SearchQuery) -> bool:
@@ -157,14 +173,17 @@ def _wanted(scene: Scene, query: SearchQuery) -> bool:
 
 
 def search(client: M2MClient, query: SearchQuery) -> SearchResult:
-    """Run a search and collect every scene (sorted if asked).
+    """Run a search and collect every scene (sorted if asked, then limited).
 
     Raises:
         DatasetNotFound: the dataset does not exist (the hint names close matches).
     """
     result = SearchResult()
+    # --sort orders every match, then --limit keeps the first N: the limit cannot be sent to
+    # the server, which would return N scenes in its own order and sort only those.
+    paging = dataclasses.replace(query, limit=None) if query.sort else query
     try:
-        result.scenes = list(iter_scenes(client, query, result))
+        result.scenes = list(iter_scenes(client, paging, result))
     except ApiError as exc:
         if isinstance(exc, DatasetNotFound) or (exc.code or "").startswith("DATASET"):
             raise unknown_dataset(client, query.dataset, exc) from exc
@@ -174,10 +193,11 @@ def search(client: M2MClient, query: SearchQuery) -> SearchResult:
     )
     if query.sort:
         result.scenes.sort(key=_sort_key(query.sort), reverse=query.sort.startswith("-"))
+        del result.scenes[query.limit or len(result.scenes) :]
     return result
 
 
-def _sort_key(sort: str) -> Any:
+def _sort_key(sort: str) -> Callable[[Scene], tuple[object, ...] | dt.date]:
     name = sort.lstrip("-")
     if name == "cloud":
         return lambda s: (s.cloud_cover is None, s.cloud_cover or 0.0)

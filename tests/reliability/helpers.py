@@ -2,7 +2,9 @@
 
 Every check here is strict about the project's promise: a final-named file in the output
 directory always has the sandbox's bytes, manifests and journals are always valid JSON, and
-nothing else than finals, ``.part``, ``.part.json``, the lock and manifests is there.
+nothing else than finals, ``.part``, ``.part.json``, the lock and manifests is there, plus
+the local STAC catalog (``catalog.json`` and one item per scene folder) and, in the scene
+layout, one folder per scene (``OUT/<display id>/``) holding the same kinds of files.
 """
 
 from __future__ import annotations
@@ -35,7 +37,11 @@ MANIFEST_RE = re.compile(r"^m2mdl-manifest-.+\.json$")
 #: never final-named; a SIGKILL between create and rename can leave one behind.
 TEMP_RE = re.compile(r"(\.m2mdl-tmp|^\.m2mdl-manifest-.*\.tmp)$")
 STATUSES = {"pending", "downloading", "done", "skipped", "failed", "preparing"}
-#: Bytes a kernel may hold in socket buffers on loopback (send + receive), as the brief says.
+CATALOG_NAME = "catalog.json"
+#: What an extraction leaves in a scene folder besides the members (m2mdl.extract).
+EXTRACT_MARKER = ".m2mdl-extracted.json"
+SCENE_DIR_RE = re.compile(r"^L[COTEM]0\d_L[12][A-Z]{2}_\d{6}_\d{8}_\d{8}_\d{2}_(T1|T2|RT)$")
+#: Bytes a kernel may hold in socket buffers on loopback (send + receive).
 SOCKET_BUFFER = 4 * 2**20
 DEFAULT_TIMEOUT = 120.0
 
@@ -169,8 +175,22 @@ def run_cli(
 
 
 def download_args(out: Path, filetype: str = "bundle", *extra: str) -> list[str]:
-    """``download`` of the notebook query (3 scenes) into ``out``."""
-    return ["download", *NOTEBOOK_QUERY, "--filetype", filetype, "--out", str(out), *extra]
+    """``download`` of the notebook query (3 scenes) into ``out``.
+
+    With ``--bands``, ``--no-metadata`` is added: the files are exactly the bands named
+    (``band_names``), without the MTL files that come along by default.
+    """
+    metadata = ["--no-metadata"] if "--bands" in extra else []
+    return [
+        "download",
+        *NOTEBOOK_QUERY,
+        "--filetype",
+        filetype,
+        "--out",
+        str(out),
+        *extra,
+        *metadata,
+    ]
 
 
 def band_names(bands: Sequence[str]) -> list[str]:
@@ -188,6 +208,15 @@ def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 # --- the output directory ------------------------------------------------------------------
+
+
+def sha512_file(path: Path) -> str:
+    """Streamed SHA-512 hex of a file (what manifests record)."""
+    digest = hashlib.sha512()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sha256_file(path: Path) -> str:
@@ -208,7 +237,11 @@ class OutState:
     journals: list[str] = field(default_factory=list)
     manifests: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> JSON
     temps: list[str] = field(default_factory=list)
+    aside: list[str] = field(default_factory=list)  # NAME.checksum-mismatch
     lock: bool = False
+    catalog: dict[str, Any] | None = None  # OUT/catalog.json
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)  # display id -> STAC item
+    where: dict[str, str] = field(default_factory=dict)  # final name -> path relative to OUT
 
     def newest_manifest(self) -> dict[str, Any]:
         """The manifest of the newest run (run ids sort by time)."""
@@ -229,52 +262,97 @@ def load_manifest(path: Path) -> dict[str, Any]:
         assert isinstance(item, dict), f"{path.name}: item {item!r} is not an object"
         assert item.get("status") in STATUSES, f"{path.name}: bad status in {item}"
         rel = str(item.get("path"))
-        assert "/" not in rel and "\\" not in rel and rel not in ("", ".", ".."), (
+        parts = rel.split("/")
+        assert "\\" not in rel and len(parts) <= 2, f"{path.name}: item path {rel!r}"
+        assert all(p not in ("", ".", "..") for p in parts), (
             f"{path.name}: item path {rel!r} leaves the output directory"
         )
+        assert len(parts) == 1 or SCENE_DIR_RE.match(parts[0]), (
+            f"{path.name}: item path {rel!r} is not in a scene folder"
+        )
     return data
+
+
+def _json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except ValueError as exc:
+        pytest.fail(f"{what} {path.name} is not valid JSON: {exc}")
+
+
+def _classify(path: Path, out: Path, sb: Sandbox, state: OutState, allow_temps: bool) -> None:
+    """One file of OUT or of a scene folder: partial, journal, temporary, aside or final."""
+    name = path.name
+    if name.endswith(".part"):
+        state.parts.append(name)
+    elif name.endswith(".part.json"):
+        _json(path, "journal")
+        state.journals.append(name)
+    elif name.endswith(".checksum-mismatch"):
+        state.aside.append(name)  # bytes kept aside, never under a final name
+    elif TEMP_RE.search(name):
+        assert allow_temps, f"leftover temporary file {path.relative_to(out)}"
+        state.temps.append(name)
+    else:
+        try:
+            expected = sb.expected_sha256(name)
+        except KeyError:
+            pytest.fail(f"unexpected file {name!r} in {path.parent} (not a file the server has)")
+        actual = sha256_file(path)
+        assert actual == expected, f"final-named file {name} has wrong bytes (partial?)"
+        assert name not in state.finals, f"{name} is final in two places"
+        state.finals[name] = actual
+        state.where[name] = path.relative_to(out).as_posix()
+
+
+def _scene_folder(folder: Path, out: Path, sb: Sandbox, state: OutState, allow_temps: bool) -> None:
+    """``OUT/<display id>/``: the scene's files, its STAC item, an extraction marker."""
+    display = folder.name
+    assert SCENE_DIR_RE.match(display), f"unexpected directory {display} in {out}"
+    for path in sorted(folder.iterdir()):
+        assert not path.is_dir(), f"unexpected directory {path.relative_to(out)}"
+        if path.name == f"{display}.json":
+            item = _json(path, "STAC item")
+            assert item.get("type") == "Feature" and item.get("id") == display, path
+            state.items[display] = item
+        elif path.name == EXTRACT_MARKER:
+            _json(path, "extraction marker")
+        else:
+            _classify(path, out, sb, state, allow_temps)
 
 
 def inspect_out(out: Path, sb: Sandbox, *, allow_temps: bool = True) -> OutState:
     """Classify every entry of ``out`` and verify every final-named file's bytes.
 
     Fails the test on a final-named file whose sha256 differs from the sandbox's, on any
-    file the sandbox does not serve, on invalid manifest/journal JSON, on subdirectories.
+    file the sandbox does not serve, on invalid manifest/journal/catalog JSON, on a directory
+    that is not a scene folder, and on a catalog item link whose item is missing.
     """
     state = OutState()
     for path in sorted(out.iterdir()):
         name = path.name
-        assert not path.is_dir(), f"unexpected directory {name} in {out}"
-        if name == LOCK_NAME:
+        if path.is_dir():
+            _scene_folder(path, out, sb, state, allow_temps)
+        elif name == LOCK_NAME:
             state.lock = True
         elif MANIFEST_RE.match(name):
             state.manifests[name] = load_manifest(path)
-        elif name.endswith(".part"):
-            state.parts.append(name)
-        elif name.endswith(".part.json"):
-            try:
-                json.loads(path.read_bytes())
-            except ValueError as exc:
-                pytest.fail(f"journal {name} is not valid JSON: {exc}")
-            state.journals.append(name)
-        elif TEMP_RE.search(name):
-            assert allow_temps, f"leftover temporary file {name}"
-            state.temps.append(name)
+        elif name == CATALOG_NAME:
+            state.catalog = _json(path, "catalog")
         else:
-            try:
-                expected = sb.expected_sha256(name)
-            except KeyError:
-                pytest.fail(f"unexpected file {name!r} in {out} (not a file the server has)")
-            actual = sha256_file(path)
-            assert actual == expected, f"final-named file {name} has wrong bytes (partial?)"
-            state.finals[name] = actual
+            _classify(path, out, sb, state, allow_temps)
+    if state.catalog is not None:
+        assert state.catalog.get("type") == "Catalog", state.catalog
+        for link in state.catalog.get("links", []):
+            if link.get("rel") == "item":
+                assert (out / link["href"]).is_file(), f"catalog links a missing {link['href']}"
     for mname, data in state.manifests.items():
         for item in data["items"]:
             if item["status"] == "done":
                 final = out / item["path"]
                 assert final.is_file(), f"{mname}: done item {item['path']} is not on disk"
-                assert item.get("sha256") == state.finals.get(final.name), (
-                    f"{mname}: done item {item['path']} records a sha256 that differs"
+                assert item.get("sha512") == sha512_file(final), (
+                    f"{mname}: done item {item['path']} records a sha512 that differs"
                 )
     return state
 
@@ -343,3 +421,15 @@ def sent_per_file(sb: Sandbox) -> dict[str, tuple[int, int]]:
         sent, count = totals.get(str(name), (0, 0))
         totals[str(name)] = (sent + int(rec.get("bytes") or 0), count + 1)
     return totals
+
+
+def placed(out: Path, name: str) -> Path:
+    """Where the default (scene) layout puts a downloaded file: ``OUT/<display id>/NAME``
+    for single files, ``OUT/NAME`` for bundles."""
+    return out / name if name.endswith(".tar") else out / name[:40] / name
+
+
+def files_under(out: Path, pattern: str = "*") -> list[Path]:
+    """Files matching ``pattern`` in ``out`` and in its scene folders, sorted by name."""
+    found = [*out.glob(pattern), *out.glob(f"*/{pattern}")]
+    return sorted((p for p in found if p.is_file()), key=lambda p: p.name)

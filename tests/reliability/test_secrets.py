@@ -14,7 +14,15 @@ import pytest
 from m2mdl.sandbox import Sandbox
 
 from ..cli_helpers import NOTEBOOK_QUERY
-from .helpers import CliResult, band_names, cli_env, download_args, inspect_out, run_cli
+from .helpers import (
+    CliResult,
+    band_names,
+    cli_env,
+    download_args,
+    files_under,
+    inspect_out,
+    run_cli,
+)
 
 pytestmark = pytest.mark.reliability
 
@@ -75,15 +83,13 @@ def test_token_and_session_key_never_leak(
     assert keys, "no session key was ever stored"
     secrets = {TOKEN, *keys}
     inspect_out(out, sb)  # manifests valid, finals verified
-    assert sorted(p.name for p in out.iterdir() if p.suffix == ".TIF") == band_names(
-        ("SR_B3", "SR_B4")
-    )
+    assert sorted(p.name for p in files_under(out, "*.TIF")) == band_names(("SR_B3", "SR_B4"))
     places: dict[str, str] = {}
     for i, result in enumerate(runs):
         places[f"run {i} argv"] = " ".join(result.argv)
         places[f"run {i} stdout"] = result.stdout
         places[f"run {i} stderr"] = result.stderr
-    files = [p for p in out.iterdir() if p.is_file()]
+    files = files_under(out)
     for root in (config_dir, state_dir):
         if root.exists():
             files += [p for p in root.rglob("*") if p.is_file() and p != creds]

@@ -16,7 +16,7 @@ def test_level1_search_options_and_files(client: Client) -> None:
     body = dict(ANCHORAGE, datasetName="landsat_ot_c2_l1")
     hits = client.data("scene-search", body)["results"]
     assert [h["displayId"][:10] for h in hits] == ["LC08_L1TP_"] * 3
-    assert hits[0]["entityId"] == "LC80680172020070LGN00"  # same entityId as L2 (NB25)
+    assert hits[0]["entityId"] == "LC80680172020070LGN00"  # same entityId as L2 (2025 notebook)
     opts = client.data(
         "download-options", {"datasetName": "landsat_ot_c2_l1", "entityIds": [hits[0]["entityId"]]}
     )

@@ -45,7 +45,9 @@ def test_download_options_four_products_and_22_files(client: Client) -> None:
     ]
     assert [o["available"] for o in first] == [True, True, True, False]
     assert first[1]["filesize"] == 0 and first[1]["downloadName"] == "C2L2 Tile Product Files"
-    assert opts[0]["entityId"] == "LC80670182020063LGN00"  # ordered by entityId like NB25
+    assert (
+        opts[0]["entityId"] == "LC80670182020063LGN00"
+    )  # ordered by entityId like the 2025 notebook
     sec = first[0]["secondaryDownloads"]
     assert len(sec) == 22 and all(o["secondaryDownloads"] == sec for o in first)
     assert sec[0]["id"] == "5f85f041a2ea6695" and sec[0]["downloadName"] is None
@@ -213,6 +215,10 @@ def test_preparing_downloads_become_available(sandbox_factory: Callable[..., San
     assert requests.get(staging, timeout=10).status_code == 404
     waiting = c.data("download-retrieve", {"label": "prep"})
     assert waiting["available"] == [] and waiting["queueSize"] == 3
+    staged = {p["downloadId"]: p["url"] for p in data["preparingDownloads"]}
+    # not yet ready: status R with the same staging URL download-request gave (docs/sandbox.md)
+    assert {r["downloadId"]: r["url"] for r in waiting["requested"]} == staged
+    assert {r["statusCode"] for r in waiting["requested"]} == {"R"}
     now[0] += 31
     ready = c.data("download-retrieve", {"label": "prep"})
     assert len(ready["available"]) == 3

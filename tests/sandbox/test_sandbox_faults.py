@@ -19,6 +19,16 @@ def _file_records(sb: Sandbox) -> list[dict[str, object]]:
     return [r for r in sb.records() if r["kind"] == "file"]
 
 
+def _settled_records(sb: Sandbox, count: int) -> list[dict[str, object]]:
+    """The file records once ``count`` are logged (a handler logs after its last byte)."""
+    for _ in range(100):
+        records = _file_records(sb)
+        if len(records) >= count:
+            return records
+        time.sleep(0.05)
+    return _file_records(sb)
+
+
 def test_rate_limits_each_connection(sandbox_factory: Factory) -> None:
     sb = sandbox_factory(rate=200_000)
     url = Client.login(sb).file_url()
@@ -151,3 +161,80 @@ def test_api_fail_status_and_garbage(sandbox_factory: Factory) -> None:
     with pytest.raises(ValueError):
         garbage.json()
     assert c.call("permissions")["errorCode"] is None
+
+
+def test_flip_byte_times_flips_one_byte_in_the_middle(sandbox_factory: Factory) -> None:
+    sb = sandbox_factory(flip_byte_times=2)
+    url = Client.login(sb).file_url()
+    good = sb.expected_bytes(B4)
+    bad = requests.get(url, timeout=10)
+    assert bad.status_code == 200 and int(bad.headers["Content-Length"]) == len(good)
+    diffs = [i for i, (a, b) in enumerate(zip(bad.content, good, strict=True)) if a != b]
+    assert diffs == [len(good) // 2]
+    tail = requests.get(url, headers={"Range": "bytes=100-300"}, timeout=10)
+    assert tail.status_code == 206 and len(tail.content) == 201
+    ranged = [i for i, (a, b) in enumerate(zip(tail.content, good[100:301], strict=True)) if a != b]
+    assert ranged == [100]  # the middle of the served range (the file's middle is outside)
+    assert requests.get(url, timeout=10).content == good  # third response: clean
+    assert [r["event"] for r in _settled_records(sb, 3)] == ["flip_byte", "flip_byte", None]
+
+
+def test_zero_body_times_keeps_the_magic_and_the_size(sandbox_factory: Factory) -> None:
+    sb = sandbox_factory(zero_body_times=1)
+    url = Client.login(sb).file_url()
+    good = sb.expected_bytes(B4)
+    bad = requests.get(url, timeout=10).content
+    assert len(bad) == len(good) and bad[:4] == b"II*\x00"
+    assert bad[:8] == good[:8] and not any(bad[8:])
+    assert requests.get(url, timeout=10).content == good
+    bundle = next(iter(Client.login(sb).bundle_urls().values()))
+    first = requests.get(bundle, timeout=30).content
+    assert first[257:262] == b"ustar" and not any(first[512:])
+
+
+def test_mutate_after_zero_from_the_command_line(sandbox_factory: Factory) -> None:
+    from m2mdl.sandbox.__main__ import build_parser, config_from_args
+
+    config = config_from_args(build_parser().parse_args(["--mutate-after", "0"]))
+    assert config.faults.mutate_after == 0
+    config.data_scale = 0.001
+    sb = sandbox_factory(config=config)
+    url = Client.login(sb).file_url()
+    original = sb.expected_bytes(B4)  # version 0: nothing requested yet
+    first = requests.get(url, timeout=10)
+    assert first.content != original and first.content == sb.expected_bytes(B4)
+    assert _settled_records(sb, 1)[0]["event"] == "mutated"
+
+
+def test_clock_skew_shifts_the_date_header(sandbox_factory: Factory) -> None:
+    import email.utils
+
+    sb = sandbox_factory(clock_skew=-3600.0)
+    for url in (sb.stac_url + "/", Client.login(sb).file_url()):
+        sent = email.utils.parsedate_to_datetime(requests.get(url, timeout=10).headers["Date"])
+        lag = time.time() - sent.timestamp()
+        assert 3590 < lag < 3620, url
+
+
+def test_help_lists_the_new_flags() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "m2mdl.sandbox", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    for flag in (
+        "--flip-byte-times",
+        "--zero-body-times",
+        "--stac-down",
+        "--wrong-checksum",
+        "--stac-no-checksums",
+        "--clock-skew",
+        "--mutate-after",
+    ):
+        assert flag in out, flag
+    assert "published file:checksum" in " ".join(out.split())

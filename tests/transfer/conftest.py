@@ -33,4 +33,6 @@ def fast() -> TransferOptions:
         read_timeout=5.0,
         stall_bytes=1024,
         stall_seconds=1.0,
+        split_after=0.0,  # split up front, as soon as connections are spare (test_split.py
+        # covers the default: split late, after measuring the first stream's rate)
     )

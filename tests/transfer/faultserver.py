@@ -1,7 +1,7 @@
 """A loopback HTTP server with fault knobs, for the transfer engine's tests.
 
-Stdlib only (ThreadingHTTPServer on 127.0.0.1, port 0), after downloader.md Appendix A. It
-serves deterministic bytes with ETag, Last-Modified, Range and If-Range, and logs every
+Stdlib only (ThreadingHTTPServer on 127.0.0.1, port 0), after docs/design.md §Transfer engine: fault
+server. It serves deterministic bytes with ETag, Last-Modified, Range and If-Range, and logs every
 request with the body bytes it handed to the kernel, so tests can count re-sent bytes on the
 server side (the client can lie).
 
@@ -28,6 +28,9 @@ scenario tag (e.g. ``?t=case1&drop_after=1000``) has its own counters:
 * ``weak_etag=1``: the ETag is weak (``W/"..."``), unusable for If-Range.
 * ``cenc=VALUE``: a Content-Encoding header (the body stays as it is).
 * ``star_total=1``: a 206's Content-Range says ``/*`` instead of the size.
+* ``short206=K``: every 206 carries at most K bytes (a legal, shorter answer).
+* ``flip_times=N``: the first N requests get the byte in the middle of the file flipped
+  (same length, same validators: corruption on the wire).
 """
 
 from __future__ import annotations
@@ -57,13 +60,13 @@ def make_bytes(size: int, seed: int = 1) -> bytes:
 
 
 def mutate(data: bytes) -> bytes:
-    """The "new version" of a file: first 16 bytes XOR 0x5A (same size, other sha256)."""
+    """The "new version" of a file: first 16 bytes XOR 0x5A (same size, other sha512)."""
     return bytes(b ^ 0x5A for b in data[:16]) + data[16:]
 
 
-def sha256(data: bytes) -> str:
-    """Hex sha256."""
-    return hashlib.sha256(data).hexdigest()
+def sha512(data: bytes) -> str:
+    """Hex sha512."""
+    return hashlib.sha512(data).hexdigest()
 
 
 @dataclass
@@ -239,6 +242,10 @@ class FaultServer:
         self, h: _Handler, entry: LogEntry, q: dict[str, str], n: int, name: str
     ) -> None:
         data, etag, modified = self._version(name, q, n)
+        if n < int(q.get("flip_times", 0)) and data:
+            flipped = bytearray(data)
+            flipped[len(data) // 2] ^= 0x01
+            data = bytes(flipped)
         size = len(data)
         span = self._range(h, q, etag, modified, size)
         headers = {
@@ -257,6 +264,8 @@ class FaultServer:
         status, start, end = (200, 0, size) if span is None else (206, *span)
         if status == 206:
             start = min(start + int(q.get("wrong_start", 0)), end - 1)
+            if q.get("short206"):
+                end = min(end, start + int(q["short206"]))
             total = "*" if q.get("star_total") else str(size)
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
         if q.get("nocl"):
@@ -326,7 +335,9 @@ class FaultServer:
             piece = body[pos : pos + size]
             self._write(h, entry, piece)
             pos += len(piece)
-            if rate is not None:
+            if rate is not None and pos < len(body):  # no pause after the last piece: the
+                # client has the whole body, and a handler still "active" then would count
+                # towards max_active next to the client's next request
                 ahead = pos / rate - (time.monotonic() - began)
                 if ahead > 0:
                     time.sleep(ahead)

@@ -16,7 +16,7 @@ from m2mdl.transfer.errors import NoSpace
 from m2mdl.transfer.journal import load_journal
 from m2mdl.transfer.ranges import covered
 
-from .faultserver import FaultServer, make_bytes, sha256
+from .faultserver import FaultServer, make_bytes, sha512
 from .support import RecordingSink, leftovers
 
 SIZE = 2_000_000
@@ -75,7 +75,7 @@ def test_disk_full_keeps_consistent_part_and_fails_fast(
     again = run_transfers(jobs, options, RecordingSink())
     assert all(result.ok for result in again)
     for name, data in files.items():
-        assert sha256((tmp_path / name).read_bytes()) == sha256(data)
+        assert sha512((tmp_path / name).read_bytes()) == sha512(data)
     assert server.sent("a.bin") + server.sent("b.bin") - before == 2 * SIZE - durable
     assert leftovers(tmp_path) == []
 

@@ -1,6 +1,7 @@
-"""The engine against the fault server: one table of scenarios (downloader.md §4.5).
+"""The engine against the fault server: one table of scenarios (docs/design.md §Transfer engine:
+peer behaviour under faults).
 
-Every case checks the final sha256 (or that no final file exists), that no side files are
+Every case checks the final sha512 (or that no final file exists), that no side files are
 left behind after success, the result's ok/error_kind, and where it matters how many body
 bytes the server sent beyond the file size (counted on the server side).
 """
@@ -16,7 +17,7 @@ import pytest
 
 from m2mdl.transfer import FileJob, TransferOptions, run_transfers
 
-from .faultserver import FaultServer, make_bytes, mutate, sha256
+from .faultserver import FaultServer, make_bytes, mutate, sha512
 from .support import RecordingSink, leftovers
 
 SMALL = 300_000  # below segment_min_size (1 MiB in the fast options): one stream
@@ -93,7 +94,17 @@ CASES = [
     Case("tar-ok", data=TAR, job={"kind": "tar"}),
     Case("tar-magic-wrong", job={"kind": "tar"}, ok=False, kind="integrity"),
     Case("tiff-magic-wrong", job={"kind": "tiff"}, ok=False, kind="integrity"),
-    Case("sha-mismatch", job={"expected_sha256": "0" * 64}, ok=False, kind="integrity"),
+    Case(
+        "sha-mismatch",
+        job={"expected_sha512": "0" * 128},
+        ok=False,
+        kind="checksum_mismatch",
+        attempts=(2, 2),
+        max_resent=None,
+    ),
+    # A legal shorter 206 is progress: 12 short answers with a budget of 4 attempts.
+    Case("short-206", {"short206": 25_000}, attempts=(12, 12)),
+    Case("short-206-large", {"short206": 200_000}, size=LARGE, max_resent=None),
     Case("verify-tls-off", opts={"verify_tls": False}),
     Case("gzip-encoding", {"cenc": "gzip"}, ok=False, kind="http", attempts=(1, 1)),
     Case("identity-encoding", {"cenc": "identity"}),
@@ -123,7 +134,7 @@ def test_scenario(case: Case, server: FaultServer, fast: TransferOptions, tmp_pa
     dest = tmp_path / "f.bin"
     if case.ok:
         want = data if case.content == "orig" else mutate(data)
-        assert sha256(dest.read_bytes()) == sha256(want) == result.sha256
+        assert sha512(dest.read_bytes()) == sha512(want) == result.sha512
         assert result.size == len(want)
         assert leftovers(tmp_path) == []
         assert result.error is None
@@ -185,7 +196,7 @@ def test_many_files_share_workers(
     assert [result.key for result in results] == list(files)  # job order
     assert all(result.ok for result in results)
     for name, data in files.items():
-        assert sha256((tmp_path / name).read_bytes()) == sha256(data)
+        assert sha512((tmp_path / name).read_bytes()) == sha512(data)
 
 
 def test_partial_failure_does_not_raise(
@@ -213,6 +224,7 @@ def test_connection_refused_is_network(fast: TransferOptions, tmp_path: Path) ->
     [result] = run_transfers([FileJob("k", url, tmp_path / "f.bin")], options, RecordingSink())
     assert (result.ok, result.error_kind, result.attempts) == (False, "network", 2)
     assert result.error is not None and "secret" not in result.error
+    assert result.error.endswith(" (gave up after 2 attempts)")  # said once, not twice
 
 
 @pytest.mark.parametrize(
@@ -240,7 +252,7 @@ def test_never_more_connections_than_workers(
     results = run_transfers(jobs, options, RecordingSink())
     assert all(result.ok for result in results)
     for name, data in datas.items():
-        assert sha256((tmp_path / name).read_bytes()) == sha256(data)
+        assert sha512((tmp_path / name).read_bytes()) == sha512(data)
     assert server.max_active <= workers
     assert len(server.log) >= min_requests
 
@@ -259,7 +271,7 @@ def test_expired_url_is_refreshed_once_for_all_segments(
     url = server.url("f.bin", forbid_from=1)  # the first segment's request works, then 403
     job = FileJob("k", url, tmp_path / "f.bin", expected_size=LARGE, refresh_url=refresh)
     [result] = run_transfers([job], fast, RecordingSink())
-    assert result.ok and result.sha256 == sha256(data)
+    assert result.ok and result.sha512 == sha512(data)
     assert calls == ["x"]
     assert 403 in [entry.status for entry in server.entries("f.bin")]
     assert server.sent("f.bin") == LARGE  # resumed with the stored validators: no restart

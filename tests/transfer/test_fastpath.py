@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-import functools
 import hashlib
-import http.client
+import io
 import itertools
 import os
 import threading
@@ -20,14 +19,14 @@ import urllib3
 
 from m2mdl.transfer import FileJob, TransferOptions, fsutil, partfile, run_transfers, single
 from m2mdl.transfer.errors import LocalIOError, NoSpace
-from m2mdl.transfer.hashing import ASYNC_MIN, InOrderHasher
+from m2mdl.transfer.hashing import ASYNC_MIN, QUEUE_BYTES, InOrderHasher
 from m2mdl.transfer.journal import Journal, load_journal
 from m2mdl.transfer.partfile import PartFile
 from m2mdl.transfer.ranges import covered
 from m2mdl.transfer.task import FileTask
 from m2mdl.transfer.watchdog import Watch
 
-from .faultserver import FaultServer, make_bytes, sha256
+from .faultserver import FaultServer, make_bytes, sha512
 from .support import RecordingSink, leftovers
 
 SIZE = 3_000_000
@@ -52,36 +51,40 @@ def _count_connects(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 # --- the body loop ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["direct", "chunks"])
+@pytest.mark.parametrize("framing", ["length", "close-delimited"])
 @pytest.mark.parametrize("segmented", [False, True], ids=["single", "segmented"])
-def test_both_body_loops_download_correctly(
+def test_the_body_loop_downloads_correctly(
     server: FaultServer,
     fast: TransferOptions,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-    path: str,
+    framing: str,
     segmented: bool,
 ) -> None:
-    """The direct loop is used for urllib3 2.x responses; the bytes loop stays correct."""
+    """One loop, urllib3's public ``read1`` without decoding, for every kind of body."""
     data = make_bytes(SIZE)
     server.add("f.bin", data)
-    used: list[str] = []
-    real = single.direct_source
+    calls: list[bool | None] = []
+    real = urllib3.response.HTTPResponse.read1
 
-    def spy(raw: object) -> object:
-        source = real(raw) if path == "direct" else None
-        used.append("direct" if source is not None else "chunks")
-        return source
+    def spy(
+        self: urllib3.response.HTTPResponse,
+        amt: int | None = None,
+        decode_content: bool | None = None,
+    ) -> bytes:
+        calls.append(decode_content)
+        return real(self, amt, decode_content=decode_content)
 
-    monkeypatch.setattr(single, "direct_source", spy)
+    monkeypatch.setattr(urllib3.response.HTTPResponse, "read1", spy)
     options = fast if segmented else _single(fast)
-    job = FileJob(
-        "k", server.url("f.bin", drop_after=700_000), tmp_path / "f.bin", expected_size=SIZE
-    )
+    faults: dict[str, object] = {"drop_after": 700_000}
+    if framing == "close-delimited":
+        faults["nocl"] = 1
+    job = FileJob("k", server.url("f.bin", **faults), tmp_path / "f.bin", expected_size=SIZE)
     [result] = run_transfers([job], options, RecordingSink())
-    assert result.ok and result.sha256 == sha256(data)
-    assert sha256((tmp_path / "f.bin").read_bytes()) == sha256(data)
-    assert set(used) == {path}
+    assert result.ok and result.sha512 == sha512(data)
+    assert sha512((tmp_path / "f.bin").read_bytes()) == sha512(data)
+    assert calls and set(calls) == {False}
     assert leftovers(tmp_path) == []
 
 
@@ -92,20 +95,24 @@ def test_direct_loop_handles_a_body_without_length(
     server.add("f.bin", data)
     job = FileJob("k", server.url("f.bin", nocl=1), tmp_path / "f.bin")
     [result] = run_transfers([job], _single(fast), RecordingSink())
-    assert result.ok and result.size == SIZE and result.sha256 == sha256(data)
+    assert result.ok and result.size == SIZE and result.sha512 == sha512(data)
 
 
-def test_fill_after_the_body_closed_reads_nothing() -> None:
-    """A close-delimited body closes its response at EOF; a later fill must see the end."""
-
-    class Closed:
-        fp = None
-        length = None
-
-    source = typing.cast(http.client.HTTPResponse, Closed())
+def test_read_after_the_body_ended_reads_nothing() -> None:
+    """A body that ended (and closed its response) keeps reading as the end, not an error."""
+    raw = urllib3.response.HTTPResponse(
+        body=io.BytesIO(b"abc"), preload_content=False, decode_content=False
+    )
     watch = Watch(object(), lambda: None)
     task = typing.cast(FileTask, None)
-    assert single._fill(task, source, memoryview(bytearray(10)), watch) == 0
+    got = b""
+    for _ in range(10):
+        block = single._read(task, raw, 2, watch)
+        if not block:
+            break
+        got += block
+    assert got == b"abc"
+    assert single._read(task, raw, 10, watch) == b""
 
 
 def test_connections_are_reused_between_files(
@@ -121,7 +128,7 @@ def test_connections_are_reused_between_files(
     assert all(result.ok for result in results)
     assert len(connects) <= 2
     for name, data in files.items():
-        assert sha256((tmp_path / name).read_bytes()) == sha256(data)
+        assert sha512((tmp_path / name).read_bytes()) == sha512(data)
 
 
 def test_a_cut_body_never_goes_back_to_the_pool(
@@ -133,7 +140,7 @@ def test_a_cut_body_never_goes_back_to_the_pool(
     connects = _count_connects(monkeypatch)
     job = FileJob("k", server.url("f.bin", drop_after=500_000), tmp_path / "f.bin")
     [result] = run_transfers([job], _single(fast), RecordingSink())
-    assert result.ok and result.sha256 == sha256(data)
+    assert result.ok and result.sha512 == sha512(data)
     assert len(connects) == 2  # the drop forced a new connection
     assert len(server.entries("f.bin")) == 2
 
@@ -160,13 +167,13 @@ def test_watch_never_shuts_a_stream_that_ended() -> None:
 def test_hasher_threads_large_blocks_in_order(tmp_path: Path) -> None:
     data = os.urandom(6 * ASYNC_MIN + 123)
     hasher = InOrderHasher()
-    released: list[int] = []
     step = ASYNC_MIN + 7
-    lent = 0
     for offset in range(0, len(data) - step, step):
-        view = memoryview(bytearray(data[offset : offset + step]))
-        lent += hasher.submit(offset, view, functools.partial(released.append, offset))
-    assert hasher.submit(10**9, memoryview(bytearray(ASYNC_MIN)), lambda: None) is False
+        hasher.submit(offset, data[offset : offset + step])
+    assert hasher._thread is not None  # large blocks went to the helper thread
+    before = hasher._accepted
+    hasher.submit(10**9, bytes(ASYNC_MIN))  # out of order: ignored
+    assert hasher._accepted == before
     hasher.feed(hasher._accepted, b"")  # a no-op after the queued blocks
     path = tmp_path / "f"
     path.write_bytes(data)
@@ -175,12 +182,45 @@ def test_hasher_threads_large_blocks_in_order(tmp_path: Path) -> None:
         hasher.catch_up(fd, len(data))
     finally:
         os.close(fd)
-    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
-    assert lent == len(released) > 0
+    assert hasher.hexdigest() == hashlib.sha512(data).hexdigest()
     hasher.close()
-    small = memoryview(bytearray(b"x" * 10))
-    assert hasher.submit(len(data), small, lambda: None) is False  # inline after close
-    assert hasher.position == len(data) + 10
+    hasher.submit(len(data), b"x" * ASYNC_MIN)  # inline after close
+    assert hasher.position == len(data) + ASYNC_MIN
+
+
+def test_hasher_queue_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A slow hash makes the stream wait: never more than QUEUE_BYTES (+ one block) queued."""
+    gate = threading.Event()
+    hasher = InOrderHasher()
+    real = hasher._update
+    peak: list[int] = []
+
+    def slow(data: bytes | bytearray | memoryview) -> None:
+        gate.wait(5)
+        peak.append(hasher._queued)
+        real(data)
+
+    monkeypatch.setattr(hasher, "_update", slow)
+    block = bytes(QUEUE_BYTES // 4)
+    blocks = 12
+
+    def feed() -> None:
+        for i in range(blocks):
+            hasher.submit(i * len(block), block)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    deadline = time.monotonic() + 5
+    while hasher._queued < QUEUE_BYTES and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert hasher._queued <= QUEUE_BYTES  # the feeder waits instead of queueing more
+    assert feeder.is_alive()
+    gate.set()
+    feeder.join(5)
+    assert hasher.hexdigest() == hashlib.sha512(block * blocks).hexdigest()
+    assert max(peak) <= QUEUE_BYTES
+    hasher.close()
 
 
 # --- flushing, the journal and the page cache ---------------------------------------------
@@ -204,10 +244,10 @@ def test_small_file_writes_no_journal(tmp_path: Path, monkeypatch: pytest.Monkey
     part = _open(tmp_path, interval=2 * SIZE + 2)
     try:
         part.write(0, make_bytes(SIZE))
-        size, digest = part.publish(expected_size=SIZE, kind=None, expected_sha256=None)
+        size, digest, _ = part.publish(expected_size=SIZE, kind=None, expected_sha512=None)
     finally:
         part.close()
-    assert (size, digest, saves) == (SIZE, sha256(make_bytes(SIZE)), [])
+    assert (size, digest, saves) == (SIZE, sha512(make_bytes(SIZE)), [])
     assert leftovers(tmp_path) == []
 
 
@@ -270,15 +310,16 @@ def test_flushed_and_hashed_bytes_leave_the_page_cache(
         part.flush()
         assert dropped == []  # nothing below the hasher's position
         part.write(0, data[:half])
+        part.hasher.hexdigest()  # waits for the helper thread: the first half is hashed now
         part.flush()
         assert dropped and dropped[-1][1] <= part.hasher.position
         assert all(a[1] == b[0] for a, b in itertools.pairwise(dropped))  # never twice
         part.hash_ahead()
         assert part.hasher.position == SIZE
-        _, digest = part.publish(expected_size=SIZE, kind=None, expected_sha256=None)
+        _, digest, _ = part.publish(expected_size=SIZE, kind=None, expected_sha512=None)
     finally:
         part.close()
-    assert digest == sha256(data) and (tmp_path / "f.bin").read_bytes() == data
+    assert digest == sha512(data) and (tmp_path / "f.bin").read_bytes() == data
 
 
 # --- directory fsyncs ------------------------------------------------------------------------

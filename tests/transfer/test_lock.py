@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -15,6 +16,8 @@ import pytest
 
 from m2mdl.errors import LockedError
 from m2mdl.transfer import DirectoryLock, DirectoryLocked, find_stale_parts
+from m2mdl.transfer.journal import Journal
+from m2mdl.transfer.lock import STALE_AFTER_S, Lease, holder_is_live
 
 HOLDER = """
 import sys, time
@@ -23,6 +26,18 @@ from m2mdl.transfer import DirectoryLock
 with DirectoryLock(Path(sys.argv[1])):
     print("locked", flush=True)
     time.sleep(60)
+"""
+
+
+BREAKER = """
+import sys
+from pathlib import Path
+from m2mdl.transfer import DirectoryLock, DirectoryLocked
+try:
+    DirectoryLock(Path(sys.argv[1]), break_lock=True).acquire()
+    print("taken")
+except DirectoryLocked:
+    print("refused")
 """
 
 
@@ -96,6 +111,56 @@ def test_other_host_is_respected(tmp_path: Path) -> None:
     assert info.value.host == "some-other-host.example"
 
 
+def test_other_host_with_a_fresh_heartbeat_is_refused_with_the_break_lock_hint(
+    tmp_path: Path,
+) -> None:
+    record = {"pid": 4321, "host": "pod-a7", "started": "2026-01-01T00:00:00+00:00"}
+    (tmp_path / ".m2mdl.lock").write_text(json.dumps(record))
+    with pytest.raises(DirectoryLocked) as info:
+        DirectoryLock(tmp_path).acquire()
+    assert "pid 4321 on pod-a7" in info.value.message and "refreshed" in info.value.message
+    assert info.value.hint is not None and "--break-lock" in info.value.hint
+    with DirectoryLock(tmp_path, break_lock=True) as lock:
+        assert json.loads(lock.path.read_text())["pid"] == os.getpid()
+
+
+def test_other_host_not_refreshed_for_long_is_taken_over(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / ".m2mdl.lock"
+    path.write_text(json.dumps({"pid": 4321, "host": "pod-a7", "heartbeat_s": 10}))
+    old = time.time() - (STALE_AFTER_S + 5)
+    os.utime(path, (old, old))
+    with caplog.at_level(logging.WARNING, logger="m2mdl.transfer"), DirectoryLock(tmp_path):
+        assert json.loads(path.read_text())["host"] == socket.gethostname()
+    assert any("pod-a7" in r.getMessage() and "gone" in r.getMessage() for r in caplog.records)
+
+
+def test_break_lock_never_takes_a_live_local_flock(tmp_path: Path) -> None:
+    with DirectoryLock(tmp_path):
+        child = subprocess.run(
+            [sys.executable, "-c", BREAKER, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            check=False,
+        )
+        assert child.stdout.strip() == "refused", child.stderr
+
+
+def test_the_heartbeat_refreshes_a_held_lock(tmp_path: Path) -> None:
+    path = tmp_path / "lease"
+    with Lease(path, "lease", heartbeat=0.05):
+        os.utime(path, (1.0, 1.0))
+        deadline = time.monotonic() + 10
+        while path.stat().st_mtime < 2.0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert path.stat().st_mtime > time.time() - 60
+        assert holder_is_live(path)
+    assert not path.exists() and not holder_is_live(path)
+
+
 def test_bounded_wait_gets_the_lock_when_released(tmp_path: Path) -> None:
     first = DirectoryLock(tmp_path)
     first.acquire()
@@ -107,18 +172,28 @@ def test_bounded_wait_gets_the_lock_when_released(tmp_path: Path) -> None:
 def test_find_stale_parts(tmp_path: Path) -> None:
     sub = tmp_path / "sub"
     sub.mkdir()
+    journal = Journal(url="https://example.com/a.tar").to_json()
     names = [
         tmp_path / "a.tar.part",
         tmp_path / "a.tar.part.json",
         sub / "b.TIF.part",
+        sub / "b.TIF.part.json",
         sub / "b.TIF.part.json.1a2b3c4d.m2mdl-tmp",
     ]
-    for path in [*names, tmp_path / "done.tar", tmp_path / ".m2mdl.lock"]:
-        path.write_bytes(b"x")
+    foreign = [
+        tmp_path / "ubuntu.iso.part",  # a browser's partial file: no m2mdl journal
+        tmp_path / "notes.part.json",  # not m2mdl's journal format
+        tmp_path / "c.tar.part",
+    ]
+    for path in [*names, *foreign, tmp_path / "done.tar", tmp_path / ".m2mdl.lock"]:
+        path.write_bytes(journal if path.name.endswith(".part.json") else b"x")
+    (tmp_path / "notes.part.json").write_text('{"my": "notes"}')
+    (tmp_path / "c.tar.part.json").write_text("{garbled")
     fresh = tmp_path / "fresh.part"
     fresh.write_bytes(b"x")
+    (tmp_path / "fresh.part.json").write_bytes(journal)
     old = time.time() - 7200
-    for path in names:
+    for path in [*names, *foreign, tmp_path / "c.tar.part.json"]:
         os.utime(path, (old, old))
     (tmp_path / "link.part").symlink_to(names[0])
     os.utime(tmp_path / "link.part", (old, old), follow_symlinks=False)

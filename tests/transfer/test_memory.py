@@ -1,4 +1,5 @@
-"""Constant memory whatever the file size (downloader.md §3.3: response.content used ~2x)."""
+"""Constant memory whatever the file size (docs/design.md §Transfer engine: memory; response.content
+used ~2x)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from m2mdl.transfer import FileJob, TransferOptions, run_transfers
 
-from .faultserver import FaultServer, make_bytes, sha256
+from .faultserver import FaultServer, make_bytes, sha512
 from .support import RecordingSink
 
 SIZE = 64 * 2**20
@@ -35,7 +36,7 @@ def test_peak_memory_stays_small(
         _current, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert result.ok and result.sha256 == sha256(data)
+    assert result.ok and result.sha512 == sha512(data)
     assert result.attempts == (4 if segmented else 1)
     # O(workers x chunk): 4 streams x 1 MiB reads, plus the server's and requests' buffers.
     print(f"peak {peak / 2**20:.1f} MiB")

@@ -1,4 +1,8 @@
-"""Unit and property tests of the pure helpers: header parsers, names, redaction."""
+"""Unit and property tests of the pure helpers: header parsers, names, redaction.
+
+Retry-After and redaction live in ``m2mdl.util.net``; these cases check them as the engine
+uses them (a ``FileResult.error`` of at most ``ERROR_LIMIT`` characters).
+"""
 
 from __future__ import annotations
 
@@ -15,12 +19,9 @@ from m2mdl.transfer import (
     safe_join,
 )
 from m2mdl.transfer.errors import HeaderError
-from m2mdl.transfer.http_parse import (
-    parse_retry_after,
-    parse_unsatisfied_range,
-    redact,
-    strip_query,
-)
+from m2mdl.transfer.http_parse import parse_unsatisfied_range
+from m2mdl.transfer.model import ERROR_LIMIT
+from m2mdl.util.net import parse_retry_after, redact_url, strip_query
 
 OUT = Path("/srv/out")
 
@@ -206,12 +207,13 @@ def test_strip_query_and_redact() -> None:
     url = "https://user:pw@dds.cr.usgs.gov:8443/dl/LC08.tar?token=SECRET#frag"
     assert strip_query(url) == "https://dds.cr.usgs.gov:8443/dl/LC08.tar"
     text = f"Max retries exceeded with url: {url}\n(Caused by X)"
-    out = redact(text)
+    out = redact_url(text, limit=ERROR_LIMIT)
     assert "SECRET" not in out and "\n" not in out
     assert "https://dds.cr.usgs.gov:8443/dl/LC08.tar?…" in out
     assert "pw" not in out
-    assert len(redact("x" * 1000)) == 300
+    assert len(redact_url("x" * 1000, limit=ERROR_LIMIT)) == ERROR_LIMIT == 300
     requests_style = (
         "HTTPConnectionPool(host='h', port=1): Max retries exceeded with url: /f?t=X (C)"
     )
-    assert "t=X" not in redact(requests_style) and "/f?…" in redact(requests_style)
+    out = redact_url(requests_style, limit=ERROR_LIMIT)
+    assert "t=X" not in out and "/f?…" in out

@@ -14,7 +14,7 @@ from m2mdl.transfer import FileJob, TransferInterrupted, TransferOptions, run_tr
 from m2mdl.transfer.journal import Journal, load_journal
 from m2mdl.transfer.ranges import covered
 
-from .faultserver import FaultServer, make_bytes, mutate, sha256
+from .faultserver import FaultServer, make_bytes, mutate, sha512
 from .support import RecordingSink, leftovers
 
 SIZE = 4_000_000
@@ -61,7 +61,7 @@ def test_stop_flushes_then_rerun_sends_only_the_rest(
         options,
         RecordingSink(),
     )
-    assert result.ok and sha256(dest.read_bytes()) == sha256(data) == result.sha256
+    assert result.ok and sha512(dest.read_bytes()) == sha512(data) == result.sha512
     assert server.sent("f.bin") - sent_before == SIZE - durable  # nothing durable re-sent
     assert result.bytes_received == SIZE - durable
     assert leftovers(tmp_path) == []
@@ -108,14 +108,15 @@ def test_simulated_kill_resends_at_most_one_interval(
         options,
         RecordingSink(),
     )
-    assert result.ok and sha256(dest.read_bytes()) == sha256(data)
+    assert result.ok and sha512(dest.read_bytes()) == sha512(data)
     assert server.sent("f.bin") - sent_before == SIZE - claimed
 
 
 def test_file_changed_between_runs_restarts(
     server: FaultServer, fast: TransferOptions, tmp_path: Path
 ) -> None:
-    """downloader.md §0 'stale partial': curl, wget and aria2 all published a mix."""
+    """docs/design.md §Transfer engine: peer behaviour under faults 'stale partial': curl, wget and
+    aria2 all published a mix."""
     data = make_bytes(SIZE)
     server.add("f.bin", data)
     dest = tmp_path / "f.bin"
@@ -128,7 +129,7 @@ def test_file_changed_between_runs_restarts(
         RecordingSink(),
     )
     assert result.ok
-    assert sha256(dest.read_bytes()) == sha256(mutate(data)) != sha256(data)
+    assert sha512(dest.read_bytes()) == sha512(mutate(data)) != sha512(data)
     first = server.entries("f.bin")[-2]
     assert first.if_range is not None and first.status == 200  # If-Range failed: restart
 
@@ -156,7 +157,7 @@ def test_416_confirms_a_complete_file_of_unknown_size(
     Journal("u", etag, None, None, [(0, len(data))]).save(tmp_path / "f.bin.part.json")
     job = FileJob("k", server.url("f.bin"), tmp_path / "f.bin")
     [result] = run_transfers([job], fast, RecordingSink())
-    assert result.ok and sha256((tmp_path / "f.bin").read_bytes()) == sha256(data)
+    assert result.ok and sha512((tmp_path / "f.bin").read_bytes()) == sha512(data)
     [entry] = server.entries("f.bin")
     assert (entry.status, entry.range, entry.sent) == (416, "bytes=5000-", 0)
 
@@ -170,7 +171,7 @@ def test_416_for_an_incomplete_file_restarts(
     Journal("u", None, None, None, [(0, 6000)]).save(tmp_path / "f.bin.part.json")
     job = FileJob("k", server.url("f.bin"), tmp_path / "f.bin")
     [result] = run_transfers([job], fast, RecordingSink())
-    assert result.ok and sha256((tmp_path / "f.bin").read_bytes()) == sha256(data)
+    assert result.ok and sha512((tmp_path / "f.bin").read_bytes()) == sha512(data)
     assert [entry.status for entry in server.entries("f.bin")] == [416, 206]
 
 
@@ -187,7 +188,7 @@ def test_untrusted_leftovers_restart_from_zero(
         Journal("u", None, None, 7, [(0, 5)]).save(tmp_path / "f.bin.part.json")
     job = FileJob("k", server.url("f.bin"), tmp_path / "f.bin", expected_size=len(data))
     [result] = run_transfers([job], fast, RecordingSink())
-    assert result.ok and sha256((tmp_path / "f.bin").read_bytes()) == sha256(data)
+    assert result.ok and sha512((tmp_path / "f.bin").read_bytes()) == sha512(data)
     assert server.sent("f.bin") == len(data)
 
 

@@ -17,7 +17,8 @@ from m2mdl.transfer.errors import ErrorPage, IntegrityError
 from m2mdl.transfer.hashing import InOrderHasher
 from m2mdl.transfer.journal import Journal, load_journal
 from m2mdl.transfer.ranges import add_range, covered, is_valid, missing, prefix_end
-from m2mdl.transfer.retry import AdaptiveLimiter, AttemptBudget, backoff_delay
+from m2mdl.transfer.retry import AdaptiveLimiter, AttemptBudget
+from m2mdl.util.net import backoff_delay
 
 TAR_HEAD = b"\x00" * 257 + b"ustar\x0000" + b"\x00" * 240
 TIFF = b"II*\x00" + b"\x01" * 100
@@ -88,7 +89,7 @@ def test_verify_existing_and_looks_complete(tmp_path: Path) -> None:
     assert verify_existing(dest, None, "tiff") is None
     dest.write_bytes(TIFF)
     assert looks_complete(dest, len(TIFF), "tiff")
-    assert verify_existing(dest, len(TIFF), "tiff") == hashlib.sha256(TIFF).hexdigest()
+    assert verify_existing(dest, len(TIFF), "tiff") == hashlib.sha512(TIFF).hexdigest()
     assert verify_existing(dest, len(TIFF) + 1, "tiff") is None
     assert verify_existing(dest, None, "tar") is None
     assert not looks_complete(tmp_path, None, None)  # a directory is no file
@@ -189,7 +190,7 @@ def test_in_order_hasher(tmp_path: Path) -> None:
             hasher.catch_up(fd, len(data) + 1)
     finally:
         os.close(fd)
-    assert hasher.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert hasher.hexdigest() == hashlib.sha512(data).hexdigest()
 
 
 # --- retry policy ----------------------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""``m2mdl doctor``: check the whole chain, print one line per check, optionally a report."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from ..errors import ConfigError
+from ..util.jsontypes import JsonObject
+from ._app import State, app, handle
+
+if TYPE_CHECKING:
+    from ..ui import Ui
+    from ..workflow.doctor import Check
+
+#: status -> (mark, plain-ASCII mark for terminals that cannot show it, rich style)
+_MARKS = {
+    "ok": ("✔", "ok", "green"),
+    "warn": ("!", "!", "yellow"),
+    "fail": ("✘", "x", "bold red"),
+    "skip": ("·", "-", "dim"),
+}
+
+
+def _mark(status: str) -> tuple[str, str]:
+    mark, plain, style = _MARKS[status]
+    try:
+        mark.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        mark = plain
+    return mark, style
+
+
+class _Printer:
+    """Prints each check as it ends (text), or collects them (--json)."""
+
+    def __init__(self, ui: Ui, json_out: bool) -> None:
+        self.ui, self.json_out = ui, json_out
+
+    def __call__(self, check: Check) -> None:
+        if self.json_out:
+            return
+        from rich.markup import escape
+
+        mark, style = _mark(check.status)
+        self.ui.out.print(
+            f"[{style}]{mark}[/] {escape(check.name)}: {escape(check.detail)}", highlight=False
+        )
+        if check.fix and check.status in ("warn", "fail"):
+            self.ui.out.print(f"  [cyan]fix:[/] {escape(check.fix)}", highlight=False)
+
+
+@app.command()
+@handle
+def doctor(
+    ctx: typer.Context,
+    download: Annotated[
+        bool,
+        typer.Option(
+            "--download",
+            help="Also request, download and verify one small file (ANG.txt or MTL.txt);"
+            " its download order is removed afterwards.",
+        ),
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE",
+            help="Write every request and response (secrets masked) as JSON to FILE,"
+            " to attach to a bug report.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory to check [env: M2MDL_OUT; default: .]."),
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")] = False,
+) -> None:
+    """Check the setup end to end and say what to fix.
+
+    In order: configuration and credential store, DNS/TLS/reachability of the M2M API, the
+    download host and the STAC API, clock skew, login-token, permissions, notifications,
+    rate-limit-summary, one scene-search and one download-options, and the output directory.
+    Each check prints ✔ (ok), ! (needs attention) or ✘ (failed), with a fix. Exit 0 when
+    everything is fine, 1 when something needs attention, else the code of the first failed
+    check (3 access/login, 4 API, 5 network, 2 configuration, 6 the test download).
+    """
+    from ..workflow.doctor import Check, Doctor, DoctorOptions, build_report
+
+    state: State = ctx.obj
+    ui = state.ui()
+    printer = _Printer(ui, json_out)
+    state.flags.update(out_dir=None if out is None else str(out))
+    with contextlib.ExitStack() as stack:
+        try:
+            context = stack.enter_context(state.session(ui))
+        except ConfigError as exc:  # doctor's job is to say this as a check, not to stop at it
+            code = int(exc.exit_code)
+            check = Check(
+                "configuration", "fail", str(exc), exc.hint or "fix the config file", code
+            )
+            printer(check)
+            if json_out:
+                ui.data(json.dumps(_summary([check], code)) + "\n")
+            raise typer.Exit(code) from None
+        options = DoctorOptions(
+            out_dir=Path(context.settings.out_dir), download=download, wait=context.settings.wait
+        )
+        if download and not json_out:
+            ui.info("doctor --download requests one small file; its order is removed afterwards")
+        runner = Doctor(context, options, on_check=printer)
+        try:
+            result = runner.run()
+        finally:
+            if report is not None:
+                _write_report(report, build_report(runner))
+                ui.info(f"report written to {report}: attach it to a bug report (secrets masked)")
+    code = result.exit_code
+    if json_out:
+        ui.data(json.dumps(_summary(result.checks, code)) + "\n")
+    elif code == 0:
+        ui.info("everything looks fine")
+    raise typer.Exit(code)
+
+
+def _summary(checks: list[Check], code: int) -> JsonObject:
+    from ..output import envelope
+
+    return envelope("doctor", {"exit_code": code, "checks": [c.to_json() for c in checks]})
+
+
+def _write_report(path: Path, document: JsonObject) -> None:
+    """Write the report atomically, readable by its owner only (it describes an account)."""
+    from ..auth import write_private
+    from ..errors import DiskFull, InputError
+
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    try:
+        write_private(path, text.encode("utf-8"))
+    except OSError as exc:
+        raise InputError(f"cannot write the report {path}: {exc.strerror or exc}") from None
+    except DiskFull as exc:
+        raise InputError(f"cannot write the report {path}: {exc.message}") from None

@@ -1,0 +1,217 @@
+"""Typed M2M request bodies: Python names in, the service's camelCase JSON out (``to_json``).
+
+Each class is one request body (or one part of one) as docs/design.md, "M2M API", describes
+it; :class:`m2mdl.api.M2MClient` sends ``to_json()``. Callers build these instead of dicts, so a
+misspelt key is a TypeError at the call site rather than a field the service silently ignores.
+Only what m2mdl sends is modelled. Standard library only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .util.jsontypes import JsonMapping, JsonObject
+
+
+@dataclass(frozen=True)
+class AcquisitionFilter:
+    """Acquisition dates, both inclusive."""
+
+    start: dt.date
+    end: dt.date
+
+    def to_json(self) -> JsonObject:
+        """``{"start": "YYYY-MM-DD", "end": "YYYY-MM-DD"}``."""
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+
+@dataclass(frozen=True)
+class CloudCoverFilter:
+    """Scene cloud cover in percent; scenes of unknown cover are left out."""
+
+    min: float = 0
+    max: float = 100
+    include_unknown: bool = False
+
+    def to_json(self) -> JsonObject:
+        """``{"min", "max", "includeUnknown"}``."""
+        return {"min": self.min, "max": self.max, "includeUnknown": self.include_unknown}
+
+
+@dataclass(frozen=True)
+class SceneFilter:
+    """scene-search's ``sceneFilter``: every part optional.
+
+    ``spatial`` and ``metadata`` are M2M filter objects already (a ``geoJson``/``mbr``
+    spatial filter from :meth:`m2mdl.aoi.Aoi.search_filters`, a ``value``/``and`` metadata
+    filter), kept as the JSON they are.
+    """
+
+    spatial: JsonObject | None = None
+    acquisition: AcquisitionFilter | None = None
+    cloud_cover: CloudCoverFilter | None = None
+    months: tuple[int, ...] = ()
+    metadata: JsonObject | None = None
+
+    def to_json(self) -> JsonObject:
+        """The ``sceneFilter`` object, without the parts that are not set."""
+        out: JsonObject = {}
+        if self.spatial is not None:
+            out["spatialFilter"] = self.spatial
+        if self.acquisition is not None:
+            out["acquisitionFilter"] = self.acquisition.to_json()
+        if self.cloud_cover is not None:
+            out["cloudCoverFilter"] = self.cloud_cover.to_json()
+        if self.months:
+            out["seasonalFilter"] = sorted(set(self.months))
+        if self.metadata is not None:
+            out["metadataFilter"] = self.metadata
+        return out
+
+
+@dataclass(frozen=True)
+class SceneSearch:
+    """One page of ``scene-search``."""
+
+    dataset: str
+    scene_filter: SceneFilter | JsonObject = field(default_factory=SceneFilter)
+    starting_number: int = 1
+    max_results: int = 100
+    sort_field: str | None = None
+    sort_direction: str | None = None
+    metadata_type: str = "summary"
+
+    def to_json(self) -> JsonObject:
+        """The request body; a sort direction defaults to ascending."""
+        scene_filter = self.scene_filter
+        body: JsonObject = {
+            "datasetName": self.dataset,
+            "sceneFilter": (
+                scene_filter.to_json() if isinstance(scene_filter, SceneFilter) else scene_filter
+            ),
+            "startingNumber": self.starting_number,
+            "maxResults": self.max_results,
+            "metadataType": self.metadata_type,
+        }
+        if self.sort_field:
+            body["sortField"] = self.sort_field
+            body["sortDirection"] = self.sort_direction or "ASC"
+        return body
+
+
+@dataclass(frozen=True)
+class SceneListAdd:
+    """``scene-list-add`` by entity id, with a time to live (ISO 8601 duration)."""
+
+    list_id: str
+    dataset: str
+    entity_ids: Sequence[str]
+    ttl: str = "P1D"
+
+    def to_json(self) -> JsonObject:
+        """The request body."""
+        return {
+            "listId": self.list_id,
+            "datasetName": self.dataset,
+            "idField": "entityId",
+            "entityIds": list(self.entity_ids),
+            "timeToLive": self.ttl,
+        }
+
+
+@dataclass(frozen=True)
+class DownloadOptions:
+    """``download-options`` for a scene list or for entity ids."""
+
+    dataset: str
+    list_id: str | None = None
+    entity_ids: Sequence[str] = ()
+    file_groups: bool = False
+
+    def to_json(self) -> JsonObject:
+        """The request body: ``listId`` when given, else ``entityIds``."""
+        body: JsonObject = {"datasetName": self.dataset}
+        if self.list_id:
+            body["listId"] = self.list_id
+        else:
+            body["entityIds"] = list(self.entity_ids)
+        if self.file_groups:
+            body["includeSecondaryFileGroups"] = True
+        return body
+
+
+@dataclass(frozen=True)
+class DownloadItem:
+    """One product of one scene in a ``download-request``."""
+
+    entity_id: str
+    product_id: str
+
+    @classmethod
+    def from_json(cls, item: Mapping[str, str]) -> DownloadItem:
+        """From ``{"entityId", "productId"}`` (any other key, ``label`` included, is dropped)."""
+        return cls(str(item["entityId"]), str(item["productId"]))
+
+    def to_json(self, label: str) -> JsonObject:
+        """``{"entityId", "productId", "label"}``."""
+        return {"entityId": self.entity_id, "productId": self.product_id, "label": label}
+
+
+@dataclass(frozen=True)
+class DataGroup:
+    """Band groups of the scenes in a (secondary dataset's) scene list, in a download-request."""
+
+    dataset: str
+    file_groups: Sequence[str]
+    list_id: str
+
+    @classmethod
+    def from_json(cls, group: JsonMapping) -> DataGroup:
+        """From ``{"datasetName", "fileGroups", "listId"}`` (other keys are dropped)."""
+        return cls(str(group["datasetName"]), list(group["fileGroups"]), str(group["listId"]))
+
+    def to_json(self, label: str) -> JsonObject:
+        """``{"datasetName", "fileGroups", "listId", "label"}``."""
+        return {
+            "datasetName": self.dataset,
+            "fileGroups": list(self.file_groups),
+            "listId": self.list_id,
+            "label": label,
+        }
+
+
+@dataclass(frozen=True)
+class DownloadRequest:
+    """``download-request``: products and/or data groups, all under one label."""
+
+    label: str
+    downloads: Sequence[DownloadItem] = ()
+    data_groups: Sequence[DataGroup] = ()
+
+    def to_json(self) -> JsonObject:
+        """The request body; every item carries the label too."""
+        body: JsonObject = {"label": self.label}
+        if self.downloads:
+            body["downloads"] = [d.to_json(self.label) for d in self.downloads]
+        if self.data_groups:
+            body["dataGroups"] = [g.to_json(self.label) for g in self.data_groups]
+        return body
+
+
+@dataclass(frozen=True)
+class Grid2ll:
+    """``grid2ll``: the polygon of one WRS-2 path/row."""
+
+    path: int
+    row: int
+
+    def to_json(self) -> JsonObject:
+        """The request body (path and row are strings on the wire)."""
+        return {
+            "gridType": "WRS2",
+            "responseShape": "polygon",
+            "path": str(self.path),
+            "row": str(self.row),
+        }
