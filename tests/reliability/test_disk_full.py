@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,28 +20,18 @@ from .helpers import (
     run_cli,
     statuses,
 )
+from .io_env import mount, tmpfs
 
 pytestmark = pytest.mark.reliability
 
 MiB = 2**20
 
 
-def _mount(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["mount", *args], capture_output=True, text=True, timeout=30, check=False)
-
-
 @pytest.fixture
 def small_tmpfs(tmp_path: Path) -> Iterator[Path]:
     """A 24 MiB tmpfs (root only); skipped where mounting is not permitted."""
-    mnt = tmp_path / "tmpfs"
-    mnt.mkdir()
-    done = _mount("-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mnt))
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {done.stderr.strip()}")
-    try:
+    with tmpfs(tmp_path / "tmpfs", "size=24m") as mnt:
         yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True, timeout=30, check=False)
 
 
 def test_disk_full_fails_cleanly_and_resumes_after_space_is_freed(
@@ -79,7 +68,7 @@ def test_disk_full_fails_cleanly_and_resumes_after_space_is_freed(
     errors = [i.get("last_error") or "" for i in manifest["items"] if i["status"] == "failed"]
     assert any("space" in e.lower() for e in errors), errors
 
-    grown = _mount("-o", "remount,size=96m", str(out))
+    grown = mount("-o", "remount,size=96m", str(out))
     assert grown.returncode == 0, grown.stderr
     rerun = run_cli(args, env, timeout=60)
     assert rerun.code == 0, rerun.explain()
