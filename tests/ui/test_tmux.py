@@ -23,8 +23,9 @@ from m2mdl.sandbox import Faults, Sandbox, SandboxConfig
 from ..cli_helpers import NOTEBOOK_QUERY
 from ..reliability.helpers import cli_env
 
-#: 3 scenes x (SR_B4 + QA_PIXEL): six files of 40 kB to 830 kB at the default data scale.
-DOWNLOAD = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL"]
+#: 3 scenes x (SR_B4 + QA_PIXEL), without the MTL files --bands brings by default: six
+#: files of 40 kB to 830 kB at the default data scale.
+DOWNLOAD = ["download", *NOTEBOOK_QUERY, "--bands", "SR_B4,QA_PIXEL", "--no-metadata"]
 FILES = 6
 HEIGHT = 30
 BAR = re.compile(r"[━╸╺]+")
