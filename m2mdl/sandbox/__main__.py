@@ -54,26 +54,18 @@ _HELP = {
 }
 
 
-def _fault_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("faults (file downloads unless named api)")
-    for f in dataclasses.fields(Faults):
+def _dataclass_options(
+    parser: argparse.ArgumentParser, title: str, options: type, helps: dict[str, str]
+) -> None:
+    """One flag per field of ``options`` (``--field-name``), typed by the field's annotation."""
+    group = parser.add_argument_group(title)
+    for f in dataclasses.fields(options):
         flag = "--" + f.name.replace("_", "-")
         if f.type in ("bool", bool):
-            group.add_argument(flag, action="store_true", help=_HELP.get(f.name))
+            group.add_argument(flag, action="store_true", help=helps.get(f.name))
             continue
         kind = str if "str" in str(f.type) else float if "float" in str(f.type) else int
-        group.add_argument(flag, type=kind, default=None, help=_HELP.get(f.name))
-
-
-def _service_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("service")
-    for f in dataclasses.fields(ServiceOptions):
-        flag = "--" + f.name.replace("_", "-")
-        if f.type in ("bool", bool):
-            group.add_argument(flag, action="store_true", help=SERVICE_HELP.get(f.name))
-            continue
-        kind = str if "str" in str(f.type) else float if "float" in str(f.type) else int
-        group.add_argument(flag, type=kind, default=None, help=SERVICE_HELP.get(f.name))
+        group.add_argument(flag, type=kind, default=None, help=helps.get(f.name))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="write requested files here (for a static server)",
     )
     parser.add_argument("--files-url", default=None, help="URL under which --files-dir is served")
-    _service_options(parser)
-    _fault_options(parser)
+    _dataclass_options(parser, "service", ServiceOptions, SERVICE_HELP)
+    _dataclass_options(parser, "faults (file downloads unless named api)", Faults, _HELP)
     return parser
 
 
