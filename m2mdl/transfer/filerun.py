@@ -7,6 +7,7 @@ import dataclasses
 from m2mdl.util.net import backoff_delay, redact_url
 
 from .context import RunContext
+from .coordinator import Coordinator
 from .errors import (
     ChecksumMismatch,
     ConnectionProblem,
@@ -21,8 +22,7 @@ from .model import ERROR_LIMIT, FileJob, FileResult
 from .naming import journal_path
 from .partfile import PartFile
 from .ranges import covered
-from .segmented import SegmentRunner, plan_split
-from .task import FileTask, Segment, reason_error
+from .task import FileTask, reason_error
 
 #: Complete downloads of one file allowed per run when its checksum keeps differing.
 MAX_FULL_DOWNLOADS = 3
@@ -74,7 +74,7 @@ def _download(task: FileTask) -> FileResult:
     while True:
         try:
             if not part.complete():
-                _fetch_all(task)
+                Coordinator(task).run()
             if not part.complete():  # defensive: keep the data, let the next run resume
                 raise ConnectionProblem("the transfer ended before the file was complete")
             size, digest, verdict = part.publish(
@@ -140,29 +140,6 @@ def _mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
         return _fail(task, error)
     task.run.sink.file_started(task.job.key, task.job.dest.name, task.job.expected_size, 0)
     return None
-
-
-def _fetch_all(task: FileTask) -> None:
-    """Fetch every missing range: one open segment for a fresh file, one per gap on resume.
-
-    Each stream may later split its remaining range when connections are idle and it is
-    slow (``split_after``, ``segmented.py``). With ``split_after`` 0 and the size known up
-    front (journal or ``expected_size``), the split is planned before the first request
-    instead, which then asks only for the first part.
-    """
-    segments = [Segment(lo, hi) for lo, hi in task.part.gaps()]
-    task.abort.clear()
-    size = task.part.total if task.part.total is not None else task.job.expected_size
-    first = segments[0]
-    upfront = task.options.split_after == 0 and len(segments) == 1 and not task.ranges.broken
-    planned: list[Segment] = []
-    if upfront and size is not None and first.end in (None, size):
-        whole = Segment(first.start, size)
-        planned = plan_split(task, whole, size)
-        if planned:
-            first.end = whole.end
-    task.ranges.arm(planned, may_split=upfront and not planned)
-    SegmentRunner(task).run(segments)
 
 
 def _restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:

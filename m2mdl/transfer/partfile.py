@@ -207,6 +207,30 @@ class PartFile:
             with self._io_errors():
                 self.hasher.catch_up(fd, upto)
 
+    def hash_step(self, most: int, behind: int) -> bool:
+        """Hash at most ``most`` more bytes of the written prefix, read back from disk
+        (usually the page cache), once the prefix is more than ``behind`` bytes ahead of
+        the hash; return True while more of it is left to hash.
+
+        For a file fetched in pieces: its coordinator calls it between reports, so the hash
+        follows the contiguous prefix during the transfer in short steps. ``behind`` (at
+        least the hasher's queue plus one read) leaves alone a gap that may be blocks still
+        queued for the hasher's own thread: waiting for them would stall the caller.
+
+        Raises:
+            LocalIOError: reading the file failed.
+        """
+        with self._lock:
+            upto = prefix_end(self.ranges)
+            fd = self._fd
+        start = self.hasher.position
+        if upto - start <= behind or fd < 0:
+            return False
+        stop = min(upto, start + most)
+        with self._io_errors():
+            self.hasher.catch_up(fd, stop)
+        return upto - stop > behind
+
     def flush(self) -> None:
         """fsync the data, then record what it covers in the journal (atomically, durably).
 

@@ -1,15 +1,25 @@
-"""Running a file's segments concurrently, and splitting a large file into segments.
+"""Where a file's byte ranges are cut: when a stream splits, and how large pieces are.
+
+The file's coordinator (``coordinator.py``) applies these rules; they decide nothing else.
 
 When to split (``TransferOptions.split_after``): every file starts on one connection. A
 stream reports its measured rate every ``single.RATE_INTERVAL``; when connections are idle
 (no queued file will take them) and the stream's remaining bytes at that rate would take
-longer than ``split_after`` seconds, its remaining range is cut into parts, the stream keeps
-the first and idle connections take the others (at most ``segments`` per file). So a fast
-link, where one stream is quickest, never splits, a capped one splits early, and the last
-large file of a run gets the connections the finished files left (the tail of a run is not
-one connection). The stream that shrank stops at its new end and drops its connection
-(the bytes in flight are lost; at a capped rate that is little). The journal records byte
-ranges, so a split file resumes gap by gap.
+longer than ``split_after`` seconds (``splittable``), the stream keeps a first piece of its
+rest and the bytes after it are handed out as pieces, in file order, to idle connections (at
+most ``segments`` per file). So a fast link, where one stream is quickest, never splits, a
+capped one splits early, and the last large file of a run gets the connections the finished
+files left (the tail of a run is not one connection). The stream whose segment was cut stops
+at its new end and drops its connection (the bytes in flight are lost; at a capped rate that
+is little). The journal records byte ranges, so a split file resumes gap by gap.
+
+Ordered pieces: SHA-512 is sequential, so bytes written far ahead of the contiguous prefix
+wait to be hashed. Cutting the rest into pieces of about ``PIECE_SECONDS`` of the measured
+rate, handed out lowest first, keeps the written region nearly contiguous and the hash
+follows it during the transfer (with 4 equal segments it hashed 3/4 of the file after the
+last byte). Pieces shrink to the connections' fair share near the end so they finish
+together. With ``split_after`` 0 the split is planned up front into equal segments
+(``plan_split``), without a measured rate.
 
 Segments write with ``os.pwrite`` into the preallocated ``.part`` (docs/design.md §Transfer engine:
 preallocation and segments; 4 threads reached 1.15x curl; under a per-connection cap they matched
@@ -20,10 +30,9 @@ never use more than ``workers`` connections.
 from __future__ import annotations
 
 import itertools
-import threading
 
 from .errors import Cancelled, DeadlineReached, NoSpace, RestartNeeded, Stopped, TransferError
-from .single import fetch_segment
+from .model import TransferOptions
 from .task import FileTask, Segment
 
 #: A stream faster than this (bytes per second) is never split, however long its rest: at
@@ -32,85 +41,15 @@ from .task import FileTask, Segment
 #: loopback: 4 segments took 3.66 s against 1.62 s for one stream. Per-connection caps of
 #: file servers (about 20 MiB/s) are far below it.
 FAST_STREAM = 100 * 2**20
+#: A piece lasts about this many seconds at the measured per-connection rate (40 MiB at
+#: 20 MiB/s: about 26 requests per GiB plus the shrinking last ones). Shorter pieces would
+#: keep the written region more contiguous but cost a request (a round trip and a slower
+#: TCP start on a real network) each; with 4 connections the hash's tail after the last
+#: byte is at most about 3 pieces read back from the page cache.
+PIECE_SECONDS = 2.0
 
 # The first error of a kind earlier in this list wins when several segments fail.
 _PRIORITY: tuple[type[TransferError], ...] = (Stopped, NoSpace, DeadlineReached, RestartNeeded)
-
-
-class SegmentRunner:
-    """Fetches a file's missing segments: the first in the calling thread, others in helpers."""
-
-    def __init__(self, task: FileTask) -> None:
-        self.task = task
-        self._threads: list[threading.Thread] = []
-        self._errors: list[BaseException] = []
-        self._lanes = 0  # lanes running (or about to): the file's connections
-        self._lock = threading.Lock()
-
-    def run(self, segments: list[Segment]) -> None:
-        """Fetch every segment; raise the most important failure after all have stopped."""
-        lanes = max(1, min(len(segments), self.task.options.segments))
-        queues = [segments[lane::lanes] for lane in range(lanes)]
-        with self._lock:
-            self._lanes += 1
-        for queue in queues[1:]:
-            self._spawn(queue)
-        self._lane(queues[0], helper=False)
-        self._join()
-
-    def accepted(self, task: FileTask, seg: Segment) -> None:
-        """A response was accepted: maybe start the split planned (or allowed) up front."""
-        for extra in take_split(task, seg):
-            self._spawn([extra])
-
-    def streaming(self, task: FileTask, seg: Segment, rate: float) -> None:
-        """A stream is running at ``rate``: split its rest if it is slow and others idle."""
-        with self._lock:
-            spare = task.options.segments - self._lanes
-        for extra in late_split(task, seg, rate, spare):
-            self._spawn([extra])
-
-    def _spawn(self, queue: list[Segment]) -> None:
-        thread = threading.Thread(
-            target=self._lane, args=(queue,), name=f"m2mdl-seg-{queue[0].start}", daemon=True
-        )
-        with self._lock:
-            self._threads.append(thread)
-            self._lanes += 1
-        thread.start()
-
-    def _lane(self, queue: list[Segment], helper: bool = True) -> None:
-        try:
-            for seg in queue:
-                fetch_segment(self.task, seg, self)
-            if self.task.cancel_reason() is None:
-                # This connection is done while others may still stream: hash what is
-                # contiguous now, so less is left for publish (with 4 equal segments under a
-                # cap they end within ~0.1 s of each other; the catch-up of 3/4 of a file
-                # is ~0.4 s per GiB at 1.9 GB/s, all of it after the transfer otherwise).
-                self.task.part.hash_ahead()
-        except BaseException as exc:  # collected and re-raised by _join in the file thread
-            with self._lock:
-                self._errors.append(exc)
-            self.task.abort.set()
-        finally:
-            with self._lock:
-                self._lanes -= 1
-            if helper:
-                self.task.run.sessions.close_current()
-
-    def _join(self) -> None:
-        joined = 0
-        while True:
-            with self._lock:
-                pending = self._threads[joined:]
-            if not pending:
-                break
-            for thread in pending:
-                thread.join()
-            joined += len(pending)
-        if self._errors:
-            raise pick_error(self._errors)
 
 
 def pick_error(errors: list[BaseException]) -> BaseException:
@@ -126,12 +65,58 @@ def pick_error(errors: list[BaseException]) -> BaseException:
     return (real or errors)[0]
 
 
+def splittable(task: FileTask, seg: Segment, rate: float) -> bool:
+    """True when ``seg``, streaming at ``rate``, may give part of its rest to an idle
+    connection.
+
+    Only for a file of at least ``segment_min_size`` whose server proved Range works, with
+    ``split_after`` above 0 (0 plans the split up front instead), while the rest would take
+    more than ``split_after`` seconds at ``rate``, the stream is slower than ``FAST_STREAM``
+    and the rest holds two pieces of at least ``min_piece``.
+    """
+    opts = task.options
+    total = task.part.total
+    left = seg.left()
+    if (
+        opts.split_after <= 0
+        or left is None
+        or seg.short_end is not None
+        or total is None
+        or total < opts.segment_min_size
+        or not task.ranges.usable()
+    ):
+        return False
+    if rate <= 0 or rate >= FAST_STREAM or left / rate <= opts.split_after:
+        return False
+    return left >= 2 * min_piece(opts)
+
+
+def min_piece(options: TransferOptions) -> int:
+    """The smallest piece handed to a connection: 4 chunks (a request costs a round trip)."""
+    return 4 * options.chunk_size
+
+
+def piece_size(options: TransferOptions, rate: float, remaining: int, lanes: int) -> int:
+    """The size of the next piece (or of the part a stream keeps when it splits).
+
+    ``remaining``: the bytes not fetched yet (handed out or not); ``lanes``: the connections
+    that will share them. A piece is the lanes' fair share of ``remaining`` (so near the end
+    pieces shrink and the connections finish together, guided-scheduling style), but at most
+    ``PIECE_SECONDS`` at ``rate`` (so the bytes arrive nearly in file order and the hash
+    follows them) and at least ``min_piece``.
+    """
+    smallest = min_piece(options)
+    target = max(smallest, int(rate * PIECE_SECONDS))
+    fair = remaining // max(1, lanes)
+    return max(smallest, min(target, fair))
+
+
 def take_split(task: FileTask, seg: Segment) -> list[Segment]:
     """After a response was accepted: the extra segments to start now (maybe none).
 
     With ``split_after`` 0 (split up front): a split planned before the first request (the
     size was known) starts once a 206 proved that Range works; otherwise the first accepted
-    206 may split the file now, once. Otherwise streams split later (``late_split``).
+    206 may split the file now, once. Otherwise streams split later (``splittable``).
     """
     planned, may_split = task.ranges.take_split()
     if planned:
@@ -158,40 +143,11 @@ def plan_split(task: FileTask, seg: Segment, total: int) -> list[Segment]:
     return cut(seg, count)
 
 
-def late_split(task: FileTask, seg: Segment, rate: float, spare: int) -> list[Segment]:
-    """While ``seg`` streams at ``rate``: shrink it and return parts for idle connections.
-
-    ``spare``: how many more lanes the file may have (``segments`` minus those running).
-    Splits only a file of at least ``segment_min_size`` whose server proved Range works,
-    only while the rest would take more than ``split_after`` seconds at ``rate`` and the
-    stream is slower than ``FAST_STREAM``, and into parts of at least 4 chunks.
-    """
-    opts = task.options
-    total = task.part.total
-    if (
-        opts.split_after <= 0
-        or spare < 1
-        or seg.end is None
-        or seg.short_end is not None
-        or total is None
-        or total < opts.segment_min_size
-        or not task.ranges.usable()
-    ):
-        return []
-    left = seg.end - seg.start
-    if rate >= FAST_STREAM or (rate > 0 and left / rate <= opts.split_after):
-        return []
-    idle = task.run.idle_connections()
-    count = min(1 + idle, 1 + spare, left // (4 * opts.chunk_size))
-    if count < 2:
-        return []
-    return cut(seg, count)
-
-
 def cut(seg: Segment, count: int) -> list[Segment]:
     """Shrink ``seg`` (of known end) to the first of ``count`` equal parts; return the rest."""
     assert seg.end is not None
     span = seg.end - seg.start
     bounds = [seg.start + span * i // count for i in range(count + 1)]
-    seg.end = bounds[1]
-    return [Segment(lo, hi) for lo, hi in itertools.pairwise(bounds[1:])]
+    first_end = seg.cut(bounds[1])  # where the segment really ends if it got further
+    edges = [first_end, *(b for b in bounds[2:] if b > first_end)]
+    return [Segment(lo, hi) for lo, hi in itertools.pairwise(edges)]

@@ -1,7 +1,9 @@
-"""One connection fetching one segment: the request, the response checks, the body loop.
+"""One request on one connection: the request, the response checks, the body loop.
 
-``fetch_segment`` is the attempt loop around ``stream_once``; both are used for plain
-single-stream files (one open-ended segment) and for each segment of a segmented file.
+``stream_once`` makes one request for the rest of a ``Segment`` the file's coordinator
+assigned (``coordinator.py``) and writes what arrives; it reports the response's acceptance
+and the body's rate to the coordinator and raises what went wrong. It never retries and
+decides nothing about other ranges: the coordinator does.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from .errors import (
     HttpStatusError,
     IntegrityError,
     RestartNeeded,
-    TransferError,
 )
 from .http_parse import parse_content_range, parse_unsatisfied_range
 from .model import ERROR_LIMIT
@@ -31,18 +32,19 @@ from .task import FileTask, Segment
 from .watchdog import Watch
 
 
-class Splitter(Protocol):
-    """Decides when a file's segments split (``segmented.SegmentRunner``)."""
+class Reporter(Protocol):
+    """Where a request tells its coordinator what it learns (``lane.Lane``)."""
 
-    def accepted(self, task: FileTask, seg: Segment) -> None:
-        """A response for ``seg`` was accepted; its body is about to be read."""
+    def accepted(self, seg: Segment, ranges: bool | None) -> None:
+        """A response for ``seg`` was accepted; its body is about to be read. ``ranges``:
+        True for a 206 to a Range request, False for a 200 to one, None without Range."""
 
-    def streaming(self, task: FileTask, seg: Segment, rate: float) -> None:
-        """``seg``'s stream has run a while at ``rate`` bytes per second (may shrink ``seg``)."""
+    def streaming(self, seg: Segment, rate: float) -> None:
+        """``seg``'s body has run a while at ``rate`` bytes per second."""
 
 
 _READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError)
-#: How often a stream reports its rate to the splitter, in seconds (the first report comes
+#: How often a stream reports its rate to the coordinator, in seconds (the first report comes
 #: after this long too, so the rate is measured over at least this long). Each interval on
 #: one connection costs a capped file time: measured, 256 MiB from nginx capped at 20 MiB/s
 #: per connection, 4 segments planned up front 3.83 s (median of 3), split late after 0.5 s
@@ -50,41 +52,28 @@ _READ_ERRORS = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError
 RATE_INTERVAL = 0.25
 
 
-def fetch_segment(task: FileTask, seg: Segment, splitter: Splitter) -> None:
-    """Fetch ``seg`` completely, retrying and resuming within the file's budget.
+def stream_once(
+    task: FileTask,
+    seg: Segment,
+    reporter: Reporter,
+    session: requests.Session,
+    url: str,
+    *,
+    ask_range: bool = True,
+) -> None:
+    """Make one request to ``url`` for the rest of ``seg`` on ``session`` and write what
+    arrives.
+
+    ``ask_range`` False: a plain GET (the server showed it mishandles Range requests).
 
     Raises:
-        TransferError: when the file cannot be finished (including ``RestartNeeded``, which
-            the caller handles by truncating and starting over).
+        TransferError: the attempt failed (the coordinator decides what happens next).
     """
-    while not seg.finished():
-        if task.ranges.broken and seg.start > 0:
-            raise RestartNeeded("the server does not resume (Range); starting over")
-        task.check_can_start()
-        url, generation = task.current_url()
-        if not task.run.limiter.acquire(lambda: task.cancel_reason() is not None):
-            continue  # cancelled while waiting: the next check_can_start raises
-        try:
-            stream_once(task, seg, splitter, url)
-        except RestartNeeded:
-            raise
-        except TransferError as exc:
-            failure: TransferError | None = exc
-        else:
-            failure = None
-        finally:
-            task.run.limiter.release()
-        if failure is not None:
-            task.recover(failure, generation)
-
-
-def stream_once(task: FileTask, seg: Segment, splitter: Splitter, url: str) -> None:
-    """Make one request to ``url`` for the rest of ``seg`` and write what arrives."""
-    headers = request_headers(task, seg)
+    headers = request_headers(task, seg, ask_range=ask_range)
     task.count_attempt()
     opts = task.options
     try:
-        response = task.run.sessions.get().get(
+        response = session.get(
             url,
             headers=headers,
             stream=True,
@@ -95,15 +84,17 @@ def stream_once(task: FileTask, seg: Segment, splitter: Splitter, url: str) -> N
     except requests.RequestException as exc:
         raise ConnectionProblem(describe_request_error(exc)) from exc
     with response:
-        if accept_response(task, seg, response, asked_range="Range" in headers):
+        asked = "Range" in headers
+        if accept_response(task, seg, response, asked_range=asked):
             task.run.limiter.succeeded()
-            splitter.accepted(task, seg)
-            read_body(task, seg, response, splitter)
+            ranges = None if not asked else response.status_code == 206
+            reporter.accepted(seg, ranges)
+            read_body(task, seg, response, reporter)
     if seg.eof:
         finish_open_ended(task, seg)
 
 
-def request_headers(task: FileTask, seg: Segment) -> dict[str, str]:
+def request_headers(task: FileTask, seg: Segment, *, ask_range: bool = True) -> dict[str, str]:
     """Headers for a request starting at ``seg.start``.
 
     Always ``Accept-Encoding: identity`` (a gzip body breaks byte counts, docs/design.md §CLI and
@@ -114,7 +105,7 @@ def request_headers(task: FileTask, seg: Segment) -> dict[str, str]:
     engine: peer behaviour under faults).
     """
     headers = {"Accept-Encoding": "identity", "User-Agent": task.options.user_agent}
-    if task.ranges.broken:
+    if not ask_range:
         return headers
     last = "" if seg.end is None else str(seg.end - 1)
     headers["Range"] = f"bytes={seg.start}-{last}"
@@ -146,7 +137,6 @@ def accept_response(
         raise FatalHttp(f"the server compressed the file (Content-Encoding {encoding})")
     if status == 206 and asked_range:
         total = check_partial(task, seg, response)
-        task.ranges.answered()
     else:
         total = check_full(task, seg, response, asked_range=asked_range)
     check_validators(task, response)
@@ -197,8 +187,8 @@ def check_full(
             ranges_broken=same,
         )
     if asked_range:
-        task.ranges.ignored()
-        seg.end = None  # the whole body comes, whatever range was planned
+        seg.end = None  # the whole body comes, whatever range was planned (the coordinator
+        # learns from the report that Range is not honoured)
     length = response.headers.get("Content-Length")
     return int(length) if length is not None and length.isdigit() else None
 
@@ -247,7 +237,7 @@ def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) 
 
 
 def read_body(
-    task: FileTask, seg: Segment, response: requests.Response, splitter: Splitter
+    task: FileTask, seg: Segment, response: requests.Response, reporter: Reporter
 ) -> None:
     """Write the body at ``seg.start`` onwards until the segment ends or the body does.
 
@@ -256,11 +246,11 @@ def read_body(
     up to a chunk, as a new ``bytes`` that the disk write and the hasher's helper thread
     share without a copy (``PartFile.write``). http.client under it keeps the body's length
     and decodes chunked framing. A body read to its very end hands its connection back to
-    the pool (keep-alive, done by urllib3); one left unread (a stream that a late split
-    shortened, a failure) is closed with the response.
+    the pool (keep-alive, done by urllib3); one left unread (a segment the coordinator cut
+    short to give its rest to another connection, a failure) is closed with the response.
     """
     raw = response.raw
-    meter = RateMeter(task, seg, splitter)
+    meter = RateMeter(seg, reporter)
     with task.run.watchdog.watch(raw, task.cancel_reason) as watch:
         while not seg.finished():
             if watch.reason is not None:
@@ -272,10 +262,11 @@ def read_body(
                 return
             nbytes = len(data)
             check_overflow(task, seg, nbytes)
-            task.part.write(seg.start, data)
-            seg.start += nbytes
+            offset, keep = seg.claim(nbytes)  # fewer when the coordinator cut the segment
+            if keep:
+                task.part.write(offset, data if keep == nbytes else data[:keep])
+                task.received(keep)
             watch.add(nbytes)
-            task.received(nbytes)
             throttle(task, nbytes)
             meter.add(nbytes)
 
@@ -290,12 +281,11 @@ def read_size(task: FileTask, seg: Segment) -> int:
 
 
 class RateMeter:
-    """Measures one response's body rate and reports it to the splitter every so often."""
+    """Measures one response's body rate and reports it to the coordinator every so often."""
 
-    def __init__(self, task: FileTask, seg: Segment, splitter: Splitter) -> None:
-        self._task = task
+    def __init__(self, seg: Segment, reporter: Reporter) -> None:
         self._seg = seg
-        self._splitter = splitter
+        self._reporter = reporter
         self._began = time.monotonic()
         self._next = self._began + RATE_INTERVAL
         self._bytes = 0
@@ -307,7 +297,7 @@ class RateMeter:
         if now < self._next or self._seg.finished():
             return
         self._next = now + RATE_INTERVAL
-        self._splitter.streaming(self._task, self._seg, self._bytes / (now - self._began))
+        self._reporter.streaming(self._seg, self._bytes / (now - self._began))
 
 
 def throttle(task: FileTask, nbytes: int) -> None:

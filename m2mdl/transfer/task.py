@@ -1,10 +1,10 @@
-"""Per-file state shared by a file's segments: URL, budget, counters, cancellation, retries."""
+"""Per-file state: URL, budget, counters, cancellation, retry decisions, and the ``Segment``."""
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from m2mdl.util.net import backoff_delay, redact_url
 
@@ -45,16 +45,47 @@ def reason_error(reason: str, options: TransferOptions) -> TransferError:
 
 @dataclass
 class Segment:
-    """A byte range of one file that one connection fetches; ``start`` advances as it goes."""
+    """A byte range of one file that one connection fetches; ``start`` advances as it goes.
+
+    The connection moves ``start`` (``claim``); the coordinator may move ``end`` down while
+    the connection streams (``cut``), to give the rest to another connection. Both go
+    through one lock so a byte is never claimed past an end that was cut.
+    """
 
     start: int
     end: int | None  # exclusive; None: up to the end of an unknown-size body
     eof: bool = False
     short_end: int | None = None  # where the current 206 ends when it is shorter than asked
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def finished(self) -> bool:
         """True when every byte of the segment is written."""
         return self.eof or (self.end is not None and self.start >= self.end)
+
+    def left(self) -> int | None:
+        """Bytes still to fetch, or None while the end is unknown."""
+        end = self.end
+        return None if end is None else max(0, end - self.start)
+
+    def claim(self, nbytes: int) -> tuple[int, int]:
+        """The connection got ``nbytes``: return (offset, how many of them belong here) and
+        advance ``start`` past them."""
+        with self._lock:
+            offset = self.start
+            end = self.end
+            keep = nbytes if end is None else max(0, min(nbytes, end - offset))
+            self.start = offset + keep
+            return offset, keep
+
+    def cut(self, at: int) -> int:
+        """End the segment at ``at``, or where it is now if it already got further; return
+        the new end. (The coordinator gives the bytes after it to another connection.)"""
+        with self._lock:
+            end = max(at, self.start)
+            if self.end is not None:
+                end = min(end, self.end)
+            self.end = end
+            return end
 
 
 class RangeSupport:
@@ -116,7 +147,13 @@ class RangeSupport:
 
 
 class FileTask:
-    """Everything one file's segments share. Thread-safe where segments meet."""
+    """One file's state.
+
+    The file's coordinator thread (``coordinator.py``, ``filerun.py``) owns it and alone
+    changes the URL, the budget, the range support and the mismatch list. Connections only
+    read it, set nothing but the counters behind ``count_attempt``/``received`` (under a
+    lock), write through ``part`` (thread-safe) and watch ``abort`` (an Event).
+    """
 
     def __init__(self, run: RunContext, job: FileJob, part: PartFile) -> None:
         self.run = run
@@ -131,8 +168,7 @@ class FileTask:
         self.attempts = 0
         self.bytes_received = 0
         self.mismatches: list[str] = []  # SHA-512 of each complete download that differed
-        self._lock = threading.Lock()
-        self._refresh_lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the counters that connections update
         self._pending = 0
         self._last_emit = float("-inf")  # report the first bytes at once
 
@@ -181,10 +217,12 @@ class FileTask:
         if pending and not drop:
             self.run.sink.file_advanced(self.job.key, pending)
 
-    # --- retries -------------------------------------------------------------------------
+    # --- retries (the coordinator's thread only) -------------------------------------------
 
-    def recover(self, exc: TransferError, generation: int) -> None:
-        """Handle a failed attempt: throttle, refresh the URL, back off; or re-raise ``exc``."""
+    def recover(self, exc: TransferError, generation: int) -> float:
+        """Decide about a failed attempt: throttle, refresh the URL, and return the backoff
+        before the range is tried again; or raise (``exc`` itself, or with the budget spent).
+        """
         if exc.throttled:
             self.run.limiter.throttled()
         refreshed = False
@@ -215,33 +253,27 @@ class FileTask:
         self.run.sink.file_retrying(
             self.job.key, self.attempts, redact_url(exc.message, limit=ERROR_LIMIT), delay
         )
-        self.sleep(delay)
+        return delay
 
     def refresh(self, generation: int) -> bool:
-        """Ask the caller for a fresh URL, once for all segments that saw the same failure.
+        """Ask the caller for a fresh URL, once for all connections that saw the same failure
+        (those that failed with an older ``generation`` find it refreshed already).
 
-        Returns True: the URL is newer than the one that failed (refreshed here or by another
-        segment).
+        Returns True: the URL is newer than the one that failed.
         """
         refresh_url = self.job.refresh_url
         assert refresh_url is not None
-        with self._refresh_lock:
-            if generation != self.url_generation:
-                return True  # another segment refreshed it already
-            try:
-                url = refresh_url()
-            except Exception as exc:  # the callback may raise anything; report it in one line
-                raise RefreshFailed(
-                    redact_url(f"refreshing the URL failed: {exc}", limit=ERROR_LIMIT)
-                ) from exc
-            self.url = url
-            self.url_generation += 1
-            return True
-
-    def current_url(self) -> tuple[str, int]:
-        """The URL to use now and its generation (for ``refresh``)."""
-        with self._refresh_lock:
-            return self.url, self.url_generation
+        if generation != self.url_generation:
+            return True  # refreshed after that request was made
+        try:
+            url = refresh_url()
+        except Exception as exc:  # the callback may raise anything; report it in one line
+            raise RefreshFailed(
+                redact_url(f"refreshing the URL failed: {exc}", limit=ERROR_LIMIT)
+            ) from exc
+        self.url = url
+        self.url_generation += 1
+        return True
 
     def sleep(self, delay: float) -> None:
         """Wait ``delay`` seconds, returning early on stop, abort or the deadline."""

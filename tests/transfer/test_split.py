@@ -16,7 +16,7 @@ from m2mdl.transfer import FileJob, TransferInterrupted, TransferOptions, run_tr
 from m2mdl.transfer.journal import load_journal
 from m2mdl.transfer.naming import journal_path
 from m2mdl.transfer.ranges import missing
-from m2mdl.transfer.segmented import FAST_STREAM, late_split
+from m2mdl.transfer.segmented import FAST_STREAM, PIECE_SECONDS, piece_size, splittable
 from m2mdl.transfer.task import FileTask, RangeSupport, Segment
 
 from .faultserver import FaultServer, LogEntry, make_bytes, sha512
@@ -145,26 +145,41 @@ def test_a_fast_stream_is_not_split_however_long_its_rest() -> None:
     class Part:
         total = 10 * 2**40
 
-    class Run:
-        @staticmethod
-        def idle_connections() -> int:
-            return 3
-
     class Task:
         options = TransferOptions(split_after=3.0)
         part = Part()
-        run = Run()
         ranges = RangeSupport()
 
     Task.ranges.answered()  # a 206 proved Range works
 
     task = typing.cast(FileTask, Task())
     seg = Segment(0, Part.total)
-    assert late_split(task, seg, FAST_STREAM, spare=3) == []
-    assert seg.end == Part.total
-    parts = late_split(task, seg, FAST_STREAM / 2, spare=3)  # the same rest, slower: split
-    assert len(parts) == 3 and seg.end == parts[0].start
-    assert parts[-1].end == Part.total
+    assert not splittable(task, seg, FAST_STREAM)
+    assert splittable(task, seg, FAST_STREAM / 2)  # the same rest, slower: split
+    # ... unless the rest is done within split_after at that rate
+    assert not splittable(task, Segment(Part.total - 2**20, Part.total), FAST_STREAM / 2)
+
+
+def test_pieces_are_a_fair_share_of_at_most_piece_seconds() -> None:
+    options = TransferOptions(chunk_size=2**20)
+    rate = 20 * 2**20
+    # Far from the end: pieces of PIECE_SECONDS at the rate, so the bytes come in file order.
+    assert piece_size(options, rate, 2**30, 4) == int(rate * PIECE_SECONDS)
+    # Near the end: the connections' fair share, so they finish together ...
+    assert piece_size(options, rate, 60 * 2**20, 4) == 15 * 2**20
+    # ... but never less than 4 chunks (a request costs a round trip).
+    assert piece_size(options, rate, 2**20, 4) == 4 * 2**20
+
+
+def test_a_segment_cut_while_streaming_claims_nothing_past_its_new_end() -> None:
+    seg = Segment(0, 100)
+    assert seg.claim(30) == (0, 30)
+    assert seg.cut(50) == 50 and seg.left() == 20
+    assert seg.claim(30) == (30, 20) and seg.finished()
+    late = Segment(0, 100)
+    late.claim(70)
+    assert late.cut(50) == 70  # already past: it ends where it is
+    assert late.finished()
 
 
 def test_range_support_hands_out_a_planned_split_once_and_only_after_a_206() -> None:
