@@ -75,8 +75,6 @@ class Lane:
         name: str,
     ) -> None:
         self.task = task
-        self.seg: Segment | None = None  # the segment in flight (set by the coordinator)
-        self.rate = 0.0  # the last rate reported (for the coordinator)
         self._reports = reports
         self._session = session
         self._inbox: queue.SimpleQueue[Assignment | None] = queue.SimpleQueue()

@@ -49,7 +49,9 @@ class Segment:
 
     The connection moves ``start`` (``claim``); the coordinator may move ``end`` down while
     the connection streams (``cut``), to give the rest to another connection. Both go
-    through one lock so a byte is never claimed past an end that was cut.
+    through one lock so a byte is never claimed past an end that was cut. The connection
+    alone sets ``end`` from the response (before it reports the response accepted, so
+    before any cut; a segment of unknown end is never cut), ``short_end`` and ``eof``.
     """
 
     start: int
