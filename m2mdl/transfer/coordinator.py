@@ -1,13 +1,15 @@
-"""The owner of one file's fetch: which range each connection fetches, and what happens next.
+"""The owner of one file: which range each connection fetches, and what happens next.
 
-``Coordinator.run`` is one loop in the file's thread. Each turn it hands ranges to idle
-connections (``lane.Lane``: threads that only move bytes), hashes a step of the contiguous
-prefix, then waits for one report and decides: a response was accepted (Range works or not,
-a split planned up front may start), a stream reports its rate (a slow one may split), a
-request ended (the segment is done, or resumed after a backoff, or the file must restart or
-fail). Every decision about the file's state is made here, in this one thread; connections
-report and never change another's segment. See ``segmented.py`` for the split rules and
-the piece sizes.
+``Coordinator.run`` is one loop in the file's worker thread, from the first request to the
+result. Each turn it hands ranges to idle connections (``lane.Lane``: threads that only move
+bytes), hashes a step of the contiguous prefix, then waits for one report and decides: a
+response was accepted (Range works or not; a split planned up front may start), a stream
+reports its rate (a slow one may split), a request ended (its range is done, or resumed
+after a backoff, or the file must stop). When nothing is in flight it publishes the file, or
+restarts it from zero, fetches it again after a checksum mismatch, or fails it
+(``filerun.py``). Every decision about the file's state is made here, in this one thread;
+connections report and never touch another connection's range. ``segmented.py`` holds the
+split rules and the piece sizes.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import bisect
 import queue
 import time
 
-from .errors import RestartNeeded, TransferError
+from . import filerun
+from .errors import ChecksumMismatch, RestartNeeded, TransferError
 from .hashing import QUEUE_BYTES
 from .lane import ACCEPTED, ENDED, Assignment, Lane, Report
+from .model import FileResult
 from .segmented import min_piece, pick_error, piece_size, plan_split, splittable, take_split
 from .task import FileTask, Segment, reason_error
 
@@ -49,21 +53,45 @@ class Coordinator:
 
     # --- the loop ------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Fetch every missing byte of the file.
+    def run(self) -> FileResult:
+        """Download, verify and publish the file; return its result, a failure too.
 
-        Raises:
-            TransferError: the file cannot be finished now (``RestartNeeded``: truncate and
-                start over), after every connection stopped. Bugs propagate.
+        The one loop: each turn hands out ranges and handles one report (``_turn``). Once
+        nothing is in flight the fetch has ended, and ``_settle`` publishes the file or
+        decides what stopped it: fetch again (a restart from zero, a checksum mismatch) or
+        fail. Bugs propagate.
         """
-        self._plan()
+        task = self.task
+        job, part = task.job, task.part
+        total = part.total if part.total is not None else job.expected_size
+        task.run.sink.file_started(job.key, job.dest.name, total, part.done())
         try:
-            while self._turn():
-                pass
+            self._plan()
+            while True:
+                if self._turn():
+                    continue
+                result = self._settle()
+                if result is not None:
+                    return result
+                self._plan()
         finally:
             self._close()
-        if self.errors:
-            raise pick_error(self.errors)
+
+    def _settle(self) -> FileResult | None:
+        """The fetch ended: publish, or act on its failure. None: fetch again."""
+        self._close()
+        errors, self.errors = self.errors, []
+        task = self.task
+        try:
+            if errors:
+                raise pick_error(errors)
+            return filerun.publish(task)
+        except ChecksumMismatch as exc:
+            return filerun.mismatch(task, exc)
+        except RestartNeeded as exc:
+            return filerun.restart(task, exc)
+        except TransferError as exc:
+            return filerun.fail(task, exc)
 
     def _turn(self) -> bool:
         """One turn of the loop; False once nothing is in flight and nothing is left."""
@@ -113,13 +141,16 @@ class Coordinator:
     # --- planning ------------------------------------------------------------------------
 
     def _plan(self) -> None:
-        """Start with the missing ranges: one open range for a fresh file, one per gap on
-        resume. With ``split_after`` 0 and the size known up front (journal or
+        """Start a fetch with the missing ranges: one open range for a fresh file, one per
+        gap on resume. With ``split_after`` 0 and the size known up front (journal or
         ``expected_size``), the split is planned now and the first request asks only for
         the first part; its other parts start once a 206 proved Range works."""
         task = self.task
         task.abort.clear()
+        self.todo, self.tail, self.handed_out = [], None, 0
         segments = [Segment(lo, hi) for lo, hi in task.part.gaps()]
+        if not segments:
+            return  # complete (resumed from a journal that covers it all)
         size = task.part.total if task.part.total is not None else task.job.expected_size
         first = segments[0]
         upfront = self.options.split_after == 0 and len(segments) == 1 and not task.ranges.broken
@@ -298,3 +329,8 @@ class Coordinator:
         for lane in self.lanes:
             lane.join()
         self.lanes.clear()
+        self.idle.clear()
+        self.busy.clear()
+        self.accepted.clear()
+        self.rates.clear()
+        self._shared_session = True

@@ -1,4 +1,4 @@
-"""``run_transfers``: schedules files over worker threads and collects their results."""
+"""``run_transfers``: runs each file's coordinator in a worker thread and collects the results."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from .context import RunContext
-from .errors import TransferInterrupted
-from .filerun import run_file
+from .coordinator import Coordinator
+from .errors import NoSpace, TransferError, TransferInterrupted
+from .filerun import not_started
 from .model import FileJob, FileResult, ProgressSink, TransferOptions
+from .partfile import PartFile
+from .task import FileTask, reason_error
 
 
 def run_transfers(
@@ -79,3 +82,39 @@ def _guarded(run: RunContext, job: FileJob) -> FileResult:
     except BaseException:
         run.crashed.set()
         raise
+
+
+def run_file(run: RunContext, job: FileJob) -> FileResult:
+    """Download, verify and publish one file; report it to the sink; never raise for it.
+
+    Programming errors propagate.
+    """
+    try:
+        result = _run_file(run, job)
+    finally:
+        run.file_finished()
+    run.sink.file_finished(result)
+    return result
+
+
+def _run_file(run: RunContext, job: FileJob) -> FileResult:
+    """Open the partial file and let the file's coordinator take it to its result."""
+    reason = run.run_reason()
+    if reason is not None:  # stopped, disk full or deadline before this file began
+        return not_started(job, reason_error(reason, run.options))
+    try:
+        part = PartFile.open(
+            job.dest,
+            job.url,
+            job.expected_size,
+            run.options.journal_interval,
+            scan_tar=job.check_members is not None,
+        )
+    except TransferError as exc:
+        if isinstance(exc, NoSpace):
+            run.disk_full.set()
+        return not_started(job, exc)
+    try:
+        return Coordinator(FileTask(run, job, part)).run()
+    finally:
+        part.close()

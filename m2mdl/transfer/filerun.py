@@ -1,4 +1,9 @@
-"""One file from start to result: open the partial file, fetch, restart, publish or fail."""
+"""How one fetch of a file ends: publish, refetch after a checksum mismatch, restart from
+zero, or fail; and the file's ``FileResult``.
+
+The file's coordinator (``coordinator.py``) decides which of these applies and calls them in
+its thread; each returns the file's result, or None when the file is fetched again.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,6 @@ import dataclasses
 
 from m2mdl.util.net import backoff_delay, redact_url
 
-from .context import RunContext
-from .coordinator import Coordinator
 from .errors import (
     ChecksumMismatch,
     ConnectionProblem,
@@ -20,9 +23,8 @@ from .errors import (
 from .journal import load_journal
 from .model import ERROR_LIMIT, FileJob, FileResult
 from .naming import journal_path
-from .partfile import PartFile
 from .ranges import covered
-from .task import FileTask, reason_error
+from .task import FileTask
 
 #: Complete downloads of one file allowed per run when its checksum keeps differing.
 MAX_FULL_DOWNLOADS = 3
@@ -30,85 +32,36 @@ MAX_FULL_DOWNLOADS = 3
 MISMATCH_SUFFIX = ".checksum-mismatch"
 
 
-def run_file(run: RunContext, job: FileJob) -> FileResult:
-    """Download, verify and publish one file; report it to the sink; never raise for it.
+def publish(task: FileTask) -> FileResult:
+    """Check the complete file and move it to its final name; the successful result.
 
-    Programming errors propagate.
+    Raises:
+        ChecksumMismatch: the file or a member differs from its expected digest.
+        TransferError: another check failed, or the file system did.
     """
-    try:
-        result = _run_file(run, job)
-    finally:
-        run.file_finished()
-    run.sink.file_finished(result)
-    return result
-
-
-def _run_file(run: RunContext, job: FileJob) -> FileResult:
-    reason = run.run_reason()
-    if reason is not None:  # stopped, disk full or deadline before this file began
-        return _not_started(job, reason_error(reason, run.options))
-    try:
-        part = PartFile.open(
-            job.dest,
-            job.url,
-            job.expected_size,
-            run.options.journal_interval,
-            scan_tar=job.check_members is not None,
-        )
-    except TransferError as exc:
-        if isinstance(exc, NoSpace):
-            run.disk_full.set()
-        return _not_started(job, exc)
-    task = FileTask(run, job, part)
-    try:
-        return _download(task)
-    finally:
-        part.close()
-
-
-def _download(task: FileTask) -> FileResult:
     job, part = task.job, task.part
-    name = job.dest.name
-    total = part.total if part.total is not None else job.expected_size
-    task.run.sink.file_started(job.key, name, total, part.done())
-    while True:
-        try:
-            if not part.complete():
-                Coordinator(task).run()
-            if not part.complete():  # defensive: keep the data, let the next run resume
-                raise ConnectionProblem("the transfer ended before the file was complete")
-            size, digest, verdict = part.publish(
-                expected_size=job.expected_size,
-                kind=job.kind,
-                expected_sha512=job.expected_sha512,
-                check_members=job.check_members,
-            )
-        except ChecksumMismatch as exc:
-            failure = _mismatch(task, exc)
-            if failure is not None:
-                return failure
-            continue
-        except RestartNeeded as exc:
-            failure = _restart(task, exc)
-            if failure is not None:
-                return failure
-            continue
-        except TransferError as exc:
-            return _fail(task, exc)
-        task.flush_progress()
-        result = _result(task, ok=True, size=size, sha512=digest)
-        checked = job.expected_sha512 is not None
-        if verdict is None:
-            return dataclasses.replace(result, checksum_checked=checked)
-        return dataclasses.replace(
-            result,
-            checksum_checked=checked,
-            members=dict(verdict.checked),
-            members_sha512=part.member_digests(),
-        )
+    if not part.complete():  # defensive: keep the data, let the next run resume
+        raise ConnectionProblem("the transfer ended before the file was complete")
+    size, digest, verdict = part.publish(
+        expected_size=job.expected_size,
+        kind=job.kind,
+        expected_sha512=job.expected_sha512,
+        check_members=job.check_members,
+    )
+    task.flush_progress()
+    result = _result(task, ok=True, size=size, sha512=digest)
+    checked = job.expected_sha512 is not None
+    if verdict is None:
+        return dataclasses.replace(result, checksum_checked=checked)
+    return dataclasses.replace(
+        result,
+        checksum_checked=checked,
+        members=dict(verdict.checked),
+        members_sha512=part.member_digests(),
+    )
 
 
-def _mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
+def mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
     """A complete file differs from its expected digest: fetch it again from zero, or stop.
 
     Two complete downloads with the same bytes that both differ mean the expected digest
@@ -123,7 +76,7 @@ def _mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
         try:
             aside = task.part.keep_aside(MISMATCH_SUFFIX)
         except TransferError as error:
-            return _fail(task, error)
+            return fail(task, error)
         message = (
             f"{exc.message}: {len(seen)} downloads gave the same bytes, so the published"
             f" checksum may be stale; the bytes are kept as {aside.name}"
@@ -131,22 +84,22 @@ def _mismatch(task: FileTask, exc: ChecksumMismatch) -> FileResult | None:
         return _result(task, ok=False, size=0, sha512=exc.digest, error=message, kind=exc.kind)
     if len(seen) >= MAX_FULL_DOWNLOADS:
         message = f"{exc.message} in {len(seen)} downloads, each with different bytes"
-        return _fail(task, IntegrityError(message))
+        return fail(task, IntegrityError(message))
     task.run.sink.file_retrying(task.job.key, task.attempts, exc.message, 0.0)
     task.flush_progress(drop=True)
     try:
         task.part.reset()
     except TransferError as error:
-        return _fail(task, error)
+        return fail(task, error)
     task.run.sink.file_started(task.job.key, task.job.dest.name, task.job.expected_size, 0)
     return None
 
 
-def _restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:
+def restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:
     """Truncate and start over (counts against the budget); a result if the budget is spent."""
     allowed, failures = task.budget.spend(task.part.done())
     if not allowed:
-        return _fail(
+        return fail(
             task, exc.with_message(f"{exc.message} (gave up after {task.attempts} attempts)")
         )
     if exc.ranges_broken:
@@ -160,13 +113,13 @@ def _restart(task: FileTask, exc: RestartNeeded) -> FileResult | None:
     try:
         task.part.reset()
     except TransferError as error:
-        return _fail(task, error)
+        return fail(task, error)
     task.run.sink.file_started(task.job.key, task.job.dest.name, task.job.expected_size, 0)
     task.sleep(delay)
     return None
 
 
-def _fail(task: FileTask, exc: TransferError) -> FileResult:
+def fail(task: FileTask, exc: TransferError) -> FileResult:
     """Keep what is durable (or discard a file that failed its checks) and build the result."""
     task.flush_progress()
     if isinstance(exc, NoSpace):
@@ -205,7 +158,7 @@ def _result(
     )
 
 
-def _not_started(job: FileJob, exc: TransferError) -> FileResult:
+def not_started(job: FileJob, exc: TransferError) -> FileResult:
     journal = load_journal(journal_path(job.dest))
     return FileResult(
         key=job.key,
