@@ -94,17 +94,15 @@ class Coordinator:
             return filerun.fail(task, exc)
 
     def _turn(self) -> bool:
-        """One turn of the loop; False once nothing is in flight and nothing is left."""
-        failing = self._failing()
-        if failing:
+        """One turn of the loop; False once the fetch has ended: nothing is in flight, and
+        nothing is left to fetch or the file must stop."""
+        if self._stopping():
             self.task.abort.set()  # the other connections stop (watchdog, slot waits)
-            if not self.busy:
-                return False
         else:
             self._dispatch()
-            if not self.busy and not self.todo and self.tail is None:
-                return False
-        more = not failing and self.handed_out > 1 and self._hash_step()
+        if not self.busy and (self.errors or (not self.todo and self.tail is None)):
+            return False
+        more = not self.errors and self.handed_out > 1 and self._hash_step()
         report = self._next_report(0.0 if more else self._wait())
         if report is not None:
             self._handle(report)
@@ -115,9 +113,11 @@ class Coordinator:
         behind = QUEUE_BYTES + self.options.chunk_size  # may be queued for the live hasher
         return self.task.part.hash_step(HASH_STEP, behind)
 
-    def _failing(self) -> bool:
-        """True once the file must stop: a failure, or a run-wide stop, disk full, deadline."""
-        if not self.errors:
+    def _stopping(self) -> bool:
+        """True once the file must stop: a failure, or (while anything is left to fetch) a
+        run-wide stop, a full disk or the deadline."""
+        left = self.busy or self.todo or self.tail is not None
+        if not self.errors and left:
             reason = self.task.run.run_reason()
             if reason is not None:
                 self.errors.append(reason_error(reason, self.options))
