@@ -14,6 +14,14 @@ Design decisions (measurements were taken on the project's 2-core development VM
   gets a journal (its ``.part`` alone is truncated by the next run). ``NAME`` appears only
   through ``os.replace`` after size, magic and SHA-512 checks (``partfile.py``); directory
   fsyncs of concurrent publishes are shared (``fsutil.fsync_dir``).
+* One owner per file (``coordinator.py``): a coordinator loop in the file's worker thread
+  decides every range each connection fetches, retries and their backoff, URL refreshes,
+  restarts from zero, splits, the hash's catch-up and publish. Connection threads
+  (``lane.py``) only move bytes: each runs one request per assignment (``single.py``) and
+  reports back through a queue (response accepted, body rate, end or error). A connection
+  yields the rest of its range only through one lock (``task.Segment``); nothing else of
+  the file's state is changed outside the coordinator's thread except locked counters.
+  docs/design.md §Transfer engine: file coordinator and ordered pieces.
 * Hot path (``single.py``): one body loop reads with urllib3's public ``read1`` (one
   ``recv``, up to a chunk, no decoding), writes with ``os.pwrite`` and queues the same
   ``bytes`` for the hasher's helper thread (no copy, bounded queue); the journal's fsyncs
@@ -31,9 +39,10 @@ Design decisions (measurements were taken on the project's 2-core development VM
   "checksum_mismatch" with the bytes kept as ``NAME.checksum-mismatch`` (``filerun.py``).
   Tars can be checked member by member in the same pass (``tarscan.py``).
 * Hash strategy: SHA-512 in file order while writing; a resumed prefix is hashed from disk
-  once when the file is opened; a segmented file hashes its first segment while it streams
-  and the rest from disk (usually the page cache) as soon as each connection has nothing
-  left to fetch, the remainder before publishing. (Measured with sha256, used then:
+  once when the file is opened; a file fetched in pieces is hashed as its contiguous prefix
+  grows: live where a write lands at the hash's position, otherwise read back from disk
+  (usually the page cache) by the coordinator in steps between reports, the small
+  remainder before publishing. (Measured with sha256, used then:
   0.58 s CPU/GiB here (1.77 GiB/s with SHA-NI); the catch-up pass 0.63 s CPU/GiB
   (``hashing.py``).) End to end against the in-process fault server on loopback, a 512 MiB
   download cost the client 2.1-2.5 s CPU/GiB as one stream and 1.3-1.7 s/GiB with 4 segments
@@ -51,10 +60,12 @@ Design decisions (measurements were taken on the project's 2-core development VM
   limit that starts at ``workers``, drops by one on each 429/503 (never below 1) and grows
   by one after ``adaptive_successes`` accepted responses in a row. Every file starts on one
   connection; a stream that is slow (its rest would take more than ``split_after`` seconds
-  at the rate it shows) while connections are idle splits its rest into Range segments, up
-  to ``segments`` per file (``segmented.py``): a fast link never splits, a capped one
-  does, and the last large file of a run gets the connections the others left. A 200 to a
-  Range request means no segments for that file.
+  at the rate it shows) while connections are idle keeps a first piece of its rest, and the
+  rest is handed out as Range pieces in file order (about 2 s at the measured rate each,
+  the connections' fair share near the end), up to ``segments`` connections per file
+  (``segmented.py``): a fast link never splits, a capped one does, the hash keeps up with
+  the bytes, and the last large file of a run gets the connections the others left. A 200
+  to a Range request means no segments for that file.
 * Rate limit: ``limit_rate`` caps the bytes per second of the whole run with one token
   bucket that every stream pays before its next read (``ratelimit.py``).
 * Stalls and stops: a watchdog thread shuts the socket of any stream that got fewer than

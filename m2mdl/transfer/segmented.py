@@ -18,8 +18,9 @@ wait to be hashed. Cutting the rest into pieces of about ``PIECE_SECONDS`` of th
 rate, handed out lowest first, keeps the written region nearly contiguous and the hash
 follows it during the transfer (with 4 equal segments it hashed 3/4 of the file after the
 last byte). Pieces shrink to the connections' fair share near the end so they finish
-together. With ``split_after`` 0 the split is planned up front into equal segments
-(``plan_split``), without a measured rate.
+together (docs/design.md §Transfer engine: file coordinator and ordered pieces). With
+``split_after`` 0 the split is planned up front into equal segments (``plan_split``),
+without a measured rate.
 
 Segments write with ``os.pwrite`` into the preallocated ``.part`` (docs/design.md §Transfer engine:
 preallocation and segments; 4 threads reached 1.15x curl; under a per-connection cap they matched
