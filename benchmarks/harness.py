@@ -238,6 +238,28 @@ def snapshot_sources(work: Path) -> Path:
     return root / "m2mdl"
 
 
+def baseline_sources(work: Path, rev: str) -> tuple[Path, str]:
+    """Export m2mdl's package as it was at ``rev`` (``git archive``) for the twin runs.
+
+    Returns the directory to put on PYTHONPATH and the revision's short hash.
+
+    Raises:
+        RuntimeError: ``rev`` is not a revision of this repository.
+    """
+    root = work / "baseline"
+    root.mkdir(parents=True, exist_ok=True)
+    git = ["git", "-C", str(REPO)]
+    found = subprocess.run(
+        [*git, "rev-parse", "--short", f"{rev}^{{commit}}"], capture_output=True, text=True
+    )
+    if found.returncode != 0:
+        raise RuntimeError(f"--baseline {rev}: not a revision here ({found.stderr.strip()})")
+    short = found.stdout.strip()
+    archive = subprocess.run([*git, "archive", short, "m2mdl"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
+    return root, short
+
+
 def source_fingerprint(root: Path) -> str:
     """sha256 over a copy of m2mdl's sources (names and contents)."""
     digest = hashlib.sha256()
