@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated, Literal, overload
 import typer
 
 from ..errors import InputError
-from ..output import envelope
 from ._app import State, app, handle
 
 if TYPE_CHECKING:
@@ -104,8 +103,6 @@ def area_from_options(
             ``antimeridian``.
         AoiError: the area itself is bad.
     """
-    from .. import aoi as aoi_mod
-
     given = [
         name
         for name, value in (("--aoi", aoi), ("--bbox", bbox), ("--point", point))
@@ -113,16 +110,19 @@ def area_from_options(
     ]
     if len(given) > 1:
         raise InputError(f"give one area, not {' and '.join(given)}")
+    if not given:
+        if required:
+            raise InputError("give an area: --aoi FILE, --bbox W S E N or --point LON LAT")
+        return None
+    from .. import aoi as aoi_mod  # only when an area was given (start-up of the others)
+
     if aoi is not None:
         return aoi_mod.load_aoi(aoi)
     if bbox is not None:
         check_bbox_order(bbox, antimeridian)
         return aoi_mod.aoi_from_bbox(*bbox)
-    if point is not None:
-        return aoi_mod.aoi_from_point(point[0], point[1], radius_km)
-    if required:
-        raise InputError("give an area: --aoi FILE, --bbox W S E N or --point LON LAT")
-    return None
+    assert point is not None  # one of the three was given
+    return aoi_mod.aoi_from_point(point[0], point[1], radius_km)
 
 
 def check_bbox_order(bbox: tuple[float, float, float, float], antimeridian: bool) -> None:
@@ -246,6 +246,8 @@ def aoi_command(
 
 
 def _describe(ui: Ui, area: Aoi, json_out: bool) -> None:
+    from ..output import envelope
+
     summary = area.describe()
     west, south, east, north = summary.bounds
     if json_out:

@@ -325,12 +325,12 @@ class _Run:
         Reads OUT but writes nothing there (the manifest comes after). None when there is
         no scene to ask about.
         """
-        from .present import already_present
-
         if not self.scenes:
             return None
         self.ctx.phases.phase(f"asking M2M for the files of {len(self.scenes)} scene(s)")
         products = self._options()
+        from .present import already_present  # after the first API call (start-up)
+
         plan = self._plan(products)
         self.m2m_checksums = _m2m_checksums(products)
         present = already_present(
