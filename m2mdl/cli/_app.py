@@ -207,10 +207,15 @@ def handle(func: F) -> F:
         finally:
             state.close()
 
+    # The annotations are evaluated once, here; typer reads the evaluated ones instead of
+    # evaluating every string again (start-up: each command pays this when it is registered).
     signature = inspect.signature(func, eval_str=True)
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), *_global_parameters()]
     )
+    wrapper.__annotations__ = {
+        name: param.annotation for name, param in signature.parameters.items()
+    } | {"return": signature.return_annotation}
     return wrapper  # type: ignore[return-value]
 
 
@@ -218,18 +223,24 @@ def handle(func: F) -> F:
 GLOBAL_PREFIX = "global_"
 
 
-def _global_names() -> list[str]:
+@functools.cache
+def _global_names() -> tuple[str, ...]:
     """The global options' parameter names, as the app callback (:func:`main`) declares them."""
-    return [n for n in inspect.signature(main).parameters if n not in ("ctx", "version")]
+    return tuple(n for n in inspect.signature(main).parameters if n not in ("ctx", "version"))
 
 
-def _global_parameters() -> list[inspect.Parameter]:
-    """The app callback's options, renamed, as keyword-only parameters of a command."""
+@functools.cache
+def _global_parameters() -> tuple[inspect.Parameter, ...]:
+    """The app callback's options, renamed, as keyword-only parameters of a command.
+
+    Made once and shared by every command (typer copies an option's settings before it
+    changes them, as it does for the option aliases the commands already share).
+    """
     params = inspect.signature(main, eval_str=True).parameters
-    return [
+    return tuple(
         params[name].replace(name=GLOBAL_PREFIX + name, kind=inspect.Parameter.KEYWORD_ONLY)
         for name in _global_names()
-    ]
+    )
 
 
 def _apply_globals(state: State, given: Mapping[str, object]) -> None:
