@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from m2mdl.cli import app
+from m2mdl.cli._app import COMMANDS, command_name
 from m2mdl.sandbox import Sandbox
 
 from .cli_helpers import env_for, run
@@ -45,6 +47,11 @@ LATER = (
     "pystac",
     "m2mdl.aoi",
     "m2mdl.bands",
+    "m2mdl.cli.account",  # the other commands' modules: only the running one is registered
+    "m2mdl.cli.aoi",
+    "m2mdl.cli.doctor",
+    "m2mdl.cli.search",
+    "m2mdl.cli.verify",
     "m2mdl.catalog",
     "m2mdl.extract",
     "m2mdl.stac",
@@ -164,3 +171,23 @@ def test_help_and_version_import_no_network_or_ui_library(args: list[str]) -> No
     assert [m for m in heavy if _loaded(modules, m)] == []
     if args == ["--version"]:
         assert not _loaded(modules, "typer")
+
+
+def test_the_command_table_lists_every_command_in_help_order() -> None:
+    assert [command_name(info) for info in app.registered_commands] == list(COMMANDS)
+
+
+#: ``m2mdl ARGS`` with every command registered first (as ``m2mdl.cli.app`` has them).
+WHOLE_APP = "import sys; from m2mdl.cli import app; from m2mdl.cli._app import run; "
+WHOLE_APP += "sys.exit(run(sys.argv[1:]))"
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_a_command_registered_alone_has_the_same_help(command: str) -> None:
+    """``m2mdl CMD`` registers CMD's module only; its help is the one of the whole app."""
+    outputs = [
+        subprocess.run([*cli, command, "--help"], capture_output=True, text=True, check=False)
+        for cli in ([sys.executable, "-m", "m2mdl"], [sys.executable, "-c", WHOLE_APP])
+    ]
+    alone, whole = ((p.returncode, p.stdout, p.stderr) for p in outputs)
+    assert alone == whole and alone[0] == 0

@@ -11,9 +11,11 @@ import typer
 
 from ..errors import DownloadsIncomplete, ExitCode, InputError
 from ._app import State, app, handle, stop_on_signals
-from .aoi import AntimeridianOpt, AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
 from .choices import FileType
-from .search import (
+from .filters import (
+    AntimeridianOpt,
+    AoiFileOpt,
+    BboxOpt,
     CloudMaxOpt,
     CloudMinOpt,
     DatasetOpt,
@@ -21,8 +23,11 @@ from .search import (
     LimitOpt,
     MonthsOpt,
     PathOpt,
+    PointOpt,
+    RadiusOpt,
     RowOpt,
     StartOpt,
+    area_from_options,
     build_query,
 )
 
