@@ -45,6 +45,7 @@ LATER = (
     "rich",
     "keyring",
     "pystac",
+    "tomllib",  # no config file here: nothing to parse
     "m2mdl.aoi",
     "m2mdl.bands",
     "m2mdl.cli.account",  # the other commands' modules: only the running one is registered
