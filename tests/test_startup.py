@@ -192,3 +192,31 @@ def test_a_command_registered_alone_has_the_same_help(command: str) -> None:
     ]
     alone, whole = ((p.returncode, p.stdout, p.stderr) for p in outputs)
     assert alone == whole and alone[0] == 0
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["pipe", "tty"])
+@pytest.mark.parametrize("force_color", [None, "", "1"])
+@pytest.mark.parametrize("tty_compatible", [None, "0", "1"])
+def test_no_terminal_is_decided_without_rich_only_when_rich_agrees(
+    tty: bool, force_color: str | None, tty_compatible: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Ui`` skips building a console (importing rich) when ``may_be_terminal`` says no;
+    rich must never see a terminal there."""
+    from rich.console import Console
+
+    from m2mdl.ui import may_be_terminal
+
+    for name, value in (("FORCE_COLOR", force_color), ("TTY_COMPATIBLE", tty_compatible)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    leader, follower = os.openpty() if tty else os.pipe()
+    try:
+        with open(follower, "w", closefd=False) as stream:
+            may = may_be_terminal(stream)
+            assert may or not Console(file=stream).is_terminal
+            assert may == (tty or bool(force_color) or tty_compatible == "1")
+    finally:
+        os.close(leader)
+        os.close(follower)
