@@ -176,6 +176,9 @@ def test_help_and_version_import_no_network_or_ui_library(args: list[str]) -> No
 
 def test_the_command_table_lists_every_command_in_help_order() -> None:
     assert [command_name(info) for info in app.registered_commands] == list(COMMANDS)
+    cli = Path(__file__).resolve().parents[1] / "m2mdl" / "cli"
+    defining = {p.stem for p in cli.glob("*.py") if "@app.command(" in p.read_text()}
+    assert defining == set(COMMANDS.values())
 
 
 #: ``m2mdl ARGS`` with every command registered first (as ``m2mdl.cli.app`` has them).
