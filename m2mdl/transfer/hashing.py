@@ -11,7 +11,10 @@ hashlib on 256 MiB in memory, SHA-512 0.48 GiB/s (about 2 s CPU/GiB), sha256 1.4
 benchmarks/ measures it end to end.
 
 A ``TarScanner`` attached with ``scan_tar`` sees the same in-order blocks, so a bundle's
-members are hashed in this pass too (``tarscan.py``).
+members are hashed in this pass too (``tarscan.py``). The scanner's tree digest then stands
+for the tar, and no whole-file SHA-512 is computed (``scan_tar(whole_file=False)``): each
+byte of a bundle is hashed once. ``whole_file=True`` keeps it, for a tar whose own SHA-512
+is published (two hashes of the member bytes then).
 
 In-order blocks of at least ``ASYNC_MIN`` are hashed in a helper thread (``submit``):
 hashlib releases the GIL for buffers over 2 KiB, so on a 2-core machine the hash overlaps
@@ -45,7 +48,7 @@ class InOrderHasher(HelperThreadOwner):
     """A SHA-512 that accepts bytes only at its current position. Thread-safe."""
 
     def __init__(self) -> None:
-        self._digest = hashlib.sha512()
+        self._digest: hashlib._Hash | None = hashlib.sha512()  # None: tree digest only
         self.scanner: TarScanner | None = None
         self.position = 0  # bytes hashed so far
         self._accepted = 0  # bytes hashed or queued for the helper thread
@@ -67,14 +70,26 @@ class InOrderHasher(HelperThreadOwner):
                 self.position += len(data)
                 self._accepted = self.position
 
-    def scan_tar(self) -> None:
-        """Also hash each tar member (from position 0 on; call before anything is hashed)."""
+    def scan_tar(self, *, whole_file: bool = False) -> None:
+        """Hash each tar member and the tree digest (``tarscan.py``); without ``whole_file``
+        the whole-file SHA-512 is no longer computed and ``hexdigest`` is the tree digest.
+
+        Only from position 0 on: called later, it changes nothing.
+        """
         with self._cond:
             self._wait_idle()
-            self.scanner = TarScanner() if self.position == 0 else None
+            if self.position == 0:
+                self.scanner = TarScanner()
+                self._digest = hashlib.sha512() if whole_file else None
+
+    @property
+    def whole_file(self) -> bool:
+        """True when the SHA-512 of the whole file is computed."""
+        return self._digest is not None
 
     def _update(self, data: bytes | bytearray | memoryview) -> None:
-        self._digest.update(data)
+        if self._digest is not None:
+            self._digest.update(data)
         if self.scanner is not None:
             self.scanner.feed(data)
 
@@ -144,16 +159,33 @@ class InOrderHasher(HelperThreadOwner):
             self._accepted = self.position
 
     def hexdigest(self) -> str:
-        """Return the digest of everything hashed so far."""
+        """The file's digest of everything hashed so far: its SHA-512, or the tree digest
+        when a tar is scanned without ``whole_file`` (see ``sha512_hexdigest``)."""
         with self._cond:
             self._wait_idle()
-            return self._digest.hexdigest()
+            if self._digest is not None:
+                return self._digest.hexdigest()
+            assert self.scanner is not None  # ``_digest`` is None only while scanning
+            return self.scanner.tree_hexdigest()
+
+    def sha512_hexdigest(self) -> str | None:
+        """The SHA-512 of everything hashed so far, or None when it is not computed."""
+        with self._cond:
+            self._wait_idle()
+            return self._digest.hexdigest() if self._digest is not None else None
+
+    def tree_hexdigest(self) -> str | None:
+        """The tree digest of everything hashed so far, or None when no tar is scanned."""
+        with self._cond:
+            self._wait_idle()
+            return self.scanner.tree_hexdigest() if self.scanner is not None else None
 
     def reset(self) -> None:
         """Start over at position 0."""
         with self._cond:
             self._wait_idle()
-            self._digest = hashlib.sha512()
+            if self._digest is not None:
+                self._digest = hashlib.sha512()
             if self.scanner is not None:
                 self.scanner = TarScanner()
             self.position = self._accepted = 0

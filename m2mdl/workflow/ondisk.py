@@ -152,7 +152,8 @@ class OnDisk:
         return (
             item is not None
             and item.status is Status.PENDING
-            and item.sha512 is not None
+            # published by this run (it has a digest) or found on disk (queued)
+            and (item.tree_sha512 is not None or item.sha512 is not None or key in self.queue)
             and (self.out_dir / item.path).is_file()
         )
 
