@@ -6,13 +6,13 @@ member's data. So a bundle's members are checked without reading the file a seco
 
 **The tree digest** (``TarScanner.tree_hexdigest``; this class is its only definition) is
 what identifies a scanned tar instead of a whole-file SHA-512, so that each byte of a bundle
-is hashed once (docs/design.md §checksum policy). It is the SHA-512 of the tar's bytes in
-file order in which the data of each regular member (types ``0``, ``\0``, ``7``) is replaced
-by the 64-byte raw SHA-512 of that data (also for an empty member). Every other byte enters
-as it is: headers, GNU long-name and pax records, the data of non-regular members, padding,
-the end-of-archive blocks and anything after them; after a header that is not a valid tar
-header, the rest of the file enters as it is. What it costs: the headers and padding, plus
-64 bytes per member, hashed once more (a few KiB per bundle).
+is hashed once (docs/design.md §STAC and checksums: checksum policy). It is the SHA-512 of
+the tar's bytes in file order in which the data of each regular member (types ``0``, NUL,
+``7``) is replaced by the 64-byte raw SHA-512 of that data (also for an empty member). Every
+other byte enters as it is: headers, GNU long-name and pax records, the data of non-regular
+members, padding, the end-of-archive blocks and anything after them; after a header that is
+not a valid tar header, the rest of the file enters as it is. What it costs: the headers and
+padding, plus 64 bytes per member, hashed once more (a few KiB per bundle).
 Why it fingerprints every byte: headers are hashed as they are and decide how the following
 bytes are read, so the digest's input decodes back to the same structure, and every member's
 bytes are fixed by its SHA-512; two tars with the same tree digest hold the same bytes
