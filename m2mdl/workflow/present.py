@@ -193,12 +193,13 @@ def _recheck(
             warn(f"{dest.name} differs from USGS's checksum; fetching it again")
             return None
     same = same_as_recorded(record, found.sha512, found.tree_sha512) if record is not None else None
-    if label == SIZE:
-        if same is False:
-            warn(f"{dest.name} changed since m2mdl wrote it; fetching it again")
-            return None
-        if same and record.get("verified") in FULL:
-            label = record["verified"]  # the same bytes were verified against USGS before
+    # A published checksum of the whole file outranks the record; a tar's members' do not
+    # cover its headers and padding, so a tar that differs from its record is fetched again.
+    if same is False and (label == SIZE or is_tar):
+        warn(f"{dest.name} changed since m2mdl wrote it; fetching it again")
+        return None
+    if label == SIZE and same and record.get("verified") in FULL:
+        label = record["verified"]  # the same bytes were verified against USGS before
     note = sums.note() if label == SIZE else None
     # a tar is recorded by its tree digest alone (the SHA-512 computed for an old record too)
     sha512 = None if is_tar else found.sha512
