@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import InputError
+from ..errors import InputError, M2mdlError
+from ..extract import extracted
+from ..layout import scene_dir
 from ..manifest import atomic_write_json, find_manifests, load, read_items
 from ..output import envelope
 from ..transfer import hash_file
@@ -110,7 +112,8 @@ class _Entry:
 
 
 def _entries(directory: Path, reporter: Reporter) -> dict[str, _Entry]:
-    """The newest done/skipped entry per path, over every manifest in ``directory``."""
+    """The newest done/skipped entry per path, over every manifest in ``directory``, less
+    the bundles that a later ``--extract`` replaced by their members (``_extracted_away``)."""
     manifests = find_manifests(directory)
     if not manifests:
         raise InputError(f"no m2mdl manifest in {directory}", hint="give the download's --out")
@@ -124,7 +127,20 @@ def _entries(directory: Path, reporter: Reporter) -> dict[str, _Entry]:
             rel = item.get("path") or item["file_name"]
             if item["status"] in ("done", "skipped") and rel not in entries:
                 entries[rel] = _Entry(path, item)
-    return entries
+    return {rel: e for rel, e in entries.items() if not _extracted_away(directory, rel, e.item)}
+
+
+def _extracted_away(directory: Path, rel: str, item: JsonObject) -> bool:
+    """A bundle whose tar is gone while its scene folder holds a finished extraction: an
+    earlier manifest lists the tar, the extracting run's manifest lists its members, which
+    are checked as files of their own."""
+    if not rel.lower().endswith(".tar") or (directory / rel).exists():
+        return False
+    try:
+        folder = scene_dir(directory, str(item.get("display_id") or ""))
+    except M2mdlError:
+        return False
+    return extracted(folder) is not None
 
 
 def verify_directory(settings: Settings, directory: Path, reporter: Reporter) -> VerifyReport:

@@ -135,3 +135,21 @@ def test_an_older_manifest_with_the_tars_sha512_is_still_verified_and_skipped(
     assert items[victim.name]["status"] == "done"
     assert items[victim.name]["tree_sha512"] == tree_sha512_reference(victim)
     assert _verify(out, sb)[0] == 0
+
+
+def test_verify_after_a_later_extract_checks_the_members_not_the_removed_tars(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    sb = sandbox_factory(data_scale=SCALE)
+    out = tmp_path / "out"
+    assert run_cli(download_args(out), cli_env(sb), timeout=90).code == 0  # tars, no --extract
+    extract = run_cli(download_args(out, "bundle", "--extract"), cli_env(sb), timeout=90)
+    assert extract.code == 0, extract.explain()
+    assert not any((out / name).exists() for name in BUNDLES)  # replaced by their members
+    code, files = _verify(out, sb)
+    assert code == 0, files
+    assert not set(files) & set(BUNDLES) and len(files) > len(BUNDLES)
+    member = next(p for p in out.glob("*/*_B4.TIF"))
+    _flip(member, member.stat().st_size // 2)
+    code, files = _verify(out, sb)
+    assert code == 6 and files[member.name]["status"] == "corrupt"
