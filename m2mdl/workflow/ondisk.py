@@ -211,6 +211,7 @@ class OnDisk:
         if not display_ids or self.stopped():
             return  # after Ctrl-C, exit at once: the next run writes the catalog
         by_display = {s.display_id: s for s in scenes}
+        # SHA-512s only: a bundle's tree digest is not one, so it never becomes a file:checksum
         digests = {
             i.file_name: i.sha512
             for i in self.manifest.items.values()
