@@ -518,6 +518,7 @@ class _Run:
         """A file already on disk: carry its record over (a bundle to extract waits)."""
         item.status = Status.SKIPPED
         item.sha512, item.size, item.mtime_ns = found.sha512, found.size, found.mtime_ns
+        item.tree_sha512 = found.tree_sha512
         item.verified, item.verify_note = found.verified, found.verify_note
         item.members = found.members
         if self.spec.require_checksums and found.verified in (None, "size"):

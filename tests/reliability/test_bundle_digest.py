@@ -83,6 +83,12 @@ def test_bundles_are_recorded_by_tree_digest_and_a_padding_flip_is_caught(
 
     cheap = run_cli(download_args(out), cli_env(sb), timeout=90)  # size + mtime: not read
     assert cheap.code == 0, cheap.explain()
+    carried = _items(out)  # the rerun's manifest carries each skipped tar's record over
+    assert {n: carried[n]["status"] for n in BUNDLES} == dict.fromkeys(BUNDLES, "skipped")
+    assert {n: carried[n]["tree_sha512"] for n in BUNDLES} == {
+        n: items[n]["tree_sha512"] for n in BUNDLES
+    }
+    assert _verify(out, sb)[0] == 6  # so verify, reading the newest manifest, still sees it
     full = run_cli(download_args(out, "bundle", "--verify-existing"), cli_env(sb), timeout=90)
     assert full.code == 0, full.explain()
     assert victim.name in full.stderr  # "changed since m2mdl wrote it; fetching it again"
