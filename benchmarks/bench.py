@@ -43,12 +43,13 @@ from harness import (
     RESULTS,
     Run,
     Sizes,
+    baseline_sources,
     on_term,
     snapshot_sources,
     source_fingerprint,
     work_dir,
 )
-from report import Targets, machine_info, render_markdown, summarize
+from report import Targets, evaluate_baseline, machine_info, render_markdown, summarize
 from session import Bench
 
 
@@ -70,6 +71,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--cases", default=",".join(CASES), help="comma-separated case numbers (default: all)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="REV",
+        help="also run every m2mdl tool from the sources of git revision REV, interleaved "
+        "in the same rounds (tool name + ' [before]'), and add a 'no slower than before' "
+        "target per tool",
+    )
     parser.add_argument(
         "--from-json",
         type=Path,
@@ -111,6 +120,9 @@ def measure_all(args: argparse.Namespace, errors: dict[str, str]) -> tuple[Bench
         snapshot = snapshot_sources(work)
         meta = machine_info(work)
         meta["m2mdl_sources"] = source_fingerprint(snapshot) + " (snapshot at start)"
+        if args.baseline is not None:
+            bench.baseline, rev = baseline_sources(work, args.baseline)
+            meta["baseline"] = f"{rev} ({args.baseline}), tools marked [before]"
         load_start = os.getloadavg()[0]
         try:
             bench.setup()
@@ -138,6 +150,8 @@ def write_report(
     targets = Targets()
     for case in args.cases:
         _attempt(errors, case, partial(CASES[case].evaluate, summary, bench.sizes, targets))
+    if "baseline" in meta:
+        evaluate_baseline(summary, meta["baseline"].split()[0], targets)
     sections: list[list[str]] = []
 
     def render(case: str) -> None:
@@ -201,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     config: dict[str, Any] = {
         "command": "bash benchmarks/run.sh"
         + (" --quick" if args.quick else "")
-        + (f" --rounds {args.rounds_given}" if args.rounds_given else ""),
+        + (f" --rounds {args.rounds_given}" if args.rounds_given else "")
+        + (f" --baseline {args.baseline}" if args.baseline else ""),
         "quick": args.quick,
         "rounds": args.rounds,
         "cases": args.cases,

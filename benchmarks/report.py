@@ -119,6 +119,36 @@ def calls_text(s: ToolSummary) -> str:
     return f"{total} (up to {s['api_calls_max']} in {others} of {s['n']} runs: {extra})"
 
 
+#: Suffix of a tool run from the ``--baseline`` revision's sources (same command otherwise).
+BEFORE = " [before]"
+#: How much slower than the baseline a median may be and still count as "not slower": the
+#: medians of two identical builds differ by about this much on a shared 2-core machine.
+NOISE = 1.03
+
+
+def current(tools: dict[str, ToolSummary]) -> dict[str, ToolSummary]:
+    """The tools of a case without their ``--baseline`` twins."""
+    return {name: s for name, s in tools.items() if not name.endswith(BEFORE)}
+
+
+def evaluate_baseline(summary: Summary, rev: str, targets: Targets) -> None:
+    """For every tool with a twin run from the baseline sources: not slower than before."""
+    for case, tools in summary.items():
+        for name in current(tools):
+            twin = name + BEFORE
+            if twin not in tools:
+                continue
+            now, before = wall(summary, case, name), wall(summary, case, twin)
+            targets.add(
+                case,
+                f"{name}: no slower than before ({rev}; median wall now / before; issue 16)",
+                round(now / before, 3),
+                f"<= {NOISE:.2f} (noise)",
+                now <= NOISE * before,
+                f"now {now:.3f} s, before {before:.3f} s",
+            )
+
+
 def wall(summary: Summary, case: str, tool: str) -> float:
     """The median wall time of one tool."""
     value: float = summary[case][tool]["wall_s"]["median"]

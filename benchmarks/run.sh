@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command for m2mdl's benchmarks: bash benchmarks/run.sh [--quick] [--rounds N] [--cases 1,2,...]
+# One command for m2mdl's benchmarks:
+#   bash benchmarks/run.sh [--quick] [--rounds N] [--cases 1,2,...] [--baseline REV]
 #
 # Installs what it needs (Debian packages nginx-light, curl, aria2: one `apt-get update`,
 # as root; a venv in .venv with m2mdl when there is none), then runs benchmarks/bench.py.

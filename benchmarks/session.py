@@ -28,6 +28,7 @@ from harness import (
     run_measured,
     sync_and_settle,
 )
+from report import BEFORE
 from servers import Nginx, SandboxProc
 
 
@@ -54,6 +55,23 @@ class Bench:
         )
         self.scenes_file = work / "scenes-1.json"
         self.display_id = ""
+        #: sources of the ``--baseline`` revision (``harness.baseline_sources``), or None
+        self.baseline: Path | None = None
+
+    def with_before(
+        self, name: str, cmd: list[str], env: dict[str, str] | None
+    ) -> list[tuple[str, list[str], dict[str, str] | None]]:
+        """The tool, and with ``--baseline`` its twin running the baseline's m2mdl.
+
+        The twin is the same command; only PYTHONPATH differs (it precedes the snapshot of
+        today's sources and the editable install), so both import the package they name.
+        """
+        tools = [(name, cmd, env)]
+        if self.baseline is not None:
+            twin_env = dict(os.environ if env is None else env)
+            twin_env["PYTHONPATH"] = str(self.baseline)
+            tools.append((name + BEFORE, cmd, twin_env))
+        return tools
 
     # ---- set-up and tear-down
 

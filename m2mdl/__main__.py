@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> None:
 
         print(f"m2mdl {__version__}")
         sys.exit(0)
-    from .cli._app import run  # importing m2mdl.cli registers every command
+    from .cli._app import run  # registers the command that runs (m2mdl.cli.app has all)
 
     sys.exit(run(args))
 

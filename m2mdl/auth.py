@@ -10,6 +10,7 @@ session (API) key with the unix times it was obtained and last used, serialised 
   created with O_EXCL at 0600 and replaced atomically, so it is never readable by others even
   for an instant; a file that others can access is refused. Where the directory is created
   here it is made 0700. ``open_store`` says once, through its notice callback, that it fell back.
+  Once the file exists it is the store, and the keyring is not asked (until logout).
 * ``--sandbox``: a ``MemoryStore``; real credentials are never touched.
 
 Precedence (``resolve_session``): ``M2MDL_USERNAME`` + ``M2MDL_TOKEN`` win over the store and
@@ -298,11 +299,20 @@ def keyring_usable() -> bool:
 
 
 def open_store(notice: Callable[[str], None]) -> CredentialStore:
-    """The keyring store if it works, else the file store.
+    """The credentials file if it exists, else the keyring store if it works, else the file.
+
+    An existing credentials file is where ``m2mdl login`` put the session when no keyring
+    worked, so it is used as it is, without asking the keyring: finding a keyring backend
+    scans the installed packages' entry points and takes a tenth of a second or more, on
+    every command (cron runs are where the file is usual). ``m2mdl logout`` removes the file;
+    the next login tries the keyring again.
 
     The fallback is announced through ``notice`` when the credentials file is first
     written: not for environment credentials (never written), not on every later command.
     """
+    file_store = FileStore(notice=notice)
+    if file_store.path.exists():
+        return file_store
     if keyring_usable():
         import keyring
 
@@ -313,7 +323,7 @@ def open_store(notice: Callable[[str], None]) -> CredentialStore:
             pass
         else:
             return KeyringStore()
-    return FileStore(notice=notice)
+    return file_store
 
 
 def env_credentials(environ: Mapping[str, str] | None = None) -> Credentials | None:

@@ -15,11 +15,6 @@ from typing import Any
 
 from .errors import ConfigError
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 APP_NAME = "m2mdl"
 #: The real M2M service; the sandbox and tests override it.
 DEFAULT_API_URL = "https://m2m.cr.usgs.gov/api/api/json/stable/"
@@ -135,10 +130,19 @@ def load_file(path: Path | None = None) -> dict[str, Any]:
     """
     path = path or config_path()
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    # The TOML parser is imported only when there is a file to parse (start-up).
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     values: dict[str, Any] = {}
     for key, value in raw.items():

@@ -30,8 +30,8 @@ from .util.jsontypes import JsonMapping, JsonObject
 
 log = logging.getLogger("m2mdl.manifest")
 
-#: 2: ``sha256`` became ``sha512``; ``verified``, ``verify_note``, ``members`` and
-#: ``mtime_ns`` were added per item.
+#: 2: ``sha256`` became ``sha512``; ``verified``, ``verify_note``, ``members``,
+#: ``tree_sha512`` and ``mtime_ns`` were added per item.
 SCHEMA_VERSION = 2
 MANIFEST_PREFIX = "m2mdl-manifest-"
 #: Rewrites while transfers run are coalesced to this interval; final states always flush.
@@ -63,7 +63,11 @@ class Item:
     file_name: str
     path: str  # relative to the manifest's directory: the manifest travels with the data
     size: int | None = None
+    #: the SHA-512 of the file's bytes; null for a bundle identified by ``tree_sha512``
     sha512: str | None = None
+    #: a bundle's tree digest (m2mdl/transfer/tarscan.py): each member's data replaced by
+    #: its SHA-512; not the SHA-512 of the file, which no one publishes for a bundle
+    tree_sha512: str | None = None
     #: how the bytes were checked: "usgs-stac" (the SHA-512 in USGS's STAC item),
     #: "bundle-stac" (a bundle's members against its own *_stac.json), "m2m" (M2M's
     #: checksum field) or "size" (size and leading bytes only: nothing published).
@@ -283,7 +287,7 @@ def _item_ok(item: object) -> bool:
         value = item.get(name)
         if value is not None and not _count(value):
             return False
-    for name in ("sha512", "verified", "path"):
+    for name in ("sha512", "tree_sha512", "verified", "path"):
         if item.get(name) is not None and not isinstance(item.get(name), str):
             return False
     members = item.get("members")

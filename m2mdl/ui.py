@@ -8,32 +8,26 @@ a terminal (cron) progress becomes a plain log line now and then.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-)
-from rich.table import Column, Table
-from rich.text import Text
+# Start-up: every command makes a Ui first, and a download's first API call comes before it
+# prints anything (phase lines show on a terminal only). So rich, the models, the transfer
+# engine and the workflow are imported where they are used, not here (tests/test_startup.py).
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import ProgressColumn, TaskID
 
-from .models import FileGroup, Product, Scene
-from .transfer import FileResult, NullSink, ProgressSink
-from .workflow.download import Outcome
-from .workflow.plan import secondary_files
+    from .models import FileGroup, Product, Scene
+    from .transfer import FileResult, ProgressSink
+    from .workflow.download import Outcome
 
 #: Plain progress lines (no terminal) at most this often: cron mails stay short.
 PLAIN_INTERVAL = 30.0
@@ -193,23 +187,81 @@ def _human(size: int | None) -> str:
     return f"{size} B"  # pragma: no cover
 
 
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped (rich's :func:`rich.markup.escape`)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+def may_be_terminal(stream: IO[str] | None, environ: dict[str, str] | None = None) -> bool:
+    """False only when rich's ``Console(file=stream).is_terminal`` is certainly False.
+
+    rich treats a stream as a terminal when ``TTY_COMPATIBLE=1`` or a non-empty
+    ``FORCE_COLOR`` is set, or else when the stream is a tty. Without any of these, :class:`Ui`
+    knows that no status line is due without building a console, and so without importing
+    rich before a command's first API call. rich stays the judge whenever this says True.
+    """
+    env = os.environ if environ is None else environ
+    if env.get("TTY_COMPATIBLE", "") == "1" or env.get("FORCE_COLOR"):
+        return True
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 @dataclass
 class Ui:
-    """The two consoles and the verbosity of one command."""
+    """The two consoles and the verbosity of one command.
+
+    The consoles (``out`` for data, ``err`` for messages) are made when first used; a test
+    or a caller may set either to a console of its own.
+    """
 
     quiet: bool = False
     verbose: bool = False
     color: bool = True
+    _out: Console | None = field(default=None, init=False, repr=False)
+    _err: Console | None = field(default=None, init=False, repr=False)
 
-    def __post_init__(self) -> None:
-        no_color = not self.color or "NO_COLOR" in os.environ
-        self.out = Console(file=sys.stdout, no_color=no_color, highlight=False, soft_wrap=True)
-        if not self.out.is_terminal:
-            # Piped or redirected: tables as wide as their content, never cut to 80 columns.
-            self.out = Console(
-                file=sys.stdout, no_color=no_color, highlight=False, width=PIPE_WIDTH
+    @property
+    def _no_color(self) -> bool:
+        return not self.color or "NO_COLOR" in os.environ
+
+    @property
+    def out(self) -> Console:
+        """stdout's console: as wide as the terminal, or unlimited when piped."""
+        if self._out is None:
+            from rich.console import Console
+
+            out = Console(file=sys.stdout, no_color=self._no_color, highlight=False, soft_wrap=True)
+            if not out.is_terminal:
+                # Piped or redirected: tables as wide as their content, never cut to 80 columns.
+                out = Console(
+                    file=sys.stdout, no_color=self._no_color, highlight=False, width=PIPE_WIDTH
+                )
+            self._out = out
+        return self._out
+
+    @out.setter
+    def out(self, console: Console) -> None:
+        self._out = console
+
+    @property
+    def err(self) -> Console:
+        """stderr's console (messages, warnings, progress)."""
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(
+                file=sys.stderr, no_color=self._no_color, highlight=False, soft_wrap=True
             )
-        self.err = Console(file=sys.stderr, no_color=no_color, highlight=False, soft_wrap=True)
+        return self._err
+
+    @err.setter
+    def err(self, console: Console) -> None:
+        self._err = console
 
     # --- messages (Reporter protocol) ----------------------------------------------------------
 
@@ -240,7 +292,9 @@ class Ui:
     @property
     def live(self) -> bool:
         """True when stderr is a real terminal and --quiet is off: status lines are shown."""
-        return not self.quiet and self.err.is_terminal and not self.err.is_dumb_terminal
+        if self.quiet or (self._err is None and not may_be_terminal(sys.stderr)):
+            return False
+        return self.err.is_terminal and not self.err.is_dumb_terminal
 
     def phase(self, message: str) -> None:
         """A status line for a step that takes a while ("searching ...", "requesting ...").
@@ -264,6 +318,8 @@ class Ui:
     def progress(self, total_files: int, total_bytes: int | None) -> ProgressSink:
         """The progress display that fits: rich bars, plain lines, or nothing."""
         if self.quiet:
+            from .transfer import NullSink
+
             return NullSink()
         if self.err.is_terminal and not self.err.is_dumb_terminal:
             return RichProgress(self.err, total_files, total_bytes)
@@ -295,6 +351,10 @@ class Ui:
 
     def options_tables(self, products: Sequence[Product], groups: Sequence[FileGroup]) -> None:
         """Per scene: bundles, single files and band groups."""
+        from rich.table import Table
+
+        from .workflow.plan import secondary_files
+
         by_scene: dict[str, list[Product]] = {}
         for product in products:
             by_scene.setdefault(product.display_id, []).append(product)
@@ -332,6 +392,8 @@ class Ui:
 
     def plan_table(self, outcome: Outcome) -> None:
         """The dry-run plan: scenes x files, sizes, what is already present."""
+        from rich.table import Table
+
         table = Table(title="download plan (dry run: nothing was requested)")
         for column in ("file", "scene", "product", "size", "state"):
             table.add_column(column, overflow="fold")
@@ -481,26 +543,35 @@ def duration(seconds: float) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
-class _SpeedColumn(ProgressColumn):
-    """Speed from the task's ``speed`` field (set from a Tally) or rich's own estimate."""
+@functools.cache
+def _tally_columns() -> tuple[type[ProgressColumn], type[ProgressColumn]]:
+    """The speed and ETA columns of :class:`RichProgress` (rich's base class is imported
+    with the first progress bar, not with this module)."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
 
-    def render(self, task: Task) -> Text:
-        """ "12.3 MB/s", or "?" before any byte arrived."""
-        speed = task.fields.get("speed", task.speed)
-        return Text("?" if not speed else f"{_human(int(speed))}/s", style="progress.data.speed")
+    class SpeedColumn(ProgressColumn):
+        """Speed from the task's ``speed`` field (set from a Tally) or rich's own estimate."""
 
+        def render(self, task: Task) -> Text:
+            """ "12.3 MB/s", or "?" before any byte arrived."""
+            speed = task.fields.get("speed", task.speed)
+            text = "?" if not speed else f"{_human(int(speed))}/s"
+            return Text(text, style="progress.data.speed")
 
-class _EtaColumn(ProgressColumn):
-    """Time left from the task's ``eta`` field (set from a Tally) or rich's own estimate."""
+    class EtaColumn(ProgressColumn):
+        """Time left from the task's ``eta`` field (set from a Tally) or rich's own estimate."""
 
-    def render(self, task: Task) -> Text:
-        """ "0:01:05", or "-:--:--" when unknown."""
-        eta = task.fields.get("eta", task.time_remaining)
-        if eta is None:
-            return Text("-:--:--", style="progress.remaining")
-        minutes, seconds = divmod(int(eta), 60)
-        hours, minutes = divmod(minutes, 60)
-        return Text(f"{hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
+        def render(self, task: Task) -> Text:
+            """ "0:01:05", or "-:--:--" when unknown."""
+            eta = task.fields.get("eta", task.time_remaining)
+            if eta is None:
+                return Text("-:--:--", style="progress.remaining")
+            minutes, seconds = divmod(int(eta), 60)
+            hours, minutes = divmod(minutes, 60)
+            return Text(f"{hours}:{minutes:02d}:{seconds:02d}", style="progress.remaining")
+
+    return SpeedColumn, EtaColumn
 
 
 def bar_layout(width: int) -> tuple[int, int]:
@@ -535,6 +606,10 @@ class RichProgress:
         total_bytes: int | None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+        from rich.table import Column
+
+        speed_column, eta_column = _tally_columns()
         self._lock = threading.Lock()
         self.tally = Tally(total_files, total_bytes, clock)
         label_width, bar_width = bar_layout(console.width)
@@ -545,8 +620,8 @@ class RichProgress:
             ),
             BarColumn(bar_width=bar_width),
             DownloadColumn(table_column=Column(width=_SIZE_WIDTH, justify="right")),
-            _SpeedColumn(table_column=Column(width=_SPEED_WIDTH, justify="right")),
-            _EtaColumn(table_column=Column(width=_ETA_WIDTH, justify="right")),
+            speed_column(table_column=Column(width=_SPEED_WIDTH, justify="right")),
+            eta_column(table_column=Column(width=_ETA_WIDTH, justify="right")),
             console=console,
             refresh_per_second=10,
             transient=False,

@@ -29,6 +29,7 @@ from m2mdl.workflow.fetch import NO_CHECKSUM
 from m2mdl.workflow.ondisk import EXTRACT_FAILED
 
 from .cli_helpers import ANCHORAGE, NOTEBOOK_QUERY, SCENES, env_for, manifest, run
+from .tarref import tree_sha512_reference
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
 DOCUMENTED = {
@@ -124,6 +125,7 @@ def test_schemas_reject_what_the_code_never_writes() -> None:
         "path": "b",
         "size": 1,
         "sha512": None,
+        "tree_sha512": None,
         "verified": None,
         "verify_note": None,
         "members": None,
@@ -301,7 +303,11 @@ def test_download_json_summary_and_manifest(sandbox: Sandbox, tmp_path: Path) ->
     assert summary["counts"] == data["summary"] and summary["counts"]["done"] == 3
     assert summary["exit_code"] == data["exit_code"] == 0
     assert {s["entity_id"] for s in data["scenes"]} == set(SCENES)
-    assert all(i["status"] == "done" and i["sha512"] for i in data["items"])
+    assert all(i["status"] == "done" for i in data["items"])
+    # a bundle is identified by its tree digest, never by a sha512 that is not its SHA-512
+    for i in data["items"]:
+        assert i["sha512"] is None
+        assert i["tree_sha512"] == tree_sha512_reference(out / i["path"])
     checked = run(["verify", str(out), "--json"], env_for(sandbox))
     assert checked.exit_code == 0, checked.stderr
     report = json.loads(checked.stdout)

@@ -46,7 +46,9 @@ def run(bench: Bench) -> None:
         }
         seg = str(SEGMENTS)
         tools: list[tuple[str, list[str], dict[str, str] | None]] = [
-            (CLI, bench.download_cmd(out, "--workers", seg, "--segments", seg), env),
+            *bench.with_before(
+                CLI, bench.download_cmd(out, "--workers", seg, "--segments", seg), env
+            ),
             (
                 ARIA,
                 [

@@ -47,12 +47,11 @@ def run(bench: Bench) -> None:
     out = bench.out / "c2"
     expected = {out / f.name: each for f in files}
     bench.notes["2"] = {"files": count, "bytes_each": each, "cap_bytes_per_s": CAP}
-    tools: list[tuple[str, list[str]]] = []
+    tools: list[tuple[str, list[str], dict[str, str] | None]] = []
     for w in WORKERS:
         driver = [sys.executable, str(HERE / "engine_driver.py"), "--workers", str(w)]
-        tools.append(
-            (engine(w), [*driver, "--segments", "1", "--size", str(each), "--dir", str(out), *urls])
-        )
+        cmd = [*driver, "--segments", "1", "--size", str(each), "--dir", str(out), *urls]
+        tools += bench.with_before(engine(w), cmd, None)
         tools.append(
             (
                 aria(w),
@@ -69,12 +68,13 @@ def run(bench: Bench) -> None:
                     "-i",
                     str(url_list),
                 ],
+                None,
             )
         )
     try:
         for rnd in range(1, bench.rounds + 1):
-            for tool, cmd in tools:
-                bench.measure("2", tool, rnd, cmd, expected, outputs=[out])
+            for tool, cmd, env in tools:
+                bench.measure("2", tool, rnd, cmd, expected, outputs=[out], env=env)
     finally:
         remove(out)
         remove(bench.srv / "many")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import Sizes, remove, size_label, warm
-from report import Summary, Targets, transfer_table
+from report import Summary, Targets, current, transfer_table
 
 if TYPE_CHECKING:
     from servers import SandboxProc
@@ -36,19 +36,20 @@ def run(bench: Bench) -> None:
             warm(next((bench.srv / f"rss-{label}").rglob(tar)))
         bench.notes["4"] = {name: size for name, _, _, _, size in setups}
         for rnd in range(1, bench.rounds + 1):
-            for tool, sb, env, out, size in setups:
-                bench.measure(
-                    "4",
-                    tool,
-                    rnd,
-                    bench.download_cmd(out),
-                    {out / tar: size},
-                    outputs=[out],
-                    env=env,
-                    sandbox=sb,
-                    manifest_dir=out,
-                    require_checksum=True,
-                )
+            for name, sb, env, out, size in setups:
+                for tool, cmd, tenv in bench.with_before(name, bench.download_cmd(out), env):
+                    bench.measure(
+                        "4",
+                        tool,
+                        rnd,
+                        cmd,
+                        {out / tar: size},
+                        outputs=[out],
+                        env=tenv,
+                        sandbox=sb,
+                        manifest_dir=out,
+                        require_checksum=True,
+                    )
     finally:
         for _, sb, _, out, _ in setups:
             bench.stop_sandbox(sb)
@@ -59,7 +60,7 @@ def run(bench: Bench) -> None:
 
 def evaluate(summary: Summary, sizes: Sizes, targets: Targets) -> None:
     """Peak RSS of the larger run, and larger / smaller."""
-    c4 = summary.get("4", {})
+    c4 = current(summary.get("4", {}))
     if len(c4) != 2:
         return
     small, large = sorted(c4.values(), key=lambda s: int(s["bytes"]))

@@ -17,6 +17,7 @@ under 0.15 s, the defaults no slower than one stream) and the first version's (1
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,7 +126,7 @@ def _tools(
     ]
     engine = [sys.executable, str(HERE / "engine_driver.py"), "--workers", "1", "--segments"]
     one_stream = ("--workers", "1", "--segments", "1")
-    return [
+    tools = [
         Tool(CURL, ["curl", "-s", "-o", str(dest), url]),
         Tool(CURL_SHA, ["sh", "-c", verify_after, "sh", str(dest), url, digest]),
         Tool(ARIA, aria),
@@ -137,6 +138,17 @@ def _tools(
         Tool(CLI, bench.download_cmd(dest.parent, *one_stream), env, sb),
         Tool(ENGINE, [*engine, "1", "--dir", str(dest.parent), url]),
         Tool(DEFAULTS, bench.download_cmd(dest.parent), env, sb),
+    ]
+    return [twin for t in tools for twin in _with_before(bench, t)]
+
+
+def _with_before(bench: Bench, tool: Tool) -> list[Tool]:
+    """An m2mdl tool and, with ``--baseline``, its twin on the baseline's sources."""
+    if not tool.name.startswith("m2mdl"):
+        return [tool]
+    return [
+        dataclasses.replace(tool, name=name, env=env)
+        for name, _, env in bench.with_before(tool.name, tool.cmd, tool.env)
     ]
 
 

@@ -25,19 +25,18 @@ LIMITS = {"m2mdl --version": 0.100, "m2mdl --help": 0.300}
 def run(bench: Bench) -> None:
     """Each command 3 x rounds times, interleaved."""
     py = sys.executable
-    tools = [
-        ("python -c pass", [py, "-c", "pass"]),
-        ("m2mdl --version", [bench.m2mdl, "--version"]),
-        ("m2mdl --help", [bench.m2mdl, "--help"]),
-        ("m2mdl download --help", [bench.m2mdl, "download", "--help"]),
-    ]
-    for _ in range(2):  # unmeasured warm-up (bytecode caches, page cache)
-        for _, cmd in tools:
-            subprocess.run(cmd, capture_output=True, timeout=60, check=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("M2MDL_")}
+    tools: list[tuple[str, list[str], dict[str, str] | None]] = [
+        ("python -c pass", [py, "-c", "pass"], env)
+    ]
+    for args in (["--version"], ["--help"], ["download", "--help"]):
+        tools += bench.with_before(" ".join(["m2mdl", *args]), [bench.m2mdl, *args], env)
+    for _ in range(2):  # unmeasured warm-up (bytecode caches, page cache)
+        for _, cmd, tenv in tools:
+            subprocess.run(cmd, capture_output=True, timeout=60, check=True, env=tenv)
     for rnd in range(1, 3 * bench.rounds + 1):
-        for tool, cmd in tools:
-            bench.measure("6", tool, rnd, cmd, {}, env=env, settle=0.0)
+        for tool, cmd, tenv in tools:
+            bench.measure("6", tool, rnd, cmd, {}, env=tenv, settle=0.0)
 
 
 def evaluate(summary: Summary, sizes: Sizes, targets: Targets) -> None:

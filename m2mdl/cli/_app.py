@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import errno
 import functools
+import importlib
 import inspect
 import io
 import logging
@@ -22,7 +23,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -207,10 +208,15 @@ def handle(func: F) -> F:
         finally:
             state.close()
 
+    # The annotations are evaluated once, here; typer reads the evaluated ones instead of
+    # evaluating every string again (start-up: each command pays this when it is registered).
     signature = inspect.signature(func, eval_str=True)
     wrapper.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*signature.parameters.values(), *_global_parameters()]
     )
+    wrapper.__annotations__ = {
+        name: param.annotation for name, param in signature.parameters.items()
+    } | {"return": signature.return_annotation}
     return wrapper  # type: ignore[return-value]
 
 
@@ -218,18 +224,24 @@ def handle(func: F) -> F:
 GLOBAL_PREFIX = "global_"
 
 
-def _global_names() -> list[str]:
+@functools.cache
+def _global_names() -> tuple[str, ...]:
     """The global options' parameter names, as the app callback (:func:`main`) declares them."""
-    return [n for n in inspect.signature(main).parameters if n not in ("ctx", "version")]
+    return tuple(n for n in inspect.signature(main).parameters if n not in ("ctx", "version"))
 
 
-def _global_parameters() -> list[inspect.Parameter]:
-    """The app callback's options, renamed, as keyword-only parameters of a command."""
+@functools.cache
+def _global_parameters() -> tuple[inspect.Parameter, ...]:
+    """The app callback's options, renamed, as keyword-only parameters of a command.
+
+    Made once and shared by every command (typer copies an option's settings before it
+    changes them, as it does for the option aliases the commands already share).
+    """
     params = inspect.signature(main, eval_str=True).parameters
-    return [
+    return tuple(
         params[name].replace(name=GLOBAL_PREFIX + name, kind=inspect.Parameter.KEYWORD_ONLY)
         for name in _global_names()
-    ]
+    )
 
 
 def _apply_globals(state: State, given: Mapping[str, object]) -> None:
@@ -433,12 +445,64 @@ def stop_on_signals() -> Iterator[threading.Event]:
         yield signals.stop
 
 
+#: Each command and the module of ``m2mdl.cli`` that defines it, in the order ``--help``
+#: lists them (tests/test_startup.py checks it against the registered commands).
+COMMANDS: Mapping[str, str] = {
+    "login": "account",
+    "logout": "account",
+    "aoi": "aoi",
+    "search": "search",
+    "options": "search",
+    "download": "download",
+    "cleanup": "download",
+    "verify": "verify",
+    "doctor": "doctor",
+}
+
+
+def register(command: str | None = None) -> None:
+    """Register ``command`` (the module that defines it), or with None every command, in
+    :data:`COMMANDS`' order whatever was imported before."""
+    if command is not None and command in COMMANDS:
+        importlib.import_module(f"{__package__}.{COMMANDS[command]}")
+        return
+    for module in dict.fromkeys(COMMANDS.values()):
+        importlib.import_module(f"{__package__}.{module}")
+    # A command of these modules that the table misses is listed last (and registered only
+    # with the whole app); tests/test_startup.py checks the table against the modules.
+    order = {name: rank for rank, name in enumerate(COMMANDS)}
+    app.registered_commands.sort(key=lambda info: order.get(command_name(info), len(order)))
+
+
+def command_name(info: typer.models.CommandInfo) -> str:
+    """The name a registered command is invoked by (typer's rule: the function's name with
+    dashes for underscores, unless the command was given a name)."""
+    assert info.callback is not None  # every m2mdl command has its function
+    return info.name or info.callback.__name__.replace("_", "-")
+
+
+def _command_of(args: Sequence[str]) -> str | None:
+    """The command to register for ``args``: their first word when it is one, else None (all).
+
+    Only a command given first is trusted: a global option before it, ``--help``, no
+    arguments or shell completion need the whole app (the help lists every command).
+    """
+    # _M2MDL_COMPLETE: Click's completion variable for the program m2mdl (completions/).
+    if not args or "_M2MDL_COMPLETE" in os.environ:
+        return None
+    return args[0] if args[0] in COMMANDS else None
+
+
 def run(args: list[str]) -> int:
     """Run the app on ``args`` and return the exit code.
+
+    Only the command that runs is registered (start-up: the other command modules and their
+    option declarations cost time that this run would not use); see :func:`register`.
 
     Usage errors are shortened to one line, like every other m2mdl error (Click's default is
     a usage block plus the error); they are typer's exceptions, recognised by their class.
     """
+    register(_command_of(args))
     try:
         code = app(args=args, prog_name="m2mdl", standalone_mode=False)
     except typer.TyperException as exc:  # typer's (vendored click's) usage errors

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import AccessDenied, InputError
-from ..output import envelope
 from ._app import State, app, handle
 
 if TYPE_CHECKING:
@@ -104,6 +103,7 @@ def _print_status(ui: Ui, context: Context, json_out: bool) -> None:
     The JSON form stays login-status schema_version 1 (docs/schemas/login-status.schema.json),
     which has no place for the quota and the notices yet, and asks the service nothing.
     """
+    from ..output import envelope
     from ..workflow import account
     from ..workflow.notices import service_status
 

@@ -1,142 +1,30 @@
 """``m2mdl aoi``: write an area-of-interest GeoJSON file, or check and describe one.
 
-Also the AOI options shared by ``search`` and ``download`` (``--aoi``, ``--bbox``,
-``--point``/``--radius-km``) and their parsing into one :class:`m2mdl.aoi.Aoi`.
+The area options it shares with ``search`` and ``download`` (``--aoi``, ``--bbox``,
+``--point``/``--radius-km``) and their parsing are in :mod:`m2mdl.cli.filters`.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, overload
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ..errors import InputError
-from ..output import envelope
 from ._app import State, app, handle
+from .filters import (
+    AntimeridianOpt,
+    BboxOpt,
+    PointOpt,
+    RadiusOpt,
+    area_from_options,
+)
 
 if TYPE_CHECKING:
     from ..aoi import Aoi
     from ..ui import Ui
-
-AoiFileOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--aoi",
-        metavar="FILE",
-        help="Area of interest: a GeoJSON file (Polygon, MultiPolygon, Feature(Collection)).",
-        show_default=False,
-    ),
-]
-BboxOpt = Annotated[
-    tuple[float, float, float, float] | None,
-    typer.Option(
-        "--bbox",
-        metavar="W S E N",
-        help="Area as a box: west south east north, lon/lat degrees, space-separated"
-        " (west > east only with --antimeridian).",
-        show_default=False,
-    ),
-]
-PointOpt = Annotated[
-    tuple[float, float] | None,
-    typer.Option(
-        "--point",
-        metavar="LON LAT",
-        help="Area around a point: LON LAT (longitude first) with --radius-km.",
-        show_default=False,
-    ),
-]
-AntimeridianOpt = Annotated[
-    bool,
-    typer.Option(
-        "--antimeridian",
-        help="Allow a --bbox with west > east: the box crosses the 180th meridian.",
-    ),
-]
-RadiusOpt = Annotated[
-    float, typer.Option("--radius-km", metavar="KM", help="Radius around --point, km.")
-]
-
-
-@overload
-def area_from_options(
-    aoi: Path | None,
-    bbox: tuple[float, float, float, float] | None,
-    point: tuple[float, float] | None,
-    radius_km: float,
-    *,
-    required: Literal[True],
-    antimeridian: bool = False,
-) -> Aoi: ...
-
-
-@overload
-def area_from_options(
-    aoi: Path | None,
-    bbox: tuple[float, float, float, float] | None,
-    point: tuple[float, float] | None,
-    radius_km: float,
-    *,
-    required: bool = False,
-    antimeridian: bool = False,
-) -> Aoi | None: ...
-
-
-def area_from_options(
-    aoi: Path | None,
-    bbox: tuple[float, float, float, float] | None,
-    point: tuple[float, float] | None,
-    radius_km: float,
-    *,
-    required: bool = False,
-    antimeridian: bool = False,
-) -> Aoi | None:
-    """One Aoi from exactly one of --aoi, --bbox, --point (None if none and not required).
-
-    A --bbox with west > east is refused unless ``antimeridian`` (``--antimeridian``) says
-    the box really crosses the 180th meridian: more often the two were swapped by mistake,
-    and the box would silently go the long way round the globe.
-
-    Raises:
-        InputError: more than one given, none when required, or west > east without
-            ``antimeridian``.
-        AoiError: the area itself is bad.
-    """
-    from .. import aoi as aoi_mod
-
-    given = [
-        name
-        for name, value in (("--aoi", aoi), ("--bbox", bbox), ("--point", point))
-        if value is not None
-    ]
-    if len(given) > 1:
-        raise InputError(f"give one area, not {' and '.join(given)}")
-    if aoi is not None:
-        return aoi_mod.load_aoi(aoi)
-    if bbox is not None:
-        check_bbox_order(bbox, antimeridian)
-        return aoi_mod.aoi_from_bbox(*bbox)
-    if point is not None:
-        return aoi_mod.aoi_from_point(point[0], point[1], radius_km)
-    if required:
-        raise InputError("give an area: --aoi FILE, --bbox W S E N or --point LON LAT")
-    return None
-
-
-def check_bbox_order(bbox: tuple[float, float, float, float], antimeridian: bool) -> None:
-    """Refuse west > east unless the user said the box crosses the antimeridian.
-
-    Raises:
-        InputError: west > east without ``antimeridian``.
-    """
-    west, _south, east, _north = bbox
-    if west > east and not antimeridian:
-        raise InputError(
-            f"--bbox west {west:g} is east of east {east:g}: give W S E N with west < east,"
-            " or add --antimeridian for a box across the 180th meridian"
-        )
 
 
 def wrs_area(path: int, row: int) -> Aoi:
@@ -246,6 +134,8 @@ def aoi_command(
 
 
 def _describe(ui: Ui, area: Aoi, json_out: bool) -> None:
+    from ..output import envelope
+
     summary = area.describe()
     west, south, east, north = summary.bounds
     if json_out:

@@ -1,4 +1,5 @@
-"""``m2mdl search`` and ``m2mdl options``, and the search options ``download`` shares."""
+"""``m2mdl search`` and ``m2mdl options`` (the filters they share with ``download`` are in
+:mod:`m2mdl.cli.filters`)."""
 
 from __future__ import annotations
 
@@ -9,50 +10,27 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import ExitCode, InputError
-from ._app import State, app, handle, parse_date
-from .aoi import AntimeridianOpt, AoiFileOpt, BboxOpt, PointOpt, RadiusOpt, area_from_options
+from ._app import State, app, handle
 from .choices import SearchFormat, SortKey, TableOrJson
+from .filters import (
+    AntimeridianOpt,
+    AoiFileOpt,
+    BboxOpt,
+    CloudMaxOpt,
+    CloudMinOpt,
+    DatasetOpt,
+    EndOpt,
+    LimitOpt,
+    MonthsOpt,
+    PathOpt,
+    PointOpt,
+    RadiusOpt,
+    RowOpt,
+    StartOpt,
+    area_from_options,
+    build_query,
+)
 
-StartOpt = Annotated[
-    str | None, typer.Option(metavar="DATE", help="First acquisition date, YYYY-MM-DD.")
-]
-EndOpt = Annotated[
-    str | None, typer.Option(metavar="DATE", help="Last acquisition date, YYYY-MM-DD.")
-]
-CloudMaxOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--cloud-max",
-        metavar="PERCENT",
-        help="Maximum cloud cover, percent [env: M2MDL_CLOUD_MAX].",
-    ),
-]
-CloudMinOpt = Annotated[
-    float | None,
-    typer.Option("--cloud-min", metavar="PERCENT", help="Minimum cloud cover, percent."),
-]
-DatasetOpt = Annotated[
-    str | None,
-    typer.Option(
-        metavar="NAME",
-        help="Dataset [env: M2MDL_DATASET; default: landsat_ot_c2_l2].",
-        show_default=False,
-    ),
-]
-MonthsOpt = Annotated[
-    str | None,
-    typer.Option(metavar="LIST", help="Seasonal filter: months, e.g. 6,7,8.", show_default=False),
-]
-PathOpt = Annotated[int | None, typer.Option("--path", metavar="N", help="WRS-2 path.")]
-RowOpt = Annotated[int | None, typer.Option("--row", metavar="N", help="WRS-2 row.")]
-LimitOpt = Annotated[
-    int | None,
-    typer.Option(
-        metavar="N",
-        help="At most this many scenes [default: every hit, page by page].",
-        show_default=False,
-    ),
-]
 SortOpt = Annotated[
     SortKey | None,
     typer.Option(help="Sort the scenes (a leading - sorts descending).", show_default=False),
@@ -85,26 +63,9 @@ OutFileOpt = Annotated[
 TIERS = ("T1", "T2", "RT")
 
 if TYPE_CHECKING:
-    from ..aoi import Aoi
-    from ..config import Settings
     from ..models import Scene
     from ..ui import Ui
     from ..workflow.context import Context
-    from ..workflow.search import SearchQuery
-
-
-def parse_months(text: str | None) -> tuple[int, ...]:
-    """``"6,7,8"`` -> (6, 7, 8).
-
-    Raises:
-        InputError: not a comma-separated list of integers.
-    """
-    if not text:
-        return ()
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise InputError(f"--months {text!r} is not a list of month numbers like 6,7,8") from None
 
 
 def parse_tiers(text: str | None) -> frozenset[str]:
@@ -126,41 +87,6 @@ def filter_tiers(scenes: list[Scene], tiers: frozenset[str], limit: int | None) 
 
     kept = [s for s in scenes if not tiers or landsat_tier(s.display_id) in tiers]
     return kept if limit is None else kept[:limit]
-
-
-def build_query(
-    settings: Settings,
-    area: Aoi | None,
-    *,
-    dataset: str | None,
-    start: str | None,
-    end: str | None,
-    cloud_min: float | None,
-    cloud_max: float | None,
-    months: str | None,
-    path: int | None,
-    row: int | None,
-    limit: int | None,
-    sort: str | None,
-) -> SearchQuery:
-    """A SearchQuery from the options (validated there)."""
-    from ..workflow.search import SearchQuery
-
-    return SearchQuery(
-        dataset=dataset or settings.dataset,
-        aoi=area,
-        start=parse_date(start, "--start"),
-        end=parse_date(end, "--end"),
-        cloud_min=cloud_min,
-        cloud_max=cloud_max
-        if cloud_max is not None
-        else (settings.cloud_max if settings.cloud_max < 100 else None),
-        months=parse_months(months),
-        path=path,
-        row=row,
-        limit=limit,
-        sort=sort,
-    )
 
 
 @app.command()

@@ -1,7 +1,9 @@
 """The STAC API under ``/stac-server``, shaped like USGS LandsatLook's stac-server.
 
 Endpoints: the root catalog, ``/conformance``, ``/collections``, ``/collections/{c}``,
-``/collections/{c}/items/{id}`` and ``/search`` (GET and POST) with ``ids``,
+``/collections/{c}/items`` (OGC API Features: a GET search of that one collection, paged
+with next links to the same path), ``/collections/{c}/items/{id}`` and ``/search`` (GET
+and POST) with ``ids``,
 ``collections``, ``bbox``, ``intersects`` (filtered by its bounding box), ``datetime`` and
 ``limit`` (default 10, at most 10000; larger values are clamped, UNCERTAIN); ``query``,
 ``sortby`` and ``fields`` are accepted and ignored. Results are sorted newest first; paging follows
@@ -101,6 +103,11 @@ class StacApi:
             )
         if len(parts) == 2 and parts[0] == "collections" and parts[1] in COLLECTIONS:
             return _dump(200, collection(parts[1], self._root()))
+        if len(parts) == 3 and parts[0] == "collections" and parts[2] == "items":
+            if parts[1] not in COLLECTIONS:
+                raise StacError(404, "NotFound", "Not Found")
+            params = _query_params(query) | {"collections": [parts[1]]}
+            return self._search(params, "GET", path=f"/collections/{parts[1]}/items")
         if len(parts) == 4 and parts[0] == "collections" and parts[2] == "items":
             return self._item(parts[1], parts[3])
         raise StacError(404, "NotFound", "Not Found")
@@ -133,7 +140,9 @@ class StacApi:
             raise StacError(404, "NotFound", "Item not found")
         return _dump(200, self.docs.item(*found), _GEOJSON)
 
-    def _search(self, params: JSON, method: str) -> Answer:
+    def _search(self, params: JSON, method: str, path: str = "/search") -> Answer:
+        """A page of hits; ``path`` is where the next link points (``/search`` or a
+        collection's ``/items``, whose links carry no ``collections`` parameter)."""
         limit = _limit(params.get("limit"))
         collections = _strings(params.get("collections"), "collections")
         unknown = [c for c in collections if c not in COLLECTIONS]
@@ -147,7 +156,7 @@ class StacApi:
         if page:
             token = ",".join(page[-1][0][1:]) if page else ""
             token = f"{features[-1]['properties']['datetime']},{token}"
-            links.append(self._next_link(params, method, token))
+            links.append(self._next_link(params, method, token, path))
         doc = {
             "type": "FeatureCollection",
             "stac_version": "1.0.0",
@@ -160,12 +169,13 @@ class StacApi:
         }
         return _dump(200, doc, _GEOJSON)
 
-    def _next_link(self, params: JSON, method: str, token: str) -> JSON:
-        href = self._root() + "/search"
+    def _next_link(self, params: JSON, method: str, token: str, path: str) -> JSON:
+        href = self._root() + path
         link = {"rel": "next", "title": "Next page of Items", "method": method}
         if method == "POST":
             return link | {"href": href, "merge": False, "body": params | {"next": token}}
-        query = {k: v for k, v in params.items() if k != "next"}
+        dropped = {"next"} if path == "/search" else {"next", "collections"}
+        query = {k: v for k, v in params.items() if k not in dropped}
         flat = {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in query.items()}
         return link | {"href": href + "?" + urlencode(flat | {"next": token})}
 

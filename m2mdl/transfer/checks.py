@@ -8,12 +8,13 @@ it is published.
 
 from __future__ import annotations
 
-import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ErrorPage, IntegrityError
-from .tarscan import TarContents, TarScanner
+from .hashing import InOrderHasher
+from .tarscan import TarContents
 
 HEAD_BYTES = 4096  # enough for every check below
 _ERROR_TYPES = frozenset({"text/html", "application/xhtml+xml", "application/json", "text/json"})
@@ -85,25 +86,49 @@ def read_head(fd: int) -> bytes:
 
 def sha512_file(path: Path, chunk_size: int = 2**20) -> str:
     """Return the hex SHA-512 of a file, read in chunks (constant memory)."""
-    return hash_file(path, chunk_size=chunk_size)[0]
+    digests = hash_file(path, chunk_size=chunk_size)
+    assert digests.sha512 is not None  # always computed for a file not scanned as a tar
+    return digests.sha512
+
+
+@dataclass(frozen=True)
+class FileDigests:
+    """What one read of a file computed (``hash_file``).
+
+    Attributes:
+        sha512: the hex SHA-512 of the file's bytes; None for a tar scanned without
+            ``whole_file``.
+        tree_sha512: a scanned tar's tree digest (``tarscan.py``), else None.
+        contents: a scanned tar's members (digests, sizes, small JSON members), else None.
+    """
+
+    sha512: str | None
+    tree_sha512: str | None = None
+    contents: TarContents | None = None
 
 
 def hash_file(
-    path: Path, *, scan_tar: bool = False, chunk_size: int = 2**20
-) -> tuple[str, TarContents | None]:
-    """The hex SHA-512 of a file and, with ``scan_tar``, its tar members' (one read).
+    path: Path, *, scan_tar: bool = False, whole_file: bool = False, chunk_size: int = 2**20
+) -> FileDigests:
+    """Hash a file in one read, as the download did (``InOrderHasher``): its SHA-512 or,
+    with ``scan_tar``, its tar members and tree digest, plus the whole-file SHA-512 only with
+    ``whole_file`` (a second hash of the same bytes, for a record that holds one).
 
     Raises:
         OSError: the file cannot be read.
     """
-    digest = hashlib.sha512()
-    scanner = TarScanner() if scan_tar else None
+    hasher = InOrderHasher()
+    if scan_tar:
+        hasher.scan_tar(whole_file=whole_file)
     with path.open("rb") as handle:
         while block := handle.read(chunk_size):
-            digest.update(block)
-            if scanner is not None:
-                scanner.feed(block)
-    return digest.hexdigest(), scanner.finish() if scanner is not None else None
+            hasher.feed(hasher.position, block)
+    scanner = hasher.scanner
+    return FileDigests(
+        hasher.sha512_hexdigest(),
+        hasher.tree_hexdigest(),
+        scanner.finish() if scanner is not None else None,
+    )
 
 
 def looks_complete(dest: Path, expected_size: int | None, kind: str | None) -> bool:

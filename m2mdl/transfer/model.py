@@ -79,9 +79,10 @@ class FileJob:
             the bytes are kept as ``NAME.checksum-mismatch`` and the file fails with
             error_kind "checksum_mismatch".
         check_members: for a tar: called before publishing with each member's SHA-512 (and
-            the bytes of small JSON members), all computed in the same in-order pass as the
-            whole-file hash. A verdict with mismatched members is handled like a wrong
-            ``expected_sha512``.
+            the bytes of small JSON members), all computed in the one in-order hash pass.
+            A verdict with mismatched members is handled like a wrong ``expected_sha512``.
+            Without ``expected_sha512`` the tar's result then carries its tree digest
+            (``tree_digest``), not its SHA-512: each byte is hashed once.
     """
 
     key: str
@@ -92,6 +93,13 @@ class FileJob:
     refresh_url: Callable[[], str] | None = None
     expected_sha512: str | None = None
     check_members: MemberCheck | None = None
+
+    @property
+    def tree_digest(self) -> bool:
+        """True when this job's ``FileResult.sha512`` is the tar's tree digest
+        (``tarscan.py``), not the SHA-512 of the file: a tar whose members are checked and
+        whose own SHA-512 is not expected (``PartFile.publish``)."""
+        return self.check_members is not None and self.expected_sha512 is None
 
     def __post_init__(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
@@ -110,7 +118,8 @@ class FileResult:
         ok: True when the verified file was published at ``dest``.
         size: the final size when ok, else the bytes safely on disk in ``dest.part``.
         sha512: hex SHA-512 of the published file (or of the bytes kept aside after a
-            checksum mismatch), or None.
+            checksum mismatch), or None; for a job whose ``tree_digest`` is True, the tar's
+            tree digest instead (``tarscan.py``).
         checksum_checked: True when ``sha512`` was compared with ``expected_sha512`` and
             matched.
         members: for a tar with ``check_members``: the verdict's labels per member.

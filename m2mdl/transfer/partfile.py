@@ -85,7 +85,8 @@ class PartFile:
 
         The prefix the journal vouches for is read back and hashed now, so the final hash
         covers the bytes on disk, not the ones received in an earlier run: a prefix damaged
-        between runs makes the checksum differ. ``scan_tar``: hash each tar member as well.
+        between runs makes the checksum differ. ``scan_tar``: hash each tar member and the
+        tar's tree digest instead of its whole-file SHA-512 (``InOrderHasher.scan_tar``).
 
         Raises:
             NoSpace, LocalIOError: the file cannot be opened or prepared.
@@ -303,11 +304,17 @@ class PartFile:
     ) -> tuple[int, str, MemberVerdict | None]:
         """Check the complete file, then move it to its final name.
 
-        Order: size, fsync, magic, SHA-512 (whole file, then tar members), ``os.replace``,
-        directory fsync, journal removal.
+        Order: size, fsync, magic, digest (the whole file's SHA-512, then the tar members),
+        ``os.replace``, directory fsync, journal removal.
+
+        The digest returned is the SHA-512 of the file, except for a tar opened with
+        ``scan_tar`` and no ``expected_sha512``: then it is the tar's tree digest
+        (``tarscan.py``), so each byte was hashed once. When a scanned tar has an
+        ``expected_sha512`` after all, its SHA-512 is read back from disk and returned.
+        Either digest identifies the bytes, as the stale-checksum rule needs.
 
         Returns:
-            (size, SHA-512 hex digest, the members' verdict or None).
+            (size, digest (hex), the members' verdict or None).
 
         Raises:
             ChecksumMismatch: the file or a member differs from its expected digest (the
@@ -328,11 +335,17 @@ class PartFile:
             check_head(read_head(self._fd), kind)
             self.hasher.catch_up(self._fd, total)
             digest = self.hasher.hexdigest()
-            if expected_sha512 is not None and digest != expected_sha512.lower():
-                raise ChecksumMismatch(
-                    f"SHA-512 {digest[:16]}... differs from the expected {expected_sha512[:16]}...",
-                    digest,
-                )
+            if expected_sha512 is not None:
+                if not self.hasher.whole_file:  # a scanned tar: read its bytes back once
+                    whole = InOrderHasher()
+                    whole.catch_up(self._fd, total)
+                    digest = whole.hexdigest()
+                if digest != expected_sha512.lower():
+                    raise ChecksumMismatch(
+                        f"SHA-512 {digest[:16]}... differs from the expected"
+                        f" {expected_sha512[:16]}...",
+                        digest,
+                    )
             verdict = self._check_members(check_members, digest)
             self.close()
             os.replace(self.path, self.dest)
@@ -363,7 +376,7 @@ class PartFile:
         return verdict
 
     def member_digests(self) -> dict[str, str] | None:
-        """Each tar member's SHA-512, when the file was scanned."""
+        """Each tar member's SHA-512 (hex), when the file was scanned."""
         scanner = self.hasher.scanner
         return dict(scanner.contents.digests) if scanner is not None else None
 

@@ -1,13 +1,24 @@
-"""A tar reader fed in file order: the SHA-512 of each member, computed in the hash pass.
+"""A tar reader fed in file order: each member's SHA-512 and the tar's tree digest, in one pass.
 
 ``InOrderHasher`` hands every block it hashes (in file order, from the network or read back
 from disk) to a ``TarScanner``, which follows the 512-byte headers and hashes each regular
 member's data. So a bundle's members are checked without reading the file a second time.
-What it costs: a second SHA-512 over the member data (about the size of the tar, so about
-2 s CPU/GiB more here, see ``hashing.py``), in the same helper thread as the whole-file hash
-and overlapping the download; the header bookkeeping is a few Python calls per member. The
-whole-file hash is kept because the manifest, the stale-checksum rule (same bytes twice) and
-``m2mdl verify`` use it.
+
+**The tree digest** (``TarScanner.tree_hexdigest``; this class is its only definition) is
+what identifies a scanned tar instead of a whole-file SHA-512, so that each byte of a bundle
+is hashed once (docs/design.md §STAC and checksums: checksum policy). It is the SHA-512 of
+the tar's bytes in file order in which the data of each regular member (types ``0``, NUL,
+``7``) is replaced by the 64-byte raw SHA-512 of that data (also for an empty member). Every
+other byte enters as it is: headers, GNU long-name and pax records, the data of non-regular
+members, padding, the end-of-archive blocks and anything after them; after a header that is
+not a valid tar header, the rest of the file enters as it is. What it costs: the headers and
+padding, plus 64 bytes per member, hashed once more (a few KiB per bundle).
+Why it fingerprints every byte: headers are hashed as they are and decide how the following
+bytes are read, so the digest's input decodes back to the same structure, and every member's
+bytes are fixed by its SHA-512; two tars with the same tree digest hold the same bytes
+unless SHA-512 collides. A tar with no regular member has the tree digest equal to its
+SHA-512. It is not the SHA-512 of the file, so it is never compared with a published
+``file:checksum`` nor written as one.
 
 Understood: ustar and GNU headers (name + prefix), GNU long names (``L``), pax ``path``
 records (``x``; global ``g`` headers are skipped) and base-256 sizes. Members that are not
@@ -56,7 +67,8 @@ class TarScanner:
         self._next_name: str | None = None  # from an ``L`` or ``x`` header
         self._left = 0  # data bytes left in the current member
         self._pad = 0  # padding bytes left after it
-        self._done = False  # end marker or an error: ignore the rest
+        self._done = False  # end marker or an error: the rest enters the tree digest as is
+        self._tree = hashlib.sha512()  # the tree digest (see the module docstring)
 
     def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Consume the next bytes of the file."""
@@ -71,15 +83,27 @@ class TarScanner:
                     self._end_member()
             elif self._pad:
                 take = min(self._pad, len(view))
+                self._tree.update(view[:take])
                 self._pad -= take
                 view = view[take:]
             else:
                 take = min(BLOCK - len(self._header), len(view))
+                self._tree.update(view[:take])
                 self._header += view[:take]
                 view = view[take:]
                 if len(self._header) == BLOCK:
                     header, self._header = bytes(self._header), bytearray()
                     self._on_header(header)
+        if view:  # after the end marker or a damaged header
+            self._tree.update(view)
+
+    def tree_hexdigest(self) -> str:
+        """The tree digest of the bytes fed so far (module docstring); a member cut short
+        counts with the SHA-512 of the part of its data that was fed."""
+        tree = self._tree.copy()
+        if self._left and self._digest is not None:
+            tree.update(self._digest.copy().digest())
+        return tree.hexdigest()
 
     def finish(self) -> TarContents:
         """The contents at the end of the file (a tar without end marker is accepted when
@@ -92,6 +116,8 @@ class TarScanner:
     def _member_data(self, chunk: memoryview) -> None:
         if self._digest is not None:
             self._digest.update(chunk)
+        else:  # not a regular member: its data enters the tree digest as it is
+            self._tree.update(chunk)
         if self._capture is not None:
             self._capture += chunk
         if self._meta is not None:
@@ -99,7 +125,9 @@ class TarScanner:
 
     def _end_member(self) -> None:
         if self._name is not None and self._digest is not None:
-            self.contents.digests[self._name] = self._digest.hexdigest()
+            raw = self._digest.digest()
+            self._tree.update(raw)
+            self.contents.digests[self._name] = raw.hex()
             if self._capture is not None:
                 self.contents.captured[self._name] = bytes(self._capture)
         if self._meta is not None:

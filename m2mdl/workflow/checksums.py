@@ -6,6 +6,9 @@ with the bundle's own ``*_stac.json`` sidecars (``bundle-stac``), or with the ST
 when a sidecar has no checksum for a member. A file with none of these is checked by size
 and leading bytes only (``size``) and the manifest says so.
 
+What identifies the bytes on disk in a manifest item: ``sha512``, or for a bundle its tree
+digest ``tree_sha512`` (m2mdl/transfer/tarscan.py); the helpers at the end compare them.
+
 The STAC API is asked once per run, in batches (``m2mdl.stac``); when it is down, the run
 goes on with ``size`` checks, warns once, and records why per file (``verify_note``);
 ``m2mdl verify`` or a later run raises those files to a full check.
@@ -144,3 +147,38 @@ def members_json(
         name: {"sha512": digests.get(name, ""), "verified": label}
         for name, label in sorted(labels.items())
     }
+
+
+def recorded_digest(item: Mapping[str, Any]) -> str | None:
+    """The digest a manifest item records for its bytes: a bundle's ``tree_sha512``, else
+    ``sha512``; None when it records neither."""
+    for name in ("tree_sha512", "sha512"):
+        value = item.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def needs_sha512(record: Mapping[str, Any] | None, is_tar: bool) -> bool:
+    """Must a re-check compute the whole file's SHA-512? Always for a file that is not a
+    tar; for a tar only when its record holds a ``sha512`` and no ``tree_sha512`` (an older
+    m2mdl, or a bundle whose own SHA-512 M2M published)."""
+    if not is_tar:
+        return True
+    return (
+        record is not None
+        and isinstance(record.get("sha512"), str)
+        and not isinstance(record.get("tree_sha512"), str)
+    )
+
+
+def same_as_recorded(
+    record: Mapping[str, Any], sha512: str | None, tree_sha512: str | None
+) -> bool | None:
+    """Are these the bytes a manifest item recorded? The tree digests are compared when
+    both exist, else the SHA-512s; None when the record has no digest to compare."""
+    for name, now in (("tree_sha512", tree_sha512), ("sha512", sha512)):
+        then = record.get(name)
+        if isinstance(then, str) and now is not None:
+            return then == now
+    return None

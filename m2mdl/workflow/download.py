@@ -8,39 +8,34 @@ in the manifest as ``preparing`` and picked up by the next run.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..api import M2MClient
-from ..bands import resolve_bands
 from ..errors import DiskFull, ExitCode, Interrupted, M2mdlError
-from ..http import USER_AGENT
-from ..layout import DEFAULT_LAYOUT, file_path
-from ..m2m_requests import DataGroup
+from ..layout import DEFAULT_LAYOUT
 from ..manifest import Item, Manifest, Status, new_run_id
-from ..models import Product, Scene
-from ..output import envelope
-from ..stac import parse_checksum
-from ..transfer import (
-    DirectoryLock,
-    NullSink,
-    ProgressSink,
-    TransferOptions,
-)
-from .checksums import Checksums, lookup
-from .context import Context
-from .fetch import Fetcher
-from .guard import PlanTooLarge, PlanTotals, check_plan
-from .ids import without_options
-from .ondisk import OnDisk
-from .plan import BAND_FILE_DATASETS, Plan, PlannedFile, make_plan
-from .present import Present, already_present
+from .guard import PlanTooLarge
 from .runs import registered
+
+# Start-up: what a run needs before its first API call (settings, client, manifest, lock,
+# runs registry) is imported above; the planning, checksum, transfer and on-disk steps are
+# imported by the step that uses them, after that call (tests/test_startup.py).
+if TYPE_CHECKING:
+    from ..api import M2MClient
+    from ..m2m_requests import DataGroup
+    from ..models import Product, Scene
+    from ..transfer import ProgressSink, TransferOptions
+    from .checksums import Checksums
+    from .context import Context
+    from .ondisk import OnDisk
+    from .plan import Plan, PlannedFile
+    from .present import Present
 
 log = logging.getLogger("m2mdl.workflow")
 
@@ -98,6 +93,8 @@ class Outcome:
 
     def plan_json(self) -> dict[str, Any]:
         """The plan as JSON (``download --dry-run --json``, schema_version 1)."""
+        from ..output import envelope
+
         files = [
             {
                 "file_name": f.file_name,
@@ -140,7 +137,7 @@ class Outcome:
         )
 
 
-ProgressFactory = Callable[[int, "int | None"], ProgressSink]
+ProgressFactory = Callable[[int, "int | None"], "ProgressSink"]
 
 
 @dataclass(frozen=True)
@@ -177,13 +174,20 @@ def run_download(
         client,
         spec,
         list(scenes),
-        progress or (lambda n, size: NullSink()),
+        progress or _no_progress,
         stop or threading.Event(),
     )
     if spec.dry_run:
         return run.dry_run()
     with registered(run.label, spec.out_dir):
         return run.execute()
+
+
+def _no_progress(files: int, total_bytes: int | None) -> ProgressSink:
+    """The default progress factory: a sink that drops every event."""
+    from ..transfer import NullSink
+
+    return NullSink()
 
 
 def _unknown_scene(name: str, dataset: str, reason: str) -> dict[str, Any]:
@@ -205,6 +209,8 @@ def _unknown_scene(name: str, dataset: str, reason: str) -> dict[str, Any]:
 
 def _m2m_checksums(products: Sequence[Product]) -> dict[str, str]:
     """File name -> SHA-512 from download-options' ``checksum`` fields that carry a value."""
+    from ..stac import parse_checksum
+
     found: dict[str, str] = {}
     for product in products:
         for each in (product, *product.secondary):
@@ -245,13 +251,20 @@ class _Run:
         self.manifest.scenes = [s.to_json() | {"status": "found"} for s in scenes]
         self.checksums: Checksums | None = None
         self.m2m_checksums: dict[str, str] = {}
-        self.ondisk = OnDisk(
+
+    @functools.cached_property
+    def ondisk(self) -> OnDisk:
+        """Extraction and catalog steps, made when first needed (after the first API call)."""
+        from .ondisk import OnDisk
+
+        spec = self.spec
+        return OnDisk(
             self.manifest,
             spec.out_dir,
             extract=spec.extract,
             keep_tar=spec.keep_tar,
-            warn=ctx.reporter.warn,
-            stopped=stop.is_set,
+            warn=self.ctx.reporter.warn,
+            stopped=self.stop.is_set,
         )
 
     # --- steps ------------------------------------------------------------------------------
@@ -266,6 +279,8 @@ class _Run:
             if ids
             else []
         )
+        from .present import already_present
+
         plan = self._plan(products)
         present = already_present(plan.files, self.spec.out_dir, layout=self.spec.layout)
         return Outcome(plan, frozenset(present))
@@ -274,6 +289,8 @@ class _Run:
         """The whole run, with the directory locked. The plan is made and checked by the
         guard before anything but the lock is written under OUT (a refused plan leaves no
         trace there); from then on the manifest is saved whatever happens."""
+        from ..transfer.lock import DirectoryLock
+
         try:
             self.spec.out_dir.mkdir(parents=True, exist_ok=True)
             with DirectoryLock(self.spec.out_dir, break_lock=self.spec.break_lock):
@@ -312,6 +329,8 @@ class _Run:
             return None
         self.ctx.phases.phase(f"asking M2M for the files of {len(self.scenes)} scene(s)")
         products = self._options()
+        from .present import already_present  # after the first API call (start-up)
+
         plan = self._plan(products)
         self.m2m_checksums = _m2m_checksums(products)
         present = already_present(
@@ -354,6 +373,8 @@ class _Run:
 
     def _nothing_found(self) -> Outcome:
         """No scene to ask M2M about: every id was unknown, or the search found nothing."""
+        from .plan import Plan
+
         plan = Plan((), self.spec.unavailable)
         if not plan.unavailable:
             self.ctx.reporter.warn("no scenes found: nothing to download")
@@ -363,6 +384,8 @@ class _Run:
 
     def _guard(self, todo: Sequence[PlannedFile]) -> None:
         """Ask, or refuse, before a plan over --max-size reaches the server's queue."""
+        from .guard import PlanTotals, check_plan
+
         spec = self.spec
         if not todo or spec.yes or spec.max_size <= 0:
             return
@@ -377,6 +400,8 @@ class _Run:
 
     def _fetch(self, plan: Plan, todo: Sequence[PlannedFile], total: int | None) -> None:
         """download-request, transfer what is ready, wait for what is preparing."""
+        from .fetch import Fetcher
+
         self.requested = True
         self.ondisk.held(todo)
         fetcher = Fetcher(
@@ -400,6 +425,8 @@ class _Run:
     def _checksums(self, plan: Plan) -> Checksums:
         """The run's expected checksums, looked up once (STAC), when first needed."""
         if self.checksums is None:
+            from .checksums import lookup
+
             products = {f.scene_display_id for f in plan.files}
             self.checksums = lookup(self.ctx.settings, products, self.ctx.reporter)
             for name, digest in self.m2m_checksums.items():
@@ -432,6 +459,10 @@ class _Run:
     def _plan(self, products: Sequence[Product]) -> Plan:
         """The files to fetch, and every scene that has none to offer, with the reason
         (unknown ids, scenes download-options left out, scenes without the file type)."""
+        from ..bands import resolve_bands
+        from .ids import without_options
+        from .plan import Plan, make_plan
+
         spec = self.spec
         bands = (
             resolve_bands(spec.dataset, spec.bands, no_metadata=not spec.metadata)
@@ -450,6 +481,8 @@ class _Run:
     ) -> None:
         """Every planned file as a manifest item (bundles extracted earlier as their
         members), and every unavailable scene."""
+        from ..layout import file_path
+
         for planned in plan.files:
             if planned.key in extracted:
                 for member in extracted[planned.key]:
@@ -485,6 +518,7 @@ class _Run:
         """A file already on disk: carry its record over (a bundle to extract waits)."""
         item.status = Status.SKIPPED
         item.sha512, item.size, item.mtime_ns = found.sha512, found.size, found.mtime_ns
+        item.tree_sha512 = found.tree_sha512
         item.verified, item.verify_note = found.verified, found.verify_note
         item.members = found.members
         if self.spec.require_checksums and found.verified in (None, "size"):
@@ -512,6 +546,9 @@ class _Run:
 
     def _data_groups(self, todo: Sequence[PlannedFile]) -> list[DataGroup]:
         """For band groups: a second scene list of the files' secondary entity ids."""
+        from ..m2m_requests import DataGroup
+        from .plan import BAND_FILE_DATASETS
+
         if self.spec.filetype != "band_group":
             return []
         by_dataset: dict[str, list[PlannedFile]] = {}
@@ -531,6 +568,9 @@ class _Run:
         return groups
 
     def _options_for_engine(self) -> TransferOptions:
+        from ..http import USER_AGENT
+        from ..transfer import TransferOptions
+
         deadline = None if self.spec.deadline is None else self.started + self.spec.deadline
         settings = self.ctx.settings
         return TransferOptions(

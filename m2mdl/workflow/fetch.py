@@ -55,6 +55,8 @@ class ManifestSink:
     and the note to record when there is none; ``require`` makes a file published without
     any published checksum a failure (the file stays: nothing shows it is wrong). A file
     whose key is in ``hold`` stays ``pending`` when it arrives: a later step finishes it.
+    A result of a key in ``trees`` carries the tar's tree digest (``FileJob.tree_digest``),
+    recorded as ``tree_sha512``, never as ``sha512``.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class ManifestSink:
     ) -> None:
         self.manifest, self.ui = manifest, ui
         self.labels: dict[str, tuple[str, str | None]] = {}
+        self.trees: set[str] = set()
         self.require = require
         self.hold = hold
 
@@ -108,7 +111,7 @@ class ManifestSink:
             result.key,
             **{
                 "status": status,
-                "sha512": result.sha512,
+                **self._digest(result),
                 "size": result.size if result.ok else None,
                 "attempts": result.attempts,
                 "bytes_received": result.bytes_received,
@@ -119,13 +122,23 @@ class ManifestSink:
         )
         self.ui.file_finished(result)
 
+    def _digest(self, result: FileResult) -> dict[str, str | None]:
+        """``sha512`` and ``tree_sha512``: which one the result's digest is."""
+        if result.key in self.trees:
+            return {"sha512": None, "tree_sha512": result.sha512}
+        return {"sha512": result.sha512, "tree_sha512": None}
+
     def _verification(self, result: FileResult) -> dict[str, Any]:
-        """The manifest fields that say how a published file was checked."""
+        """The manifest fields that say how a published file was checked.
+
+        A bundle is labelled by its members; a bundle whose own SHA-512 M2M published and
+        matched keeps that label when no member has a checksum.
+        """
         label, note = self.labels.get(result.key, (SIZE, None))
-        if result.members is not None:
-            label = bundle_label(result.members)
-        elif not result.checksum_checked:
+        if not result.checksum_checked:
             label = SIZE
+        if result.members is not None and (bundle_label(result.members) != SIZE or label == SIZE):
+            label = bundle_label(result.members)
         try:
             mtime_ns: int | None = os.stat(result.dest).st_mtime_ns
         except OSError:
@@ -253,9 +266,10 @@ class Fetcher:
         dest.parent.mkdir(parents=True, exist_ok=True)  # OUT/<display id>/ (scene layout)
         assert item.url is not None
         is_tar = planned.kind == "tar"
-        expected, label = (None, SIZE) if is_tar else self.checksums.expected(planned.file_name)
+        # A bundle is checked member by member; its own SHA-512 only if M2M publishes one.
+        expected, label = self.checksums.expected(planned.file_name)
         self.sink.labels[key] = (label, self.checksums.note())
-        return FileJob(
+        job = FileJob(
             key=key,
             url=item.url,
             dest=dest,
@@ -265,6 +279,9 @@ class Fetcher:
             expected_sha512=expected,
             check_members=self.checksums.member_check() if is_tar else None,
         )
+        if job.tree_digest:
+            self.sink.trees.add(key)
+        return job
 
     def _refresh(self, key: str) -> str:
         """A fresh signed URL for ``key`` (after a 403 or an expired URL)."""

@@ -152,7 +152,8 @@ class OnDisk:
         return (
             item is not None
             and item.status is Status.PENDING
-            and item.sha512 is not None
+            # published by this run (it has a digest) or found on disk (queued)
+            and (item.tree_sha512 is not None or item.sha512 is not None or key in self.queue)
             and (self.out_dir / item.path).is_file()
         )
 
@@ -210,6 +211,7 @@ class OnDisk:
         if not display_ids or self.stopped():
             return  # after Ctrl-C, exit at once: the next run writes the catalog
         by_display = {s.display_id: s for s in scenes}
+        # SHA-512s only: a bundle's tree digest is not one, so it never becomes a file:checksum
         digests = {
             i.file_name: i.sha512
             for i in self.manifest.items.values()

@@ -13,7 +13,10 @@ moment. So:
   the published checksum, else with the recorded hash; a file that differs is fetched again;
 * ``verify_existing`` re-hashes every present file before skipping it.
 
-A hash is never carried over for a file that was not re-checked.
+A hash is never carried over for a file that was not re-checked. A bundle is identified by
+its tree digest (``tree_sha512``, m2mdl/transfer/tarscan.py), computed in the same read as
+its members; a record of an older m2mdl holding the whole tar's ``sha512`` is compared with
+the SHA-512 of the tar (one more hash of its bytes) and replaced by the tree digest.
 """
 
 from __future__ import annotations
@@ -28,7 +31,17 @@ from typing import Any
 from ..layout import DEFAULT_LAYOUT, find_existing
 from ..manifest import find_manifests, read_items
 from ..transfer import hash_file, looks_complete
-from .checksums import FULL, SIZE, Checksums, bundle_label, check_members, members_json
+from .checksums import (
+    FULL,
+    SIZE,
+    Checksums,
+    bundle_label,
+    check_members,
+    members_json,
+    needs_sha512,
+    recorded_digest,
+    same_as_recorded,
+)
 from .plan import PlannedFile
 
 log = logging.getLogger("m2mdl.workflow")
@@ -41,6 +54,7 @@ class Present:
     size: int
     mtime_ns: int
     sha512: str | None = None
+    tree_sha512: str | None = None
     verified: str | None = None
     verify_note: str | None = None
     members: dict[str, dict[str, str]] | None = None
@@ -48,8 +62,8 @@ class Present:
 
 
 def records(out_dir: Path, names: set[str], warn: Callable[[str], None]) -> dict[str, Any]:
-    """The newest usable record (a done/skipped item with sha512, size and mtime_ns) per file
-    name, from the manifests in ``out_dir``, newest first; stops once all names are found.
+    """The newest usable record (a done/skipped item with a digest, size and mtime_ns) per
+    file name, from the manifests in ``out_dir``, newest first; stops once all names are found.
 
     A manifest that cannot be read is skipped with one warning.
     """
@@ -67,7 +81,7 @@ def records(out_dir: Path, names: set[str], warn: Callable[[str], None]) -> dict
                 name in names
                 and name not in found
                 and item.get("status") in {"done", "skipped"}
-                and isinstance(item.get("sha512"), str)
+                and recorded_digest(item) is not None
                 and item.get("size") is not None
                 and item.get("mtime_ns") is not None
             ):
@@ -141,7 +155,8 @@ def _carried(record: Any, stat: os.stat_result) -> Present:
     return Present(
         size=stat.st_size,
         mtime_ns=stat.st_mtime_ns,
-        sha512=record["sha512"],
+        sha512=record.get("sha512"),
+        tree_sha512=record.get("tree_sha512"),
         verified=record.get("verified"),
         verify_note=record.get("verify_note"),
         members=members if isinstance(members, dict) else None,
@@ -156,32 +171,36 @@ def _recheck(
     warn: Callable[[str], None],
 ) -> Present | None:
     """Hash the file and compare; None when it must be fetched again."""
+    is_tar = planned.kind == "tar"
     try:
         stat = dest.stat()
-        digest, contents = hash_file(dest, scan_tar=planned.kind == "tar")
+        found = hash_file(dest, scan_tar=is_tar, whole_file=needs_sha512(record, is_tar))
     except OSError:
         return None
-    recorded = record.get("sha512") if record is not None else None
     members = None
-    if contents is not None:
-        if not contents.complete:
+    if found.contents is not None:
+        if not found.contents.complete:
             return None
-        verdict = check_members(contents, sums)
+        verdict = check_members(found.contents, sums)
         if verdict.mismatched:
             warn(f"{dest.name}: members differ from USGS's checksums; fetching it again")
             return None
         label = bundle_label(verdict.checked)
-        members = members_json(verdict.checked, contents.digests)
+        members = members_json(verdict.checked, found.contents.digests)
     else:
         expected, label = sums.expected(dest.name)
-        if expected is not None and expected != digest:
+        if expected is not None and expected != found.sha512:
             warn(f"{dest.name} differs from USGS's checksum; fetching it again")
             return None
-    if label == SIZE:
-        if recorded is not None and recorded != digest:
-            warn(f"{dest.name} changed since m2mdl wrote it; fetching it again")
-            return None
-        if recorded is not None and record.get("verified") in FULL:
-            label = record["verified"]  # the same bytes were verified against USGS before
+    same = same_as_recorded(record, found.sha512, found.tree_sha512) if record is not None else None
+    # A published checksum of the whole file outranks the record; a tar's members' do not
+    # cover its headers and padding, so a tar that differs from its record is fetched again.
+    if same is False and (label == SIZE or is_tar):
+        warn(f"{dest.name} changed since m2mdl wrote it; fetching it again")
+        return None
+    if label == SIZE and same and record.get("verified") in FULL:
+        label = record["verified"]  # the same bytes were verified against USGS before
     note = sums.note() if label == SIZE else None
-    return Present(stat.st_size, stat.st_mtime_ns, digest, label, note, members)
+    # a tar is recorded by its tree digest alone (the SHA-512 computed for an old record too)
+    sha512 = None if is_tar else found.sha512
+    return Present(stat.st_size, stat.st_mtime_ns, sha512, found.tree_sha512, label, note, members)

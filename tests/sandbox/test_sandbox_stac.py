@@ -135,6 +135,30 @@ def test_search_by_bbox_and_datetime_finds_the_anchorage_scenes(sandbox: Sandbox
     assert all(f["properties"]["datetime"][:10] <= "2020-03-15" for f in found["features"])
 
 
+def test_collection_items_lists_one_collection_with_next_links_to_itself(
+    sandbox: Sandbox,
+) -> None:
+    base = f"{sandbox.stac_url}/collections/{SR}/items"
+    window = "2020-03-01T00:00:00Z/2020-03-15T23:59:59Z"
+    params = {"bbox": "-150.9495,61.0031,-148.9555,61.4834", "datetime": window, "limit": "2"}
+    pages = all_pages(requests.get(base, params=params, timeout=120))
+    features = [f for p in pages for f in p["features"]]
+    assert {f["collection"] for f in features} == {SR}
+    assert {d + "_SR" for d in ANCHORAGE_IDS} <= {f["id"] for f in features}
+    assert all(p["numberReturned"] <= 2 for p in pages) and len(pages) > 2
+    nexts = [link["href"] for p in pages for link in p["links"] if link["rel"] == "next"]
+    assert nexts and all(h.startswith(base + "?") and "collections=" not in h for h in nexts)
+    searched = requests.get(
+        sandbox.stac_url + "/search", params=params | {"collections": SR}, timeout=120
+    )
+    assert [f["id"] for p in all_pages(searched) for f in p["features"]] == [
+        f["id"] for f in features
+    ]
+    assert requests.get(f"{sandbox.stac_url}/collections/nope/items", timeout=30).status_code == 404
+    unbounded = requests.get(base, timeout=30)
+    assert unbounded.status_code == 400 and unbounded.json()["code"] == "BadRequest"
+
+
 def test_bundle_sidecar_checksums_match_the_other_members(sandbox: Sandbox) -> None:
     url = next(iter(Client.login(sandbox).bundle_urls().values()))
     members = tar_members(requests.get(url, timeout=60).content)
