@@ -56,6 +56,8 @@ LATER = (
     "m2mdl.catalog",
     "m2mdl.extract",
     "m2mdl.stac",
+    "m2mdl.transfer.engine",
+    "m2mdl.transfer.model",
     "m2mdl.sandbox",
     "m2mdl.workflow.checksums",
     "m2mdl.workflow.fetch",

@@ -37,7 +37,9 @@ Design decisions (measurements were taken on the project's 2-core development VM
 * Checksums: ``FileJob.expected_sha512`` is compared before the rename; a mismatch is
   refetched from zero, and two complete downloads with the same wrong bytes end as
   "checksum_mismatch" with the bytes kept as ``NAME.checksum-mismatch`` (``filerun.py``).
-  Tars can be checked member by member in the same pass (``tarscan.py``).
+  Tars can be checked member by member in the same pass (``tarscan.py``); such a tar is
+  identified by its tree digest (its headers and padding with each member's SHA-512 in place
+  of its data), not by a second SHA-512 of the same bytes.
 * Hash strategy: SHA-512 in file order while writing; a resumed prefix is hashed from disk
   once when the file is opened; a file fetched in pieces is hashed as its contiguous prefix
   grows: live where a write lands at the hash's position, otherwise read back from disk
@@ -80,24 +82,56 @@ Design decisions (measurements were taken on the project's 2-core development VM
 
 from __future__ import annotations
 
-from .checks import hash_file, looks_complete, verify_existing
-from .engine import run_transfers
-from .errors import HeaderError, TransferInterrupted, UnsafeFileName
-from .filerun import MISMATCH_SUFFIX
-from .http_parse import parse_content_disposition, parse_content_range
-from .lock import DirectoryLock, DirectoryLocked
-from .model import (
-    FileJob,
-    FileResult,
-    MemberCheck,
-    MemberVerdict,
-    NullSink,
-    ProgressSink,
-    TransferOptions,
-)
-from .naming import safe_join
-from .stale import find_stale_parts
-from .tarscan import TarContents
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .checks import hash_file, looks_complete, verify_existing
+    from .engine import run_transfers
+    from .errors import HeaderError, TransferInterrupted, UnsafeFileName
+    from .filerun import MISMATCH_SUFFIX
+    from .http_parse import parse_content_disposition, parse_content_range
+    from .lock import DirectoryLock, DirectoryLocked
+    from .model import (
+        FileJob,
+        FileResult,
+        MemberCheck,
+        MemberVerdict,
+        NullSink,
+        ProgressSink,
+        TransferOptions,
+    )
+    from .naming import safe_join
+    from .stale import find_stale_parts
+    from .tarscan import TarContents
+
+#: Public name -> the submodule that defines it. Imported on first use (PEP 562), so that
+#: ``m2mdl.transfer.lock`` (taken before a download's first API call) does not load the
+#: engine and its helpers: a command's start-up pays only for what it uses.
+_WHERE = {
+    "MISMATCH_SUFFIX": "filerun",
+    "DirectoryLock": "lock",
+    "DirectoryLocked": "lock",
+    "FileJob": "model",
+    "FileResult": "model",
+    "HeaderError": "errors",
+    "MemberCheck": "model",
+    "MemberVerdict": "model",
+    "NullSink": "model",
+    "ProgressSink": "model",
+    "TarContents": "tarscan",
+    "TransferInterrupted": "errors",
+    "TransferOptions": "model",
+    "UnsafeFileName": "errors",
+    "find_stale_parts": "stale",
+    "hash_file": "checks",
+    "looks_complete": "checks",
+    "parse_content_disposition": "http_parse",
+    "parse_content_range": "http_parse",
+    "run_transfers": "engine",
+    "safe_join": "naming",
+    "verify_existing": "checks",
+}
 
 __all__ = [
     "MISMATCH_SUFFIX",
@@ -123,3 +157,12 @@ __all__ = [
     "safe_join",
     "verify_existing",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{where}", __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value

@@ -7,9 +7,12 @@ right exit code. Most of them never leave the engine: a file's failure becomes a
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from m2mdl.errors import DiskFull, DownloadError, Interrupted
 
-from .model import FileResult
+if TYPE_CHECKING:  # naming (and so the directory lock) imports this module: keep it light
+    from .model import FileResult
 
 
 class TransferError(DownloadError):

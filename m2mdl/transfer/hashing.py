@@ -1,10 +1,12 @@
 """SHA-512 computed in file order while the bytes are written, catching up from disk.
 
 Strategy (see also ``PartFile``): bytes written at the hasher's position are hashed at once;
-anything else (a resumed prefix, the later segments of a segmented file) is read back from
-disk when the hasher gets there. So a single stream is hashed in one pass while it streams,
-a resumed file hashes its prefix from disk once at the start, and a segmented file hashes
-its first segment while it streams and the rest in one pass at the end.
+anything else (a resumed prefix, the later pieces of a file fetched over several
+connections) is read back from disk when the hasher gets there. So a single stream is hashed
+in one pass while it streams, a resumed file hashes its prefix from disk once at the start,
+and a file fetched in pieces is hashed as its contiguous prefix grows: live where a write
+lands at the hash's position, otherwise from the page cache by the file's coordinator
+(``PartFile.hash_step``, pieces are handed out in file order so the prefix keeps growing).
 SHA-512 is the hash USGS publishes (STAC ``file:checksum``), so it is the only one: each
 byte is hashed once. It costs more than sha256 on CPUs with SHA-NI: measured here with
 hashlib on 256 MiB in memory, SHA-512 0.48 GiB/s (about 2 s CPU/GiB), sha256 1.4 GiB/s;

@@ -192,22 +192,6 @@ class PartFile:
         if due:
             self._flusher.request()
 
-    def hash_ahead(self) -> None:
-        """Hash the written prefix from disk (usually the page cache) up to the first gap.
-
-        Called by a segment's thread when it has nothing left to fetch; a segment that then
-        writes at the hasher's new position is hashed while it streams (``InOrderHasher``).
-
-        Raises:
-            LocalIOError: reading the file failed.
-        """
-        with self._lock:
-            upto = prefix_end(self.ranges)
-            fd = self._fd
-        if upto > self.hasher.position and fd >= 0:
-            with self._io_errors():
-                self.hasher.catch_up(fd, upto)
-
     def hash_step(self, most: int, behind: int) -> bool:
         """Hash at most ``most`` more bytes of the written prefix, read back from disk
         (usually the page cache), once the prefix is more than ``behind`` bytes ahead of
@@ -259,12 +243,12 @@ class PartFile:
     def _drop_cached(self, durable_end: int) -> None:
         """Let the kernel reuse the page cache of bytes that are on disk and hashed.
 
-        Nothing reads them again (a segmented file's later parts are hashed from the cache
-        at the end, so only the hashed prefix goes). Recycling these warm pages for the next
-        writes keeps the kernel from faulting in fresh ones, which is expensive on this VM:
-        1 GiB written in 4 MiB pwrites to a new file cost 1.2-3.6 s of sys time; with an
-        fdatasync + POSIX_FADV_DONTNEED every 32 MiB 0.3-0.5 s (4 rounds each, fs2.py in
-        the performance notes). The bytes stay on disk; only the cached copy goes.
+        Nothing reads them again (a file fetched in pieces is hashed from the cache as its
+        contiguous prefix grows, ``hash_step``, so only the hashed prefix goes). Recycling
+        these warm pages for the next writes keeps the kernel from faulting in fresh ones,
+        which is expensive on the development VM: 1 GiB written in 4 MiB pwrites to a new
+        file cost 1.2-3.6 s of sys time; with an fdatasync + POSIX_FADV_DONTNEED every
+        32 MiB 0.3-0.5 s (4 rounds each). The bytes stay on disk; only the cached copy goes.
         """
         upto = min(durable_end, self.hasher.position)
         if upto <= self._dropped or _FADVISE is None:
