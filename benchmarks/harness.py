@@ -22,11 +22,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 MIB = 1 << 20
 GIB = 1 << 30
 CAP = 20 * MIB  # nginx "limit_rate 20m" is 20 MiB/s per connection
+T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RESULTS = HERE / "results"
@@ -86,6 +87,17 @@ class Measured:
     sys: float
     rc: int
     maxrss_kib: int
+
+
+def in_turn(tools: Sequence[T], rnd: int) -> list[T]:
+    """Round ``rnd``'s order (from 1): the tool list rotated by one more each round.
+
+    In a fixed order every tool follows the same one, and a run pays for what its
+    predecessor left: deleting its 1 GiB output (ext4 mounted with ``discard`` trims the
+    freed blocks), dirty pages, a warm or cold cache. Rotating spreads that over the tools.
+    """
+    k = (rnd - 1) % max(1, len(tools))
+    return [*tools[k:], *tools[:k]]
 
 
 def run_measured(

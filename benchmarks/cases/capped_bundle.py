@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from harness import CAP, Sizes, remove, warm
+from harness import CAP, Sizes, in_turn, remove, warm
 from report import Summary, Targets, transfer_table, wall
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def run(bench: Bench) -> None:
             ),
         ]
         for rnd in range(1, bench.rounds + 1):
-            for tool, cmd, tenv in tools:
+            for tool, cmd, tenv in in_turn(tools, rnd):
                 bench.measure(
                     "3",
                     tool,

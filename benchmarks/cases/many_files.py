@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Any
 
-from harness import CAP, HERE, Sizes, remove, warm, write_random
+from harness import CAP, HERE, Sizes, in_turn, remove, warm, write_random
 from report import Summary, Targets, transfer_table, wall
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def run(bench: Bench) -> None:
         )
     try:
         for rnd in range(1, bench.rounds + 1):
-            for tool, cmd, env in tools:
+            for tool, cmd, env in in_turn(tools, rnd):
                 bench.measure("2", tool, rnd, cmd, expected, outputs=[out], env=env)
     finally:
         remove(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness import Sizes, remove, size_label, warm
+from harness import Sizes, in_turn, remove, size_label, warm
 from report import Summary, Targets, current, transfer_table
 
 if TYPE_CHECKING:
@@ -35,21 +35,25 @@ def run(bench: Bench) -> None:
             bench.fetch_once(env, out)
             warm(next((bench.srv / f"rss-{label}").rglob(tar)))
         bench.notes["4"] = {name: size for name, _, _, _, size in setups}
+        runs = [
+            (tool, cmd, tenv, sb, out, size)
+            for name, sb, env, out, size in setups
+            for tool, cmd, tenv in bench.with_before(name, bench.download_cmd(out), env)
+        ]
         for rnd in range(1, bench.rounds + 1):
-            for name, sb, env, out, size in setups:
-                for tool, cmd, tenv in bench.with_before(name, bench.download_cmd(out), env):
-                    bench.measure(
-                        "4",
-                        tool,
-                        rnd,
-                        cmd,
-                        {out / tar: size},
-                        outputs=[out],
-                        env=tenv,
-                        sandbox=sb,
-                        manifest_dir=out,
-                        require_checksum=True,
-                    )
+            for tool, cmd, tenv, sb, out, size in in_turn(runs, rnd):
+                bench.measure(
+                    "4",
+                    tool,
+                    rnd,
+                    cmd,
+                    {out / tar: size},
+                    outputs=[out],
+                    env=tenv,
+                    sandbox=sb,
+                    manifest_dir=out,
+                    require_checksum=True,
+                )
     finally:
         for _, sb, _, out, _ in setups:
             bench.stop_sandbox(sb)

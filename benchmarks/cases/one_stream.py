@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness import HERE, Sizes, remove, sha512_hex, warm
+from harness import HERE, Sizes, in_turn, remove, sha512_hex, warm
 from report import Summary, Targets, transfer_table, wall
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def run(bench: Bench) -> None:
         }
         tools = _tools(bench, env, sb, src, url, digest, out / tar)
         for rnd in range(1, bench.rounds + 1):
-            for t in tools:
+            for t in in_turn(tools, rnd):
                 bench.measure(
                     "1",
                     t.name,

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
 
-from harness import Sizes
+from harness import Sizes, in_turn
 from report import Summary, Targets, fmt_stat, wall
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def run(bench: Bench) -> None:
         for _, cmd, tenv in tools:
             subprocess.run(cmd, capture_output=True, timeout=60, check=True, env=tenv)
     for rnd in range(1, 3 * bench.rounds + 1):
-        for tool, cmd, tenv in tools:
+        for tool, cmd, tenv in in_turn(tools, rnd):
             bench.measure("6", tool, rnd, cmd, {}, env=tenv, settle=0.0)
 
 
