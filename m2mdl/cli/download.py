@@ -109,7 +109,7 @@ def download(
     ids: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="SCENE",
+            metavar="SCENE...",
             show_default=False,
             # Typer prints an argument's Python type (``<list[str]>``) after its name, so the
             # argument is described in the command's help text instead.

@@ -102,10 +102,8 @@ def _type_of(param: _click.Parameter, ctx: _click.Context) -> str:
         return "flag"
     if isinstance(param, TyperOption) and param.metavar:
         label = param.metavar  # what --help shows: ``W S E N``, ``DATE``, ``FILE``
-    elif isinstance(param, (TyperOption, TyperArgument)):
-        label = param.display_type(ctx).strip("<>")
     else:
-        label = param.metavar or "value"
+        label = _value_type(param)
     element = re.fullmatch(r"list\[(.+)\]", label)
     if element:
         label = element.group(1)
@@ -116,6 +114,14 @@ def _type_of(param: _click.Parameter, ctx: _click.Context) -> str:
     elif param.nargs == -1:
         label += " (any number)"
     return label
+
+
+def _value_type(param: _click.Parameter) -> str:
+    """The type's name (``float``, ``path``), or its choices joined by ``|``."""
+    choices: Sequence[object] | None = getattr(param.type, "choices", None)
+    if choices:
+        return "|".join(str(getattr(c, "value", c)) for c in choices)
+    return param.type.name or "value"
 
 
 def _default_of(param: _click.Parameter, ctx: _click.Context) -> str:

@@ -169,7 +169,7 @@ def options(
     scenes: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="SCENE",
+            metavar="SCENE...",
             help="Display or entity ids.",
             show_default=False,
             # Typer prints an argument's Python type (``<list[str]>``) after its name, so the
