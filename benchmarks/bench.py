@@ -121,8 +121,8 @@ def measure_all(args: argparse.Namespace, errors: dict[str, str]) -> tuple[Bench
         meta = machine_info(work)
         meta["m2mdl_sources"] = source_fingerprint(snapshot) + " (snapshot at start)"
         if args.baseline is not None:
-            bench.baseline, rev = baseline_sources(work, args.baseline)
-            meta["baseline"] = f"{rev} ({args.baseline}), tools marked [before]"
+            bench.baseline = baseline_sources(work, args.baseline)
+            meta["baseline"] = f"{bench.baseline.rev} ({args.baseline}), tools marked [before]"
         load_start = os.getloadavg()[0]
         try:
             bench.setup()

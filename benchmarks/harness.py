@@ -261,16 +261,27 @@ def compile_tree(root: Path) -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(root)], check=True)
 
 
-def baseline_sources(work: Path, rev: str) -> tuple[Path, str]:
-    """Export m2mdl's package as it was at ``rev`` (``git archive``) for the twin runs.
+@dataclass(frozen=True)
+class Baseline:
+    """The ``--baseline`` revision installed in a virtualenv of its own."""
 
-    Returns the directory to put on PYTHONPATH and the revision's short hash.
+    rev: str  #: short commit hash
+    bindir: Path  #: the venv's ``bin``: its ``python`` and ``m2mdl``
+
+
+def baseline_sources(work: Path, rev: str) -> Baseline:
+    """Install m2mdl as it was at ``rev`` (``git archive``) in a new venv, for the twin runs.
+
+    The venv gets the dependencies that revision's ``pyproject.toml`` asks for, so a change of
+    dependency (typer without pydantic, say) is measured too, as a user who installed that
+    revision would have it; ``pip install`` compiles the bytecode.
 
     Raises:
-        RuntimeError: ``rev`` is not a revision of this repository.
+        RuntimeError: ``rev`` is not a revision of this repository, or it does not install.
     """
     root = work / "baseline"
-    root.mkdir(parents=True, exist_ok=True)
+    src, venv = root / "src", root / "venv"
+    src.mkdir(parents=True, exist_ok=True)
     git = ["git", "-C", str(REPO)]
     found = subprocess.run(
         [*git, "rev-parse", "--short", f"{rev}^{{commit}}"], capture_output=True, text=True
@@ -278,10 +289,15 @@ def baseline_sources(work: Path, rev: str) -> tuple[Path, str]:
     if found.returncode != 0:
         raise RuntimeError(f"--baseline {rev}: not a revision here ({found.stderr.strip()})")
     short = found.stdout.strip()
-    archive = subprocess.run([*git, "archive", short, "m2mdl"], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(root)], input=archive.stdout, check=True)
-    compile_tree(root)
-    return root, short
+    parts = ["pyproject.toml", "README.md", "LICENSE", "m2mdl"]
+    archive = subprocess.run([*git, "archive", short, *parts], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(src)]
+    installed = subprocess.run(pip, capture_output=True, text=True)
+    if installed.returncode != 0:
+        raise RuntimeError(f"--baseline {rev}: pip install failed: {installed.stderr[-300:]}")
+    return Baseline(short, venv / "bin")
 
 
 def source_fingerprint(root: Path) -> str:

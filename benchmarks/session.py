@@ -22,6 +22,7 @@ from harness import (
     BBOX,
     DATES,
     RUN_TIMEOUT,
+    Baseline,
     Run,
     Sizes,
     remove,
@@ -55,22 +56,24 @@ class Bench:
         )
         self.scenes_file = work / "scenes-1.json"
         self.display_id = ""
-        #: sources of the ``--baseline`` revision (``harness.baseline_sources``), or None
-        self.baseline: Path | None = None
+        #: the ``--baseline`` revision's venv (``harness.baseline_sources``), or None
+        self.baseline: Baseline | None = None
 
     def with_before(
         self, name: str, cmd: list[str], env: dict[str, str] | None
     ) -> list[tuple[str, list[str], dict[str, str] | None]]:
         """The tool, and with ``--baseline`` its twin running the baseline's m2mdl.
 
-        The twin is the same command; only PYTHONPATH differs (it precedes the snapshot of
-        today's sources and the editable install), so both import the package they name.
+        The twin is the same command run by the baseline venv's ``m2mdl`` or ``python``, and
+        without the PYTHONPATH that puts the snapshot of today's sources first.
         """
         tools = [(name, cmd, env)]
         if self.baseline is not None:
             twin_env = dict(os.environ if env is None else env)
-            twin_env["PYTHONPATH"] = str(self.baseline)
-            tools.append((name + BEFORE, cmd, twin_env))
+            twin_env.pop("PYTHONPATH", None)
+            own = {self.m2mdl: "m2mdl", sys.executable: "python"}
+            twin = [str(self.baseline.bindir / own[cmd[0]]), *cmd[1:]]
+            tools.append((name + BEFORE, twin, twin_env))
         return tools
 
     # ---- set-up and tear-down

@@ -147,8 +147,8 @@ def _with_before(bench: Bench, tool: Tool) -> list[Tool]:
     if not tool.name.startswith("m2mdl"):
         return [tool]
     return [
-        dataclasses.replace(tool, name=name, env=env)
-        for name, _, env in bench.with_before(tool.name, tool.cmd, tool.env)
+        dataclasses.replace(tool, name=name, cmd=cmd, env=env)
+        for name, cmd, env in bench.with_before(tool.name, tool.cmd, tool.env)
     ]
 
 
