@@ -116,8 +116,8 @@ def measure_all(args: argparse.Namespace, errors: dict[str, str]) -> tuple[Bench
     """Start the servers, run the chosen cases, stop everything; the runs and the machine."""
     sizes = QUICK if args.quick else FULL
     with work_dir(args.keep) as work:
-        bench = Bench(sizes, args.rounds, work, args.quick)
-        snapshot = snapshot_sources(work)
+        snapshot, build = snapshot_sources(work)
+        bench = Bench(sizes, args.rounds, work, args.quick, build)
         meta = machine_info(work)
         meta["m2mdl_sources"] = source_fingerprint(snapshot) + " (snapshot at start)"
         if args.baseline is not None:

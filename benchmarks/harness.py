@@ -233,54 +233,69 @@ def work_dir(keep: bool) -> Iterator[Path]:
                 (RESULTS / "tmp").rmdir()
 
 
-def snapshot_sources(work: Path) -> Path:
-    """Copy m2mdl's package into the work directory and make every child import that copy.
+#: What ``pip install`` needs of a revision: the package and the files pyproject.toml names.
+BUILD_FILES = ("pyproject.toml", "README.md", "LICENSE", "m2mdl")
+
+
+@dataclass(frozen=True)
+class Build:
+    """One m2mdl build installed in a virtualenv of its own (``pip install``, not editable)."""
+
+    rev: str  #: short commit hash, or ``"working tree"``
+    bindir: Path  #: the venv's ``bin``: its ``python`` and ``m2mdl``
+
+
+def install_build(src: Path, venv: Path, rev: str) -> Build:
+    """``pip install SRC`` into a new venv, with the dependencies SRC's pyproject declares.
+
+    Both sides of a comparison are installed the same way, as a user installs m2mdl: an
+    editable install would add its import finder (about 15 ms) to every start, and pip
+    writes the bytecode (PYTHONDONTWRITEBYTECODE, set on some machines, would otherwise make
+    every measured process compile m2mdl from source).
+
+    Raises:
+        RuntimeError: pip failed.
+    """
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(src)]
+    installed = subprocess.run(pip, capture_output=True, text=True)
+    if installed.returncode != 0:
+        raise RuntimeError(f"pip install of m2mdl {rev} failed: {installed.stderr[-300:]}")
+    return Build(rev, venv / "bin")
+
+
+def snapshot_sources(work: Path) -> tuple[Path, Build]:
+    """Copy the working tree's m2mdl into the work directory and install that copy.
 
     Other people may edit the (editable) checkout while the benchmark runs; the snapshot
-    keeps all rounds on the same code. PYTHONPATH precedes the editable-install finder.
+    keeps all rounds on the same code. The measured m2mdl runs from the snapshot's venv; the
+    sandbox and this process import the snapshot's sources (PYTHONPATH, ``sys.path``).
+    Returns the package directory and the build.
     """
     root = work / "snapshot"
-    shutil.copytree(
-        REPO / "m2mdl", root / "m2mdl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
-    compile_tree(root)
+    root.mkdir(parents=True)
+    for name in BUILD_FILES:
+        src = REPO / name
+        if src.is_dir():
+            skip = shutil.ignore_patterns("__pycache__", "*.pyc")
+            shutil.copytree(src, root / name, ignore=skip)
+        else:
+            shutil.copy2(src, root / name)
+    build = install_build(root, work / "venv-now", "working tree")
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p
     )
     sys.path.insert(0, str(root))
-    return root / "m2mdl"
+    return root / "m2mdl", build
 
 
-def compile_tree(root: Path) -> None:
-    """Write the bytecode of every module under ``root`` once, as pip does on install.
-
-    Without it, every measured process would compile m2mdl from source when
-    PYTHONDONTWRITEBYTECODE is set (it is on some machines): 80-190 ms of start-up no
-    installed copy pays.
-    """
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root)], check=True)
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """The ``--baseline`` revision installed in a virtualenv of its own."""
-
-    rev: str  #: short commit hash
-    bindir: Path  #: the venv's ``bin``: its ``python`` and ``m2mdl``
-
-
-def baseline_sources(work: Path, rev: str) -> Baseline:
-    """Install m2mdl as it was at ``rev`` (``git archive``) in a new venv, for the twin runs.
-
-    The venv gets the dependencies that revision's ``pyproject.toml`` asks for, so a change of
-    dependency (typer without pydantic, say) is measured too, as a user who installed that
-    revision would have it; ``pip install`` compiles the bytecode.
+def baseline_sources(work: Path, rev: str) -> Build:
+    """Install m2mdl as it was at ``rev`` (``git archive``) in a venv of its own.
 
     Raises:
         RuntimeError: ``rev`` is not a revision of this repository, or it does not install.
     """
-    root = work / "baseline"
-    src, venv = root / "src", root / "venv"
+    src = work / "baseline"
     src.mkdir(parents=True, exist_ok=True)
     git = ["git", "-C", str(REPO)]
     found = subprocess.run(
@@ -289,15 +304,11 @@ def baseline_sources(work: Path, rev: str) -> Baseline:
     if found.returncode != 0:
         raise RuntimeError(f"--baseline {rev}: not a revision here ({found.stderr.strip()})")
     short = found.stdout.strip()
-    parts = ["pyproject.toml", "README.md", "LICENSE", "m2mdl"]
-    archive = subprocess.run([*git, "archive", short, *parts], capture_output=True, check=True)
+    archive = subprocess.run(
+        [*git, "archive", short, *BUILD_FILES], capture_output=True, check=True
+    )
     subprocess.run(["tar", "-x", "-C", str(src)], input=archive.stdout, check=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(src)]
-    installed = subprocess.run(pip, capture_output=True, text=True)
-    if installed.returncode != 0:
-        raise RuntimeError(f"--baseline {rev}: pip install failed: {installed.stderr[-300:]}")
-    return Baseline(short, venv / "bin")
+    return install_build(src, work / "venv-before", short)
 
 
 def source_fingerprint(root: Path) -> str:

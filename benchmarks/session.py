@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from harness import (
     BBOX,
     DATES,
     RUN_TIMEOUT,
-    Baseline,
+    Build,
     Run,
     Sizes,
     remove,
@@ -36,7 +35,9 @@ from servers import Nginx, SandboxProc
 class Bench:
     """Holds the servers, the work directory and every run."""
 
-    def __init__(self, sizes: Sizes, rounds: int, work: Path, quick: bool) -> None:
+    def __init__(
+        self, sizes: Sizes, rounds: int, work: Path, quick: bool, build: Build | None = None
+    ) -> None:
         self.sizes = sizes
         self.rounds = rounds
         self.quick = quick
@@ -48,32 +49,25 @@ class Bench:
         self.sandboxes: list[SandboxProc] = []
         self.runs: list[Run] = []
         self.notes: dict[str, Any] = {}
-        bindir = Path(sys.executable).parent
-        self.m2mdl = (
-            str(bindir / "m2mdl")
-            if (bindir / "m2mdl").exists()
-            else (shutil.which("m2mdl") or "m2mdl")
-        )
+        #: the measured build's venv (``harness.snapshot_sources``); this venv's without one
+        bindir = build.bindir if build is not None else Path(sys.executable).parent
+        self.python = str(bindir / "python")
+        self.m2mdl = str(bindir / "m2mdl")
         self.scenes_file = work / "scenes-1.json"
         self.display_id = ""
         #: the ``--baseline`` revision's venv (``harness.baseline_sources``), or None
-        self.baseline: Baseline | None = None
+        self.baseline: Build | None = None
 
     def with_before(
         self, name: str, cmd: list[str], env: dict[str, str] | None
     ) -> list[tuple[str, list[str], dict[str, str] | None]]:
-        """The tool, and with ``--baseline`` its twin running the baseline's m2mdl.
-
-        The twin is the same command run by the baseline venv's ``m2mdl`` or ``python``, and
-        without the PYTHONPATH that puts the snapshot of today's sources first.
-        """
+        """The tool, and with ``--baseline`` its twin: the same command run by the baseline
+        venv's ``m2mdl`` or ``python`` instead of the measured build's."""
         tools = [(name, cmd, env)]
         if self.baseline is not None:
-            twin_env = dict(os.environ if env is None else env)
-            twin_env.pop("PYTHONPATH", None)
-            own = {self.m2mdl: "m2mdl", sys.executable: "python"}
+            own = {self.m2mdl: "m2mdl", self.python: "python"}
             twin = [str(self.baseline.bindir / own[cmd[0]]), *cmd[1:]]
-            tools.append((name + BEFORE, twin, twin_env))
+            tools.append((name + BEFORE, twin, env))
         return tools
 
     # ---- set-up and tear-down
@@ -260,7 +254,10 @@ class Bench:
         api_offset = sandbox.log_offset() if sandbox is not None else 0
         log = self.logs / f"{case}-{tool}.log".replace(" ", "_").replace("/", "_")
         t_start = time.time()
-        m = run_measured(cmd, env=env, log=log)
+        # The snapshot's PYTHONPATH is for the sandbox: a measured m2mdl imports its own venv's.
+        child_env = {k: v for k, v in (os.environ if env is None else env).items()}
+        child_env.pop("PYTHONPATH", None)
+        m = run_measured(cmd, env=child_env, log=log)
         sizes_ok = all(p.is_file() and p.stat().st_size == n for p, n in expected.items())
         checked = check() if (check is not None and m.rc == 0 and sizes_ok) else True
         run = Run(

@@ -10,7 +10,6 @@ aria2c with as many connections.
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING, Any
 
 from harness import CAP, HERE, Sizes, in_turn, remove, warm, write_random
@@ -49,7 +48,7 @@ def run(bench: Bench) -> None:
     bench.notes["2"] = {"files": count, "bytes_each": each, "cap_bytes_per_s": CAP}
     tools: list[tuple[str, list[str], dict[str, str] | None]] = []
     for w in WORKERS:
-        driver = [sys.executable, str(HERE / "engine_driver.py"), "--workers", str(w)]
+        driver = [bench.python, str(HERE / "engine_driver.py"), "--workers", str(w)]
         cmd = [*driver, "--segments", "1", "--size", str(each), "--dir", str(out), *urls]
         tools += bench.with_before(engine(w), cmd, None)
         tools.append(

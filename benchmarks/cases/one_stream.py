@@ -124,7 +124,7 @@ def _tools(
         dest.name,
         url,
     ]
-    engine = [sys.executable, str(HERE / "engine_driver.py"), "--workers", "1", "--segments"]
+    engine = [bench.python, str(HERE / "engine_driver.py"), "--workers", "1", "--segments"]
     one_stream = ("--workers", "1", "--segments", "1")
     tools = [
         Tool(CURL, ["curl", "-s", "-o", str(dest), url]),

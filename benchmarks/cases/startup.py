@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from typing import TYPE_CHECKING, Any
 
 from harness import Sizes, in_turn
@@ -24,7 +23,7 @@ LIMITS = {"m2mdl --version": 0.100, "m2mdl --help": 0.300}
 
 def run(bench: Bench) -> None:
     """Each command 3 x rounds times, interleaved."""
-    py = sys.executable
+    py = bench.python
     env = {k: v for k, v in os.environ.items() if not k.startswith("M2MDL_")}
     tools: list[tuple[str, list[str], dict[str, str] | None]] = [
         ("python -c pass", [py, "-c", "pass"], env)
