@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .library import M2M
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Any:  # Any: PEP 562 hook; mypy types M2M by the import above
     if name == "M2M":
         from .library import M2M
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import InputError
 from .models import band_of
 from .output import envelope
+from .util.jsontypes import JsonObject
 
 #: The metadata files that come with ``--bands`` unless ``--no-metadata`` is given: the MTL
 #: holds the scale factors and offsets every user of the data needs.
@@ -367,7 +367,7 @@ def band_rows(dataset: str) -> list[BandRow]:
     return [BandRow(b.suffix, b.short, b.key, b.title) for b in table]
 
 
-def bands_json(dataset: str) -> dict[str, Any]:
+def bands_json(dataset: str) -> JsonObject:
     """The documented ``options --bands --output json`` form (schema_version 1).
 
     Raises:

@@ -37,12 +37,13 @@ import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from .bands import asset_key, bands_for_display_id
 from .layout import check_display_id
 from .stac import file_name, format_multihash
 from .util.fs import atomic_write_bytes
+from .util.jsontypes import JsonMapping, JsonObject, JsonValue
 
 if TYPE_CHECKING:
     from .models import Scene
@@ -86,7 +87,7 @@ class SceneFiles:
 
     display_id: str
     files: Sequence[Path]
-    usgs_items: Sequence[Mapping[str, Any]] = ()
+    usgs_items: Sequence[JsonMapping] = ()
     scene: Scene | None = None
     sha512: Mapping[str, str] = field(default_factory=dict)
 
@@ -101,11 +102,11 @@ def item_path(out_dir: Path, display_id: str) -> Path:
     return out_dir / name / f"{name}.json"
 
 
-def _dumps(document: Mapping[str, Any]) -> bytes:
+def _dumps(document: JsonMapping) -> bytes:
     return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _load(path: Path) -> dict[str, Any] | None:
+def _load(path: Path) -> JsonObject | None:
     """A JSON object from ``path``, or None when missing or unreadable."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -152,7 +153,7 @@ def _tiff_tags(handle: BinaryIO) -> dict[int, tuple[float, ...]]:
     return tags
 
 
-def geotiff_grid(path: Path) -> dict[str, Any]:
+def geotiff_grid(path: Path) -> JsonObject:
     """``proj:epsg``, ``proj:shape`` and ``proj:transform`` read from a GeoTIFF's header.
 
     The local file is the truth for its own grid (USGS's item describes USGS's copy), so
@@ -165,7 +166,7 @@ def geotiff_grid(path: Path) -> dict[str, Any]:
         return {}
     if 256 not in tags or 257 not in tags:
         return {}
-    grid: dict[str, Any] = {"proj:shape": [int(tags[257][0]), int(tags[256][0])]}
+    grid: JsonObject = {"proj:shape": [int(tags[257][0]), int(tags[256][0])]}
     keys = tags.get(34735, ())
     geokeys = {
         int(keys[i]): int(keys[i + 3])
@@ -191,11 +192,11 @@ def geotiff_grid(path: Path) -> dict[str, Any]:
 # --- building items ---------------------------------------------------------------------------
 
 
-def _bbox(geometry: Mapping[str, Any] | None) -> list[float] | None:
+def _bbox(geometry: JsonMapping | None) -> list[float] | None:
     """[west, south, east, north] of a GeoJSON geometry's coordinates."""
     points: list[tuple[float, float]] = []
 
-    def walk(value: Any) -> None:
+    def walk(value: JsonValue) -> None:
         if (
             isinstance(value, (list, tuple))
             and len(value) >= 2
@@ -222,10 +223,10 @@ def _instruments(sensor: str, satellite: str) -> list[str] | None:
     return known.get(sensor)
 
 
-def m2m_properties(display_id: str, scene: Scene | None) -> dict[str, Any]:
+def m2m_properties(display_id: str, scene: Scene | None) -> JsonObject:
     """Item properties from M2M's metadata and the display id (no USGS item at hand)."""
     parts = display_id.split("_")
-    props: dict[str, Any] = {}
+    props: JsonObject = {}
     if scene is not None and scene.acquired is not None:
         props["datetime"] = f"{scene.acquired.isoformat()}T00:00:00Z"
     elif len(parts) >= 4 and len(parts[3]) == 8 and parts[3].isdigit():
@@ -248,9 +249,9 @@ def m2m_properties(display_id: str, scene: Scene | None) -> dict[str, Any]:
     return {k: v for k, v in props.items() if v is not None or k == "datetime"}
 
 
-def _usgs_assets(items: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def _usgs_assets(items: Iterable[JsonMapping]) -> dict[str, JsonMapping]:
     """File name -> USGS asset, over all the product's items (first one wins)."""
-    out: dict[str, Mapping[str, Any]] = {}
+    out: dict[str, JsonMapping] = {}
     for item in items:
         assets = item.get("assets")
         for asset in assets.values() if isinstance(assets, Mapping) else ():
@@ -278,11 +279,11 @@ def _asset(
     display_id: str,
     path: Path,
     item_dir: Path,
-    usgs: Mapping[str, Any] | None,
+    usgs: JsonMapping | None,
     sha512: str | None,
-) -> dict[str, Any]:
+) -> JsonObject:
     """One local asset: USGS's description of the file, our href and size."""
-    asset: dict[str, Any] = {}
+    asset: JsonObject = {}
     if usgs is not None:
         asset.update({k: usgs[k] for k in ASSET_FIELDS if k in usgs})
     if "type" not in asset or "roles" not in asset:
@@ -304,11 +305,11 @@ def _asset(
     return asset
 
 
-def _base_item(display_id: str, files: SceneFiles) -> dict[str, Any]:
+def _base_item(display_id: str, files: SceneFiles) -> JsonObject:
     """Geometry, bbox and properties from USGS when possible, else from M2M."""
     usgs = next((i for i in files.usgs_items if isinstance(i.get("properties"), Mapping)), None)
     props = m2m_properties(display_id, files.scene)
-    geometry: Mapping[str, Any] | None = files.scene.footprint if files.scene else None
+    geometry: JsonMapping | None = files.scene.footprint if files.scene else None
     extensions = {EXT["eo"], EXT["file"], EXT["landsat"]}
     if usgs is not None:
         props.update(usgs["properties"])
@@ -322,7 +323,7 @@ def _base_item(display_id: str, files: SceneFiles) -> dict[str, Any]:
             extensions.add(EXT[prefix])
     for gone in ("created", "updated"):  # they describe USGS's record, not this one
         props.pop(gone, None)
-    item: dict[str, Any] = {
+    item: JsonObject = {
         "type": "Feature",
         "stac_version": STAC_VERSION,
         "stac_extensions": sorted(extensions),
@@ -338,7 +339,7 @@ def _base_item(display_id: str, files: SceneFiles) -> dict[str, Any]:
     return item
 
 
-def sidecars(paths: Iterable[Path]) -> list[dict[str, Any]]:
+def sidecars(paths: Iterable[Path]) -> list[JsonObject]:
     """The STAC 1.0.0 sidecars (``*_stac.json``) among a scene's files, e.g. from an
     extracted bundle; older sidecar versions use another vocabulary and are left out."""
     found = []
@@ -350,7 +351,7 @@ def sidecars(paths: Iterable[Path]) -> list[dict[str, Any]]:
     return found
 
 
-def build_item(out_dir: Path, files: SceneFiles) -> dict[str, Any]:
+def build_item(out_dir: Path, files: SceneFiles) -> JsonObject:
     """The STAC item of one scene's local files (not merged with an earlier one).
 
     Without USGS items from the caller, the scene's own sidecars on disk are used.
@@ -377,14 +378,12 @@ def build_item(out_dir: Path, files: SceneFiles) -> dict[str, Any]:
     return item
 
 
-def _present(item_dir: Path, asset: Mapping[str, Any]) -> bool:
+def _present(item_dir: Path, asset: JsonMapping) -> bool:
     href = asset.get("href")
     return isinstance(href, str) and (item_dir / href).is_file()
 
 
-def merge_items(
-    old: Mapping[str, Any] | None, new: dict[str, Any], item_dir: Path
-) -> dict[str, Any]:
+def merge_items(old: JsonMapping | None, new: JsonObject, item_dir: Path) -> JsonObject:
     """``new`` plus what ``old`` had that still holds (assets of files still on disk).
 
     Properties: USGS-based (new or old) beat M2M-based; between two USGS-based ones, the
@@ -456,7 +455,7 @@ def write_catalog(out_dir: Path, display_ids: Iterable[str] = ()) -> Path:
     path = out_dir / CATALOG_NAME
     old = _load(path) or {}
     hrefs: dict[str, None] = {}
-    other_links: list[dict[str, Any]] = []
+    other_links: list[JsonObject] = []
     for link in old.get("links") or []:
         if not isinstance(link, dict):
             continue

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from .errors import ConfigError
 
@@ -23,6 +23,9 @@ DEFAULT_DATASET = "landsat_ot_c2_l2"
 DEFAULT_STAC_URL = "https://landsatlook.usgs.gov/stac-server"
 #: USGS staff guidance is "up to 5 open connections"; peers use 3 to 5. Four leaves headroom.
 DEFAULT_WORKERS = 4
+
+#: The type of a setting's value: every field of :class:`Settings` is one of these.
+SettingValue: TypeAlias = str | int | float | bool
 
 
 def config_dir() -> Path:
@@ -72,9 +75,12 @@ class Settings:
     layout: str = "scene"  # where files go: OUT/<display id>/ ("scene") or OUT/ ("flat")
     limit_rate: str = ""  # bandwidth for all transfers together, e.g. 10M; "" or 0: none
 
-    def with_overrides(self, values: Mapping[str, Any]) -> Settings:
+    def with_overrides(self, values: Mapping[str, SettingValue | None]) -> Settings:
         """Return a copy with the non-None values of ``values`` applied."""
-        return replace(self, **{k: v for k, v in values.items() if v is not None})
+        # Any: mypy checks replace() per field, and one dict cannot give each key its own value
+        # type; each value already has its field's type (from _coerce, or the flag's own).
+        changes: dict[str, Any] = {k: v for k, v in values.items() if v is not None}
+        return replace(self, **changes)
 
 
 # Environment variable -> (setting, parser). The secrets M2MDL_USERNAME/M2MDL_TOKEN are not
@@ -100,7 +106,7 @@ _ENV: dict[str, str] = {
 _TYPES: dict[str, type] = {f.name: type(getattr(Settings(), f.name)) for f in fields(Settings)}
 
 
-def _coerce(name: str, raw: object, source: str) -> Any:
+def _coerce(name: str, raw: object, source: str) -> SettingValue:
     kind = _TYPES[name]
     try:
         if kind is bool:
@@ -114,15 +120,16 @@ def _coerce(name: str, raw: object, source: str) -> Any:
             raise ValueError(text)
         if kind is int and isinstance(raw, float):
             raise ValueError(raw)
-        value = kind(raw)
+        value: SettingValue = kind(raw)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: {name} = {raw!r} is not a valid {kind.__name__}") from exc
-    if kind in (int, float) and value < 0:
+    # isinstance, not kind: the same test (a bool setting returned above), and mypy narrows it
+    if isinstance(value, (int, float)) and value < 0:
         raise ConfigError(f"{source}: {name} = {raw!r} must not be negative")
     return value
 
 
-def load_file(path: Path | None = None) -> dict[str, Any]:
+def load_file(path: Path | None = None) -> dict[str, SettingValue]:
     """Read the config file into setting values; a missing file is an empty config.
 
     Raises:
@@ -144,7 +151,7 @@ def load_file(path: Path | None = None) -> dict[str, Any]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    values: dict[str, Any] = {}
+    values: dict[str, SettingValue] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in _TYPES:
@@ -154,7 +161,7 @@ def load_file(path: Path | None = None) -> dict[str, Any]:
     return values
 
 
-def load_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+def load_env(environ: Mapping[str, str] | None = None) -> dict[str, SettingValue]:
     """Read the M2MDL_* environment variables into setting values."""
     env = os.environ if environ is None else environ
     return {
@@ -165,7 +172,10 @@ def load_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
 
 
 def resolve(
-    flags: Mapping[str, Any], *, environ: Mapping[str, str] | None = None, path: Path | None = None
+    flags: Mapping[str, SettingValue | None],
+    *,
+    environ: Mapping[str, str] | None = None,
+    path: Path | None = None,
 ) -> Settings:
     """Build Settings from defaults < config file < environment < flags (None = not given)."""
     return (

@@ -37,7 +37,7 @@ import tarfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO
 
 from .errors import DownloadError
 from .stac import checksums_of
@@ -50,6 +50,7 @@ from .util.fs import (
     pwrite_all,
     tmp_name,
 )
+from .util.jsontypes import JsonObject
 
 log = logging.getLogger("m2mdl.extract")
 
@@ -342,7 +343,7 @@ def _finish(
     return ExtractResult(dest_dir, tuple(results), removed)
 
 
-def extracted(dest_dir: Path) -> list[dict[str, Any]] | None:
+def extracted(dest_dir: Path) -> list[JsonObject] | None:
     """The members a finished extraction recorded in ``dest_dir``, or None.
 
     A bundle whose tar was removed after extraction counts as present when this returns a

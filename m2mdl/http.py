@@ -51,8 +51,7 @@ class TimeoutSession(requests.Session):
         self.timeout = timeout
         self.headers["User-Agent"] = USER_AGENT
 
-    # The arguments are requests.Session.request's, passed on unchanged (typed there).
-    def request(
+    def request(  # Any: requests.Session.request's arguments, passed on unchanged (typed there)
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         """Send a request, with the session's timeout unless one is given."""
@@ -63,8 +62,7 @@ class TimeoutSession(requests.Session):
 class ApiSession(TimeoutSession):
     """The API session: never follows a redirect (a 3xx comes back as the response)."""
 
-    # The arguments are requests.Session.request's, passed on unchanged (typed there).
-    def request(
+    def request(  # Any: requests.Session.request's arguments, passed on unchanged (typed there)
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
     ) -> requests.Response:
         """Send a request without following redirects, whatever the caller asked."""

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .aoi import Aoi, aoi_from_bbox, load_aoi
 from .auth import Credentials, CredentialStore, MemoryStore, StoredSession, open_store
-from .config import Settings, resolve
+from .config import Settings, SettingValue, resolve
 from .models import Scene
 from .workflow.context import Context, Reporter, SilentReporter
 from .workflow.download import DownloadSpec, Outcome, ProgressFactory, run_download
@@ -67,8 +67,8 @@ class M2M:
         token: str | None = None,
         *,
         reporter: Reporter | None = None,
-        # Settings overrides of several types by name; config.resolve() checks each value.
-        **settings: Any,
+        # Settings overrides by name (None: not given), as config.resolve() takes them.
+        **settings: SettingValue | None,
     ) -> None:
         reporter = reporter or SilentReporter()
         if username and token:
@@ -80,14 +80,15 @@ class M2M:
         self.ctx = Context(settings=resolve(settings), store=store, reporter=reporter)
 
     @classmethod
-    # Settings overrides, as for __init__.
-    def from_login(cls, **settings: Any) -> M2M:
+    # Settings overrides, as for __init__, which types them. Typed here too, the dict would
+    # also have to fit __init__'s username, token and reporter for mypy.
+    def from_login(cls, **settings: Any) -> M2M:  # Any: passed on to __init__, typed there
         """Use the credentials `m2mdl login` stored (keyring or file) or M2MDL_* variables."""
         return cls(**settings)
 
     @classmethod
-    # Settings overrides, as for __init__.
-    def sandbox(cls, **settings: Any) -> M2M:
+    # Settings overrides, as for __init__ (see from_login).
+    def sandbox(cls, **settings: Any) -> M2M:  # Any: passed on to __init__, typed there
         """A session against a local sandbox started in-process (stopped by :meth:`close`)."""
         from .sandbox import Sandbox, SandboxConfig
 
@@ -149,8 +150,7 @@ class M2M:
         groups: Sequence[str] = (),
         dry_run: bool = False,
         progress: ProgressFactory | None = None,
-        # Further DownloadSpec fields by name (of several types; DownloadSpec checks them).
-        **spec: Any,
+        **spec: Any,  # Any: further DownloadSpec fields by name, of several types (typed there)
     ) -> Outcome:
         """Download the scenes' files; returns the outcome with its manifest."""
         dataset = scenes[0].dataset if scenes else self.settings.dataset

@@ -21,12 +21,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from . import __version__
 from .errors import NO_SPACE_ERRNOS, DiskFull, DownloadError
 from .util.fs import atomic_write_bytes
-from .util.jsontypes import JsonMapping, JsonObject
+from .util.jsontypes import JsonMapping, JsonObject, JsonValue
 
 log = logging.getLogger("m2mdl.manifest")
 
@@ -109,7 +108,7 @@ class Manifest:
     command: str
     arguments: JsonObject
     dataset: str | None = None
-    aoi: Any = None
+    aoi: JsonValue = None  # GeoJSON of the AOI
     filetype: str | None = None
     label: str | None = None
     scene_lists: list[str] = field(default_factory=list)
@@ -139,8 +138,9 @@ class Manifest:
             self.items[item.key] = item
             self._dirty = True
 
-    # ``changes`` are Item fields of several types, set by name (mypy cannot tie name to type).
-    def update(self, key: str, *, force: bool = False, **changes: Any) -> None:
+    # ``changes`` are Item fields of several types, set by name (mypy cannot tie name to type);
+    # object, as setattr() is all that uses them.
+    def update(self, key: str, *, force: bool = False, **changes: object) -> None:
         """Change fields of one item and save (now, or within MIN_SAVE_INTERVAL)."""
         with self._lock:
             item = self.items[key]

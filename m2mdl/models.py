@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-JsonDict = Mapping[str, Any]
+from .util.jsontypes import JsonMapping, JsonObject, JsonValue
+
+JsonDict = JsonMapping
 
 
 def _str(value: object) -> str | None:
@@ -145,7 +146,7 @@ class Scene:
             return int(parts[2][:3]), int(parts[2][3:])
         return None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """A stable, documented JSON form (schema "scene/1")."""
         path_row = self.path_row()
         return {
@@ -343,7 +344,7 @@ class RequestResult:
     preparing: tuple[DownloadItem, ...]
     duplicates: dict[int, str]
     new_records: dict[int, str]
-    failed: tuple[Any, ...]
+    failed: tuple[JsonValue, ...]
     num_invalid_scenes: int
 
     @classmethod

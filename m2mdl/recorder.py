@@ -31,7 +31,6 @@ import re
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -92,8 +91,11 @@ class Recorder:
         with self._lock:
             self.exchanges.append({"note": what, "at": _now(), **details})
 
-    # requests calls a hook with the response plus send()'s keyword arguments, untyped there.
-    def hook(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+    # requests calls a hook with the response plus send()'s keyword arguments, untyped there;
+    # only ``stream`` is read here, for its truth, so object is all they need to be.
+    def hook(
+        self, response: requests.Response, *args: object, **kwargs: object
+    ) -> requests.Response:
         """The ``requests`` response hook: store the exchange (never the streamed body)."""
         request = response.request
         exchange: JsonObject = {

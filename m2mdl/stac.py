@@ -26,13 +26,13 @@ import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
 
 from .errors import NetworkError
 from .http import check_url, make_session
+from .util.jsontypes import JsonMapping, JsonObject
 from .util.net import redact_url
 
 log = logging.getLogger("m2mdl.stac")
@@ -166,7 +166,7 @@ class Lookup:
     """
 
     checksums: dict[str, str] = field(default_factory=dict)
-    items: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    items: dict[str, JsonMapping] = field(default_factory=dict)
     error: str | None = None
 
     @property
@@ -204,15 +204,15 @@ class StacClient:
             result.error = exc.message
         return result
 
-    def search(self, collection: str, ids: list[str]) -> list[Mapping[str, Any]]:
+    def search(self, collection: str, ids: list[str]) -> list[JsonMapping]:
         """Items with these ids in ``collection``, following ``next`` links.
 
         Raises:
             StacUnavailable: a call failed twice, or the answer is not a FeatureCollection.
         """
-        body: dict[str, Any] = {"ids": ids, "collections": [collection], "limit": len(ids)}
-        request: tuple[str, str, dict[str, Any] | None] = ("POST", f"{self.url}/search", body)
-        items: list[Mapping[str, Any]] = []
+        body: JsonObject = {"ids": ids, "collections": [collection], "limit": len(ids)}
+        request: tuple[str, str, JsonObject | None] = ("POST", f"{self.url}/search", body)
+        items: list[JsonMapping] = []
         for _ in range(MAX_PAGES):
             page = self._call(*request)
             features = page.get("features")
@@ -225,7 +225,7 @@ class StacClient:
             request = following
         return items
 
-    def _call(self, method: str, url: str, body: dict[str, Any] | None) -> Mapping[str, Any]:
+    def _call(self, method: str, url: str, body: JsonObject | None) -> JsonMapping:
         problem = ""
         for attempt in range(ATTEMPTS):
             if attempt:
@@ -251,9 +251,7 @@ class StacClient:
         raise StacUnavailable(problem)
 
 
-def _next_request(
-    page: Mapping[str, Any], body: dict[str, Any]
-) -> tuple[str, str, dict[str, Any] | None] | None:
+def _next_request(page: JsonMapping, body: JsonObject) -> tuple[str, str, JsonObject | None] | None:
     """The request a ``rel: next`` link describes (GET href, or POST with a body)."""
     links = page.get("links")
     for link in links if isinstance(links, list) else []:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from m2mdl.errors import AoiError
+from m2mdl.util.jsontypes import JsonMapping, JsonValue
 
 from . import limits
 from .base import _NOT_AN_AREA, _SIMPLIFY_HINT, _context, _Labeled, _short
@@ -64,7 +64,7 @@ def load_aoi(path: str | Path) -> Aoi:
     return parse_geojson(text, source=name)
 
 
-def _load_json(text: str) -> Any:
+def _load_json(text: str) -> JsonValue:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -76,7 +76,7 @@ def _load_json(text: str) -> Any:
         raise AoiError(f"not usable JSON ({_short(str(exc))}): {_short(text[:60])}") from None
 
 
-def _type_of(obj: Any, what: str) -> str:
+def _type_of(obj: JsonValue, what: str) -> str:
     """Return a GeoJSON object's "type", or raise: JSON that is not GeoJSON."""
     kind = obj.get("type") if isinstance(obj, dict) else None
     if not isinstance(kind, str):
@@ -86,7 +86,7 @@ def _type_of(obj: Any, what: str) -> str:
     return kind
 
 
-def _top_level_polygons(data: Any) -> list[_Labeled]:
+def _top_level_polygons(data: JsonValue) -> list[_Labeled]:
     kind = _type_of(data, "the top level")
     if kind == "FeatureCollection":
         features = data.get("features")
@@ -108,7 +108,7 @@ def _top_level_polygons(data: Any) -> list[_Labeled]:
     return _geometry_polygons(data)
 
 
-def _feature_polygons(feature: dict[str, Any]) -> list[_Labeled]:
+def _feature_polygons(feature: JsonMapping) -> list[_Labeled]:
     if "geometry" not in feature:
         raise AoiError('the Feature has no "geometry" member')
     if feature["geometry"] is None:
@@ -116,7 +116,7 @@ def _feature_polygons(feature: dict[str, Any]) -> list[_Labeled]:
     return _geometry_polygons(feature["geometry"])
 
 
-def _geometry_polygons(geom: Any, nested: bool = False) -> list[_Labeled]:
+def _geometry_polygons(geom: JsonValue, nested: bool = False) -> list[_Labeled]:
     """Return the polygons of a geometry; only polygonal geometries are areas."""
     kind = _type_of(geom, "the geometry")
     if kind == "Polygon":
@@ -145,7 +145,7 @@ def _geometry_polygons(geom: Any, nested: bool = False) -> list[_Labeled]:
     )
 
 
-def _coordinates(geom: dict[str, Any], kind: str) -> list[Any]:
+def _coordinates(geom: JsonMapping, kind: str) -> list[JsonValue]:
     coordinates = geom.get("coordinates")
     if not isinstance(coordinates, list) or not coordinates:
         raise AoiError(f'the {kind} has empty or missing "coordinates": {_short(coordinates)}')

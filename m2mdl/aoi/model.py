@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from m2mdl.errors import AoiError
+from m2mdl.util.jsontypes import JsonObject, JsonValue
 
 from . import limits
 from .antimeridian import _footprint_variants, _wrapped_lon_range
@@ -68,20 +68,20 @@ class Aoi:
             west, east = _wrapped_lon_range([(b[0], b[2]) for b in boxes])
         return (west, south, east, north)
 
-    def geometry(self) -> dict[str, Any]:
+    def geometry(self) -> JsonObject:
         """Return the AOI as a GeoJSON Polygon (one polygon) or MultiPolygon."""
         coordinates = [_polygon_coordinates(poly) for poly in self.polygons]
         if len(coordinates) == 1:
             return {"type": "Polygon", "coordinates": coordinates[0]}
         return {"type": "MultiPolygon", "coordinates": coordinates}
 
-    def feature_collection(self) -> dict[str, Any]:
+    def feature_collection(self) -> JsonObject:
         """Return a GeoJSON FeatureCollection with one Feature whose properties hold the source."""
         feature = {"type": "Feature", "properties": {"source": self.source}}
         feature["geometry"] = self.geometry()
         return {"type": "FeatureCollection", "features": [feature]}
 
-    def spatial_filters(self) -> list[dict[str, Any]]:
+    def spatial_filters(self) -> list[JsonObject]:
         """Return one M2M ``geojson`` spatialFilter per polygon (search each, merge by entityId)."""
         return [
             {
@@ -97,7 +97,7 @@ class Aoi:
         the caller must then keep only scenes that :meth:`intersects_footprint`."""
         return len(self.polygons) > limits.MAX_SEPARATE_SEARCHES
 
-    def search_filters(self) -> list[dict[str, Any]]:
+    def search_filters(self) -> list[JsonObject]:
         """The spatialFilters to search: one per polygon, or the bounding box for many.
 
         Up to ``MAX_SEPARATE_SEARCHES`` polygons are searched one by one with their exact
@@ -118,7 +118,7 @@ class Aoi:
             for lo, hi in spans
         ]
 
-    def intersects_footprint(self, geometry: Any) -> bool:
+    def intersects_footprint(self, geometry: JsonValue) -> bool:
         """Whether a scene footprint (a GeoJSON Polygon or MultiPolygon) meets the AOI.
 
         A footprint that is missing or not a readable polygon counts as meeting it: a scene is
@@ -132,7 +132,7 @@ class Aoi:
         except ValueError:
             return True
 
-    def mbr_filter(self) -> dict[str, Any]:
+    def mbr_filter(self) -> JsonObject:
         """Return the M2M ``mbr`` spatialFilter of :meth:`bounds`.
 
         Raises:
@@ -188,7 +188,7 @@ def _polygon_coordinates(poly: Polygon) -> list[list[list[float]]]:
     return [[[lon, lat] for lon, lat in ring] for ring in poly]
 
 
-def _outer_rings(geometry: Any) -> list[list[tuple[float, float]]]:
+def _outer_rings(geometry: JsonValue) -> list[list[tuple[float, float]]]:
     """The outer rings of a GeoJSON Polygon or MultiPolygon as (lon, lat) lists, or []."""
     if not isinstance(geometry, dict):
         return []

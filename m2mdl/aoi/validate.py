@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from itertools import pairwise
-from typing import Any
 
 from m2mdl.errors import AoiError
 
@@ -38,7 +37,7 @@ from .model import Aoi
 # --- structure --------------------------------------------------------------------------------
 
 
-def _parse_polygon(raw: Any, number: int) -> Polygon:
+def _parse_polygon(raw: object, number: int) -> Polygon:
     """Parse one polygon's rings (structure only; topology is checked in _check_polygon)."""
     if not isinstance(raw, list) or not raw:
         raise AoiError(f"polygon {number} is not a non-empty list of rings: {_short(raw)}")
@@ -46,7 +45,7 @@ def _parse_polygon(raw: Any, number: int) -> Polygon:
     return tuple(_orient_ring(ring, ccw=(r == 0)) for r, ring in enumerate(rings))
 
 
-def _parse_ring(raw: Any, where: str) -> Ring:
+def _parse_ring(raw: object, where: str) -> Ring:
     if not isinstance(raw, list) or not raw:
         raise AoiError(f"{where} is not a non-empty list of positions: {_short(raw)}")
     positions = [_parse_position(p, f"position {k} of {where}") for k, p in enumerate(raw, 1)]
@@ -63,7 +62,7 @@ def _parse_ring(raw: Any, where: str) -> Ring:
     return _check_ring(positions, where)
 
 
-def _parse_position(raw: Any, where: str) -> Position:
+def _parse_position(raw: object, where: str) -> Position:
     """Parse a [lon, lat] or [lon, lat, alt] position (the altitude is dropped)."""
     if not isinstance(raw, (list, tuple)) or not 2 <= len(raw) <= 3:
         raise AoiError(f"{where} is not a position of 2 or 3 numbers [lon, lat]: {_short(raw)}")

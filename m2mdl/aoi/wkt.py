@@ -95,12 +95,12 @@ def _wkt_header(tokens: list[_Token], text: str) -> tuple[str, int, int]:
     return kind, dims, pos
 
 
-def _wkt_list(tokens: list[_Token], pos: int, depth: int) -> tuple[list[Any], int]:
+def _wkt_list(tokens: list[_Token], pos: int, depth: int) -> tuple[list[object], int]:
     """Parse '(' item, item ... ')' from tokens[pos]; items are lists or number tuples."""
     if depth > 3:
         raise AoiError("WKT nests parentheses deeper than a MULTIPOLYGON can")
-    items: list[Any] = []
-    item: Any
+    items: list[object] = []
+    item: object
     pos += 1
     while True:
         if pos < len(tokens) and tokens[pos][1] == "(":
@@ -123,7 +123,7 @@ def _wkt_list(tokens: list[_Token], pos: int, depth: int) -> tuple[list[Any], in
             raise AoiError(f"WKT has {found} where ',' or ')' was expected")
 
 
-def _wkt_rings(raw: Any, number: int, dims: int) -> list[list[list[float]]]:
+def _wkt_rings(raw: object, number: int, dims: int) -> list[list[list[float]]]:
     """Turn one parsed WKT polygon into closed GeoJSON-style rings."""
     if not isinstance(raw, list):
         raise AoiError(f"WKT polygon {number} is not a list of rings: {_short(raw)}")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["app"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> Any:  # Any: PEP 562 hook; mypy types app by the import above
     if name == "app":
         from ._app import app, register
 

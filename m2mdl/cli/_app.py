@@ -183,9 +183,10 @@ def handle(func: F) -> F:
       :class:`_StopSignals`.
     """
 
-    # A command's own parameters and result pass through untouched, whatever they are.
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(  # Any: a command's own parameters and result pass through untouched
+        *args: Any, **kwargs: Any
+    ) -> Any:
         given = {name: kwargs.pop(GLOBAL_PREFIX + name, None) for name in _global_names()}
         # Not isinstance(ctx, typer.Context): the context typer passes is its vendored click's
         # class, so that test failed and --debug was silently lost here.

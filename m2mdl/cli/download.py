@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..models import Scene
     from ..transfer import ProgressSink
     from ..ui import Ui
+    from ..util.jsontypes import JsonObject
     from ..workflow.context import Context
     from ..workflow.download import DownloadSpec, Outcome
 
@@ -67,7 +68,7 @@ def _scenes(
     context: Context,
     ids: list[str],
     from_file: Path | None,
-    query_args: dict[str, Any],  # build_query's keyword arguments (flags of mixed types)
+    query_args: dict[str, Any],  # Any: build_query's keyword arguments, each typed there
     area: Aoi | None,
 ) -> Found:
     """Scenes from ids on the command line, a saved search (--from), or a fresh search.
@@ -407,7 +408,7 @@ def _check_numbers(settings: Settings, deadline: float | None) -> None:
         raise InputError(f"--deadline {deadline:g} must be positive")
 
 
-def _arguments(ctx: typer.Context) -> dict[str, Any]:  # JSON values of the flags
+def _arguments(ctx: typer.Context) -> JsonObject:  # JSON values of the flags
     """The command's parameters for the manifest (no secret is ever a parameter)."""
     return {k: (str(v) if isinstance(v, Path) else v) for k, v in ctx.params.items()}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 from m2mdl.sandbox import (
     catalog,
@@ -28,11 +27,14 @@ from m2mdl.sandbox.products import level_of
 from m2mdl.sandbox.results import scene_result
 from m2mdl.sandbox.state import PENDING_LIMIT, RECENT_LIMIT, UNATTEMPTED_LIMIT, parse_duration
 
-JSON = dict[str, Any]
-Handler = Callable[[Ctx, JSON], Any]
+from .jsontypes import JSON
+
+#: A handler's result becomes the envelope's ``data`` and is only serialized (json.dumps):
+#: any value json can write, so object.
+Handler = Callable[[Ctx, JSON], object]
 
 
-def login_token(ctx: Ctx, body: JSON) -> Any:
+def login_token(ctx: Ctx, body: JSON) -> object:
     """``login-token``: an API key for username + application token."""
     username, token = str(require(body, "username")), str(require(body, "token"))
     key = ctx.app.state.login(username, token)
@@ -43,20 +45,20 @@ def login_token(ctx: Ctx, body: JSON) -> Any:
     return key
 
 
-def logout(ctx: Ctx, body: JSON) -> Any:
+def logout(ctx: Ctx, body: JSON) -> object:
     """``logout``: destroy the key; data is null."""
     assert ctx.key is not None
     ctx.app.state.logout(ctx.key)
     return None
 
 
-def permissions(ctx: Ctx, body: JSON) -> Any:
+def permissions(ctx: Ctx, body: JSON) -> object:
     """``permissions``: the account's roles, e.g. ``["user","download","order"]``."""
     assert ctx.key is not None
     return list(ctx.key.user.permissions)
 
 
-def notifications(ctx: Ctx, body: JSON) -> Any:
+def notifications(ctx: Ctx, body: JSON) -> object:
     """``notifications``: the sandbox's notice and ``--notice`` (any systemId)."""
     require(body, "systemId")
     return service.notifications(ctx.app.config.service, ctx.app.state.clock())
@@ -70,7 +72,7 @@ def _last_day(ctx: Ctx) -> str:
     return dt.date.fromordinal(ctx.app.catalog.today).isoformat()
 
 
-def dataset(ctx: Ctx, body: JSON) -> Any:
+def dataset(ctx: Ctx, body: JSON) -> object:
     """``dataset``: one Dataset object by datasetName or datasetId."""
     if body.get("datasetId"):
         found = datasets.find(dataset_id=str(body["datasetId"]))
@@ -81,7 +83,7 @@ def dataset(ctx: Ctx, body: JSON) -> Any:
     return datasets.record(found, _last_day(ctx), _scene_count(found))
 
 
-def dataset_search(ctx: Ctx, body: JSON) -> Any:
+def dataset_search(ctx: Ctx, body: JSON) -> object:
     """``dataset-search``: substring match on alias and collection name (reference page)."""
     term = str(body.get("datasetName") or "").lower()
     hits = [
@@ -92,12 +94,12 @@ def dataset_search(ctx: Ctx, body: JSON) -> Any:
     return [datasets.record(d, _last_day(ctx), _scene_count(d)) for d in hits]
 
 
-def dataset_filters(ctx: Ctx, body: JSON) -> Any:
+def dataset_filters(ctx: Ctx, body: JSON) -> object:
     """``dataset-filters``: the metadata filter fields of a dataset."""
     return filters.records(require_dataset(body).alias)
 
 
-def dataset_file_groups(ctx: Ctx, body: JSON) -> Any:
+def dataset_file_groups(ctx: Ctx, body: JSON) -> object:
     """``dataset-file-groups``: file groups of the band-files companion dataset."""
     level = level_of(require_dataset(body).alias)
     if level is None:
@@ -105,7 +107,7 @@ def dataset_file_groups(ctx: Ctx, body: JSON) -> Any:
     return options.file_groups(level)
 
 
-def scene_search(ctx: Ctx, body: JSON) -> Any:
+def scene_search(ctx: Ctx, body: JSON) -> object:
     """``scene-search`` with paging; nextRecord = min(startingNumber + returned, totalHits)."""
     d = require_dataset(body)
     level = level_of(d.alias) if d.scenes else None
@@ -142,7 +144,7 @@ def _valid_entity(ctx: Ctx, alias: str, entity: str, id_field: str) -> str | Non
     return None if key is None else catalog.entity_id(key)
 
 
-def scene_list_add(ctx: Ctx, body: JSON) -> Any:
+def scene_list_add(ctx: Ctx, body: JSON) -> object:
     """``scene-list-add``: returns the list's resulting size (official notebook runs: 3, 88, 43)."""
     list_id = str(require(body, "listId"))
     d = require_dataset(body)
@@ -164,7 +166,7 @@ def scene_list_add(ctx: Ctx, body: JSON) -> Any:
         return len(lst.entries)
 
 
-def scene_list_get(ctx: Ctx, body: JSON) -> Any:
+def scene_list_get(ctx: Ctx, body: JSON) -> object:
     """``scene-list-get``: ``[{entityId, datasetName}]``, optionally one dataset / a page."""
     lst = ctx.app.state.scene_list(ctx.username, str(require(body, "listId")))
     if lst is None:
@@ -178,7 +180,7 @@ def scene_list_get(ctx: Ctx, body: JSON) -> Any:
     return rows[start : start + int(size)] if size else rows[start:]
 
 
-def scene_list_remove(ctx: Ctx, body: JSON) -> Any:
+def scene_list_remove(ctx: Ctx, body: JSON) -> object:
     """``scene-list-remove``: whole list / one dataset / some ids, by the fields present."""
     list_id = str(require(body, "listId"))
     state = ctx.app.state
@@ -198,7 +200,7 @@ def scene_list_remove(ctx: Ctx, body: JSON) -> Any:
     return None
 
 
-def rate_limit_summary(ctx: Ctx, body: JSON) -> Any:
+def rate_limit_summary(ctx: Ctx, body: JSON) -> object:
     """``rate-limit-summary``: initial and remaining download limits (reference page).
 
     ``ipAddress`` (a list) adds the ip limits of those addresses to ``remainingLimits``.
@@ -226,7 +228,7 @@ def rate_limit_summary(ctx: Ctx, body: JSON) -> Any:
     }
 
 
-def grid2ll(ctx: Ctx, body: JSON) -> Any:
+def grid2ll(ctx: Ctx, body: JSON) -> object:
     """``grid2ll``: WRS-2 path/row to a centre point or footprint polygon."""
     if str(require(body, "gridType")).upper() != "WRS2":
         raise ApiError("INPUT_PARAMETER_INVALID", "Only WRS2 is supported by the sandbox")

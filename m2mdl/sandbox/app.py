@@ -6,7 +6,6 @@ import itertools
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 from m2mdl.sandbox import datasets
 from m2mdl.sandbox.checksums import Checksums
@@ -19,6 +18,8 @@ from m2mdl.sandbox.stac import StacApi
 from m2mdl.sandbox.stac_docs import StacDocs
 from m2mdl.sandbox.state import ApiKey, State
 
+from .jsontypes import JSON, JsonValue
+
 
 class ApiError(Exception):
     """An error envelope: errorCode, errorMessage and the HTTP status it travels with."""
@@ -30,7 +31,7 @@ class ApiError(Exception):
         self.status = status
 
 
-def require(body: dict[str, Any], name: str) -> Any:
+def require(body: JSON, name: str) -> JsonValue:
     """A required request field, or INPUT_FORMAT with the old API's message (docs/design.md §M2M
     API: error codes)."""
     value = body.get(name)
@@ -41,7 +42,7 @@ def require(body: dict[str, Any], name: str) -> Any:
     return value
 
 
-def require_dataset(body: dict[str, Any]) -> datasets.DatasetDef:
+def require_dataset(body: JSON) -> datasets.DatasetDef:
     """The dataset named by ``datasetName``; DATASET_INVALID when unknown (UNCERTAIN code)."""
     name = require(body, "datasetName")
     found = datasets.find(name=str(name))
@@ -50,7 +51,7 @@ def require_dataset(body: dict[str, Any]) -> datasets.DatasetDef:
     return found
 
 
-def id_list(value: Any) -> list[str]:
+def id_list(value: object) -> list[str]:
     """entityIds given as a list or as a comma-separated string (REF download-options)."""
     if value is None:
         return []

@@ -6,7 +6,6 @@ import hashlib
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from m2mdl.sandbox.app import App
 from m2mdl.sandbox.config import SandboxConfig
@@ -14,6 +13,8 @@ from m2mdl.sandbox.faults import FaultCounters
 from m2mdl.sandbox.log import RequestLog
 from m2mdl.sandbox.products import ServedFile
 from m2mdl.sandbox.server import API_PREFIX, STAC_PREFIX, SandboxServer
+
+from .jsontypes import JSON
 
 _SMALL = 64 * 1024 * 1024
 _CHUNK = 1 << 20
@@ -96,7 +97,7 @@ class Sandbox:
         """Where the JSON-lines request log goes, if anywhere."""
         return self.config.log_path
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[JSON]:
         """Every request logged so far (dicts as in the log file)."""
         return self.log.records()
 

@@ -9,9 +9,8 @@ listed (dataset-search finds them) but searching them returns no scenes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
 
 L1 = "landsat_ot_c2_l1"
 L2 = "landsat_ot_c2_l2"

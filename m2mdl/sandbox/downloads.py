@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
 from m2mdl.sandbox import catalog, datasets, layout, options, signing
 from m2mdl.sandbox.app import ApiError, App, Ctx, id_list, require, require_dataset
@@ -27,10 +26,10 @@ from m2mdl.sandbox.catalog import SceneKey
 from m2mdl.sandbox.products import level_of
 from m2mdl.sandbox.state import RECENT_LIMIT, OrderItem
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
 
 
-def download_options(ctx: Ctx, body: JSON) -> Any:
+def download_options(ctx: Ctx, body: JSON) -> object:
     """``download-options`` for entityIds (list or comma string) or a listId."""
     d = require_dataset(body)
     level = level_of(d.alias) if d.scenes else None
@@ -235,7 +234,7 @@ def _default_label(ctx: Ctx) -> str:
     return f"m2m_{ctx.request_id}_{stamp}"  # kapadia recording: m2m_225951215_20210309131939
 
 
-def download_request(ctx: Ctx, body: JSON) -> Any:
+def download_request(ctx: Ctx, body: JSON) -> object:
     """``download-request``: queue products and files, answer URLs."""
     wanted, failed = _collect(ctx, body)
     state = ctx.app.state
@@ -302,7 +301,7 @@ def queue_entry(app: App, item: OrderItem, with_url: bool) -> JSON:
     return entry
 
 
-def download_retrieve(ctx: Ctx, body: JSON) -> Any:
+def download_retrieve(ctx: Ctx, body: JSON) -> object:
     """``download-retrieve``: ready items in both ``available`` and ``requested``."""
     label = str(body["label"]) if body.get("label") else None
     items = ctx.app.state.user_items(ctx.username, label)
@@ -315,13 +314,13 @@ def download_retrieve(ctx: Ctx, body: JSON) -> Any:
     }
 
 
-def download_search(ctx: Ctx, body: JSON) -> Any:
+def download_search(ctx: Ctx, body: JSON) -> object:
     """``download-search``: queue items (no URL), optionally for one label."""
     label = str(body["label"]) if body.get("label") else None
     return [queue_entry(ctx.app, i, False) for i in ctx.app.state.user_items(ctx.username, label)]
 
 
-def download_labels(ctx: Ctx, body: JSON) -> Any:
+def download_labels(ctx: Ctx, body: JSON) -> object:
     """``download-labels``: one summary per label."""
     groups: dict[str, list[OrderItem]] = {}
     for item in ctx.app.state.user_items(ctx.username):
@@ -338,7 +337,7 @@ def download_labels(ctx: Ctx, body: JSON) -> Any:
     ]
 
 
-def download_remove(ctx: Ctx, body: JSON) -> Any:
+def download_remove(ctx: Ctx, body: JSON) -> object:
     """``download-remove``: true when the item was in the user's queue (else false)."""
     try:
         download_id = int(require(body, "downloadId"))
@@ -351,7 +350,7 @@ def download_remove(ctx: Ctx, body: JSON) -> Any:
     return True
 
 
-def download_order_remove(ctx: Ctx, body: JSON) -> Any:
+def download_order_remove(ctx: Ctx, body: JSON) -> object:
     """``download-order-remove``: remove every item of a label; returns the count."""
     items = ctx.app.state.user_items(ctx.username, str(require(body, "label")))
     for item in items:

@@ -22,6 +22,8 @@ from m2mdl.sandbox.app import App
 from m2mdl.sandbox.faults import FaultCounters, FilePlan
 from m2mdl.sandbox.products import ServedFile
 
+from .jsontypes import JSON
+
 _CHUNK = 256 * 1024
 
 
@@ -238,7 +240,7 @@ class DownloadHost:
             return
         self._send_file(out, req, served, plan)
 
-    def _early_fault(self, out: Responder, plan: FilePlan, rec: dict[str, Any]) -> bool:
+    def _early_fault(self, out: Responder, plan: FilePlan, rec: JSON) -> bool:
         f = self.app.config.faults
         if plan.fail and f.fail_status is not None:
             extra = {"Retry-After": str(f.retry_after)} if f.retry_after is not None else {}

@@ -19,12 +19,12 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from m2mdl.sandbox import catalog, datasets, metadata
 from m2mdl.sandbox.catalog import SceneKey
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
+
 Predicate = Callable[[SceneKey], bool]
 
 
@@ -309,7 +309,7 @@ def _processed_bounds(lo: str, hi: str) -> Bounds:
     return Bounds(days=(start, last))
 
 
-def _number(value: Any) -> float:
+def _number(value: object) -> float:
     return float(str(value).strip())
 
 
@@ -324,7 +324,7 @@ def _numeric_bounds(attr: str, lo: float, hi: float) -> Bounds:
     return EVERYTHING
 
 
-def _date_text(value: Any) -> str:
+def _date_text(value: object) -> str:
     """``2020/08/22`` from ``2020-08-22``, ``2020/08/22`` or ``2020-08-22 00:00:00``."""
     text = str(value).strip()[:10].replace("-", "/")
     try:
@@ -382,7 +382,7 @@ def leaf(
 
 
 def tree(
-    spec: Any, defs: dict[str, FilterDef], attr_of: Callable[[SceneKey, str], str], today: int
+    spec: object, defs: dict[str, FilterDef], attr_of: Callable[[SceneKey, str], str], today: int
 ) -> tuple[Predicate, Bounds]:
     """Predicate and bounds of a metadataFilter tree (value / between / and / or)."""
     if not isinstance(spec, dict):
@@ -405,7 +405,7 @@ def tree(
         raise FilterError(f"invalid metadataFilter: {exc}") from exc
 
 
-def predicate(alias: str, spec: Any, level: int, today: int) -> tuple[Predicate, Bounds]:
+def predicate(alias: str, spec: object, level: int, today: int) -> tuple[Predicate, Bounds]:
     """The metadataFilter of a scene-search on ``alias`` as predicate + bounds."""
     defs = {f.filter_id: f for f in FILTERS.get(alias, ())}
 

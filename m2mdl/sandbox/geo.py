@@ -9,7 +9,8 @@ rare in AOIs).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+from .jsontypes import JSON, JsonValue
 
 Point = tuple[float, float]
 Ring = list[Point]
@@ -19,7 +20,7 @@ class SpatialFilterError(ValueError):
     """The spatialFilter object cannot be understood."""
 
 
-def _point(obj: Any) -> Point:
+def _point(obj: JsonValue) -> Point:
     # [lon, lat] arrays (official notebook) and {"longitude", "latitude"} objects (the
     # legacy form landsatxplore and usgsxplore send)
     if isinstance(obj, dict):
@@ -27,7 +28,7 @@ def _point(obj: Any) -> Point:
     return float(obj[0]), float(obj[1])
 
 
-def _mbr(spec: dict[str, Any]) -> list[Ring]:
+def _mbr(spec: JSON) -> list[Ring]:
     (x1, y1), (x2, y2) = _point(spec["lowerLeft"]), _point(spec["upperRight"])
     ylo, yhi = min(y1, y2), max(y1, y2)
     if x1 > x2:  # crosses the antimeridian
@@ -39,7 +40,7 @@ def _rect(x1: float, y1: float, x2: float, y2: float) -> Ring:
     return [(x1, y1), (x2, y1), (x2, y2), (x1, y2)]
 
 
-def _geojson(geom: dict[str, Any]) -> list[Ring]:
+def _geojson(geom: JSON) -> list[Ring]:
     kind = str(geom.get("type", "")).lower()
     coords = geom.get("coordinates")
     if coords is None:
@@ -55,7 +56,7 @@ def _geojson(geom: dict[str, Any]) -> list[Ring]:
     raise SpatialFilterError(f"unsupported geoJson type {geom.get('type')!r}")
 
 
-def parse_spatial(spec: Any) -> list[Ring] | None:
+def parse_spatial(spec: JsonValue) -> list[Ring] | None:
     """Rings of a spatialFilter (``mbr`` or ``geojson``, any case), or None when absent."""
     if not spec:
         return None

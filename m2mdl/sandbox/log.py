@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .jsontypes import JSON
+
 
 class RequestLog:
     """Thread-safe list of request records, mirrored to ``path`` as JSON lines."""
@@ -22,7 +24,7 @@ class RequestLog:
         self._records: list[dict[str, Any]] = []
         self._fh = path.open("a", encoding="utf-8") if path is not None else None
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: JSON) -> None:
         """Append one record (``t`` is filled in)."""
         rec = {"t": round(time.time(), 6), **record}
         line = json.dumps(rec, separators=(",", ":"))
@@ -32,7 +34,7 @@ class RequestLog:
                 self._fh.write(line + "\n")
                 self._fh.flush()
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[JSON]:
         """A copy of every record so far."""
         with self._lock:
             return [dict(r) for r in self._records]

@@ -17,7 +17,8 @@ from typing import Any
 from m2mdl.sandbox import catalog, wrs
 from m2mdl.sandbox.catalog import SceneKey
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
+
 DICTIONARY = "https://www.usgs.gov/centers/eros/science/landsat-collection-2-data-dictionary"
 
 
@@ -62,7 +63,7 @@ def attribute(key: SceneKey, name: str, level: int, today: int) -> str:
     return _ATTRIBUTES[name](key, level, today)
 
 
-def _field(fid: str, name: str, anchor: str, value: Any) -> JSON:
+def _field(fid: str, name: str, anchor: str, value: object) -> JSON:
     return {
         "id": fid,
         "fieldName": name,
@@ -157,8 +158,8 @@ def _stamp(t: dt.datetime) -> str:
     return f"{t.year}:{t.timetuple().tm_yday:03d}:{t:%H:%M:%S}.{t.microsecond:06d}0"
 
 
-def _geometry(key: SceneKey) -> list[tuple[str, str, Any]]:
-    out: list[tuple[str, str, Any]] = []
+def _geometry(key: SceneKey) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
     pts = corners(key)
     for name, (lon, lat) in pts.items():
         label = "Center" if name == "Center" else f"{name} Corner"

@@ -9,13 +9,12 @@ file 4 times, exactly like the real answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from m2mdl.sandbox import catalog, datasets, layout
 from m2mdl.sandbox.catalog import SceneKey
 from m2mdl.sandbox.products import Catalog
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from m2mdl.sandbox import catalog, datasets, metadata
 from m2mdl.sandbox.catalog import SceneKey
 from m2mdl.sandbox.products import Catalog
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
 
 
 def _polygon(points: list[tuple[float, float]]) -> JSON:

@@ -9,14 +9,13 @@ where they are silent are listed in docs/sandbox.md ("Endpoints").
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from m2mdl.sandbox import catalog, options, results
 from m2mdl.sandbox.app import ApiError, Ctx, require, require_dataset
 from m2mdl.sandbox.catalog import SceneKey
 from m2mdl.sandbox.products import level_of
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
 
 
 def _full(body: JSON) -> bool:
@@ -47,7 +46,7 @@ def scene_object(ctx: Ctx, key: SceneKey, level: int, full: bool) -> JSON:
     return scene
 
 
-def scene_metadata(ctx: Ctx, body: JSON) -> Any:
+def scene_metadata(ctx: Ctx, body: JSON) -> object:
     """``scene-metadata``: one scene by entityId (or displayId/orderingId via ``idType``).
 
     An id that names no scene answers ``data: null`` without an error (UNCERTAIN).
@@ -78,7 +77,7 @@ def _list_entries(ctx: Ctx, list_id: str, alias: str) -> dict[str, list[SceneKey
     return out
 
 
-def scene_metadata_list(ctx: Ctx, body: JSON) -> Any:
+def scene_metadata_list(ctx: Ctx, body: JSON) -> object:
     """``scene-metadata-list``: ``{datasetName: [scene, ...]}`` for the scenes of a list.
 
     Band-file datasets answer with the scene of each file. An empty answer is ``[]`` (the
@@ -107,7 +106,7 @@ def _extent(keys: list[SceneKey]) -> tuple[JSON | None, JSON | None]:
     return results.bounds_polygon(points), {"max": _stamp(max(days)), "min": _stamp(min(days))}
 
 
-def scene_list_summary(ctx: Ctx, body: JSON) -> Any:
+def scene_list_summary(ctx: Ctx, body: JSON) -> object:
     """``scene-list-summary``: scene counts, bounds and time range of a list, per dataset.
 
     ``summary.sceneCount`` is a string and ``datasets[].sceneCount`` an int, as on the
@@ -145,7 +144,7 @@ def scene_list_summary(ctx: Ctx, body: JSON) -> Any:
     }
 
 
-def dataset_download_options(ctx: Ctx, body: JSON) -> Any:
+def dataset_download_options(ctx: Ctx, body: JSON) -> object:
     """``dataset-download-options``: the products a dataset offers, without scenes.
 
     ``sceneFilter`` is accepted and ignored: the list does not depend on the scenes (the

@@ -30,13 +30,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
 
 from m2mdl.sandbox import catalog, filters, geo, wrs
 from m2mdl.sandbox.catalog import SceneKey
 from m2mdl.sandbox.products import Catalog
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
+
 MAX_RESULTS = 50_000  # "50,000 scene limit" (reference page)
 MATERIALIZE_LIMIT = 60_000
 SORT_LIMIT = 5_000
@@ -104,7 +104,7 @@ def _pathrows_of(spec_json: str) -> tuple[tuple[int, int], ...]:
     )
 
 
-def _pathrows(spec: Any, bounds: filters.Bounds) -> tuple[tuple[int, int], ...]:
+def _pathrows(spec: object, bounds: filters.Bounds) -> tuple[tuple[int, int], ...]:
     found = _pathrows_of(json.dumps(spec, sort_keys=True))
     if bounds.paths is None and bounds.rows is None:
         return found
@@ -113,7 +113,7 @@ def _pathrows(spec: Any, bounds: filters.Bounds) -> tuple[tuple[int, int], ...]:
     return tuple((p, r) for p, r in found if plo <= p <= phi and rlo <= r <= rhi)
 
 
-def _day(text: Any, field: str) -> int:
+def _day(text: object, field: str) -> int:
     try:
         return dt.date.fromisoformat(str(text).strip()[:10]).toordinal()
     except ValueError as exc:
@@ -134,7 +134,7 @@ def _sort(body: JSON) -> tuple[str, bool]:
     return "date", direction != "ASC"  # no (or an unknown) sortField: newest first
 
 
-def _object(value: Any, name: str) -> JSON:
+def _object(value: object, name: str) -> JSON:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -212,7 +212,7 @@ def _candidates(q: Query) -> int:
     )
 
 
-def _sort_key(q: Query) -> Callable[[SceneKey], Any]:
+def _sort_key(q: Query) -> Callable[[SceneKey], tuple[int, ...] | str]:
     if q.sort == "cloud":
         return lambda k: (catalog.cloud_cover(k), -k.day if q.descending else k.day)
     if q.sort == "id":

@@ -10,6 +10,7 @@ endpoints (including the removed ``/login``) which answer 404 and SERVER_ERROR w
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -23,6 +24,9 @@ from m2mdl.sandbox.config import STAC_PREFIX as STAC_PREFIX  # re-exported
 from m2mdl.sandbox.faults import FaultCounters
 from m2mdl.sandbox.files import DownloadHost, FileRequest, html_page
 from m2mdl.sandbox.log import RequestLog
+from m2mdl.sandbox.state import ApiKey
+
+from .jsontypes import JSON
 
 API_PREFIX = "/api/api/json/stable/"
 _MAX_BODY = 64 * 1024 * 1024
@@ -47,7 +51,11 @@ class SandboxServer(ThreadingHTTPServer):
         self.inflight: set[str] = set()
         self.inflight_lock = threading.Lock()
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
+    # socketserver's own types: a socket (or, for datagram servers, bytes and a socket) and
+    # an address, here only handed back to the base class.
+    def handle_error(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
         """Stay quiet about clients that hang up; report real bugs."""
         if not isinstance(sys.exc_info()[1], OSError):
             super().handle_error(request, client_address)
@@ -78,7 +86,7 @@ class Handler(BaseHTTPRequestHandler):
         now = time.time() if timestamp is None else timestamp
         return super().date_time_string(now + self.server.app.config.faults.clock_skew)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         """Silence the default stderr access log (the JSON log replaces it)."""
 
     def send_page(
@@ -202,7 +210,7 @@ class Handler(BaseHTTPRequestHandler):
         )
         self.send_page(status, payload, ctype)
 
-    def _answer(self, endpoint: str, raw: bytes, ip: str, rec: dict[str, Any]) -> tuple[int, bytes]:
+    def _answer(self, endpoint: str, raw: bytes, ip: str, rec: JSON) -> tuple[int, bytes]:
         app = self.server.app
         handler = api.HANDLERS.get(endpoint)
         if handler is None:
@@ -240,7 +248,7 @@ class Handler(BaseHTTPRequestHandler):
             rec["error_code"] = "SERVER_ERROR"
             return self._envelope(None, ApiError("SERVER_ERROR", f"Server error: {exc!r}", 500))
 
-    def _json(self, raw: bytes) -> dict[str, Any]:
+    def _json(self, raw: bytes) -> JSON:
         text = raw.decode("utf-8", "replace").strip()
         if not text or text == "null":
             return {}
@@ -252,7 +260,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError("INPUT_FORMAT", "The request body must be a JSON object")
         return body
 
-    def _auth(self, endpoint: str) -> Any:
+    def _auth(self, endpoint: str) -> ApiKey:
         app = self.server.app
         token = self.headers.get("X-Auth-Token")
         key, code = app.state.check_key(token, app.config.key_idle_seconds)
@@ -273,7 +281,7 @@ class Handler(BaseHTTPRequestHandler):
         return key
 
     def _envelope(
-        self, ctx: Ctx | None, err: ApiError | None, data: Any = None, key: Any = None
+        self, ctx: Ctx | None, err: ApiError | None, data: object = None, key: ApiKey | None = None
     ) -> tuple[int, bytes]:
         app = self.server.app
         session = ctx.key.session_id if ctx and ctx.key else key.session_id if key else None

@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from .jsontypes import JSON
+
 #: The sandbox's own informational message, shaped like the reference page's sample.
 SANDBOX_NOTICE: dict[str, Any] = {
     "id": 46,
@@ -36,7 +38,7 @@ HELP: dict[str, str] = {
 }
 
 
-def notifications(options: ServiceOptions, now: float) -> list[dict[str, Any]]:
+def notifications(options: ServiceOptions, now: float) -> list[JSON]:
     """The ``notifications`` answer: the sandbox notice, then ``options.notice`` if set.
 
     Real notifications carry no start/end fields (only ``dateUpdated``), so a maintenance

@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from typing import Any
 
 _CDT = dt.timezone(dt.timedelta(hours=-5))  # recorded dateGenerated uses -05:00
 
@@ -33,7 +32,7 @@ class Signature:
     file_id: str  # file name, or displayId for bundles
 
 
-def _mac(secret: bytes, fields: list[Any]) -> str:
+def _mac(secret: bytes, fields: list[object]) -> str:
     digest = hmac.new(secret, json.dumps(fields).encode(), hashlib.sha256).digest()
     return "$5$$" + base64.b64encode(digest).decode().rstrip("=")
 
@@ -41,7 +40,7 @@ def _mac(secret: bytes, fields: list[Any]) -> str:
 def sign(secret: bytes, contact_id: int, download_id: int, file_id: str, now: float) -> str:
     """The base64 requestSignature for one file of one download."""
     stamp = dt.datetime.fromtimestamp(int(now), _CDT).isoformat()
-    fields: list[Any] = ["M2M", contact_id, download_id, stamp, file_id]
+    fields: list[object] = ["M2M", contact_id, download_id, stamp, file_id]
     payload = {
         "downloadApp": "M2M",
         "contactId": contact_id,

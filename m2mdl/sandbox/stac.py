@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable
-from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 from m2mdl.sandbox import catalog, datasets, geo, search
@@ -36,7 +35,8 @@ from m2mdl.sandbox.stac_docs import (
 )
 from m2mdl.sandbox.stac_docs import item_id as make_item_id
 
-JSON = dict[str, Any]
+from .jsontypes import JSON, JsonValue
+
 Answer = tuple[int, bytes, str]
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 10_000
@@ -65,7 +65,7 @@ class StacError(Exception):
         self.description = description
 
 
-def _dump(status: int, doc: Any, ctype: str = "application/json") -> Answer:
+def _dump(status: int, doc: object, ctype: str = "application/json") -> Answer:
     return status, json.dumps(doc).encode(), ctype
 
 
@@ -245,7 +245,7 @@ def _sort_key(key: SceneKey, display: str, kind: str) -> tuple[int, str, str]:
     return stamp, make_item_id(display, kind), COLLECTION_OF[kind]
 
 
-def _after(hits: list[Hit], token: Any) -> int:
+def _after(hits: list[Hit], token: object) -> int:
     if token in (None, ""):
         return 0
     parts = str(token).split(",")
@@ -276,7 +276,7 @@ def _query_params(query: str) -> JSON:
     return out
 
 
-def _strings(value: Any, name: str) -> list[str]:
+def _strings(value: object, name: str) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, str):
@@ -286,7 +286,7 @@ def _strings(value: Any, name: str) -> list[str]:
     raise StacError(400, "BadRequest", f"{name} must be a list of strings")
 
 
-def _limit(value: Any) -> int:
+def _limit(value: JsonValue) -> int:
     if value is None or value == "":
         return DEFAULT_LIMIT
     try:
@@ -298,7 +298,7 @@ def _limit(value: Any) -> int:
     return min(limit, MAX_LIMIT)
 
 
-def _bbox(value: Any) -> list[float] | None:
+def _bbox(value: JsonValue) -> list[float] | None:
     if value is None or value == "":
         return None
     try:
@@ -313,7 +313,7 @@ def _bbox(value: Any) -> list[float] | None:
     return box
 
 
-def _intersects_bbox(geometry: Any) -> list[float] | None:
+def _intersects_bbox(geometry: object) -> list[float] | None:
     """The bounding box of an ``intersects`` GeoJSON geometry (the sandbox filters by it)."""
     if geometry in (None, ""):
         return None
@@ -324,7 +324,7 @@ def _intersects_bbox(geometry: Any) -> list[float] | None:
             raise StacError(400, "BadRequest", "intersects is not GeoJSON") from exc
     points: list[tuple[float, float]] = []
 
-    def walk(node: Any) -> None:
+    def walk(node: object) -> None:
         if (
             isinstance(node, list)
             and len(node) >= 2
@@ -358,7 +358,7 @@ def _parse_moment(text: str, end: bool) -> dt.datetime:
     return moment
 
 
-def _datetime(value: Any) -> tuple[dt.datetime, dt.datetime] | None:
+def _datetime(value: object) -> tuple[dt.datetime, dt.datetime] | None:
     if value is None or value == "":
         return None
     text = str(value)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 from collections.abc import Callable
-from typing import Any
 
 from m2mdl.sandbox import catalog, grid
 from m2mdl.sandbox.catalog import SceneKey
@@ -20,7 +19,8 @@ from m2mdl.sandbox.config import Faults
 from m2mdl.sandbox.products import Catalog
 from m2mdl.sandbox.stac_assets import ASSETS, OLI_BANDS, AssetDef
 
-JSON = dict[str, Any]
+from .jsontypes import JSON
+
 STAC_VERSION = "1.0.0"
 FILE_EXTENSION = "https://stac-extensions.github.io/file/v1.0.0/schema.json"
 _EXTENSIONS = (

@@ -24,7 +24,7 @@ _FAULT_FIELDS = {f.name for f in dataclasses.fields(Faults)}
 TEST_SCALE = 0.001
 
 
-def make_config(**kwargs: Any) -> SandboxConfig:
+def make_config(**kwargs: Any) -> SandboxConfig:  # Any: SandboxConfig/Faults fields, typed there
     """A SandboxConfig from mixed SandboxConfig/Faults keyword arguments."""
     fault_args = {k: kwargs.pop(k) for k in list(kwargs) if k in _FAULT_FIELDS}
     faults = kwargs.pop("faults", None) or Faults()
@@ -38,7 +38,9 @@ def sandbox_factory() -> Iterator[Callable[..., Sandbox]]:
     """A callable that starts sandboxes; all of them stop at teardown."""
     started: list[Sandbox] = []
 
-    def factory(config: SandboxConfig | None = None, **kwargs: Any) -> Sandbox:
+    def factory(  # Any: passed on to make_config
+        config: SandboxConfig | None = None, **kwargs: Any
+    ) -> Sandbox:
         sb = Sandbox(config if config is not None else make_config(**kwargs)).start()
         started.append(sb)
         return sb

@@ -34,9 +34,9 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from m2mdl.errors import LockedError
+from m2mdl.util.jsontypes import JsonMapping, JsonObject
 
 from .naming import LOCK_NAME
 
@@ -91,7 +91,7 @@ class Lease:
         poll: float = 0.2,
         break_lock: bool = False,
         heartbeat: float = HEARTBEAT_S,
-        extra: dict[str, Any] | None = None,
+        extra: JsonMapping | None = None,
     ) -> None:
         self.path = path
         self._what = what
@@ -156,7 +156,7 @@ class Lease:
             with contextlib.suppress(OSError):  # a full or flaky disk must not end the run
                 os.utime(fd)
 
-    def _try_once(self) -> dict[str, Any] | None:
+    def _try_once(self) -> JsonObject | None:
         """Try to take the lock; return the live holder's record if someone has it."""
         for _ in range(_RETRIES):
             fd, created = _open_lock_file(self.path)
@@ -260,7 +260,7 @@ def _age(fd: int) -> float:
         return 0.0
 
 
-def _read_record(fd: int) -> dict[str, Any]:
+def _read_record(fd: int) -> JsonObject:
     """The holder's record, or {} when it is empty or garbled."""
     try:
         data = json.loads(os.pread(fd, 4096, 0) or b"{}")
@@ -269,7 +269,7 @@ def _read_record(fd: int) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _write_record(fd: int, heartbeat: float, extra: dict[str, Any]) -> None:
+def _write_record(fd: int, heartbeat: float, extra: JsonMapping) -> None:
     record = {
         "pid": os.getpid(),
         "host": socket.gethostname(),
@@ -283,14 +283,14 @@ def _write_record(fd: int, heartbeat: float, extra: dict[str, Any]) -> None:
     os.utime(fd)
 
 
-def _stale_after(record: dict[str, Any]) -> float:
+def _stale_after(record: JsonMapping) -> float:
     beat = record.get("heartbeat_s")
     if isinstance(beat, (int, float)) and not isinstance(beat, bool) and 0 < beat < 3600:
         return 6 * float(beat)
     return STALE_AFTER_S
 
 
-def _verdict(record: dict[str, Any]) -> str | None:
+def _verdict(record: JsonMapping) -> str | None:
     """Why a record whose flock we obtained still counts ("live-pid", "fresh-heartbeat"), or
     None when its holder is gone."""
     pid, host = record.get("pid"), record.get("host")
@@ -313,13 +313,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _who(record: dict[str, Any]) -> str:
+def _who(record: JsonMapping) -> str:
     pid = record.get("pid") if isinstance(record.get("pid"), int) else None
     host = record.get("host") if isinstance(record.get("host"), str) else "an unknown host"
     return f"pid {pid} on {host}" if pid is not None else "another process"
 
 
-def _log_takeover(what: str, record: dict[str, Any], verdict: str | None) -> None:
+def _log_takeover(what: str, record: JsonMapping, verdict: str | None) -> None:
     """Say why a lock file left behind was taken over (on stderr through logging)."""
     if verdict is not None:
         log.warning("%s: breaking the lock of %s as asked (--break-lock)", what, _who(record))
@@ -334,7 +334,7 @@ def _log_takeover(what: str, record: dict[str, Any], verdict: str | None) -> Non
         log.info("%s: taking over the lock of %s, which is no longer running", what, _who(record))
 
 
-def _locked_error(what: str, holder: dict[str, Any]) -> DirectoryLocked:
+def _locked_error(what: str, holder: JsonMapping) -> DirectoryLocked:
     pid = holder.get("pid") if isinstance(holder.get("pid"), int) else None
     host = holder.get("host") if isinstance(holder.get("host"), str) else None
     since = holder.get("started") or "an unknown time"

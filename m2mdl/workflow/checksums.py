@@ -17,13 +17,13 @@ goes on with ``size`` checks, warns once, and records why per file (``verify_not
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..config import Settings
 from ..stac import StacClient, item_ids, sidecar_checksums
 from ..transfer import MemberCheck, MemberVerdict, TarContents
+from ..util.jsontypes import JsonMapping
 from .context import Reporter
 
 log = logging.getLogger("m2mdl.workflow")
@@ -48,7 +48,7 @@ class Checksums:
     error: str | None = None  # why the STAC lookup failed, or None
     looked_up: bool = False
     #: product id -> USGS's STAC items of it (SR and ST for Level-2), for the local catalog
-    items: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    items: dict[str, list[JsonMapping]] = field(default_factory=dict)
 
     def expected(self, name: str) -> tuple[str | None, str]:
         """(SHA-512 or None, the label it earns): STAC first, then M2M, else ``size``."""
@@ -149,7 +149,7 @@ def members_json(
     }
 
 
-def recorded_digest(item: Mapping[str, Any]) -> str | None:
+def recorded_digest(item: JsonMapping) -> str | None:
     """The digest a manifest item records for its bytes: a bundle's ``tree_sha512``, else
     ``sha512``; None when it records neither."""
     for name in ("tree_sha512", "sha512"):
@@ -159,7 +159,7 @@ def recorded_digest(item: Mapping[str, Any]) -> str | None:
     return None
 
 
-def needs_sha512(record: Mapping[str, Any] | None, is_tar: bool) -> bool:
+def needs_sha512(record: JsonMapping | None, is_tar: bool) -> bool:
     """Must a re-check compute the whole file's SHA-512? Always for a file that is not a
     tar; for a tar only when its record holds a ``sha512`` and no ``tree_sha512`` (an older
     m2mdl, or a bundle whose own SHA-512 M2M published)."""
@@ -173,7 +173,7 @@ def needs_sha512(record: Mapping[str, Any] | None, is_tar: bool) -> bool:
 
 
 def same_as_recorded(
-    record: Mapping[str, Any], sha512: str | None, tree_sha512: str | None
+    record: JsonMapping, sha512: str | None, tree_sha512: str | None
 ) -> bool | None:
     """Are these the bytes a manifest item recorded? The tree digests are compared when
     both exist, else the SHA-512s; None when the record has no digest to compare."""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import DiskFull, ExitCode, Interrupted, M2mdlError
 from ..layout import DEFAULT_LAYOUT
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..m2m_requests import DataGroup
     from ..models import Product, Scene
     from ..transfer import ProgressSink, TransferOptions
+    from ..util.jsontypes import JsonObject, JsonValue
     from .checksums import Checksums
     from .context import Context
     from .ondisk import OnDisk
@@ -57,8 +58,8 @@ class DownloadSpec:
     deadline: float | None = None  # seconds from the start of the run
     verify_existing: bool = False  # re-hash every present file before skipping it
     require_checksums: bool = False  # a file without a published checksum fails
-    arguments: dict[str, Any] = field(default_factory=dict)  # for the manifest, no secrets
-    aoi: Any = None  # GeoJSON of the AOI (any GeoJSON geometry), for the manifest
+    arguments: JsonObject = field(default_factory=dict)  # for the manifest, no secrets
+    aoi: JsonValue = None  # GeoJSON of the AOI (any GeoJSON geometry), for the manifest
     break_lock: bool = False  # --break-lock: take over a lock whose holder may live
     layout: str = DEFAULT_LAYOUT  # "scene" (OUT/<display id>/) or "flat" (m2mdl.layout)
     metadata: bool = True  # with bands: the MTL files come along (--no-metadata: False)
@@ -91,7 +92,7 @@ class Outcome:
         """Items per state (empty for a dry run)."""
         return self.manifest.counts() if self.manifest else {}
 
-    def plan_json(self) -> dict[str, Any]:
+    def plan_json(self) -> JsonObject:
         """The plan as JSON (``download --dry-run --json``, schema_version 1)."""
         from ..output import envelope
 
@@ -190,7 +191,7 @@ def _no_progress(files: int, total_bytes: int | None) -> ProgressSink:
     return NullSink()
 
 
-def _unknown_scene(name: str, dataset: str, reason: str) -> dict[str, Any]:
+def _unknown_scene(name: str, dataset: str, reason: str) -> JsonObject:
     """The manifest's scene entry for an id M2M does not know (only the id is known)."""
     return {
         "entity_id": name,

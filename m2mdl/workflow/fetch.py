@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Sequence
 from functools import partial
-from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from ..api import M2MClient
@@ -28,6 +27,7 @@ from ..manifest import Manifest, Status
 from ..models import DownloadItem, RequestResult
 from ..stac import parse_checksum
 from ..transfer import FileJob, FileResult, ProgressSink, TransferOptions, run_transfers
+from ..util.jsontypes import JsonObject
 from ..util.net import strip_query
 from .checksums import SIZE, Checksums, bundle_label, members_json
 from .context import Reporter
@@ -100,7 +100,7 @@ class ManifestSink:
             status = Status.PENDING
         else:
             status = Status.FAILED
-        changes: dict[str, Any] = self._verification(result) if result.ok else {}
+        changes: JsonObject = self._verification(result) if result.ok else {}
         if changes.get("verified") == SIZE and self.require:
             status = Status.FAILED
             changes |= {
@@ -128,7 +128,7 @@ class ManifestSink:
             return {"sha512": None, "tree_sha512": result.sha512}
         return {"sha512": result.sha512, "tree_sha512": None}
 
-    def _verification(self, result: FileResult) -> dict[str, Any]:
+    def _verification(self, result: FileResult) -> JsonObject:
         """The manifest fields that say how a published file was checked.
 
         A bundle is labelled by its members; a bundle whose own SHA-512 M2M published and

@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..catalog import SceneFiles, update_catalog
 from ..errors import DiskFull, M2mdlError
@@ -37,6 +37,7 @@ from ..manifest import FINAL, Item, Manifest, Status
 
 if TYPE_CHECKING:
     from ..models import Scene
+    from ..util.jsontypes import JsonMapping
     from .checksums import Checksums
     from .plan import Plan, PlannedFile
     from .present import Present
@@ -109,7 +110,7 @@ class OnDisk:
         key: str,
         planned: PlannedFile | Item,
         folder: Path,
-        entry: Mapping[str, Any],
+        entry: JsonMapping,
         status: Status,
     ) -> Item:
         name = str(entry["name"])

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..api import M2MClient
 from ..errors import ApiError, InputError
 from ..models import FileGroup, Product
 from ..output import envelope
+from ..util.jsontypes import JsonObject
 from .plan import secondary_files
 
 #: download-options accepts long id lists; landsatlinks batches 5,000 (docs/design.md,
@@ -24,9 +24,9 @@ class OptionsResult:
     products: tuple[Product, ...]
     groups: tuple[FileGroup, ...]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> JsonObject:
         """The documented ``options --output json`` form (schema_version 1)."""
-        scenes: dict[str, dict[str, Any]] = {}
+        scenes: dict[str, JsonObject] = {}
         for product in self.products:
             scene = scenes.setdefault(
                 product.entity_id,

@@ -26,11 +26,11 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from ..layout import DEFAULT_LAYOUT, find_existing
 from ..manifest import find_manifests, read_items
 from ..transfer import hash_file, looks_complete
+from ..util.jsontypes import JsonMapping, JsonObject
 from .checksums import (
     FULL,
     SIZE,
@@ -61,13 +61,13 @@ class Present:
     where: Path | None = None  # the file found (in the run's layout or the other one)
 
 
-def records(out_dir: Path, names: set[str], warn: Callable[[str], None]) -> dict[str, Any]:
+def records(out_dir: Path, names: set[str], warn: Callable[[str], None]) -> dict[str, JsonObject]:
     """The newest usable record (a done/skipped item with a digest, size and mtime_ns) per
     file name, from the manifests in ``out_dir``, newest first; stops once all names are found.
 
     A manifest that cannot be read is skipped with one warning.
     """
-    found: dict[str, Any] = {}
+    found: dict[str, JsonObject] = {}
     for path in reversed(find_manifests(out_dir)):
         if names <= found.keys():
             break
@@ -131,7 +131,12 @@ def already_present(
         )
         if checksums is None:  # a dry run: nothing is read
             found[key] = Present(stat.st_size, stat.st_mtime_ns, where=dest)
-        elif unchanged and not verify_existing and not _worth_rechecking(record, get_sums, dest):
+        elif (
+            unchanged
+            and record is not None  # implied by unchanged; said again for mypy
+            and not verify_existing
+            and not _worth_rechecking(record, get_sums, dest)
+        ):
             found[key] = replace(_carried(record, stat), where=dest)
         else:
             present = _recheck(planned, dest, record, get_sums(), warn)
@@ -140,7 +145,7 @@ def already_present(
     return found
 
 
-def _worth_rechecking(record: Any, sums: Callable[[], Checksums], dest: Path) -> bool:
+def _worth_rechecking(record: JsonMapping, sums: Callable[[], Checksums], dest: Path) -> bool:
     """An unchanged file verified by size only is re-checked once USGS publishes its
     checksum (or, for a tar, once the lookup that failed works again)."""
     if record.get("verified") in FULL:
@@ -150,7 +155,7 @@ def _worth_rechecking(record: Any, sums: Callable[[], Checksums], dest: Path) ->
     return sums().expected(dest.name)[0] is not None
 
 
-def _carried(record: Any, stat: os.stat_result) -> Present:
+def _carried(record: JsonMapping, stat: os.stat_result) -> Present:
     members = record.get("members")
     return Present(
         size=stat.st_size,
@@ -166,7 +171,7 @@ def _carried(record: Any, stat: os.stat_result) -> Present:
 def _recheck(
     planned: PlannedFile,
     dest: Path,
-    record: Any,
+    record: JsonMapping | None,
     sums: Checksums,
     warn: Callable[[str], None],
 ) -> Present | None:
@@ -198,7 +203,7 @@ def _recheck(
     if same is False and (label == SIZE or is_tar):
         warn(f"{dest.name} changed since m2mdl wrote it; fetching it again")
         return None
-    if label == SIZE and same and record.get("verified") in FULL:
+    if label == SIZE and same and record is not None and record.get("verified") in FULL:
         label = record["verified"]  # the same bytes were verified against USGS before
     note = sums.note() if label == SIZE else None
     # a tar is recorded by its tree digest alone (the SHA-512 computed for an old record too)
