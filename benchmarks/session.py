@@ -255,7 +255,7 @@ class Bench:
         log = self.logs / f"{case}-{tool}.log".replace(" ", "_").replace("/", "_")
         t_start = time.time()
         # The snapshot's PYTHONPATH is for the sandbox: a measured m2mdl imports its own venv's.
-        child_env = {k: v for k, v in (os.environ if env is None else env).items()}
+        child_env = dict(os.environ if env is None else env)
         child_env.pop("PYTHONPATH", None)
         m = run_measured(cmd, env=child_env, log=log)
         sizes_ok = all(p.is_file() and p.stat().st_size == n for p, n in expected.items())
@@ -287,6 +287,36 @@ class Bench:
             flush=True,
         )
         return run
+
+    def measure_bundle(
+        self,
+        case: str,
+        tool: str,
+        rnd: int,
+        cmd: Sequence[str],
+        out: Path,
+        bundle: tuple[str, int],
+        env: dict[str, str] | None,
+        sandbox: SandboxProc | None,
+    ) -> Run:
+        """:meth:`measure` of a run that writes ``bundle`` (name, size) into ``out``, emptied.
+
+        With ``sandbox`` (an m2mdl CLI run) its API calls are counted and its manifest in
+        ``out`` must show the bundle checked against a SHA-512, not by size alone.
+        """
+        name, size = bundle
+        return self.measure(
+            case,
+            tool,
+            rnd,
+            cmd,
+            {out / name: size},
+            outputs=[out],
+            env=env,
+            sandbox=sandbox,
+            manifest_dir=out if sandbox is not None else None,
+            require_checksum=True,
+        )
 
     @staticmethod
     def _record_manifest(run: Run, out: Path) -> dict[str, int]:

@@ -80,15 +80,12 @@ class M2M:
         self.ctx = Context(settings=resolve(settings), store=store, reporter=reporter)
 
     @classmethod
-    # Settings overrides, as for __init__, which types them. Typed here too, the dict would
-    # also have to fit __init__'s username, token and reporter for mypy.
-    def from_login(cls, **settings: Any) -> M2M:  # Any: passed on to __init__, typed there
+    def from_login(cls, **settings: Any) -> M2M:  # Any: settings for __init__, typed there
         """Use the credentials `m2mdl login` stored (keyring or file) or M2MDL_* variables."""
         return cls(**settings)
 
     @classmethod
-    # Settings overrides, as for __init__ (see from_login).
-    def sandbox(cls, **settings: Any) -> M2M:  # Any: passed on to __init__, typed there
+    def sandbox(cls, **settings: Any) -> M2M:  # Any: settings for __init__, typed there
         """A session against a local sandbox started in-process (stopped by :meth:`close`)."""
         from .sandbox import Sandbox, SandboxConfig
 

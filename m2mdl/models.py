@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 from .util.jsontypes import JsonMapping, JsonObject, JsonValue
 
-JsonDict = JsonMapping
-
 
 def _str(value: object) -> str | None:
     return None if value is None else str(value)
@@ -74,7 +72,7 @@ class Dataset:
     supports_cloud_cover: bool = False
 
     @classmethod
-    def from_json(cls, raw: JsonDict) -> Dataset:
+    def from_json(cls, raw: JsonMapping) -> Dataset:
         """Build from one M2M Dataset object."""
         return cls(
             dataset_id=str(raw.get("datasetId") or ""),
@@ -106,7 +104,7 @@ class Scene:
     cloud_cover: float | None
     acquired: dt.date | None
     publish_date: str | None
-    footprint: JsonDict | None  # GeoJSON geometry of spatialCoverage (or spatialBounds)
+    footprint: JsonMapping | None  # GeoJSON geometry of spatialCoverage (or spatialBounds)
     bulk: bool = True
     download: bool = True
     browse_url: str | None = None
@@ -115,7 +113,7 @@ class Scene:
     land_cloud_cover: float | None = None
 
     @classmethod
-    def from_json(cls, raw: JsonDict, dataset: str) -> Scene:
+    def from_json(cls, raw: JsonMapping, dataset: str) -> Scene:
         """Build from one element of scene-search ``results``."""
         temporal = raw.get("temporalCoverage") or {}
         options = raw.get("options")
@@ -162,7 +160,7 @@ class Scene:
         }
 
     @classmethod
-    def from_output(cls, raw: JsonDict) -> Scene:
+    def from_output(cls, raw: JsonMapping) -> Scene:
         """Inverse of :meth:`to_json`, for ``download --from FILE``."""
         acquired = raw.get("acquired")
         return cls(
@@ -187,7 +185,7 @@ class SearchPage:
     next_record: int | None
 
     @classmethod
-    def from_json(cls, raw: JsonDict, dataset: str) -> SearchPage:
+    def from_json(cls, raw: JsonMapping, dataset: str) -> SearchPage:
         """Build from scene-search ``data``."""
         results = raw.get("results") or []
         scenes = tuple(Scene.from_json(r, dataset) for r in results if isinstance(r, Mapping))
@@ -220,7 +218,7 @@ class Product:
     checksum: str | None = None  # M2M's ``checksum`` (null in every recorded response)
 
     @classmethod
-    def from_json(cls, raw: JsonDict) -> Product:
+    def from_json(cls, raw: JsonMapping) -> Product:
         """Build from one download-options entry (recursing into secondaryDownloads)."""
         secondary = raw.get("secondaryDownloads") or []
         groups = raw.get("fileGroups") or []
@@ -276,7 +274,7 @@ class FileGroup:
     files: tuple[str, ...]
 
     @classmethod
-    def from_json(cls, group_id: str, dataset_id: str, raw: JsonDict) -> FileGroup:
+    def from_json(cls, group_id: str, dataset_id: str, raw: JsonMapping) -> FileGroup:
         """Build from one group object inside dataset-file-groups ``secondary``."""
         files = raw.get("files") or []
         return cls(
@@ -303,7 +301,7 @@ class DownloadItem:
     checksum: str | None = None  # M2M's ``checksum`` (null in every recorded response)
 
     @classmethod
-    def from_json(cls, raw: JsonDict) -> DownloadItem:
+    def from_json(cls, raw: JsonMapping) -> DownloadItem:
         """Build from an availableDownloads/preparingDownloads/available/requested item."""
         return cls(
             download_id=_int(raw.get("downloadId")) or 0,
@@ -348,7 +346,7 @@ class RequestResult:
     num_invalid_scenes: int
 
     @classmethod
-    def from_json(cls, raw: JsonDict) -> RequestResult:
+    def from_json(cls, raw: JsonMapping) -> RequestResult:
         """Build from download-request ``data``."""
         failed = raw.get("failed") or []
         return cls(
@@ -370,7 +368,7 @@ class RetrieveResult:
     queue_size: int
 
     @classmethod
-    def from_json(cls, raw: JsonDict) -> RetrieveResult:
+    def from_json(cls, raw: JsonMapping) -> RetrieveResult:
         """Build from download-retrieve ``data``."""
         return cls(
             available=_items(raw.get("available")),
@@ -398,7 +396,7 @@ class OrderLabel:
     download_size: int | None
 
     @classmethod
-    def from_json(cls, raw: JsonDict) -> OrderLabel:
+    def from_json(cls, raw: JsonMapping) -> OrderLabel:
         """Build from one download-labels element."""
         return cls(
             label=str(raw.get("label") or ""),

@@ -71,18 +71,8 @@ def run(bench: Bench) -> None:
         ]
         for rnd in range(1, bench.rounds + 1):
             for tool, cmd, tenv in in_turn(tools, rnd):
-                bench.measure(
-                    "3",
-                    tool,
-                    rnd,
-                    cmd,
-                    {out / tar: size},
-                    outputs=[out],
-                    env=tenv,
-                    sandbox=sb if tenv is not None else None,
-                    manifest_dir=out if tenv is not None else None,
-                    require_checksum=True,
-                )
+                cli = sb if tenv is not None else None  # aria2c runs without an env
+                bench.measure_bundle("3", tool, rnd, cmd, out, (tar, size), tenv, cli)
     finally:
         bench.stop_sandbox(sb)
         remove(out)

@@ -42,18 +42,7 @@ def run(bench: Bench) -> None:
         ]
         for rnd in range(1, bench.rounds + 1):
             for tool, cmd, tenv, sb, out, size in in_turn(runs, rnd):
-                bench.measure(
-                    "4",
-                    tool,
-                    rnd,
-                    cmd,
-                    {out / tar: size},
-                    outputs=[out],
-                    env=tenv,
-                    sandbox=sb,
-                    manifest_dir=out,
-                    require_checksum=True,
-                )
+                bench.measure_bundle("4", tool, rnd, cmd, out, (tar, size), tenv, sb)
     finally:
         for _, sb, _, out, _ in setups:
             bench.stop_sandbox(sb)
