@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from m2mdl.auth import FileStore
-from m2mdl.cli._app import FLAG_NAMES, State
+from m2mdl.cli._app import State
+from m2mdl.cli.flags import FLAG_NAMES
 from m2mdl.errors import ParameterError
 from m2mdl.sandbox import Sandbox
 from m2mdl.ui import Ui

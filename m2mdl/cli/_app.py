@@ -42,6 +42,7 @@ from ..errors import (
     ParameterError,
     from_os_error,
 )
+from .flags import FLAG_NAMES
 
 if TYPE_CHECKING:  # real types for mypy; at run time these are imported when first needed
     from ..auth import CredentialStore, SecretFilter
@@ -63,24 +64,6 @@ app = typer.Typer(
 # A typer command takes any parameters: the decorator keeps whatever signature it wraps.
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("m2mdl")
-
-#: Parameter names of the workflow and the Python API -> how the command line spells them.
-#: A :class:`m2mdl.errors.ParameterError` names parameters; :func:`handle` re-spells them here
-#: (and only here) so that a CLI user reads flags and a Python caller reads parameter names.
-FLAG_NAMES: Mapping[str, str] = {
-    "start": "--start",
-    "end": "--end",
-    "cloud_min": "--cloud-min",
-    "cloud_max": "--cloud-max",
-    "months": "--months",
-    "path": "--path",
-    "row": "--row",
-    "limit": "--limit",
-    "sort": "--sort",
-    "aoi": "--aoi, --bbox or --point",
-    "dataset": "--dataset",
-    "tier": "--tier",
-}
 
 
 @dataclass

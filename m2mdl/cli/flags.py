@@ -1,0 +1,24 @@
+"""How the command line spells the parameters of the workflow and the Python API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: Parameter names of the workflow and the Python API -> how the command line spells them.
+#: A :class:`m2mdl.errors.ParameterError` names parameters; ``cli._app.handle`` re-spells
+#: them with this table, in one place, so that a CLI user reads flags and a Python caller
+#: reads parameter names.
+FLAG_NAMES: Mapping[str, str] = {
+    "start": "--start",
+    "end": "--end",
+    "cloud_min": "--cloud-min",
+    "cloud_max": "--cloud-max",
+    "months": "--months",
+    "path": "--path",
+    "row": "--row",
+    "limit": "--limit",
+    "sort": "--sort",
+    "aoi": "--aoi, --bbox or --point",
+    "dataset": "--dataset",
+    "tier": "--tier",
+}
