@@ -19,19 +19,19 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DESIGN = "docs/design.md"
 
-#: Files that may name the forbidden things: this checker and the changelog (history).
-EXEMPT = {"CHANGELOG.md", "tests/test_citations.py"}
+#: The one file that must name the forbidden things: this checker.
+EXEMPT = {"tests/test_citations.py"}
 #: Recorded third-party responses are quoted byte for byte; they cite nothing.
 RECORDED = ("tests/data/m2m-real/", "tests/data/stac-real/")
 
-#: Locations outside the repository. The names are assembled from parts so that this file,
-#: which must list them, is not itself a citation for the before-stop check that greps for them.
+#: Locations outside the repository. The names are assembled from parts so that a plain grep
+#: of the repository for them finds real citations, not this list.
 OUTSIDE = ("../" + "shared", "/work/")
-#: Reference documents that are not part of the repository (the research notes the first
-#: version was written from; their facts now live in docs/design.md).
+#: Reference documents that are not part of the repository (research notes whose facts live
+#: in docs/design.md, with their public sources).
 _NOTES = ("m2m-" + "api", "usgs-" + "stac", "down" + "loader", "pe" + "ers", "sty" + "le")
 DOCUMENTS = (*(name + ".md" for name in _NOTES), "m2m-reference-2025-05-30.md")
-#: Source tags the project's earlier notes used; each needs a row in the Sources table.
+#: Source tags docs/design.md uses; each needs a row in its Sources table.
 KNOWN_TAGS = (
     "REF",
     "NB25",
@@ -73,6 +73,12 @@ KNOWN_TAGS = (
 #: A bracketed tag shaped like the ones above (letters, then a number: [NB25], [CAS22]); not
 #: an index such as ``data[L2]``.
 BRACKETED_TAG = re.compile(r"(?<![\w\])])\[([A-Z]{2,}[A-Z0-9]*[0-9][A-Za-z0-9]*)\]")
+#: The letters of the numbered tags (NB, CAS, TUT...): a bare ``NB99`` is a tag of that family.
+FAMILIES = sorted({re.sub(r"[0-9].*", "", t) for t in KNOWN_TAGS if re.search(r"[0-9]", t)})
+FAMILY_TAG = re.compile(rf"(?<![A-Za-z0-9_])(?:{'|'.join(FAMILIES)})[0-9]+[a-z]?(?![A-Za-z0-9_])")
+#: A bracket of several items (``[NB25, NB24a; `file.txt`]``) and one tag-shaped item of it.
+BRACKET = re.compile(r"\[([^\[\]\n]+[,;][^\[\]\n]+)\]")
+TAG_SHAPED = re.compile(r"[A-Z]{2,}[A-Za-z0-9]*")
 #: ``docs/design.md §Section: subsection`` or ``docs/design.md, "Section"``.
 CITATION = re.compile(r"docs/design\.md(?:\s+§|,\s*\(?[\"“])")
 
@@ -138,8 +144,21 @@ def test_nothing_names_a_path_outside_the_repository() -> None:
 
 
 def test_nothing_cites_a_document_the_repository_does_not_hold() -> None:
+    assert _hits(document_pattern()) == []
+
+
+def document_pattern() -> re.Pattern[str]:
+    """A reference document's name, alone or at the end of any path (``notes/peers.md``)."""
     names = "|".join(re.escape(d) for d in DOCUMENTS)
-    assert _hits(re.compile(rf"(?<![\w/.-])(?:{names})")) == []
+    return re.compile(rf"(?<![\w.-])(?:{names})")
+
+
+@pytest.mark.parametrize(
+    ("text", "hit"),
+    [("see notes/m2m-" + "api.md", True), ("(pe" + "ers.md)", True), ("my-style.md", False)],
+)
+def test_document_names_are_found_in_any_path(text: str, hit: bool) -> None:
+    assert bool(document_pattern().search(text)) is hit
 
 
 def test_nothing_cites_the_brief() -> None:
@@ -153,10 +172,41 @@ def test_every_source_tag_is_explained_in_the_sources_table() -> None:
     found = _hits(bare) if unexplained else []
     for name in tracked():
         for number, line in enumerate(text_of(name).splitlines(), 1):
-            for tag in BRACKETED_TAG.findall(line):
-                if tag not in explained:
-                    found.append(f"{name}:{number}: [{tag}]")
+            found += [f"{name}:{number}: {tag}" for tag in unexplained_tags(line, explained)]
     assert found == []
+
+
+def unexplained_tags(line: str, explained: set[str]) -> list[str]:
+    """The source tags of ``line`` that the Sources table does not explain.
+
+    A tag is a bracketed one (``[NB25]``), a bare one of a numbered family (``NB99``), or any
+    tag-shaped item of a bracketed list that cites at least one explained tag
+    (``[REF, XYZ]``).
+    """
+    tags = BRACKETED_TAG.findall(line) + FAMILY_TAG.findall(line)
+    for bracket in BRACKET.findall(line):
+        items = [item.strip() for item in re.split(r"[,;]", bracket)]
+        if any(item in explained for item in items):
+            tags += [item for item in items if TAG_SHAPED.fullmatch(item)]
+    return sorted({tag for tag in tags if tag not in explained})
+
+
+@pytest.mark.parametrize(
+    ("line", "unexplained"),
+    [
+        ("see [NB25, NB24a; `notebook-outputs.txt`]", []),
+        ("[NB99]", ["NB99"]),
+        ("[NB99, REF]", ["NB99"]),
+        ("[REF, NB26]", ["NB26"]),
+        ("[REF, XYZ]", ["XYZ"]),
+        ("as NB99 says", ["NB99"]),
+        ("list[Sandbox, Path] and WGS84 and LC08", []),
+        ("data[L2]", []),
+    ],
+)
+def test_unexplained_tags_are_found(line: str, unexplained: list[str]) -> None:
+    _, explained = design()
+    assert unexplained_tags(line, explained) == unexplained
 
 
 def test_every_sources_row_names_a_public_location() -> None:

@@ -267,11 +267,6 @@ def test_importing_the_generator_has_no_side_effects(tmp_path: Path) -> None:
 
 # --- help text: plain types and defaults, one meaning of -o ---------------------------------------
 
-#: download.py is the lead's: its ``--out`` still has ``-o`` and ``--bands``/``--group`` a
-#: ``list[str]`` metavar until the merge applies the change this round's UI issue asks for.
-LEAD_PENDING: set[str] = set()
-
-
 def _help(*args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "m2mdl", *args, "--help"],
@@ -300,7 +295,7 @@ def test_help_shows_w_s_e_n_for_bbox(command: str) -> None:
     assert "--bbox <float" not in text and "--point <float" not in text
 
 
-@pytest.mark.parametrize("command", sorted(set(COMMANDS) - LEAD_PENDING))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_help_has_no_python_types(command: str) -> None:
     text = _help(command)
     assert not re.search(r"<list\[|list\[str\]|<tuple", text), text
@@ -315,7 +310,5 @@ def test_o_always_means_an_output_file() -> None:
                 with_o[name] = param
     assert {"search", "aoi"} <= set(with_o)
     for name, param in with_o.items():
-        if name in LEAD_PENDING:
-            continue
         assert param.metavar == "FILE", name
         assert "-o is always an output file" in param.help, name

@@ -4,7 +4,7 @@ The CLI downloads every filetype for 5 and for 50 scenes over the bbox (tiny fil
 in, and once with credentials in the environment instead. The sandbox's log gives the M2M
 calls per endpoint and the STAC requests (checksums) of each run.
 
-Target (the first version's): at most 8 M2M calls whatever the filetype, O(1) in scenes;
+Target: at most 8 M2M calls whatever the filetype, O(1) in scenes;
 compared with the official notebook's flow (``NOTEBOOK_CALLS``).
 """
 

@@ -1,6 +1,6 @@
 """Case 4: peak RSS of the CLI with its default settings, on a small and a large bundle.
 
-Target (the first version's): under 64 MiB, and flat: the 2 GiB run at most 1.10x the
+Target: under 64 MiB, and flat: the 2 GiB run at most 1.10x the
 100 MiB run.
 """
 

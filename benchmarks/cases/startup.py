@@ -1,7 +1,7 @@
 """Case 6: start-up of the whole process, against ``python -c pass``.
 
 ``m2mdl --version``, ``m2mdl --help`` and ``m2mdl download --help``, 3 x rounds each after
-two unmeasured warm-ups. Targets (the first version's): ``--version`` under 100 ms, ``--help``
+two unmeasured warm-ups. Targets: ``--version`` under 100 ms, ``--help``
 under 300 ms. (Start-up to the first API call of a download is a target of case 1.)
 """
 

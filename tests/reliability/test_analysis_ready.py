@@ -1,4 +1,4 @@
-"""Issue 14 end to end, through the real CLI against the sandbox: a folder per scene, the
+"""Analysis-ready output end to end, through the real CLI against the sandbox: a folder per scene, the
 local STAC catalog read by pystac and odc-stac, band names, scene ids as arguments,
 unavailable scenes, and ``--extract`` surviving a SIGKILL."""
 

@@ -106,7 +106,7 @@ def test_a_terminal_is_asked(sandbox: Sandbox, tmp_path: Path, answer: str, code
 
 
 def test_the_users_first_commands_in_the_sandbox(tmp_path: Path) -> None:
-    """Issue 12's own commands, exactly: no dates → the last 30 days, exit 0; since 2013 and
+    """A new user's first commands, exactly: no dates → the last 30 days, exit 0; since 2013 and
     no terminal → exit 2 with the plan (judged at real size: the sandbox serves files at
     1/100 scale) and the flag that allows it."""
     env = cli_env()
