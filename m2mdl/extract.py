@@ -10,12 +10,13 @@ How, and why it is safe to kill at any moment:
    SHA-512 multihash), filled in by the caller's (from the scene's STAC items) where the
    sidecar has none. See docs/design.md, "bundles" and "STAC and checksums".
 3. Each member streams (1 MiB reads) into a temporary name beside its final one
-   (``NAME.<random>.m2mdl-tmp``), hashed with SHA-512 while it is written, fsynced, compared,
-   and only then renamed to ``NAME``. A mismatch removes the temporary file and raises
+   (``NAME.<random>.m2mdl-tmp``), hashed with SHA-512 while it is written, compared, fsynced,
+   and only then renamed to ``NAME`` and its directory fsynced
+   (:func:`m2mdl.util.fs.atomic_writer`). A mismatch removes the temporary file and raises
    :class:`ExtractError`; the tar is kept.
-4. When every member is in place the directory is fsynced, a marker
-   (``.m2mdl-extracted.json``: member names, sizes, SHA-512, how each was verified) is written
-   atomically, and only then is the tar removed (unless ``keep_tar``).
+4. When every member is in place a marker (``.m2mdl-extracted.json``: member names, sizes,
+   SHA-512, how each was verified) is written atomically, and only then is the tar removed
+   (unless ``keep_tar``).
 
 A rerun after a kill finds the tar still there (it goes last), removes the leftover
 temporary files, skips members whose final file has the member's size and mtime (final names
@@ -41,15 +42,7 @@ from typing import IO
 
 from .errors import DownloadError
 from .stac import checksums_of
-from .util.fs import (
-    TMP_SUFFIX,
-    atomic_write_bytes,
-    disk_full,
-    fsync_dir,
-    is_disk_full,
-    pwrite_all,
-    tmp_name,
-)
+from .util.fs import TMP_SUFFIX, atomic_write_bytes, atomic_writer, fsync_dir
 from .util.jsontypes import JsonObject
 
 log = logging.getLogger("m2mdl.extract")
@@ -204,42 +197,30 @@ def _remove_leftovers(directory: Path) -> None:
 def _copy_verified(
     source: IO[bytes], target: Path, member: tarfile.TarInfo, expected: str | None
 ) -> str:
-    """Stream ``source`` into a temporary file, verify, fsync, rename; return the SHA-512."""
-    tmp = tmp_name(target)
+    """Stream ``source`` into a temporary file, verify, fsync, rename; return the SHA-512.
+
+    :func:`m2mdl.util.fs.atomic_writer` owns the temporary file, the fsyncs and the rename;
+    a check that fails inside its block removes the temporary file and keeps ``target``.
+    """
     digest = hashlib.sha512()
-    written = 0
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
+        with atomic_writer(target) as out:
             while block := source.read(CHUNK):
-                pwrite_all(fd, block, written)
+                out.write(block)
                 digest.update(block)
-                written += len(block)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if written != member.size:
-            raise ExtractError(
-                f"bundle member {target.name} ends after {written} of {member.size} bytes",
-                member=target.name,
-            )
-        if expected is not None and digest.hexdigest() != expected:
-            raise ExtractError(
-                f"bundle member {target.name} does not match its published SHA-512",
-                member=target.name,
-            )
-        os.utime(tmp, (member.mtime, member.mtime))
-        os.replace(tmp, target)
+            if out.size != member.size:
+                raise ExtractError(
+                    f"bundle member {target.name} ends after {out.size} of {member.size} bytes",
+                    member=target.name,
+                )
+            if expected is not None and digest.hexdigest() != expected:
+                raise ExtractError(
+                    f"bundle member {target.name} does not match its published SHA-512",
+                    member=target.name,
+                )
+            os.utime(out.tmp, (member.mtime, member.mtime))  # like tar -x; _in_place reads it
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if is_disk_full(exc):
-            raise disk_full(exc, target) from exc
         raise ExtractError(f"cannot write {target.name}: {exc.strerror or exc}") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
     return digest.hexdigest()
 
 
@@ -323,9 +304,11 @@ def _extract_one(
 def _finish(
     tar_path: Path, dest_dir: Path, results: list[MemberResult], keep_tar: bool
 ) -> ExtractResult:
-    """Make the renames durable, write the marker, then (and only then) drop the tar."""
-    for directory in {(dest_dir / r.name).parent for r in results}:
-        fsync_dir(directory)
+    """Write the marker, then (and only then) drop the tar.
+
+    Each member's rename was made durable as it happened (:func:`_copy_verified`), so the
+    marker never vouches for a member a crash could still take back.
+    """
     marker = {
         "bundle": tar_path.name,
         "members": [

@@ -10,9 +10,9 @@ What is masked, everywhere in the report:
 - the values of the keys in :data:`SECRET_KEYS` (``token``, ``username``, ``contactId``,
   ``ipAddress``, ``apiKey``, ``password``) in request and response bodies;
 - the headers in :data:`SECRET_HEADERS` (``X-Auth-Token``, cookies, authorization);
-- URL user info and signature-like query values (``requestSignature=...``), via
-  :func:`m2mdl.util.net.redact_url` (query names are kept: they help a bug report); DDS
-  download tokens (a path segment that is base64 JSON holding a ``contactId``);
+- URL user info, signature-like query values (``requestSignature=...``) and DDS download
+  tokens (base64 JSON holding a ``contactId`` in the path), via
+  :func:`m2mdl.util.net.redact_url` (query names are kept: they help a bug report);
 - every secret collected on the way (the token, each session key, the username, each
   signature and contact id) wherever it appears, via :func:`m2mdl.auth.redact`.
 
@@ -23,11 +23,8 @@ Recorded response bodies keep the M2M envelope as sent (``requestId``, ``version
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 import json
-import re
 import threading
 import time
 from collections.abc import Iterable
@@ -37,7 +34,7 @@ import requests
 
 from .auth import redact
 from .util.jsontypes import JsonObject, JsonValue
-from .util.net import redact_url
+from .util.net import contact_tokens, decode_b64_json, redact_url, signature_values
 
 #: Keys whose values are masked wherever they appear in a recorded body.
 SECRET_KEYS = frozenset({"token", "username", "contactid", "ipaddress", "apikey", "password"})
@@ -46,23 +43,6 @@ SECRET_HEADERS = frozenset({"x-auth-token", "authorization", "cookie", "set-cook
 #: Bodies longer than this many bytes are cut (and marked ``body_truncated``).
 BODY_CAP = 64 * 1024
 MASK = "***"
-_SIGNATURE = re.compile(r"requestSignature=([^&\s\"']+)")
-_URL = re.compile(r"https?://[^\s\"'<>]+")
-_B64_SEGMENT = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
-
-
-def _decode_b64_json(text: str) -> JsonObject | None:
-    """The JSON object behind a base64 text (a signature or a DDS token), or None."""
-    if not _B64_SEGMENT.match(text):
-        return None
-    padded = text + "=" * (-len(text) % 4)
-    for decode in (base64.b64decode, base64.urlsafe_b64decode):
-        try:
-            value = json.loads(decode(padded.encode()))
-        except (ValueError, binascii.Error):
-            continue
-        return value if isinstance(value, dict) else None
-    return None
 
 
 class Recorder:
@@ -157,15 +137,12 @@ class Recorder:
         if login and isinstance(answer, dict) and isinstance(answer.get("data"), str):
             found.append(answer["data"])  # the new session key
         text = json.dumps([request["url"], answer, response["headers"]], default=str)
-        for signature in _SIGNATURE.findall(text):
+        for signature in signature_values(text):
             found.append(unquote(signature))
             found.append(signature)
-            found += self._contact_ids(_decode_b64_json(unquote(signature)))
-        for url in _URL.findall(text):
-            for segment in urlsplit(url).path.split("/"):
-                decoded = _decode_b64_json(segment)
-                if decoded is not None and "contactId" in decoded:
-                    found += [segment, *self._contact_ids(decoded)]
+            found += self._contact_ids(decode_b64_json(unquote(signature)))
+        for token, decoded in contact_tokens(text):
+            found += [token, unquote(token), *self._contact_ids(decoded)]
         self.add_secret(*found)
 
     @staticmethod

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import InputError
+from ..util.fs import write_output
 from ._app import State, app, handle
 from .filters import (
     AntimeridianOpt,
@@ -127,7 +128,7 @@ def aoi_command(
         return
     text = aoi_mod.dumps(area)
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        write_output(output, text.encode("utf-8"))  # old file or whole new one, never half
         ui.info(f"wrote {output}")
     else:
         ui.data(text if text.endswith("\n") else text + "\n")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import ExitCode, InputError
+from ..util.fs import write_output
 from ._app import State, app, handle
 from .choices import SearchFormat, SortKey, TableOrJson
 from .filters import (
@@ -158,7 +159,7 @@ def _write(ui: Ui, text: str, path: Path | None) -> None:
     if path is None:
         ui.data(text)
     else:
-        path.write_text(text, encoding="utf-8")
+        write_output(path, text.encode("utf-8"))  # old file or whole new one, never half
         ui.info(f"wrote {path}")
 
 
