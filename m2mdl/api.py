@@ -44,6 +44,7 @@ from .errors import (
     NotLoggedIn,
     UnexpectedResponse,
 )
+from .http import TLS_HINT, tls_reason
 from .m2m_requests import (
     DataGroup,
     DownloadItem,
@@ -173,6 +174,12 @@ class M2MClient:
             response = self.session.post(
                 self.base_url + endpoint, json=payload, headers=headers, allow_redirects=False
             )
+        except requests.exceptions.SSLError as exc:
+            # A certificate that does not verify: the next attempt would be refused the same way.
+            raise NetworkError(
+                f"{endpoint}: TLS failed for {redact_url(self.base_url)}: {tls_reason(exc)}",
+                hint=TLS_HINT,
+            ) from exc
         except requests.RequestException as exc:
             # ConnectionError, Timeout, and a body cut off mid-stream (ChunkedEncodingError,
             # ContentDecodingError): all transport failures, worth a retry.

@@ -29,6 +29,7 @@ from .util.net import strip_query
 
 __all__ = [
     "CREDENTIAL_HEADERS",
+    "TLS_HINT",
     "USER_AGENT",
     "ApiSession",
     "DownloadSession",
@@ -38,9 +39,26 @@ __all__ = [
     "make_download_session",
     "make_session",
     "redirect_allowed",
+    "tls_reason",
 ]
 
 USER_AGENT = f"m2mdl/{__version__}"
+
+#: What to do about a certificate that does not verify: a retry gets the same answer, and
+#: turning verification off is the one fix that must not be suggested first.
+TLS_HINT = (
+    "check the system clock; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA"
+    " bundle (never M2MDL_VERIFY_TLS=0 on a shared network)"
+)
+
+
+def tls_reason(exc: Exception) -> str:
+    """The verifier's own words from a TLS failure (``self-signed certificate``...)."""
+    text = str(exc)
+    marker = "certificate verify failed:"
+    if marker in text:
+        return text.split(marker, 1)[1].split("(", 1)[0].strip(" )'\"") or "certificate refused"
+    return "handshake failed"
 
 
 class TimeoutSession(requests.Session):

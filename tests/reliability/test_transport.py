@@ -173,3 +173,8 @@ def test_untrusted_certificate_is_refused(self_signed: ssl.SSLContext) -> None:
         f"an HTTP request was sent over an unverified TLS connection: {server.lines}"
     )
     assert "demo-token" not in result.stderr
+    # Said as what it is, with what to do, and not retried: the answer would be the same.
+    assert "TLS failed for https://127.0.0.1:" in result.stderr, result.explain()
+    assert "self-signed certificate" in result.stderr, result.explain()
+    assert "REQUESTS_CA_BUNDLE" in result.stderr, result.explain()
+    assert server.connections == 1, server.connections
