@@ -14,6 +14,7 @@ from string import Template
 from typing import ClassVar, TypeVar
 
 _E = TypeVar("_E", bound="M2mdlError")
+_P = TypeVar("_P", bound="ParameterError")
 
 
 class ExitCode(IntEnum):
@@ -55,9 +56,14 @@ class M2mdlError(Exception):
         Errors are never changed after they are built: code that wants to add to a message
         (``... (gave up after 5 attempts)``) raises such a copy instead.
         """
+        return self._copy(message, self.hint)
+
+    def _copy(self: _E, message: str, hint: str | None) -> _E:
+        """A copy of this error with ``message`` and ``hint``; every other attribute is kept."""
         copy = type(self).__new__(type(self), message)
         copy.__dict__.update(self.__dict__)
         copy.message = message
+        copy.hint = hint
         return copy
 
 
@@ -77,25 +83,52 @@ class _Spelling(dict[str, str]):
         return key
 
 
+def spell(template: str, names: Mapping[str, str] | None = None) -> str:
+    """A :class:`ParameterError` template with each ``${name}`` spelled as ``names`` spells it
+    (a name not in ``names`` reads as itself, so ``spell(t)`` is the Python caller's wording)."""
+    return Template(template).safe_substitute(_Spelling(names or {}))
+
+
 class ParameterError(InputError):
     """A bad value for named parameters of a use case (the Python API and the CLI share them).
 
-    The message is a :class:`string.Template` whose ``${name}`` placeholders are parameter
-    names: it reads ``start 2021-01-01 is after end 2020-01-01`` to a Python caller, and the
-    CLI re-spells it with its flags (``--start ...``) through :meth:`spelled`, in one place.
-    A literal ``$`` in a value must be written ``$$``.
+    The message and the hint are :class:`string.Template` text whose ``${name}`` placeholders
+    are parameter names: a message reads ``start 2021-01-01 is after end 2020-01-01`` to a
+    Python caller, and the CLI re-spells message and hint with its flags (``--start ...``)
+    through :meth:`spelled`, in one place. A literal ``$`` in a value must be written ``$$``
+    (:func:`literal`). A subclass's ``default_hint`` is a template too.
 
     Attributes:
         template: the message with its placeholders.
+        hint_template: the hint with its placeholders, or None.
     """
 
     def __init__(self, template: str, *, hint: str | None = None) -> None:
         self.template = template
-        super().__init__(Template(template).safe_substitute(_Spelling()), hint=hint)
+        self.hint_template = hint if hint is not None else self.default_hint
+        hint_text = spell(self.hint_template) if self.hint_template is not None else None
+        super().__init__(spell(template), hint=hint_text)
 
-    def spelled(self, names: Mapping[str, str]) -> ParameterError:
-        """A copy whose message names each parameter as ``names`` spells it."""
-        return self.with_message(Template(self.template).safe_substitute(_Spelling(names)))
+    def with_message(self: _P, message: str) -> _P:
+        """A copy saying ``message``, plain text that :meth:`spelled` leaves as it is."""
+        return self._templated(literal(message), self.hint_template)
+
+    def spelled(self: _P, names: Mapping[str, str]) -> _P:
+        """A copy whose message and hint name each parameter as ``names`` spells it."""
+        hint = spell(self.hint_template, names) if self.hint_template is not None else None
+        return self._copy(spell(self.template, names), hint)
+
+    def prefixed(self: _P, prefix: str) -> _P:
+        """A copy whose message starts with ``prefix`` (plain text, not a template), e.g. the
+        place in a file the error comes from."""
+        return self._templated(literal(prefix) + self.template, self.hint_template)
+
+    def _templated(self: _P, template: str, hint_template: str | None) -> _P:
+        """A copy built from new templates, read as a Python caller reads them."""
+        hint = spell(hint_template) if hint_template is not None else None
+        copy = self._copy(spell(template), hint)
+        copy.template, copy.hint_template = template, hint_template
+        return copy
 
 
 def literal(value: object) -> str:
@@ -109,6 +142,14 @@ class ConfigError(InputError):
 
 class AoiError(InputError):
     """An area of interest is malformed (names the offending value)."""
+
+
+class NotAnArea(ParameterError, AoiError):
+    """A Point or a line was given where an area belongs.
+
+    A :class:`ParameterError` too: its advice names how to make an area around a point, a
+    function to a Python caller and a command to a CLI user (``${aoi_from_point}``).
+    """
 
 
 class LockedError(InputError):

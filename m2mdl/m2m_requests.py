@@ -2,8 +2,9 @@
 
 Each class is one request body (or one part of one) as docs/design.md, "M2M API", describes
 it; :class:`m2mdl.api.M2MClient` sends ``to_json()``. Callers build these instead of dicts, so a
-misspelt key is a TypeError at the call site rather than a field the service silently ignores.
-Only what m2mdl sends is modelled. Standard library only.
+misspelt key is a TypeError at the call site rather than a field the service silently ignores;
+this module is the one place that spells the service's keys (the workflow and :mod:`m2mdl.aoi`
+never do). Only what m2mdl sends is modelled. Standard library only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from .util.jsontypes import JsonMapping, JsonObject
 
@@ -41,25 +43,127 @@ class CloudCoverFilter:
 
 
 @dataclass(frozen=True)
+class GeoJsonFilter:
+    """A ``geojson`` spatial filter: one GeoJSON Polygon.
+
+    One polygon per filter: whether scene-search takes a MultiPolygon is not documented
+    (docs/design.md, "M2M API"), so an AOI of several polygons is searched one by one.
+
+    Attributes:
+        rings: closed rings of (lon, lat), the outer ring first, then its holes.
+    """
+
+    rings: Sequence[Sequence[tuple[float, float]]]
+
+    def to_json(self) -> JsonObject:
+        """``{"filterType": "geojson", "geoJson": {"type": "Polygon", "coordinates"}}``."""
+        coordinates = [[[lon, lat] for lon, lat in ring] for ring in self.rings]
+        return {"filterType": "geojson", "geoJson": {"type": "Polygon", "coordinates": coordinates}}
+
+
+@dataclass(frozen=True)
+class MbrFilter:
+    """An ``mbr`` spatial filter: the box from (west, south) to (east, north), in degrees.
+
+    One box cannot cross the antimeridian: west must not be greater than east.
+    """
+
+    west: float
+    south: float
+    east: float
+    north: float
+
+    def to_json(self) -> JsonObject:
+        """``{"filterType": "mbr", "lowerLeft", "upperRight"}``, corners as latitude/longitude."""
+        return {
+            "filterType": "mbr",
+            "lowerLeft": {"latitude": self.south, "longitude": self.west},
+            "upperRight": {"latitude": self.north, "longitude": self.east},
+        }
+
+
+#: scene-search's ``spatialFilter``.
+SpatialFilter = GeoJsonFilter | MbrFilter
+
+
+@dataclass(frozen=True)
+class MetadataValue:
+    """A ``value`` metadata filter: the field ``filter_id`` (an id from dataset-filters, which
+    differs by dataset) compared with ``value``."""
+
+    filter_id: str
+    value: str
+    operand: str = "="
+
+    def to_json(self) -> JsonObject:
+        """``{"filterType": "value", "filterId", "value", "operand"}``."""
+        return {
+            "filterType": "value",
+            "filterId": self.filter_id,
+            "value": self.value,
+            "operand": self.operand,
+        }
+
+
+@dataclass(frozen=True)
+class MetadataGroup:
+    """An ``and`` or an ``or`` of metadata filters."""
+
+    operator: Literal["and", "or"]
+    children: Sequence[MetadataFilter]
+
+    def to_json(self) -> JsonObject:
+        """``{"filterType": "and" | "or", "childFilters": [...]}``."""
+        return {"filterType": self.operator, "childFilters": [c.to_json() for c in self.children]}
+
+
+#: scene-search's ``metadataFilter``.
+MetadataFilter = MetadataValue | MetadataGroup
+
+
+def all_of(filters: Sequence[MetadataFilter]) -> MetadataFilter:
+    """Scenes that pass every filter: one filter as it is, more in an ``and``.
+
+    Raises:
+        ValueError: no filter.
+    """
+    return _group("and", filters)
+
+
+def any_of(filters: Sequence[MetadataFilter]) -> MetadataFilter:
+    """Scenes that pass one of the filters: one filter as it is, more in an ``or``.
+
+    Raises:
+        ValueError: no filter.
+    """
+    return _group("or", filters)
+
+
+def _group(operator: Literal["and", "or"], filters: Sequence[MetadataFilter]) -> MetadataFilter:
+    if not filters:
+        raise ValueError(f"an {operator!r} of no metadata filter")
+    return filters[0] if len(filters) == 1 else MetadataGroup(operator, tuple(filters))
+
+
+@dataclass(frozen=True)
 class SceneFilter:
     """scene-search's ``sceneFilter``: every part optional.
 
-    ``spatial`` and ``metadata`` are M2M filter objects already (a ``geoJson``/``mbr``
-    spatial filter from :meth:`m2mdl.aoi.Aoi.search_filters`, a ``value``/``and`` metadata
-    filter), kept as the JSON they are.
+    ``spatial`` and ``metadata`` are typed filters (:data:`SpatialFilter`,
+    :data:`MetadataFilter`) or, for a caller that has them, M2M filter JSON sent as it is.
     """
 
-    spatial: JsonObject | None = None
+    spatial: SpatialFilter | JsonObject | None = None
     acquisition: AcquisitionFilter | None = None
     cloud_cover: CloudCoverFilter | None = None
     months: tuple[int, ...] = ()
-    metadata: JsonObject | None = None
+    metadata: MetadataFilter | JsonObject | None = None
 
     def to_json(self) -> JsonObject:
         """The ``sceneFilter`` object, without the parts that are not set."""
         out: JsonObject = {}
         if self.spatial is not None:
-            out["spatialFilter"] = self.spatial
+            out["spatialFilter"] = _as_json(self.spatial)
         if self.acquisition is not None:
             out["acquisitionFilter"] = self.acquisition.to_json()
         if self.cloud_cover is not None:
@@ -67,8 +171,12 @@ class SceneFilter:
         if self.months:
             out["seasonalFilter"] = sorted(set(self.months))
         if self.metadata is not None:
-            out["metadataFilter"] = self.metadata
+            out["metadataFilter"] = _as_json(self.metadata)
         return out
+
+
+def _as_json(part: SpatialFilter | MetadataFilter | JsonObject) -> JsonObject:
+    return part if isinstance(part, dict) else part.to_json()
 
 
 @dataclass(frozen=True)
@@ -215,3 +323,23 @@ class Grid2ll:
             "path": str(self.path),
             "row": str(self.row),
         }
+
+
+@dataclass(frozen=True)
+class Notifications:
+    """``notifications``: the current notices of one system (``M2M``, ``EE``, ...)."""
+
+    system_id: str
+
+    def to_json(self) -> JsonObject:
+        """``{"systemId"}``."""
+        return {"systemId": self.system_id}
+
+
+@dataclass(frozen=True)
+class RateLimitSummary:
+    """``rate-limit-summary`` for the caller's own IP address (the service's default)."""
+
+    def to_json(self) -> JsonObject:
+        """The empty body."""
+        return {}

@@ -471,7 +471,7 @@ BAD_GEOJSON = [
     (
         "point",
         '{"type": "Point", "coordinates": [1, 2]}',
-        "a Point is not an area; use m2mdl aoi --point",
+        "a Point is not an area; use aoi_from_point",
     ),
     (
         "linestring",
@@ -706,7 +706,7 @@ BAD_CALLS: list[tuple[str, Callable[[], object], str]] = [
     (
         "wkt-point",
         lambda: aoi_from_wkt("POINT (1 2)"),
-        "a Point is not an area; use m2mdl aoi --point",
+        "a Point is not an area; use aoi_from_point",
     ),
     ("wkt-line", lambda: aoi_from_wkt("linestring(0 0, 1 1)"), "a LineString is not an area"),
     (

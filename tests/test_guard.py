@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from m2mdl.cli.flags import FLAG_NAMES
 from m2mdl.errors import ExitCode, InputError
 from m2mdl.workflow.guard import (
     Decision,
@@ -98,7 +99,11 @@ def test_refusal_names_scenes_files_bytes_and_the_flag() -> None:
     assert error.exit_code == ExitCode.INPUT
     assert "2572 scene(s)" in error.message and "56584 file(s)" in error.message
     assert "2.4 TB" in error.message and "100.0 GB" in error.message
-    assert error.hint is not None and "--yes" in error.hint
+    assert error.hint is not None and "add yes to download it anyway" in error.hint
+    assert "over max_size 100.0 GB" in error.message, "a Python caller reads parameter names"
+    spelled = error.spelled(FLAG_NAMES)
+    assert spelled.hint is not None and "add --yes to download it anyway" in spelled.hint
+    assert "over --max-size 100.0 GB" in spelled.message, "the CLI reads flags"
 
 
 def test_the_prompt_decides_in_a_terminal() -> None:

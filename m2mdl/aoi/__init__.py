@@ -3,15 +3,16 @@
 Choices made here, in short:
 
 * **Exact, not boxed.** Peers reduce a polygon to its bounding box. m2mdl sends the polygon
-  itself (``filterType: geojson``), keeps an MBR filter only as a fallback, and can test scene
-  footprints against the exact shape (:meth:`Aoi.intersects_polygon`).
+  itself (a ``geojson`` spatial filter), keeps an MBR filter only as a fallback, and can test
+  scene footprints against the exact shape (:meth:`Aoi.intersects_polygon`). The filters are
+  the typed objects of :mod:`m2mdl.m2m_requests`, which alone spells M2M's JSON.
 * **One filter per polygon, one box for many.** Whether M2M's scene-search accepts a
-  MultiPolygon in ``spatialFilter.geoJson`` is not documented (docs/design.md, "M2M API"), so
-  :meth:`Aoi.spatial_filters` returns one Polygon filter per polygon; the caller searches each
-  and merges the results by entityId. Above ``MAX_SEPARATE_SEARCHES`` (10) polygons,
-  :meth:`Aoi.search_filters` gives the bounding box instead (one search, not one per
-  polygon) and the caller keeps the scenes whose footprint meets a polygon
-  (:meth:`Aoi.intersects_footprint`). The vertex limit (10,000) bounds the polygon count.
+  MultiPolygon in a ``geojson`` spatial filter is not documented (docs/design.md, "M2M API"),
+  so :meth:`Aoi.search_areas` gives one Polygon filter per polygon; the caller searches each
+  and merges the results by entity id. Above ``MAX_SEPARATE_SEARCHES`` (10) polygons, it
+  gives the bounding box instead (one search, not one per polygon) and the caller keeps the
+  scenes whose footprint meets a polygon (:meth:`Aoi.intersects_footprint`). The vertex limit
+  (10,000) bounds the polygon count.
 * **[lon, lat] everywhere**, as in GeoJSON and WKT. Positions that look like [lat, lon] get a
   hint. Errors name the value and where it is (1-based: "position 3 of ring 1 of polygon 2").
 * **Rings are never closed silently** in GeoJSON input: an open ring is an error that shows
@@ -69,7 +70,7 @@ from .model import Aoi, AoiSummary
 from .wkt import aoi_from_wkt
 
 # _BBOX_SWAP_HINT, _ring_bounds and _signed_area2 (private) are re-exported for
-# tests/test_aoi.py, which reads them from here as it did from the old module.
+# tests/test_aoi.py, which reads them from the package rather than from its modules.
 __all__ = [
     "MAX_AREA_KM2",
     "MAX_FILE_BYTES",

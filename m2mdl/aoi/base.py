@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from m2mdl.errors import AoiError
+from m2mdl.errors import AoiError, NotAnArea, ParameterError
 
 Position = tuple[float, float]  # (lon, lat) in degrees
 Ring = tuple[Position, ...]  # closed: first == last
@@ -20,7 +20,8 @@ _SIMPLIFY_HINT = (
     "simplify it first, e.g. `mapshaper in.geojson -simplify 10% -o out.geojson`"
     " or `ogr2ogr -simplify 0.001 out.geojson in.geojson`"
 )
-_POINT_ADVICE = "use m2mdl aoi --point LON LAT --radius-km R"
+# NotAnArea templates: the CLI spells ${aoi_from_point} as the command that makes an area
+_POINT_ADVICE = "use ${aoi_from_point}"
 _LINE_ADVICE = "buffer the line into a Polygon first (e.g. QGIS Buffer or ogr2ogr -sql ST_Buffer)"
 _NOT_AN_AREA = {
     "Point": _POINT_ADVICE,
@@ -41,7 +42,14 @@ def _context(prefix: str) -> Iterator[None]:
     try:
         yield
     except AoiError as exc:
+        if isinstance(exc, ParameterError):
+            raise exc.prefixed(prefix) from None
         raise AoiError(f"{prefix}{exc.message}", hint=exc.hint) from None
+
+
+def _not_an_area(kind: str) -> NotAnArea:
+    """The error for a GeoJSON type that has no area (a key of ``_NOT_AN_AREA``), with advice."""
+    return NotAnArea(f"a {kind} is not an area; {_NOT_AN_AREA[kind]}")
 
 
 def _short(value: object, limit: int = 80) -> str:

@@ -10,7 +10,7 @@ from m2mdl.errors import AoiError
 from m2mdl.util.jsontypes import JsonMapping, JsonValue
 
 from . import limits
-from .base import _NOT_AN_AREA, _SIMPLIFY_HINT, _context, _Labeled, _short
+from .base import _NOT_AN_AREA, _SIMPLIFY_HINT, _context, _Labeled, _not_an_area, _short
 from .model import Aoi
 from .validate import _finish, _parse_polygon
 
@@ -138,7 +138,7 @@ def _geometry_polygons(geom: JsonValue, nested: bool = False) -> list[_Labeled]:
                 labeled += [(prefix + p, n, poly) for p, n, poly in inner]
         return labeled
     if kind in _NOT_AN_AREA:
-        raise AoiError(f"a {kind} is not an area; {_NOT_AN_AREA[kind]}")
+        raise _not_an_area(kind)
     raise AoiError(
         f"unsupported GeoJSON type {kind!r}; expected Polygon, MultiPolygon,"
         " GeometryCollection, Feature or FeatureCollection"

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from m2mdl.errors import AoiError
+from m2mdl.m2m_requests import GeoJsonFilter, MbrFilter, SpatialFilter
 from m2mdl.util.jsontypes import JsonObject, JsonValue
 
 from . import limits
@@ -82,23 +83,18 @@ class Aoi:
         return {"type": "FeatureCollection", "features": [feature]}
 
     def spatial_filters(self) -> list[JsonObject]:
-        """Return one M2M ``geojson`` spatialFilter per polygon (search each, merge by entityId)."""
-        return [
-            {
-                "filterType": "geojson",
-                "geoJson": {"type": "Polygon", "coordinates": _polygon_coordinates(poly)},
-            }
-            for poly in self.polygons
-        ]
+        """Return one M2M ``geojson`` spatial filter per polygon (search each, merge by entity
+        id), as JSON."""
+        return [GeoJsonFilter(poly).to_json() for poly in self.polygons]
 
     @property
     def merged_search(self) -> bool:
-        """True when :meth:`search_filters` covers the polygons with boxes (many polygons):
+        """True when :meth:`search_areas` covers the polygons with boxes (many polygons):
         the caller must then keep only scenes that :meth:`intersects_footprint`."""
         return len(self.polygons) > limits.MAX_SEPARATE_SEARCHES
 
-    def search_filters(self) -> list[JsonObject]:
-        """The spatialFilters to search: one per polygon, or the bounding box for many.
+    def search_areas(self) -> list[SpatialFilter]:
+        """The spatial filters to search: one per polygon, or the bounding box for many.
 
         Up to ``MAX_SEPARATE_SEARCHES`` polygons are searched one by one with their exact
         shape. More are searched once over their bounding box (``mbr``; two boxes split at
@@ -106,17 +102,14 @@ class Aoi:
         not grow with the number of polygons; see :attr:`merged_search`.
         """
         if not self.merged_search:
-            return self.spatial_filters()
+            return [GeoJsonFilter(poly) for poly in self.polygons]
         west, south, east, north = self.bounds()
         spans = [(west, east)] if west <= east else [(west, 180.0), (-180.0, east)]
-        return [
-            {
-                "filterType": "mbr",
-                "lowerLeft": {"latitude": south, "longitude": lo},
-                "upperRight": {"latitude": north, "longitude": hi},
-            }
-            for lo, hi in spans
-        ]
+        return [MbrFilter(lo, south, hi, north) for lo, hi in spans]
+
+    def search_filters(self) -> list[JsonObject]:
+        """:meth:`search_areas` as M2M JSON."""
+        return [area.to_json() for area in self.search_areas()]
 
     def intersects_footprint(self, geometry: JsonValue) -> bool:
         """Whether a scene footprint (a GeoJSON Polygon or MultiPolygon) meets the AOI.
@@ -133,7 +126,7 @@ class Aoi:
             return True
 
     def mbr_filter(self) -> JsonObject:
-        """Return the M2M ``mbr`` spatialFilter of :meth:`bounds`.
+        """Return the M2M ``mbr`` spatial filter of :meth:`bounds`, as JSON.
 
         Raises:
             AoiError: the AOI crosses the antimeridian, which one MBR cannot express.
@@ -145,11 +138,7 @@ class Aoi:
                 " one MBR cannot express it",
                 hint="use the geojson spatial filters, one per polygon",
             )
-        return {
-            "filterType": "mbr",
-            "lowerLeft": {"latitude": south, "longitude": west},
-            "upperRight": {"latitude": north, "longitude": east},
-        }
+        return MbrFilter(west, south, east, north).to_json()
 
     def describe(self) -> AoiSummary:
         """Summarize the AOI: type, counts, bounds, area and centroid."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from m2mdl.errors import AoiError
 
-from .base import _NOT_AN_AREA, _Labeled, _short
+from .base import _NOT_AN_AREA, _Labeled, _not_an_area, _short
 from .model import Aoi
 from .validate import _finish, _parse_polygon
 
@@ -84,7 +84,7 @@ def _wkt_header(tokens: list[_Token], text: str) -> tuple[str, int, int]:
         pos += 1
     if kind in _WKT_NOT_AREA:
         noun = _WKT_NOT_AREA[kind]
-        raise AoiError(f"a {noun} is not an area; {_NOT_AN_AREA[noun]}")
+        raise _not_an_area(noun)
     if kind not in ("POLYGON", "MULTIPOLYGON"):
         raise AoiError(f"unsupported WKT type {kind!r}; expected POLYGON or MULTIPOLYGON")
     if pos < len(tokens) and str(tokens[pos][1]).upper() == "EMPTY":

@@ -21,4 +21,13 @@ FLAG_NAMES: Mapping[str, str] = {
     "aoi": "--aoi, --bbox or --point",
     "dataset": "--dataset",
     "tier": "--tier",
+    "max_size": "--max-size",
+    "limit_rate": "--limit-rate",
+    "yes": "--yes",
+    "dry_run": "--dry-run",
+    "out_dir": "--out",
+    # the flag with its value: "use --from FILE" to a CLI user, "use from_file" in Python
+    "from_file": "--from FILE",
+    # a Point is no area: the CLI user is told the command that makes one around it
+    "aoi_from_point": "m2mdl aoi --point LON LAT --radius-km R",
 }

@@ -51,7 +51,7 @@ from ..api import M2MClient
 from ..auth import StoredSession, resolve_session
 from ..errors import AccessDenied, ExitCode, M2mdlError
 from ..http import USER_AGENT, check_url, is_loopback, make_session
-from ..m2m_requests import AcquisitionFilter, DownloadItem, SceneFilter
+from ..m2m_requests import AcquisitionFilter, DownloadItem, MbrFilter, SceneFilter
 from ..manifest import new_run_id
 from ..models import Product, Scene
 from ..output import envelope
@@ -74,7 +74,7 @@ WARN_SKEW, FAIL_SKEW = 60.0, 300.0
 #: Free space below this is a warning (a Landsat bundle is about 1 GB).
 LOW_SPACE = 2 * 10**9
 #: The small search: an area around USGS EROS (Sioux Falls), the last SEARCH_DAYS days.
-SEARCH_AREA = {"lowerLeft": (-97.5, 43.0), "upperRight": (-95.5, 44.5)}
+SEARCH_AREA = MbrFilter(west=-97.5, south=43.0, east=-95.5, north=44.5)
 SEARCH_DAYS = 60
 #: The small files ``doctor --download`` fetches, in order of preference.
 SMALL_FILES = ("_ANG.txt", "_MTL.txt")
@@ -405,13 +405,8 @@ class Doctor:
         """One small scene-search: recent scenes around USGS EROS."""
         assert self.client is not None
         today = dt.datetime.now(dt.timezone.utc).date()
-        (west, south), (east, north) = SEARCH_AREA["lowerLeft"], SEARCH_AREA["upperRight"]
         scene_filter = SceneFilter(
-            spatial={
-                "filterType": "mbr",
-                "lowerLeft": {"longitude": west, "latitude": south},
-                "upperRight": {"longitude": east, "latitude": north},
-            },
+            spatial=SEARCH_AREA,
             acquisition=AcquisitionFilter(today - dt.timedelta(days=SEARCH_DAYS), today),
         )
         dataset = self.ctx.settings.dataset

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
-from ..errors import InputError
+from ..errors import InputError, ParameterError, literal
 
 if TYPE_CHECKING:
     from .plan import PlannedFile
@@ -52,25 +52,29 @@ _UNITS = {
     "pib": 1024**5,
 }
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*$", re.IGNORECASE)
-YES_FLAG = "--yes"
 
 
-def parse_size(text: str, what: str = "--max-size") -> int:
+def parse_size(text: str, what: str = "${max_size}") -> int:
     """Bytes in a size such as ``100GB``, ``500 MB``, ``1.5GiB``, ``2tb`` or ``1048576``.
 
+    Args:
+        text: the size.
+        what: how an error names the value: a :class:`ParameterError` template, usually the
+            parameter's placeholder (``${limit_rate}``), so the CLI names its flag.
+
     Raises:
-        InputError: not a size (names the value and the accepted units).
+        ParameterError: not a size (names the value and the accepted units).
     """
     match = _SIZE.match(text)
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _UNITS:
-        raise InputError(
-            f"{what} {text!r} is not a size",
+        raise ParameterError(
+            f"{what} {literal(repr(text))} is not a size",
             hint="write a number and a unit, e.g. 500MB, 100GB, 2TB or 1.5GiB",
         )
     value = float(match.group(1)) * _UNITS[unit]
     if not math.isfinite(value):
-        raise InputError(f"{what} {text!r} is too large")
+        raise ParameterError(f"{what} {literal(repr(text))} is too large")
     return int(value)
 
 
@@ -167,8 +171,8 @@ class Decision(Enum):
     REFUSE = "refuse"  # over the limit, nobody to ask: exit 2
 
 
-class PlanTooLarge(InputError):
-    """A plan over ``--max-size`` without a terminal to confirm it and without ``--yes``."""
+class PlanTooLarge(ParameterError):
+    """A plan over ``max_size`` without a terminal to confirm it and without ``yes``."""
 
 
 def decide(
@@ -196,10 +200,10 @@ def confirmation_question(totals: PlanTotals, max_size: int) -> str:
 def too_large(totals: PlanTotals, max_size: int) -> PlanTooLarge:
     """The error for a plan over the limit with nobody to confirm it (exit 2)."""
     return PlanTooLarge(
-        f"the plan is {totals.describe()}, over --max-size {format_size(max_size)};"
+        f"the plan is {literal(totals.describe())}, over ${{max_size}} {format_size(max_size)};"
         " not started without confirmation",
-        hint=f"add {YES_FLAG} to download it anyway, raise --max-size, or narrow the search"
-        " (--start/--end, --cloud-max, --limit); --dry-run lists the plan",
+        hint="add ${yes} to download it anyway, raise ${max_size}, or narrow the search"
+        " (${start}/${end}, ${cloud_max}, ${limit}); ${dry_run} lists the plan",
     )
 
 

@@ -33,10 +33,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ..bands import dataset_sensor_level, display_id_sensor_level
-from ..errors import InputError
-from ..m2m_requests import AcquisitionFilter, SceneFilter
+from ..errors import InputError, ParameterError, literal
+from ..m2m_requests import AcquisitionFilter, MetadataFilter, MetadataValue, SceneFilter, any_of
 from ..models import Product, Scene
-from ..util.jsontypes import JsonObject
 
 if TYPE_CHECKING:
     from ..api import M2MClient
@@ -135,26 +134,27 @@ def classify_all(texts: Iterable[str]) -> list[SceneId]:
 
 
 def implied_dataset(ids: Sequence[SceneId]) -> str | None:
-    """The one dataset the display ids belong to, for when ``--dataset`` is not given.
+    """The one dataset the display ids belong to, for when ``dataset`` is not given.
 
     Raises:
-        InputError: the display ids belong to different datasets (one run, one dataset).
+        ParameterError: the display ids belong to different datasets (one run, one dataset).
     """
     datasets = sorted({i.dataset for i in ids if i.dataset})
     if len(datasets) > 1:
-        raise InputError(
-            f"these ids belong to different datasets ({', '.join(datasets)});"
-            " run once per dataset, with --dataset"
+        raise ParameterError(
+            f"these ids belong to different datasets ({literal(', '.join(datasets))});"
+            " run once per dataset, with ${dataset}"
         )
     return datasets[0] if datasets else None
 
 
 def choose_dataset(ids: Sequence[SceneId], flag: str | None, default: str) -> str:
-    """The dataset to look ids up in: ``--dataset`` if given, else the one the display ids
-    belong to, else the configured default (an entity id alone does not say its level).
+    """The dataset to look ids up in: ``flag`` (the ``dataset`` given) if any, else the one the
+    display ids belong to, else the configured default (an entity id alone does not say its
+    level).
 
     Raises:
-        InputError: the display ids belong to different datasets.
+        ParameterError: the display ids belong to different datasets.
     """
     return flag or implied_dataset(ids) or default
 
@@ -181,7 +181,7 @@ def _field_ids(client: M2MClient, dataset: str) -> dict[str, str]:
     """``display``/``entity`` -> metadata filter id for this dataset.
 
     Raises:
-        InputError: the dataset has no scene identifier field.
+        ParameterError: the dataset has no scene identifier field.
     """
     labels = client.dataset_filter_ids(dataset)
     found = dataset_sensor_level(dataset)
@@ -191,9 +191,9 @@ def _field_ids(client: M2MClient, dataset: str) -> dict[str, str]:
         "display": labels.get(f"landsat product identifier l{level}"),
     }
     if fields["entity"] is None:
-        raise InputError(
-            f"dataset {dataset} has no Landsat Scene Identifier field: its scenes cannot be"
-            " looked up by id; use --from FILE with a saved search instead"
+        raise ParameterError(
+            f"dataset {literal(dataset)} has no Landsat Scene Identifier field: its scenes"
+            " cannot be looked up by id; use ${from_file} with a saved search instead"
         )
     return {k: v for k, v in fields.items() if v}
 
@@ -202,17 +202,8 @@ def _search(
     client: M2MClient, dataset: str, ids: Sequence[SceneId], fields: dict[str, str]
 ) -> list[Scene]:
     """One scene-search for ids of one acquisition date (or none)."""
-    children = [
-        {
-            "filterType": "value",
-            "filterId": fields["display" if i.kind == "display" else "entity"],
-            "value": i.text,
-            "operand": "=",
-        }
-        for i in ids
-    ]
-    metadata: JsonObject = (
-        children[0] if len(children) == 1 else {"filterType": "or", "childFilters": children}
+    metadata: MetadataFilter = any_of(
+        [MetadataValue(fields["display" if i.kind == "display" else "entity"], i.text) for i in ids]
     )
     day = ids[0].acquired
     scene_filter = SceneFilter(

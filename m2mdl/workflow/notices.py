@@ -21,6 +21,7 @@ from pathlib import Path
 from ..api import M2MClient
 from ..config import state_dir
 from ..errors import M2mdlError
+from ..m2m_requests import Notifications, RateLimitSummary
 from ..manifest import atomic_write_json
 from ..output import envelope
 from ..util.jsontypes import JsonMapping, JsonObject, JsonValue
@@ -166,7 +167,7 @@ def fetch_notices(client: M2MClient) -> list[Notice]:
     """
     notices: dict[str, Notice] = {}
     for system in SYSTEMS:
-        answer = client.call("notifications", {"systemId": system})
+        answer = client.call("notifications", Notifications(system).to_json())
         for raw in answer if isinstance(answer, list) else []:
             if isinstance(raw, Mapping):
                 notice = Notice.from_json(raw)
@@ -180,7 +181,7 @@ def fetch_quota(client: M2MClient) -> Quota:
     Raises:
         M2mdlError: the service could not be asked.
     """
-    answer = client.call("rate-limit-summary", {})
+    answer = client.call("rate-limit-summary", RateLimitSummary().to_json())
     return Quota.from_json(answer if isinstance(answer, Mapping) else {})
 
 

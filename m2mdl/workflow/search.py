@@ -12,9 +12,16 @@ from dataclasses import dataclass, field
 from ..aoi import Aoi
 from ..api import M2MClient
 from ..errors import ApiError, DatasetNotFound, InputError, ParameterError, literal
-from ..m2m_requests import AcquisitionFilter, CloudCoverFilter, SceneFilter
+from ..m2m_requests import (
+    AcquisitionFilter,
+    CloudCoverFilter,
+    MetadataFilter,
+    MetadataValue,
+    SceneFilter,
+    SpatialFilter,
+    all_of,
+)
 from ..models import Scene
-from ..util.jsontypes import JsonObject
 
 log = logging.getLogger("m2mdl.workflow")
 SORT_KEYS = ("acquired", "-acquired", "cloud", "-cloud", "path_row")
@@ -79,7 +86,7 @@ class SearchResult:
 
 
 def scene_filter(
-    query: SearchQuery, spatial: JsonObject | None, metadata: JsonObject | None
+    query: SearchQuery, spatial: SpatialFilter | None, metadata: MetadataFilter | None
 ) -> SceneFilter:
     """The ``sceneFilter`` of a scene-search request (an open end is the mission's first day,
     or today)."""
@@ -103,24 +110,20 @@ def scene_filter(
     )
 
 
-def path_row_filter(client: M2MClient, query: SearchQuery) -> JsonObject | None:
-    """A metadataFilter on WRS path/row, with the field ids of this dataset (dataset-filters)."""
+def path_row_filter(client: M2MClient, query: SearchQuery) -> MetadataFilter | None:
+    """A metadata filter on WRS path/row, with the field ids of this dataset (dataset-filters)."""
     if query.path is None and query.row is None:
         return None
     ids = client.dataset_filter_ids(query.dataset)
-    children = []
+    children: list[MetadataFilter] = []
     for label, value in (("wrs path", query.path), ("wrs row", query.row)):
         if value is None:
             continue
         filter_id = ids.get(label)
         if filter_id is None:
             raise InputError(f"dataset {query.dataset} has no {label.upper()} filter")
-        children.append(
-            {"filterType": "value", "filterId": filter_id, "value": f"{value:03d}", "operand": "="}
-        )
-    if len(children) == 1:
-        return children[0]
-    return {"filterType": "and", "childFilters": children}
+        children.append(MetadataValue(filter_id, f"{value:03d}"))
+    return all_of(children)
 
 
 def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> Iterator[Scene]:
@@ -135,7 +138,7 @@ def iter_scenes(client: M2MClient, query: SearchQuery, result: SearchResult) -> 
     """
     metadata = path_row_filter(client, query)
     aoi = query.aoi
-    spatials: Sequence[JsonObject | None] = aoi.search_filters() if aoi else [None]
+    spatials: Sequence[SpatialFilter | None] = aoi.search_areas() if aoi else [None]
     filtered = aoi is not None and aoi.merged_search
     seen: set[str] = set()
     for spatial in spatials:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import InputError, M2mdlError
+from ..errors import InputError, M2mdlError, ParameterError, literal
 from ..extract import extracted
 from ..layout import scene_dir
 from ..manifest import atomic_write_json, find_manifests, load, read_items
@@ -116,7 +116,9 @@ def _entries(directory: Path, reporter: Reporter) -> dict[str, _Entry]:
     the bundles that a later ``--extract`` replaced by their members (``_extracted_away``)."""
     manifests = find_manifests(directory)
     if not manifests:
-        raise InputError(f"no m2mdl manifest in {directory}", hint="give the download's --out")
+        raise ParameterError(
+            f"no m2mdl manifest in {literal(directory)}", hint="give the download's ${out_dir}"
+        )
     entries: dict[str, _Entry] = {}
     for path in reversed(manifests):
         items = read_items(path)
