@@ -50,7 +50,7 @@ from .. import __version__
 from ..api import M2MClient
 from ..auth import StoredSession, resolve_session
 from ..errors import AccessDenied, ExitCode, M2mdlError
-from ..http import USER_AGENT, check_url, is_loopback, make_session
+from ..http import TLS_HINT, USER_AGENT, check_url, is_loopback, make_session, tls_reason
 from ..m2m_requests import AcquisitionFilter, DownloadItem, MbrFilter, SceneFilter
 from ..manifest import new_run_id
 from ..models import Product, Scene
@@ -78,10 +78,6 @@ SEARCH_AREA = MbrFilter(west=-97.5, south=43.0, east=-95.5, north=44.5)
 SEARCH_DAYS = 60
 #: The small files ``doctor --download`` fetches, in order of preference.
 SMALL_FILES = ("_ANG.txt", "_MTL.txt")
-_FIX_TLS = (
-    "check the system clock; behind a TLS-inspecting proxy set REQUESTS_CA_BUNDLE to its CA"
-    " bundle (never M2MDL_VERIFY_TLS=0 on a shared network)"
-)
 _FIX_NET = "check the network, DNS and proxy settings (HTTPS_PROXY, NO_PROXY), then run again"
 
 
@@ -278,8 +274,8 @@ class Doctor:
             return Check(
                 name,
                 FAIL,
-                f"TLS failed for {host}: {_tls_reason(exc)}",
-                _FIX_TLS,
+                f"TLS failed for {host}: {tls_reason(exc)}",
+                TLS_HINT,
                 int(ExitCode.NETWORK),
             )
         except requests.RequestException as exc:
@@ -710,11 +706,3 @@ def build_report(doctor: Doctor) -> JsonObject:
             "exchanges": exchanges,
         },
     )
-
-
-def _tls_reason(exc: Exception) -> str:
-    text = str(exc)
-    marker = "certificate verify failed:"
-    if marker in text:
-        return text.split(marker, 1)[1].split("(", 1)[0].strip(" )'\"") or "certificate refused"
-    return "handshake failed"
