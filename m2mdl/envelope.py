@@ -21,6 +21,7 @@ from .errors import (
     AuthError,
     CredentialsRejected,
     DatasetNotFound,
+    DatasetUnavailable,
     M2mdlError,
     NotLoggedIn,
     RateLimited,
@@ -38,8 +39,8 @@ ERRORS: dict[str, type[ApiError] | type[AuthError]] = {
     "AUTH_UNAUTHROIZED": AccessDenied,  # sic: what the server returns
     "AUTH_UNAUTHORIZED": AccessDenied,
     "UNAUTHORIZED_USER": AccessDenied,
-    "DATASET_AUTH": AccessDenied,
-    "DATASET_UNAUTHORIZED": AccessDenied,
+    "DATASET_AUTH": DatasetUnavailable,
+    "DATASET_UNAUTHORIZED": DatasetUnavailable,
     "DATASET_INVALID": DatasetNotFound,
     "RATE_LIMIT": RateLimited,
     "RATE_LIMIT_USER": RateLimited,

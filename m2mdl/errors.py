@@ -199,6 +199,18 @@ class AccessDenied(AuthError):
     )
 
 
+class DatasetUnavailable(AccessDenied):
+    """The dataset exists but this account may not use it (``DATASET_AUTH``): a retired
+    Collection 1 dataset, or one with an access request of its own (docs/design.md,
+    "datasets")."""
+
+    default_hint = (
+        "Collection 1 datasets (landsat_8_c1, ...) are retired: use the Collection 2 dataset"
+        " (landsat_ot_c2_l2 for Landsat 8-9 Level-2); any other dataset needs its own access"
+        " request in ERS (https://ers.cr.usgs.gov)"
+    )
+
+
 class CredentialStoreError(AuthError):
     """The keyring or the credentials file could not be read or written."""
 

@@ -40,6 +40,8 @@ def test_call_unwraps_data_and_sends_the_key() -> None:
         ("AUTH_UNAUTHROIZED", errors.AccessDenied),
         ("UNAUTHORIZED_USER", errors.AccessDenied),
         ("DATASET_INVALID", errors.DatasetNotFound),
+        ("DATASET_AUTH", errors.DatasetUnavailable),
+        ("DATASET_UNAUTHORIZED", errors.DatasetUnavailable),
         ("INPUT_PARAMETER_INVALID", errors.ApiError),
         ("NOT_FOUND", errors.ApiError),
         ("SOMETHING_NEW", errors.ApiError),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from dataclasses import dataclass
 
@@ -42,10 +43,20 @@ def require(body: JSON, name: str) -> JsonValue:
     return value
 
 
+#: Collection 1 aliases: retired, so every account is refused them.
+RETIRED_C1 = re.compile(r"landsat_[a-z0-9]+_c1(?:_l[12])?")
+
+
 def require_dataset(body: JSON) -> datasets.DatasetDef:
-    """The dataset named by ``datasetName``; DATASET_INVALID when unknown (UNCERTAIN code)."""
+    """The dataset named by ``datasetName``; DATASET_INVALID when unknown (UNCERTAIN code).
+
+    A retired Collection 1 alias (``landsat_8_c1``...) answers DATASET_AUTH, as the real
+    service does (docs/design.md, "datasets").
+    """
     name = require(body, "datasetName")
     found = datasets.find(name=str(name))
+    if found is None and RETIRED_C1.fullmatch(str(name).lower()):
+        raise ApiError("DATASET_AUTH", "Dataset status is unavailable to this user")
     if found is None:
         raise ApiError("DATASET_INVALID", f"Invalid dataset name: {name}")
     return found

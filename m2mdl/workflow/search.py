@@ -6,12 +6,20 @@ import dataclasses
 import datetime as dt
 import difflib
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..aoi import Aoi
 from ..api import M2MClient
-from ..errors import ApiError, DatasetNotFound, InputError, ParameterError, literal
+from ..errors import (
+    ApiError,
+    DatasetNotFound,
+    DatasetUnavailable,
+    InputError,
+    ParameterError,
+    literal,
+)
 from ..m2m_requests import (
     AcquisitionFilter,
     CloudCoverFilter,
@@ -179,7 +187,9 @@ def search(client: M2MClient, query: SearchQuery) -> SearchResult:
     """Run a search and collect every scene (sorted if asked, then limited).
 
     Raises:
-        DatasetNotFound: the dataset does not exist (the hint names close matches).
+        DatasetNotFound: the dataset does not exist (the hint names close matches), or it is
+            a retired Collection 1 dataset (the hint names its successor).
+        DatasetUnavailable: the account may not use the dataset.
     """
     result = SearchResult()
     # --sort orders every match, then --limit keeps the first N: the limit cannot be sent to
@@ -187,6 +197,17 @@ def search(client: M2MClient, query: SearchQuery) -> SearchResult:
     paging = dataclasses.replace(query, limit=None) if query.sort else query
     try:
         result.scenes = list(iter_scenes(client, paging, result))
+    except DatasetUnavailable as exc:
+        successor = collection2_successor(query.dataset)
+        if successor is None:
+            raise
+        # A name to correct (exit 2), not an account to fix (exit 3).
+        raise DatasetNotFound(
+            f"{query.dataset} is a retired Collection 1 dataset ({exc.code})",
+            endpoint="scene-search",
+            code=exc.code,
+            hint=f"use its Collection 2 successor {successor} (Level-2; _l1 for Level-1)",
+        ) from exc
     except ApiError as exc:
         if isinstance(exc, DatasetNotFound) or (exc.code or "").startswith("DATASET"):
             raise unknown_dataset(client, query.dataset, exc) from exc
@@ -207,6 +228,25 @@ def _sort_key(sort: str) -> Callable[[Scene], tuple[object, ...] | dt.date]:
     if name == "path_row":
         return lambda s: s.path_row() or (0, 0)
     return lambda s: s.acquired or dt.date.min
+
+
+#: The sensor word of a Collection 1 alias -> its Collection 2 Level-2 dataset (MSS has no
+#: Level-2: its Level-1). Only ``landsat_8_c1`` is recorded answering DATASET_AUTH
+#: (docs/design.md, "datasets"); the other names follow the same pattern.
+_C2_BY_SENSOR = {
+    "8": "landsat_ot_c2_l2",
+    "ot": "landsat_ot_c2_l2",
+    "etm": "landsat_etm_c2_l2",
+    "tm": "landsat_tm_c2_l2",
+    "mss": "landsat_mss_c2_l1",
+}
+_C1_ALIAS = re.compile(r"landsat_(?P<sensor>[a-z0-9]+)_c1(?:_l[12])?")
+
+
+def collection2_successor(name: str) -> str | None:
+    """The Collection 2 dataset that replaced a retired Collection 1 alias, or None."""
+    match = _C1_ALIAS.fullmatch(name.strip().lower())
+    return _C2_BY_SENSOR.get(match["sensor"]) if match else None
 
 
 def unknown_dataset(client: M2MClient, name: str, cause: ApiError) -> DatasetNotFound:
