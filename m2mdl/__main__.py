@@ -14,9 +14,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if args == ["--version"]:
         from . import __version__
+        from .errors import ExitCode
 
         print(f"m2mdl {__version__}")
-        sys.exit(0)
+        sys.exit(ExitCode.OK)
     from .cli._app import run  # registers the command that runs (m2mdl.cli.app has all)
 
     sys.exit(run(args))

@@ -129,17 +129,34 @@ def _coerce(name: str, raw: object, source: str) -> SettingValue:
     return value
 
 
-def load_file(path: Path | None = None) -> dict[str, SettingValue]:
-    """Read the config file into setting values; a missing file is an empty config.
+def load_file(path: Path | None = None, *, required: bool = False) -> dict[str, SettingValue]:
+    """Read the config file into setting values.
+
+    Args:
+        path: the file to read; None: M2MDL_CONFIG, else config.toml in the config directory.
+        required: ``path`` is a file the user named (``--config``), so it must exist.
+
+    The default file may be absent (an empty config: m2mdl needs none). A file the user named,
+    by ``--config`` or M2MDL_CONFIG, must exist: a mistyped name would otherwise run the
+    command with none of the settings the user meant, and say nothing.
 
     Raises:
-        ConfigError: the file is not valid TOML or names an unknown setting.
+        ConfigError: a named file does not exist, or the file is not valid TOML or names an
+            unknown setting.
     """
+    named = "--config" if path is not None and required else None
+    if path is None and os.environ.get("M2MDL_CONFIG"):
+        named = "M2MDL_CONFIG"
     path = path or config_path()
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        if named is None:
+            return {}
+        raise ConfigError(
+            f"config file {path} (named by {named}) does not exist",
+            hint=f"check the path, or leave out {named}: the default config file is optional",
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     # The TOML parser is imported only when there is a file to parse (start-up).
@@ -176,11 +193,15 @@ def resolve(
     *,
     environ: Mapping[str, str] | None = None,
     path: Path | None = None,
+    required: bool = False,
 ) -> Settings:
-    """Build Settings from defaults < config file < environment < flags (None = not given)."""
+    """Build Settings from defaults < config file < environment < flags (None = not given).
+
+    ``path`` and ``required`` choose the config file as :func:`load_file` says.
+    """
     return (
         Settings()
-        .with_overrides(load_file(path))
+        .with_overrides(load_file(path, required=required))
         .with_overrides(load_env(environ))
         .with_overrides(flags)
     )

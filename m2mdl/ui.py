@@ -1,5 +1,5 @@
-"""Everything a person sees: rich tables, progress bars, messages. The only module besides
-cli.py that imports rich.
+"""Everything a person sees: rich tables, progress bars, messages. The only module that
+imports rich (tests/test_layering.py).
 
 stdout carries data only (tables, JSON); messages, warnings, errors and progress go to stderr.
 Colour and live progress appear only on a terminal, never with NO_COLOR or --no-color; without
@@ -187,6 +187,25 @@ def _human(size: int | None) -> str:
     return f"{size} B"  # pragma: no cover
 
 
+#: A check's status -> (mark, plain-ASCII mark for terminals that cannot show it, rich style).
+CHECK_MARKS = {
+    "ok": ("✔", "ok", "green"),
+    "warn": ("!", "!", "yellow"),
+    "fail": ("✘", "x", "bold red"),
+    "skip": ("·", "-", "dim"),
+}
+
+
+def check_mark(status: str, encoding: str | None) -> tuple[str, str]:
+    """The mark of a check's ``status`` that ``encoding`` can show, and its rich style."""
+    mark, plain, style = CHECK_MARKS[status]
+    try:
+        mark.encode(encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        mark = plain
+    return mark, style
+
+
 def escape(text: str) -> str:
     """``text`` with rich markup escaped (rich's :func:`rich.markup.escape`)."""
     from rich.markup import escape as rich_escape
@@ -281,6 +300,13 @@ class Ui:
         self.err.print(f"error: {escape(message)}", style="bold red")
         if hint:
             self.err.print(f"hint: {escape(hint)}", style="cyan")
+
+    def check_line(self, status: str, name: str, detail: str, fix: str | None = None) -> None:
+        """One check of ``m2mdl doctor`` on stdout: its mark, name and detail; the fix below."""
+        mark, style = check_mark(status, sys.stdout.encoding)
+        self.out.print(f"[{style}]{mark}[/] {escape(name)}: {escape(detail)}", highlight=False)
+        if fix:
+            self.out.print(f"  [cyan]fix:[/] {escape(fix)}", highlight=False)
 
     def data(self, text: str) -> None:
         """Machine output on stdout, written as is (no markup, no wrapping)."""

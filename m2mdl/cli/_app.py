@@ -6,6 +6,9 @@ Errors become messages in exactly one place, :func:`handle`: an :class:`M2mdlErr
 ``error: ...`` and ``hint: ...`` on stderr and exits with its class's code; an OSError the user
 or the OS can cause (full disk: 6; a bad path, stdout closed: 2) is translated first; Ctrl-C
 exits 130; anything else is a bug: one line and exit 1. ``--debug`` prints the traceback too.
+
+Questions to the user go through :func:`ask` and :func:`confirm`, the one place that reads the
+terminal: the end of input (Ctrl-D) there is a missing answer (exit 2) or a "no", never a bug.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import datetime as dt
 import errno
 import functools
+import getpass
 import importlib
 import inspect
 import io
@@ -25,7 +29,7 @@ import threading
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -81,7 +85,6 @@ class State:
     #: The in-process sandbox serves files at this fraction of their real size (1.0 otherwise);
     #: the plan guard compares real sizes, so ``--sandbox`` behaves as USGS would.
     size_scale: float = 1.0
-    _cleanups: list[Callable[[], None]] = field(default_factory=list)
 
     def ui(self) -> Ui:
         """The UI (rich is imported only when a command needs it)."""
@@ -91,18 +94,21 @@ class State:
 
     @contextmanager
     def session(self, ui: Ui) -> Iterator[Context]:
-        """The command's :class:`Context`, closed on the way out whatever happened.
+        """The command's :class:`Context`; on the way out, whatever happened, the context is
+        closed and then the in-process sandbox (``--sandbox``) is stopped.
 
         The one owner of a session's lifecycle in the CLI: every command uses
-        ``with state.session(ui) as context:``, and closing records when the session key was
-        last used (M2M keys expire after two idle hours), even after an error.
+        ``with state.session(ui) as context:``. Closing the context records when the session
+        key was last used (M2M keys expire after two idle hours), even after an error, and
+        closes the HTTP sessions of its clients; the sandbox they talked to stops last.
         """
-        with self._context(ui) as context:
+        with contextlib.ExitStack() as stack:
+            context = stack.enter_context(self._context(ui, stack))
             yield context
 
-    def _context(self, ui: Ui) -> Context:
+    def _context(self, ui: Ui, stack: contextlib.ExitStack) -> Context:
         """A workflow Context with settings, credential store and reporter (for :meth:`session`,
-        which owns closing it)."""
+        which owns closing it); a sandbox it starts is stopped by ``stack``."""
         from ..auth import SecretFilter
         from ..config import resolve
         from ..workflow.context import Context
@@ -110,18 +116,19 @@ class State:
         secret_filter = SecretFilter()
         _setup_logging(self, secret_filter)
         store: CredentialStore
+        named = self.config is not None  # --config: the file must exist, see config.load_file
         if self.sandbox:
-            store, api_url, stac_url = self._start_sandbox()
+            store, api_url, stac_url = self._start_sandbox(stack)
             flags = dict(self.flags, api_url=api_url, stac_url=stac_url)
-            settings = resolve(flags, path=self.config)
+            settings = resolve(flags, path=self.config, required=named)
         else:
             from ..auth import open_store
 
-            settings = resolve(self.flags, path=self.config)
+            settings = resolve(self.flags, path=self.config, required=named)
             store = open_store(ui.warn)
         return Context(settings=settings, store=store, reporter=ui, secret_filter=secret_filter)
 
-    def _start_sandbox(self) -> tuple[CredentialStore, str, str]:
+    def _start_sandbox(self, stack: contextlib.ExitStack) -> tuple[CredentialStore, str, str]:
         from ..auth import Credentials, MemoryStore, StoredSession
         from ..sandbox import Sandbox, SandboxConfig
 
@@ -129,16 +136,11 @@ class State:
         # a user can see for themselves what a run asked for and what was re-sent.
         log_path = os.environ.get("M2MDL_SANDBOX_LOG")
         sandbox = Sandbox(SandboxConfig(log_path=Path(log_path) if log_path else None)).start()
-        self._cleanups.append(sandbox.stop)
+        stack.callback(sandbox.stop)
         self.size_scale = sandbox.config.data_scale
         store = MemoryStore()  # trying m2mdl never touches real credentials
         store.save(StoredSession(Credentials("demo", "demo-token")))
         return store, sandbox.api_url, sandbox.stac_url
-
-    def close(self) -> None:
-        """Stop what the command started (the in-process sandbox)."""
-        while self._cleanups:
-            self._cleanups.pop()()
 
 
 def _setup_logging(state: State, secret_filter: SecretFilter) -> None:
@@ -184,13 +186,14 @@ def handle(func: F) -> F:
             return result
         except typer.Exit:
             raise
-        except KeyboardInterrupt:
+        # typer.Abort: what a click prompt raises for Ctrl-C or Ctrl-D. m2mdl asks through
+        # ask() and confirm(), which never raise it; should a click prompt slip in, the user
+        # still stopped the command, which is not a bug.
+        except (KeyboardInterrupt, typer.Abort):
             _print_error(state, "interrupted", Interrupted.default_hint)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
             raise typer.Exit(_report(state, exc)) from None
-        finally:
-            state.close()
 
     # The annotations are evaluated once, here; typer reads the evaluated ones instead of
     # evaluating every string again (start-up: each command pays this when it is registered).
@@ -295,10 +298,65 @@ def _print_error(state: State, message: str, hint: str | None) -> None:
         print(f"error: {message}", file=sys.stderr)
 
 
+def ask(prompt: str, *, what: str, hint: str, secret: bool = False) -> str:
+    """The line the user types at the terminal after ``prompt`` (not echoed when ``secret``).
+
+    Raises:
+        InputError: the input ended (Ctrl-D) before a line: no ``what`` was given; ``hint``
+            names the other ways to give it.
+        KeyboardInterrupt: Ctrl-C, which :func:`handle` reports as interrupted (exit 130).
+    """
+    answer = _read_line(prompt, secret=secret)
+    if answer is None:
+        raise InputError(f"no {what} given: the input ended at the prompt", hint=hint)
+    return answer
+
+
+def confirm(question: str) -> bool:
+    """Ask ``question`` on stderr and read y or n; an empty answer is no.
+
+    The end of input (Ctrl-D) is a no too: a user who gives no answer has not agreed.
+
+    Raises:
+        KeyboardInterrupt: Ctrl-C, which :func:`handle` reports as interrupted (exit 130).
+    """
+    while True:
+        answer = _read_line(f"{question} [y/N]: ")
+        if answer is None:
+            return False
+        value = answer.strip().lower()
+        if value in ("y", "yes"):
+            return True
+        if value in ("", "n", "no"):
+            return False
+        print("please answer y or n", file=sys.stderr)
+
+
+def _read_line(prompt: str, *, secret: bool = False) -> str | None:
+    """One line from the terminal after ``prompt`` (on stderr; a secret's prompt and answer on
+    the terminal itself, as :func:`getpass.getpass` does), or None at the end of input.
+
+    The one place m2mdl reads an answer, so the one place that tells Ctrl-D (EOFError, by
+    its type) from a bug. On Ctrl-D or Ctrl-C the cursor still follows the prompt: a new
+    line first keeps the message that follows on a line of its own.
+    """
+    try:
+        if secret:
+            return getpass.getpass(prompt)
+        print(prompt, end="", file=sys.stderr, flush=True)
+        return input()
+    except EOFError:
+        print(file=sys.stderr)
+        return None
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        raise
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"m2mdl {__version__}")
-        raise typer.Exit()
+        raise typer.Exit(int(ExitCode.OK))
 
 
 @app.callback()
@@ -497,7 +555,7 @@ def run(args: list[str]) -> int:
         where = ctx.command_path if ctx is not None else "m2mdl"
         print(f"error: {exc.format_message()} (see '{where} --help')", file=sys.stderr)
         return exc.exit_code
-    return code if isinstance(code, int) else 0
+    return code if isinstance(code, int) else int(ExitCode.OK)
 
 
 def parse_date(value: str | None, flag: str) -> dt.date | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from typing import TYPE_CHECKING, Annotated
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import AccessDenied, InputError
-from ._app import State, app, handle
+from ._app import State, app, ask, handle
 
 if TYPE_CHECKING:
     from ..ui import Ui
@@ -30,7 +29,12 @@ def _read_token(token_stdin: bool) -> str:
         return os.environ["M2MDL_TOKEN"].strip()
     if not sys.stdin.isatty():
         raise InputError("no token: use --token-stdin, set M2MDL_TOKEN, or run on a terminal")
-    return getpass.getpass("M2M application token: ")
+    return ask(
+        "M2M application token: ",
+        what="token",
+        hint="type the token at the prompt, or use --token-stdin or M2MDL_TOKEN",
+        secret=True,
+    )
 
 
 def _age(seconds: float) -> str:
@@ -87,7 +91,11 @@ def login(
         if not user:
             if not sys.stdin.isatty():
                 raise InputError("no username: use --username or set M2MDL_USERNAME")
-            user = input("ERS username: ").strip()
+            user = ask(
+                "ERS username: ",
+                what="username",
+                hint="type it at the prompt, or use --username or M2MDL_USERNAME",
+            ).strip()
         result = account.login(context, user, _read_token(token_stdin))
     ui.info(f"logged in as {result.username}; credentials stored in {result.store}")
     if not result.can_download:

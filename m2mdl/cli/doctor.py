@@ -4,36 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ExitCode
 from ..util.jsontypes import JsonObject
 from ._app import State, app, handle
 
 if TYPE_CHECKING:
     from ..ui import Ui
     from ..workflow.doctor import Check
-
-#: status -> (mark, plain-ASCII mark for terminals that cannot show it, rich style)
-_MARKS = {
-    "ok": ("✔", "ok", "green"),
-    "warn": ("!", "!", "yellow"),
-    "fail": ("✘", "x", "bold red"),
-    "skip": ("·", "-", "dim"),
-}
-
-
-def _mark(status: str) -> tuple[str, str]:
-    mark, plain, style = _MARKS[status]
-    try:
-        mark.encode(sys.stdout.encoding or "ascii")
-    except (UnicodeEncodeError, LookupError):
-        mark = plain
-    return mark, style
 
 
 class _Printer:
@@ -45,14 +27,8 @@ class _Printer:
     def __call__(self, check: Check) -> None:
         if self.json_out:
             return
-        from rich.markup import escape
-
-        mark, style = _mark(check.status)
-        self.ui.out.print(
-            f"[{style}]{mark}[/] {escape(check.name)}: {escape(check.detail)}", highlight=False
-        )
-        if check.fix and check.status in ("warn", "fail"):
-            self.ui.out.print(f"  [cyan]fix:[/] {escape(check.fix)}", highlight=False)
+        fix = check.fix if check.status in ("warn", "fail") else None
+        self.ui.check_line(check.status, check.name, check.detail, fix)
 
 
 @app.command()
@@ -101,14 +77,14 @@ def doctor(
         try:
             context = stack.enter_context(state.session(ui))
         except ConfigError as exc:  # doctor's job is to say this as a check, not to stop at it
-            code = int(exc.exit_code)
+            code = exc.exit_code
             check = Check(
-                "configuration", "fail", str(exc), exc.hint or "fix the config file", code
+                "configuration", "fail", str(exc), exc.hint or "fix the config file", int(code)
             )
             printer(check)
             if json_out:
                 ui.data(json.dumps(_summary([check], code)) + "\n")
-            raise typer.Exit(code) from None
+            raise typer.Exit(int(code)) from None
         options = DoctorOptions(
             out_dir=Path(context.settings.out_dir), download=download, wait=context.settings.wait
         )
@@ -121,18 +97,18 @@ def doctor(
             if report is not None:
                 _write_report(report, build_report(runner))
                 ui.info(f"report written to {report}: attach it to a bug report (secrets masked)")
-    code = result.exit_code
+    code = ExitCode(result.exit_code)
     if json_out:
         ui.data(json.dumps(_summary(result.checks, code)) + "\n")
-    elif code == 0:
+    elif code == ExitCode.OK:
         ui.info("everything looks fine")
-    raise typer.Exit(code)
+    raise typer.Exit(int(code))
 
 
-def _summary(checks: list[Check], code: int) -> JsonObject:
+def _summary(checks: list[Check], code: ExitCode) -> JsonObject:
     from ..output import envelope
 
-    return envelope("doctor", {"exit_code": code, "checks": [c.to_json() for c in checks]})
+    return envelope("doctor", {"exit_code": int(code), "checks": [c.to_json() for c in checks]})
 
 
 def _write_report(path: Path, document: JsonObject) -> None:

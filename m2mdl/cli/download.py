@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from ..errors import DownloadsIncomplete, ExitCode, InputError
-from ._app import State, app, handle, stop_on_signals
+from ._app import State, app, confirm, handle, stop_on_signals
 from .choices import FileType
 from .filters import (
     AntimeridianOpt,
@@ -337,7 +337,7 @@ def download(
             yes=yes,
             size_scale=state.size_scale,
             interactive=sys.stdin.isatty() and sys.stderr.isatty(),
-            confirm=lambda question: typer.confirm(question, default=False, err=True),
+            confirm=confirm,
         )
         _run(ui, context, spec, found.scenes, json_out)
 
@@ -447,7 +447,7 @@ def _run(ui: Ui, context: Context, spec: DownloadSpec, scenes: list[Scene], json
                     {
                         "manifest": str(outcome.manifest.path) if outcome.manifest else None,
                         "counts": outcome.counts,
-                        "exit_code": outcome.exit_code,
+                        "exit_code": int(outcome.exit_code),
                     },
                 )
             )

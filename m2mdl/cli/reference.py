@@ -31,6 +31,7 @@ from typer._click.shell_completion import get_completion_class
 from typer._completion_classes import completion_init
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
+from ..errors import ExitCode
 from ._app import GLOBAL_PREFIX
 
 PROG_NAME = "m2mdl"
@@ -284,7 +285,7 @@ def write_files(root_dir: Path = REPO_ROOT) -> list[str]:
     return changed
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> ExitCode:
     """Regenerate (or with ``--check`` verify) the files; the process exit code."""
     parser = argparse.ArgumentParser(
         prog="python -m m2mdl.cli.reference",
@@ -304,10 +305,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         stale = stale_files(args.root)
         for rel in stale:
             print(f"stale: {rel} (run: python -m m2mdl.cli.reference)", file=sys.stderr)
-        return 1 if stale else 0
+        # A stale generated file is a defect of the checkout: CI fails on it (exit 1).
+        return ExitCode.BUG if stale else ExitCode.OK
     for rel in write_files(args.root):
         print(f"wrote {rel}")
-    return 0
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ class Context:
     clock: Callable[[], float] = time.time
     _client: M2MClient | None = field(default=None, repr=False)
     _session: StoredSession | None = field(default=None, repr=False)
+    #: Every client :meth:`new_client` made: the context owns them, and :meth:`close` closes
+    #: their HTTP sessions (kept-alive connections to the service).
+    _clients: list[M2MClient] = field(default_factory=list, repr=False)
 
     @property
     def phases(self) -> PhaseReporter:
@@ -84,15 +87,20 @@ class Context:
         api_key: str | None = None,
         credentials: Callable[[], tuple[str, str] | None] | None = None,
     ) -> M2MClient:
-        """A client for the configured service (https required unless loopback)."""
+        """A client for the configured service (https required unless loopback).
+
+        The context owns the client: :meth:`close` closes its HTTP session.
+        """
         check_url(self.settings.api_url)
-        return M2MClient(
+        client = M2MClient(
             self.settings.api_url,
             make_session(timeout=self.settings.timeout, verify_tls=self.settings.verify_tls),
             api_key=api_key,
             credentials=credentials,
             on_new_key=self._remember_key,
         )
+        self._clients.append(client)
+        return client
 
     def client(self) -> M2MClient:
         """A client that reuses the stored session key and renews it when it expires.
@@ -135,13 +143,19 @@ class Context:
         self.close()
 
     def close(self) -> None:
-        """Record that the key was used now (M2M keys expire after 2 h idle).
+        """Record that the key was used now (M2M keys expire after 2 h idle), then close the
+        HTTP sessions of every client this context made.
 
         Called once, by whoever owns the context: ``with context:`` (the CLI's
         ``State.session()``), or :meth:`m2mdl.M2M.close` for the Python API. Closing twice is
-        harmless.
+        harmless, and so is a call through a client after closing: a closed requests session
+        opens new connections when it is used again.
         """
         session, client = self._session, self._client
-        if session and client and client.api_key and session.api_key == client.api_key:
-            self._session = session.touched(self.clock())
-            self._save_session()
+        try:
+            if session and client and client.api_key and session.api_key == client.api_key:
+                self._session = session.touched(self.clock())
+                self._save_session()
+        finally:
+            while self._clients:
+                self._clients.pop().session.close()

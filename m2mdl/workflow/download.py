@@ -85,7 +85,7 @@ class Outcome:
     plan: Plan
     present: frozenset[str]  # keys of planned files already on disk
     manifest: Manifest | None = None
-    exit_code: int = 0
+    exit_code: ExitCode = ExitCode.OK
 
     @property
     def counts(self) -> dict[str, int]:
@@ -302,7 +302,7 @@ class _Run:
     def _recorded(self) -> Outcome:
         """Prepare and run; the manifest records the end whatever happens, except for a
         plan the guard refused (nothing was started: no trace under OUT)."""
-        exit_code, refused = int(ExitCode.BUG), False
+        exit_code, refused = ExitCode.BUG, False
         try:
             outcome = self._execute(self._prepare())
             exit_code = outcome.exit_code
@@ -311,14 +311,14 @@ class _Run:
             refused = True
             raise
         except M2mdlError as exc:
-            exit_code = int(exc.exit_code)
+            exit_code = exc.exit_code
             raise
         except KeyboardInterrupt:
-            exit_code = int(ExitCode.INTERRUPTED)
+            exit_code = ExitCode.INTERRUPTED
             raise
         finally:
             if not refused:
-                self.manifest.finish(exit_code)
+                self.manifest.finish(int(exit_code))
 
     def _prepare(self) -> _Prepared | None:
         """download-options, the plan, what is already on disk, and the plan guard.
@@ -369,7 +369,7 @@ class _Run:
         self.ondisk.update_catalog(plan, self.scenes, lambda: self._checksums(plan))
         self._raise_for_run_wide_failures()
         outcome = Outcome(plan, frozenset(present), self.manifest)
-        outcome.exit_code = int(ExitCode.INCOMPLETE if outcome.incomplete else ExitCode.OK)
+        outcome.exit_code = ExitCode.INCOMPLETE if outcome.incomplete else ExitCode.OK
         return outcome
 
     def _nothing_found(self) -> Outcome:
@@ -379,9 +379,9 @@ class _Run:
         plan = Plan((), self.spec.unavailable)
         if not plan.unavailable:
             self.ctx.reporter.warn("no scenes found: nothing to download")
-            return Outcome(plan, frozenset(), self.manifest, int(ExitCode.OK))
+            return Outcome(plan, frozenset(), self.manifest, ExitCode.OK)
         self._record(plan, {}, {})
-        return Outcome(plan, frozenset(), self.manifest, int(ExitCode.INCOMPLETE))
+        return Outcome(plan, frozenset(), self.manifest, ExitCode.INCOMPLETE)
 
     def _guard(self, todo: Sequence[PlannedFile]) -> None:
         """Ask, or refuse, before a plan over --max-size reaches the server's queue."""
