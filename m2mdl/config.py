@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from .errors import ConfigError
+from .errors import ConfigError, ParameterError, literal
 
 APP_NAME = "m2mdl"
 #: The real M2M service; the sandbox and tests override it.
@@ -107,26 +107,59 @@ _TYPES: dict[str, type] = {f.name: type(getattr(Settings(), f.name)) for f in fi
 
 
 def _coerce(name: str, raw: object, source: str) -> SettingValue:
-    kind = _TYPES[name]
+    """``raw`` as setting ``name``'s type, for a file or a variable named by ``source``."""
     try:
-        if kind is bool:
-            if isinstance(raw, bool):
-                return raw
-            text = str(raw).strip().lower()
-            if text in {"1", "true", "yes", "on"}:
-                return True
-            if text in {"0", "false", "no", "off"}:
-                return False
-            raise ValueError(text)
-        if kind is int and isinstance(raw, float):
-            raise ValueError(raw)
+        return _convert(name, raw)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {name} = {raw!r} {exc}") from None
+
+
+def _convert(name: str, raw: object) -> SettingValue:
+    """``raw`` as setting ``name``'s type; ValueError saying what is wrong with it."""
+    kind = _TYPES[name]
+    invalid = f"is not a valid {kind.__name__}"
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(invalid)
+    if (kind is int and isinstance(raw, float)) or isinstance(raw, bool):
+        raise ValueError(invalid)
+    try:
         value: SettingValue = kind(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{source}: {name} = {raw!r} is not a valid {kind.__name__}") from exc
+    except (TypeError, ValueError):
+        raise ValueError(invalid) from None
     # isinstance, not kind: the same test (a bool setting returned above), and mypy narrows it
     if isinstance(value, (int, float)) and value < 0:
-        raise ConfigError(f"{source}: {name} = {raw!r} must not be negative")
+        raise ValueError("must not be negative")
     return value
+
+
+def check_values(values: Mapping[str, SettingValue | None]) -> dict[str, SettingValue]:
+    """Settings given by name (flags, ``M2M(**settings)``), each of its setting's type.
+
+    None means "not given" and is left out.
+
+    Raises:
+        ParameterError: an unknown name, or a value of the wrong type or below 0 (named as
+            the parameter, which the CLI spells as its flag).
+    """
+    checked: dict[str, SettingValue] = {}
+    for name, raw in values.items():
+        if raw is None:
+            continue
+        if name not in _TYPES:
+            known = ", ".join(sorted(_TYPES))
+            raise ParameterError(f"unknown setting {literal(repr(name))} (known: {known})")
+        try:
+            checked[name] = _convert(name, raw)
+        except ValueError as exc:
+            raise ParameterError(f"${{{name}}} {literal(repr(raw))} {exc}") from None
+    return checked
 
 
 def load_file(path: Path | None = None, *, required: bool = False) -> dict[str, SettingValue]:
@@ -203,5 +236,5 @@ def resolve(
         Settings()
         .with_overrides(load_file(path, required=required))
         .with_overrides(load_env(environ))
-        .with_overrides(flags)
+        .with_overrides(check_values(flags))
     )

@@ -77,6 +77,9 @@ class M2M:
         else:
             store = open_store(reporter.warn)  # what `m2mdl login` stored
         self._sandbox: Sandbox | None = None
+        #: The sandbox serves files at this fraction of their real size; the plan guard
+        #: compares real sizes, so a sandbox session is guarded as USGS would be.
+        self._size_scale = 1.0
         self.ctx = Context(settings=resolve(settings), store=store, reporter=reporter)
 
     @classmethod
@@ -90,8 +93,14 @@ class M2M:
         from .sandbox import Sandbox, SandboxConfig
 
         server = Sandbox(SandboxConfig()).start()
-        m2m = cls("demo", "demo-token", api_url=server.api_url, **settings)
+        urls = {"api_url": server.api_url, "stac_url": server.stac_url}
+        try:
+            m2m = cls("demo", "demo-token", **(urls | settings))
+        except BaseException:
+            server.stop()  # a bad setting must not leave a server thread behind
+            raise
         m2m._sandbox = server
+        m2m._size_scale = server.config.data_scale
         return m2m
 
     @property
@@ -161,6 +170,7 @@ class M2M:
             wait=spec.pop("wait", self.settings.wait),
             workers=spec.pop("workers", self.settings.workers),
             segments=spec.pop("segments", self.settings.segments),
+            size_scale=spec.pop("size_scale", self._size_scale),
             **spec,
         )
         return run_download(self.ctx, full, scenes, progress=progress)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from m2mdl import config
-from m2mdl.errors import ConfigError
+from m2mdl.errors import ConfigError, ParameterError
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -60,3 +60,32 @@ def test_paths_follow_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert config.config_path() == tmp_path / "c" / "config.toml"
     monkeypatch.setenv("M2MDL_CONFIG", str(tmp_path / "x.toml"))
     assert config.config_path() == tmp_path / "x.toml"
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"workers": "many"}, "workers 'many' is not a valid int"),
+        ({"workers": 2.5}, "workers 2.5 is not a valid int"),
+        ({"workers": True}, "workers True is not a valid int"),
+        ({"timeout": -1.0}, "timeout -1.0 must not be negative"),
+        ({"verify_tls": "maybe"}, "verify_tls 'maybe' is not a valid bool"),
+        ({"wrkers": 4}, "unknown setting 'wrkers'"),
+    ],
+)
+def test_values_given_by_name_are_checked(
+    tmp_path: Path, given: dict[str, config.SettingValue], message: str
+) -> None:
+    with pytest.raises(ParameterError) as info:
+        config.resolve(given, environ={}, path=tmp_path / "missing.toml")
+    assert str(info.value).startswith(message)
+
+
+def test_values_given_by_name_keep_their_type(tmp_path: Path) -> None:
+    settings = config.resolve(
+        {"workers": 8, "timeout": 5, "verify_tls": False, "dataset": "landsat_ot_c2_l1"},
+        environ={},
+        path=tmp_path / "missing.toml",
+    )
+    assert (settings.workers, settings.timeout, settings.verify_tls) == (8, 5.0, False)
+    assert isinstance(settings.timeout, float) and settings.dataset == "landsat_ot_c2_l1"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from m2mdl import M2M
+from m2mdl.errors import ParameterError
 from m2mdl.sandbox import Sandbox
 
 from .cli_helpers import ANCHORAGE, SCENES
@@ -37,3 +40,29 @@ def test_sandbox_session_and_bbox_area(tmp_path: Path) -> None:
         assert len(scenes) == 2
         plan = m2m.download(scenes, "bundle", tmp_path, dry_run=True)
     assert len(plan.plan.files) == 2 and not list(tmp_path.iterdir())
+
+
+def test_sandbox_session_verifies_against_the_sandbox_stac(tmp_path: Path) -> None:
+    with M2M.sandbox() as m2m:
+        assert m2m.settings.stac_url.startswith("http://127.0.0.1:")
+        scenes = m2m.search(ANCHORAGE, start="2020-03-01", end="2020-03-15", cloud_max=60)
+        outcome = m2m.download(scenes[:1], "band", tmp_path, bands=["QA_PIXEL"])
+    assert outcome.exit_code == 0 and outcome.manifest is not None
+    assert len(outcome.manifest.items) == 3  # QA_PIXEL and the two MTL files
+    assert {i.verified for i in outcome.manifest.items.values()} == {"usgs-stac"}
+
+
+def test_sandbox_session_with_a_bad_setting_stops_its_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stopped: list[Sandbox] = []
+    real_stop = Sandbox.stop
+
+    def spy(self: Sandbox) -> None:
+        stopped.append(self)
+        real_stop(self)
+
+    monkeypatch.setattr(Sandbox, "stop", spy)
+    with pytest.raises(ParameterError, match="workers 'many' is not a valid int"):
+        M2M.sandbox(workers="many")
+    assert len(stopped) == 1
