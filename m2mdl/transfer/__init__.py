@@ -1,7 +1,8 @@
 """The transfer engine: resumable, verified, parallel HTTP downloads.
 
 It knows nothing about M2M. The caller builds ``FileJob``s and calls ``run_transfers``.
-Only ``m2mdl.errors`` is imported from the rest of m2mdl; neither typer nor rich is used.
+From the rest of m2mdl only ``m2mdl.errors`` and the shared leaf helpers of ``m2mdl.util``
+(``fs``, ``net``, ``jsontypes``) are imported; neither typer nor rich is used.
 
 Design decisions (measurements were taken on the project's 2-core development VM):
 
@@ -17,10 +18,13 @@ Design decisions (measurements were taken on the project's 2-core development VM
 * One owner per file (``coordinator.py``): a coordinator loop in the file's worker thread
   decides every range each connection fetches, retries and their backoff, URL refreshes,
   restarts from zero, splits, the hash's catch-up and publish. Connection threads
-  (``lane.py``) only move bytes: each runs one request per assignment (``single.py``) and
-  reports back through a queue (response accepted, body rate, end or error). A connection
-  yields the rest of its range only through one lock (``task.Segment``); nothing else of
-  the file's state is changed outside the coordinator's thread except locked counters.
+  (``lane.py``) only move bytes: each sends the request its assignment carries
+  (``single.py``), reports the response's status and headers through a queue and waits
+  for the coordinator's verdict (``response.py``: size, validators, where the segment
+  ends), then writes the body and reports its rate and its end (or error). A connection
+  changes nothing of the file's state but the bytes it writes (``PartFile.write``), the
+  start of its own segment (``Segment.claim``, under the lock that lets the coordinator
+  cut the segment's end) and locked counters (attempts, bytes received).
   docs/design.md §Transfer engine: file coordinator and ordered pieces.
 * Hot path (``single.py``): one body loop reads with urllib3's public ``read1`` (one
   ``recv``, up to a chunk, no decoding), writes with ``os.pwrite`` and queues the same
@@ -28,12 +32,12 @@ Design decisions (measurements were taken on the project's 2-core development VM
   run on a flusher thread; bodies read to their end keep their connection alive. The
   durable, hashed prefix is dropped from the page cache after each flush. Measured, 1 GiB
   in one stream from nginx on loopback, SHA-512 checked, 6 interleaved rounds on a noisy
-  2-core VM: median 2.49 s wall / 3.79 s CPU with the earlier ``readinto1`` fast path,
-  2.30 s / 3.50 s with ``read1``; ``curl -o`` 2.12 s.
+  2-core VM: median 2.49 s wall / 3.79 s CPU reading with ``readinto1``, 2.30 s /
+  3.50 s with ``read1``; ``curl -o`` 2.12 s.
 * Resume: ``Range: bytes=N-`` + ``If-Range`` (strong ETag, else Last-Modified). Only a 206
   whose Content-Range starts where asked and names the known total is accepted; a 200 to a
   range request truncates and restarts; a 416 finishes a file whose size was unknown when the
-  server confirms it, and restarts otherwise (``single.py``).
+  server confirms it, and restarts otherwise (``response.py``).
 * Checksums: ``FileJob.expected_sha512`` is compared before the rename; a mismatch is
   refetched from zero, and two complete downloads with the same wrong bytes end as
   "checksum_mismatch" with the bytes kept as ``NAME.checksum-mismatch`` (``filerun.py``).

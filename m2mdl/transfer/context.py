@@ -39,7 +39,7 @@ class SessionPool:
         return session
 
     def close_current(self) -> None:
-        """Close this thread's session (a segment helper's, as it ends): its idle
+        """Close this thread's session (a connection's own, as its lane ends): its idle
         keep-alive connection would otherwise count against USGS's connection limit."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:

@@ -3,13 +3,15 @@
 ``Coordinator.run`` is one loop in the file's worker thread, from the first request to the
 result. Each turn it hands ranges to idle connections (``lane.Lane``: threads that only move
 bytes), hashes a step of the contiguous prefix, then waits for one report and decides: a
-response was accepted (Range works or not; a split planned up front may start), a stream
-reports its rate (a slow one may split), a request ended (its range is done, or resumed
-after a backoff, or the file must stop). When nothing is in flight it publishes the file, or
+response arrived (its connection waits while it is judged, ``response.py``: the file's size
+and validators, where the segment ends, whether Range works; a split planned up front may
+start), a stream reports its rate (a slow one may split), a request ended (its range is
+done, a body of unknown length gave the file's size, or the range is resumed after a
+backoff, or the file must stop). When nothing is in flight it publishes the file, or
 restarts it from zero, fetches it again after a checksum mismatch, or fails it
 (``filerun.py``). Every decision about the file's state is made here, in this one thread;
-connections report and never touch another connection's range. ``segmented.py`` holds the
-split rules and the piece sizes.
+a connection only writes the bytes it was told to read and advances its own segment's
+start. ``segmented.py`` holds the split rules and the piece sizes.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ import bisect
 import queue
 import time
 
-from . import filerun
+from . import filerun, response
 from .errors import ChecksumMismatch, RestartNeeded, TransferError
 from .hashing import QUEUE_BYTES
-from .lane import ACCEPTED, ENDED, Assignment, Lane, Report
+from .lane import ENDED, RESPONSE, Assignment, Lane, Report
 from .model import FileResult
 from .segmented import min_piece, pick_error, piece_size, plan_split, splittable, take_split
 from .task import FileTask, Segment, reason_error
@@ -42,7 +44,7 @@ class Coordinator:
         self.lanes: list[Lane] = []  # running threads, busy or idle
         self.idle: list[Lane] = []  # lanes waiting for a range
         self.busy: dict[Lane, Segment] = {}  # lanes with a request in flight
-        self.accepted: set[Lane] = set()  # busy lanes whose response was accepted
+        self.accepted: set[Lane] = set()  # busy lanes reading the body of a response
         self.rates: dict[Lane, float] = {}  # the last rate each busy lane reported
         self.todo: list[tuple[int, float, Segment]] = []  # (start, not before, segment)
         self.tail: tuple[int, int] | None = None  # bytes not handed out yet, cut into pieces
@@ -221,7 +223,8 @@ class Coordinator:
         self.accepted.discard(lane)
         self.rates.pop(lane, None)
         self.handed_out += 1
-        lane.assign(Assignment(seg, task.url, task.url_generation, not task.ranges.broken))
+        headers = response.request_headers(task, seg, ask_range=not task.ranges.broken)
+        lane.assign(Assignment(seg, task.url, task.url_generation, headers))
 
     def _may_add_lanes(self) -> int:
         """New connections this file may open now: idle connections of the run that no
@@ -277,9 +280,8 @@ class Coordinator:
 
     def _handle(self, report: Report) -> None:
         lane = report.lane
-        if report.kind == ACCEPTED:
-            self.accepted.add(lane)
-            self._accepted(report)
+        if report.kind == RESPONSE:
+            self._responded(report)
         elif report.kind == ENDED:
             self._ended(report)
         elif lane in self.busy:  # RATE
@@ -288,16 +290,24 @@ class Coordinator:
             if not self.errors and not self.todo:
                 self._split()
 
-    def _accepted(self, report: Report) -> None:
-        """Learn from the response whether Range works; start a split planned up front."""
-        ranges = self.task.ranges
-        if report.ranges is True:
-            ranges.answered()
-        elif report.ranges is False:
-            ranges.ignored()
-        if not self.errors:
-            for extra in take_split(self.task, report.seg):
-                self._queue(extra, 0.0)
+    def _responded(self, report: Report) -> None:
+        """Judge a response and answer its waiting connection. One whose body is to be read
+        is accepted: learn whether Range works, start a split planned up front."""
+        lane, seg, heard = report.lane, report.seg, report.heard
+        assert heard is not None
+        verdict = response.judge(self.task, seg, heard)
+        if verdict.read:
+            self.accepted.add(lane)
+            self.task.run.limiter.succeeded()
+            ranges = self.task.ranges
+            if heard.asked_range and heard.status == 206:
+                ranges.answered()
+            elif heard.asked_range:
+                ranges.ignored()
+            if not self.errors:
+                for extra in take_split(self.task, seg):
+                    self._queue(extra, 0.0)
+        lane.decide(verdict)
 
     def _ended(self, report: Report) -> None:
         """A request ended: the segment is done, or waits for a retry, or the file stops."""
@@ -306,6 +316,12 @@ class Coordinator:
         self.accepted.discard(lane)
         self.rates.pop(lane, None)
         self.idle.append(lane)
+        seg.short_end = None  # that response's; the next request asks for the rest
+        if error is None and report.open_end:
+            try:
+                response.body_ended(self.task, seg)
+            except TransferError as exc:
+                error = exc
         if error is None:
             if not seg.finished():  # a shorter 206 is progress: ask for the rest at once
                 self._queue(seg, 0.0)

@@ -1,7 +1,9 @@
-"""The engine's file-system helpers: preallocation, and ENOSPC as the engine's ``NoSpace``.
+"""The engine's file-system helpers: preallocation, and a full disk as the engine's ``NoSpace``.
 
-Atomic writes, directory fsync and temporary names live in the leaf :mod:`m2mdl.util.fs`
-(shared with the manifest, credentials and catalog); they are imported here for the engine.
+Atomic writes, directory fsync, temporary names and the full-disk test and message live in
+the leaf :mod:`m2mdl.util.fs` (shared with the manifest, credentials and catalog); they are
+imported here for the engine, whose own kind of ``DiskFull`` (``NoSpace``) stops every other
+transfer (fail-fast).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from m2mdl.errors import DiskFull
 from m2mdl.util import fs
-from m2mdl.util.fs import fsync_dir, is_disk_full, pwrite_all, tmp_name
+from m2mdl.util.fs import disk_full, fsync_dir, is_disk_full, pwrite_all, tmp_name
 
 from .errors import NoSpace
 
@@ -21,6 +23,7 @@ __all__ = [
     "disk_full",
     "fsync_dir",
     "is_disk_full",
+    "no_space",
     "preallocate",
     "pwrite_all",
     "tmp_name",
@@ -29,9 +32,10 @@ __all__ = [
 _NO_FALLOCATE = frozenset({errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS})
 
 
-def disk_full(exc: OSError, path: Path) -> NoSpace:
-    """Build the ``NoSpace`` (a ``DiskFull``) error for ``exc`` while writing ``path``."""
-    return NoSpace(f"no space left while writing {path.name} ({os.strerror(exc.errno or 0)})")
+def no_space(error: DiskFull) -> NoSpace:
+    """The engine's ``NoSpace`` (a ``DiskFull`` too) with the message of ``error`` (from
+    :mod:`m2mdl.util.fs`, e.g. ``no_space(disk_full(exc, path))``)."""
+    return NoSpace(error.message)
 
 
 def atomic_write_bytes(target: Path, data: bytes, *, mode: int = 0o644) -> None:
@@ -43,7 +47,7 @@ def atomic_write_bytes(target: Path, data: bytes, *, mode: int = 0o644) -> None:
     try:
         fs.atomic_write_bytes(target, data, mode=mode)
     except DiskFull as exc:
-        raise NoSpace(str(exc)) from exc
+        raise no_space(exc) from exc
 
 
 def preallocate(fd: int, size: int) -> None:

@@ -84,7 +84,8 @@ class InOrderHasher(HelperThreadOwner):
 
     def scan_tar(self, *, whole_file: bool = False) -> None:
         """Hash each tar member and the tree digest (``tarscan.py``); without ``whole_file``
-        the whole-file SHA-512 is no longer computed and ``hexdigest`` is the tree digest.
+        the whole-file SHA-512 is not computed (each byte is hashed once) and ``hexdigest``
+        is the tree digest.
 
         Only from position 0 on: called later, it changes nothing.
         """

@@ -1,10 +1,12 @@
 """A connection of one file: a thread that runs the requests its coordinator assigns.
 
-It only moves bytes. For each ``Assignment`` it waits for a connection slot, makes one
-request for the segment (``single.stream_once``), writes what arrives and reports back
-through the coordinator's queue: the accepted response, the body's rate every
-``single.RATE_INTERVAL``, and the end (with the error, if any). Whether to retry, resume,
-split, restart or give up is the coordinator's decision (``coordinator.py``).
+It only moves bytes. For each ``Assignment`` it waits for a connection slot, sends the
+request the coordinator built (``single.stream_once``), reports the response's status and
+headers and waits for the coordinator's ``Verdict`` (``response.py``), writes the body it was
+told to read and reports back through the coordinator's queue: the body's rate every
+``single.RATE_INTERVAL``, and the end (with the error, if any). What a response means for
+the file (its size, validators, where the segment ends) and whether to retry, resume,
+split, restart or give up are the coordinator's decisions (``coordinator.py``).
 """
 
 from __future__ import annotations
@@ -16,24 +18,25 @@ from dataclasses import dataclass
 import requests
 
 from .context import CANCELLED
+from .response import Heard, Verdict
 from .single import stream_once
 from .task import FileTask, Segment
 
 #: ``Report.kind`` values.
-ACCEPTED = "accepted"
+RESPONSE = "response"
 RATE = "rate"
 ENDED = "ended"
 
 
 @dataclass(frozen=True)
 class Assignment:
-    """One request to make: the segment, the URL (and its generation) and whether to ask
-    for a Range."""
+    """One request to make: the segment, the URL (and its generation) and the request's
+    headers (Range and If-Range included, ``response.request_headers``)."""
 
     seg: Segment
     url: str
     generation: int
-    ask_range: bool
+    headers: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -42,21 +45,24 @@ class Report:
 
     Attributes:
         lane: who reports.
-        kind: ``ACCEPTED``, ``RATE`` or ``ENDED``.
+        kind: ``RESPONSE``, ``RATE`` or ``ENDED``.
         seg: the segment of the request.
-        ranges: ACCEPTED: True for a 206 to a Range request, False for a 200 to one.
+        heard: RESPONSE: the response's status and headers (the lane waits for the
+            coordinator's ``Lane.decide``).
         rate: RATE: the body's bytes per second since the response began.
         error: ENDED: why the request failed (any exception, a bug too), or None.
         generation: ENDED: the URL generation the request used (for a refresh).
+        open_end: ENDED: a body of unknown length ended, at ``seg.start``.
     """
 
     lane: Lane
     kind: str
     seg: Segment
-    ranges: bool | None = None
+    heard: Heard | None = None
     rate: float = 0.0
     error: BaseException | None = None
     generation: int = 0
+    open_end: bool = False
 
 
 class Lane:
@@ -77,7 +83,9 @@ class Lane:
         self.task = task
         self._reports = reports
         self._session = session
-        self._inbox: queue.SimpleQueue[Assignment | None] = queue.SimpleQueue()
+        # Assignments, the verdict on a response, or None: end the thread.
+        self._inbox: queue.SimpleQueue[Assignment | Verdict | None] = queue.SimpleQueue()
+        self._closing = False  # None came while a verdict was awaited: end after the request
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -85,15 +93,26 @@ class Lane:
         """Queue the next request; None ends the lane."""
         self._inbox.put(work)
 
+    def decide(self, verdict: Verdict) -> None:
+        """Answer the lane's RESPONSE report (the coordinator's thread)."""
+        self._inbox.put(verdict)
+
     def join(self) -> None:
         """Wait for the thread to end (after ``assign(None)``)."""
         self._thread.join()
 
     # --- Reporter (called in the lane's thread by single.py) -----------------------------
 
-    def accepted(self, seg: Segment, ranges: bool | None) -> None:
-        """Tell the coordinator a response was accepted."""
-        self._reports.put(Report(self, ACCEPTED, seg, ranges=ranges))
+    def responded(self, seg: Segment, heard: Heard) -> Verdict:
+        """Report a response's status and headers; wait for the coordinator's verdict."""
+        self._reports.put(Report(self, RESPONSE, seg, heard=heard))
+        answer = self._inbox.get()
+        if answer is None:  # the coordinator is closing its lanes (after a bug): stop
+            self._closing = True
+            task = self.task
+            return Verdict(read=False, error=task.cancel_error(task.cancel_reason() or CANCELLED))
+        assert isinstance(answer, Verdict), "an assignment while a request is in flight"
+        return answer
 
     def streaming(self, seg: Segment, rate: float) -> None:
         """Tell the coordinator how fast the body comes."""
@@ -109,16 +128,29 @@ class Lane:
                 work = self._inbox.get()
                 if work is None:
                     return
-                error = self._request(work, session)
+                assert isinstance(work, Assignment), "a verdict without a request in flight"
+                open_end, error = self._request(work, session)
                 self._reports.put(
-                    Report(self, ENDED, work.seg, error=error, generation=work.generation)
+                    Report(
+                        self,
+                        ENDED,
+                        work.seg,
+                        error=error,
+                        generation=work.generation,
+                        open_end=open_end,
+                    )
                 )
+                if self._closing:
+                    return
         finally:
             if self._session is None:
                 pool.close_current()
 
-    def _request(self, work: Assignment, session: requests.Session) -> BaseException | None:
-        """Make one request for ``work`` within a connection slot; return what failed."""
+    def _request(
+        self, work: Assignment, session: requests.Session
+    ) -> tuple[bool, BaseException | None]:
+        """Make one request for ``work`` within a connection slot; return whether a body of
+        unknown length ended, and what failed."""
         task = self.task
         limiter = task.run.limiter
         try:
@@ -126,9 +158,9 @@ class Lane:
             if not limiter.acquire(lambda: task.cancel_reason() is not None):
                 raise task.cancel_error(task.cancel_reason() or CANCELLED)
             try:
-                stream_once(task, work.seg, self, session, work.url, ask_range=work.ask_range)
+                open_end = stream_once(task, work.seg, self, session, work.url, work.headers)
             finally:
                 limiter.release()
         except BaseException as exc:  # reported; the coordinator decides (a bug is re-raised)
-            return exc
-        return None
+            return False, exc
+        return open_end, None

@@ -199,8 +199,8 @@ class TransferOptions:
         journal_interval: at most this many written bytes per file are ever missing from
             the journal on disk (so a kill -9 re-sends at most about this much per file).
             A helper thread fsyncs the data and rewrites the journal after every half
-            interval (``partfile.py``), so 16 MiB flushes every 8 MiB, as often as the
-            previous 8 MiB default did inline. Measured, 1 GiB in one stream from nginx on
+            interval (``partfile.py``), so 16 MiB flushes every 8 MiB, as often as an
+            8 MiB interval flushed inline would. Measured, 1 GiB in one stream from nginx on
             loopback, 6 interleaved rounds: flushing every 4 MiB (8 MiB interval) 0.66x
             curl, every 8 MiB 0.80x, every 16 MiB 0.81x: below 8 MiB the fsync + journal
             rewrite (7-10 ms each) no longer keeps up with the stream.

@@ -36,7 +36,7 @@ from m2mdl.util.net import strip_query
 
 from .checks import check_head, check_size, read_head
 from .errors import ChecksumMismatch, IntegrityError, LocalIOError, NoSpace
-from .fsutil import disk_full, fsync_dir, is_disk_full, preallocate, pwrite_all
+from .fsutil import disk_full, fsync_dir, is_disk_full, no_space, preallocate, pwrite_all
 from .hashing import InOrderHasher
 from .helper import HelperThreadOwner
 from .journal import Journal, load_journal
@@ -49,7 +49,13 @@ _DONTNEED = getattr(os, "POSIX_FADV_DONTNEED", 4)
 
 
 class PartFile:
-    """The partial file of one download. Methods are safe to call from several segments."""
+    """The partial file of one download.
+
+    The file's connections call ``write`` at once (each at its own offsets), beside the
+    hasher's and the flusher's helper threads; everything else is called by the file's
+    coordinator thread. State the helper threads or ``write`` also touch (the ranges, the
+    journal) is changed under one lock.
+    """
 
     def __init__(self, dest: Path, url: str, journal_interval: int) -> None:
         self.dest = dest
@@ -152,7 +158,8 @@ class PartFile:
         return self.journal.last_modified
 
     def adopt(self, total: int | None, etag: str | None, last_modified: str | None) -> None:
-        """Record the size and validators of the first accepted response; preallocate."""
+        """Record the size and validators of the first accepted response; preallocate
+        (the coordinator's thread, ``response.accept_response``)."""
         with self._lock:
             fresh = not self.ranges and self.journal.etag is None
             if self.journal.size is None and total is not None:
@@ -165,7 +172,8 @@ class PartFile:
                 self.journal.last_modified = last_modified
 
     def set_total(self, total: int) -> None:
-        """Fix the size once a close-delimited body ended."""
+        """Fix the size once a close-delimited body ended, or a 416 confirmed it (the
+        coordinator's thread, ``response.py``)."""
         with self._lock:
             self.journal.size = total
 
@@ -403,7 +411,7 @@ class PartFile:
         except OSError as exc:
             if is_disk_full(exc):
                 self.stopped_by_disk_full = True
-                raise disk_full(exc, self.path) from exc
+                raise no_space(disk_full(exc, self.path)) from exc
             raise LocalIOError(f"cannot write {self.path.name}: {exc.strerror or exc}") from exc
 
 

@@ -17,7 +17,8 @@ class AttemptBudget:
     got at least one chunk further than it has ever been in this run (a high-water mark, so
     a file that keeps restarting from byte 0 because it keeps changing does not refill it).
     A drop every few MiB therefore never exhausts a large download, like hf's ``_nb_retries``
-    reset; the global deadline still bounds the run. Thread-safe (segments share it).
+    reset; the global deadline still bounds the run. Used in the file's coordinator thread
+    only (``FileTask.recover``, ``filerun.restart``), so it needs no lock.
     """
 
     def __init__(self, max_attempts: int, chunk_size: int) -> None:
@@ -26,7 +27,6 @@ class AttemptBudget:
         self._left = max_attempts
         self._high_water = 0
         self._failures = 0
-        self._lock = threading.Lock()
 
     def spend(self, done_bytes: int) -> tuple[bool, int]:
         """Record a failed attempt with the file ``done_bytes`` far.
@@ -35,14 +35,13 @@ class AttemptBudget:
             (allowed, failures): whether another attempt may start, and the number of
             consecutive failures without progress (for the backoff).
         """
-        with self._lock:
-            if done_bytes >= self._high_water + self._chunk:
-                self._high_water = done_bytes
-                self._left = self._max
-                self._failures = 0
-            self._left -= 1
-            self._failures += 1
-            return self._left > 0, self._failures
+        if done_bytes >= self._high_water + self._chunk:
+            self._high_water = done_bytes
+            self._left = self._max
+            self._failures = 0
+        self._left -= 1
+        self._failures += 1
+        return self._left > 0, self._failures
 
 
 class AdaptiveLimiter:

@@ -1,9 +1,11 @@
-"""One request on one connection: the request, the response checks, the body loop.
+"""One request on one connection: the request, the body loop.
 
-``stream_once`` makes one request for the rest of a ``Segment`` the file's coordinator
-assigned (``coordinator.py``) and writes what arrives; it reports the response's acceptance
-and the body's rate to the coordinator and raises what went wrong. It never retries and
-decides nothing about other ranges: the coordinator does.
+``stream_once`` sends the request the file's coordinator built for a ``Segment``
+(``coordinator.py``), reports the response's status and headers and waits for the
+coordinator's decision (``response.py``), then writes the body it was told to read. It never
+retries and changes nothing of the file's state but the bytes it writes and the start of its
+own segment (``Segment.claim``); it only moves bytes, and reports the body's rate and how it
+ended.
 """
 
 from __future__ import annotations
@@ -15,19 +17,11 @@ from typing import Protocol
 import requests
 import urllib3
 
-from m2mdl.util.net import parse_retry_after, redact_url
+from m2mdl.util.net import redact_url
 
-from . import checks
-from .errors import (
-    ConnectionProblem,
-    FatalHttp,
-    HeaderError,
-    HttpStatusError,
-    IntegrityError,
-    RestartNeeded,
-)
-from .http_parse import parse_content_range, parse_unsatisfied_range
+from .errors import ConnectionProblem, IntegrityError
 from .model import ERROR_LIMIT
+from .response import Heard, Verdict
 from .task import FileTask, Segment
 from .watchdog import Watch
 
@@ -35,9 +29,9 @@ from .watchdog import Watch
 class Reporter(Protocol):
     """Where a request tells its coordinator what it learns (``lane.Lane``)."""
 
-    def accepted(self, seg: Segment, ranges: bool | None) -> None:
-        """A response for ``seg`` was accepted; its body is about to be read. ``ranges``:
-        True for a 206 to a Range request, False for a 200 to one, None without Range."""
+    def responded(self, seg: Segment, heard: Heard) -> Verdict:
+        """A response for ``seg`` arrived: report its status and headers and wait for the
+        coordinator's decision (``response.judge``)."""
 
     def streaming(self, seg: Segment, rate: float) -> None:
         """``seg``'s body has run a while at ``rate`` bytes per second."""
@@ -58,18 +52,18 @@ def stream_once(
     reporter: Reporter,
     session: requests.Session,
     url: str,
-    *,
-    ask_range: bool = True,
-) -> None:
-    """Make one request to ``url`` for the rest of ``seg`` on ``session`` and write what
-    arrives.
+    headers: dict[str, str],
+) -> bool:
+    """Make one request to ``url`` with ``headers`` for the rest of ``seg`` on ``session``
+    and write what arrives, as far as the coordinator's ``Verdict`` says.
 
-    ``ask_range`` False: a plain GET (the server showed it mishandles Range requests).
+    Returns:
+        True when the body had no length and ended (at ``seg.start``): the coordinator
+        decides whether that is the file's end (``response.body_ended``).
 
     Raises:
         TransferError: the attempt failed (the coordinator decides what happens next).
     """
-    headers = request_headers(task, seg, ask_range=ask_range)
     task.count_attempt()
     opts = task.options
     try:
@@ -84,162 +78,30 @@ def stream_once(
     except requests.RequestException as exc:
         raise ConnectionProblem(describe_request_error(exc)) from exc
     with response:
-        asked = "Range" in headers
-        if accept_response(task, seg, response, asked_range=asked):
-            task.run.limiter.succeeded()
-            ranges = None if not asked else response.status_code == 206
-            reporter.accepted(seg, ranges)
-            read_body(task, seg, response, reporter)
-    if seg.eof:
-        finish_open_ended(task, seg)
-
-
-def request_headers(task: FileTask, seg: Segment, *, ask_range: bool = True) -> dict[str, str]:
-    """Headers for a request starting at ``seg.start``.
-
-    Always ``Accept-Encoding: identity`` (a gzip body breaks byte counts, docs/design.md §CLI and
-    error model: pitfalls). Always a Range unless the server proved it mishandles them: ``bytes=0-``
-    on a fresh file doubles as a probe (a 206 shows segments will work). If-Range carries the stored
-    validator whenever one is known, so a changed file comes back as a 200 (restart), never
-    as a mix of versions (the corruption curl/wget/aria2 produced in docs/design.md §Transfer
-    engine: peer behaviour under faults).
-    """
-    headers = {"Accept-Encoding": "identity", "User-Agent": task.options.user_agent}
-    if not ask_range:
-        return headers
-    last = "" if seg.end is None else str(seg.end - 1)
-    headers["Range"] = f"bytes={seg.start}-{last}"
-    validator = task.part.if_range()
-    if validator is not None:
-        headers["If-Range"] = validator
-    return headers
-
-
-def accept_response(
-    task: FileTask, seg: Segment, response: requests.Response, *, asked_range: bool
-) -> bool:
-    """Check status and headers; adopt size and validators. False: nothing left to read.
-
-    Raises:
-        TransferError: the response cannot be used (see the subclasses).
-    """
-    status = response.status_code
-    seg.short_end = None
-    if status == 416:
-        confirm_complete(task, seg, response)
-        return False
-    if not 200 <= status <= 299:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise HttpStatusError(status, response.reason or "", retry_after=retry_after)
-    checks.check_content_type(response.headers.get("Content-Type"), task.job.dest.name)
-    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):
-        raise FatalHttp(f"the server compressed the file (Content-Encoding {encoding})")
-    if status == 206 and asked_range:
-        total = check_partial(task, seg, response)
-    else:
-        total = check_full(task, seg, response, asked_range=asked_range)
-    check_validators(task, response)
-    check_totals(task, total)
-    task.part.adopt(total, response.headers.get("ETag"), response.headers.get("Last-Modified"))
-    if seg.end is None and task.part.total is not None:
-        seg.end = task.part.total
-    return not seg.finished()
-
-
-def check_partial(task: FileTask, seg: Segment, response: requests.Response) -> int | None:
-    """Check a 206's Content-Range against what was asked; return the total it names."""
-    try:
-        start, end, total = parse_content_range(response.headers.get("Content-Range", ""))
-    except HeaderError as exc:
-        raise RestartNeeded(f"{exc.message}; starting over", ranges_broken=True) from exc
-    if total is None:  # "bytes a-b/*": the end of this answer is not the end of the file
-        raise RestartNeeded(
-            "the server does not tell the size in Content-Range", ranges_broken=True
+        heard = Heard(
+            response.status_code,
+            response.reason or "",
+            response.headers.copy(),
+            asked_range="Range" in headers,
         )
-    if start != seg.start or (seg.end is not None and end >= seg.end):
-        raise RestartNeeded(
-            f"asked for bytes from {seg.start}, the server sent {start}-{end}; starting over",
-            ranges_broken=True,
-        )
-    # A shorter answer is legal (RFC 9110 §14.2 lets a server send less than asked) and is
-    # progress: the body ends at ``short_end`` without an error and the next request asks
-    # for the rest, without spending the attempt budget.
-    want_end = seg.end if seg.end is not None else total
-    seg.short_end = end + 1 if end + 1 < want_end else None
-    return total
-
-
-def check_full(
-    task: FileTask, seg: Segment, response: requests.Response, *, asked_range: bool
-) -> int | None:
-    """Check a 200: usable only from byte 0 of a file with nothing written yet.
-
-    A 200 to ``bytes=0-`` shows the server ignores Range: later drops restart at once
-    instead of asking again, and a planned split is dropped.
-    """
-    if seg.start > 0 or task.part.done() > 0:
-        # Never append a full body to a partial file (the sentinelsat/landsatxplore bug):
-        # the file changed (If-Range failed) or the server ignores Range.
-        same = _same_version(task, response)
-        raise RestartNeeded(
-            "the server sent the whole file to a range request; starting over",
-            ranges_broken=same,
-        )
-    if asked_range:
-        seg.end = None  # the whole body comes, whatever range was planned (the coordinator
-        # learns from the report that Range is not honoured)
-    length = response.headers.get("Content-Length")
-    return int(length) if length is not None and length.isdigit() else None
-
-
-def check_validators(task: FileTask, response: requests.Response) -> None:
-    """Restart if the response's ETag/Last-Modified differ from the stored ones."""
-    if task.part.done() > 0 and not _same_version(task, response):
-        raise RestartNeeded("the file changed on the server; starting over")
-
-
-def _same_version(task: FileTask, response: requests.Response) -> bool:
-    """Compare validators, ETag first; unknown on either side counts as the same."""
-    journal = task.part.journal
-    etag = response.headers.get("ETag")
-    if journal.etag is not None and etag is not None:
-        return journal.etag == etag
-    modified = response.headers.get("Last-Modified")
-    if journal.last_modified is not None and modified is not None:
-        return journal.last_modified == modified
-    return True
-
-
-def check_totals(task: FileTask, total: int | None) -> None:
-    """The server's total must match the stored and the expected size."""
-    known = task.part.total
-    if total is not None and known is not None and total != known:
-        raise RestartNeeded(f"the file size changed from {known} to {total}; starting over")
-    expected = task.job.expected_size
-    if total is not None and expected is not None and total != expected:
-        raise IntegrityError(f"the server's size {total} differs from the expected {expected}")
-
-
-def confirm_complete(task: FileTask, seg: Segment, response: requests.Response) -> None:
-    """Handle a 416: done if the server's size equals what we hold, else restart."""
-    try:
-        total = parse_unsatisfied_range(response.headers.get("Content-Range", ""))
-    except HeaderError as exc:
-        raise RestartNeeded(f"416 with {exc.message}; starting over") from exc
-    part = task.part
-    held = seg.end is None and seg.start == total and part.done() == total
-    if held and part.total in (None, total):
-        part.set_total(total)
-        seg.end = total
-        return
-    raise RestartNeeded(f"the server cannot serve bytes from {seg.start} (416); starting over")
+        verdict = reporter.responded(seg, heard)
+        if verdict.error is not None:
+            raise verdict.error
+        if not verdict.read:
+            return False
+        return read_body(task, seg, response, reporter, verdict.body_end)
 
 
 def read_body(
-    task: FileTask, seg: Segment, response: requests.Response, reporter: Reporter
-) -> None:
-    """Write the body at ``seg.start`` onwards until the segment ends or the body does.
+    task: FileTask,
+    seg: Segment,
+    response: requests.Response,
+    reporter: Reporter,
+    body_end: int | None,
+) -> bool:
+    """Write the body at ``seg.start`` onwards until the segment ends or the body does;
+    True when a body of unknown length ended (``_end_of_body``). ``body_end``: where the
+    body ends when the server sent less than asked (the coordinator's ``Verdict``).
 
     The one body loop: urllib3's public ``read1`` (``decode_content=False``; Accept-Encoding
     is always identity and a Content-Encoding is refused) returns what one ``recv`` brought,
@@ -258,8 +120,7 @@ def read_body(
             task.check_can_start()
             data = _read(task, raw, read_size(task, seg), watch)
             if not data:
-                _end_of_body(task, seg, watch)
-                return
+                return _end_of_body(task, seg, watch, body_end)
             nbytes = len(data)
             check_overflow(task, seg, nbytes)
             offset, keep = seg.claim(nbytes)  # fewer when the coordinator cut the segment
@@ -269,6 +130,7 @@ def read_body(
             watch.add(nbytes)
             throttle(task, nbytes)
             meter.add(nbytes)
+    return False
 
 
 def read_size(task: FileTask, seg: Segment) -> int:
@@ -321,16 +183,20 @@ def _read(task: FileTask, raw: urllib3.BaseHTTPResponse, want: int, watch: Watch
         raise ConnectionProblem(redact_url(f"connection broken: {exc}", limit=ERROR_LIMIT)) from exc
 
 
-def _end_of_body(task: FileTask, seg: Segment, watch: Watch) -> None:
-    """The body ended: fine for a close-delimited body, otherwise a broken transfer."""
+def _end_of_body(task: FileTask, seg: Segment, watch: Watch, body_end: int | None) -> bool:
+    """The body ended: True for a body of unknown length (its end may be the file's), False
+    for a shorter 206 that ended at ``body_end``; otherwise the transfer broke.
+
+    Raises:
+        TransferError: the stream was aborted, or the connection closed early.
+    """
     if watch.reason is not None:
         raise task.cancel_error(watch.reason)
-    if seg.short_end is not None and seg.start >= seg.short_end:
-        seg.short_end = None  # a shorter 206 ended where its Content-Range said
-        return
+    if body_end is not None and seg.start >= body_end:
+        return False
     if seg.end is not None:
         raise ConnectionProblem(f"connection closed at byte {seg.start} of {seg.end}")
-    seg.eof = True
+    return True
 
 
 def check_overflow(task: FileTask, seg: Segment, nbytes: int) -> None:
@@ -338,16 +204,6 @@ def check_overflow(task: FileTask, seg: Segment, nbytes: int) -> None:
     expected = task.job.expected_size
     if seg.end is None and expected is not None and seg.start + nbytes > expected:
         raise IntegrityError(f"the server sent more than the expected {expected} bytes")
-
-
-def finish_open_ended(task: FileTask, seg: Segment) -> None:
-    """A body without Content-Length ended: take its length as the size, if plausible."""
-    expected = task.job.expected_size
-    if expected is not None and seg.start < expected:
-        seg.eof = False  # a close-delimited body cannot tell a drop from the end: resume
-        raise ConnectionProblem(f"the body ended at byte {seg.start} of {expected}")
-    task.part.set_total(seg.start)
-    seg.end = seg.start
 
 
 def describe_request_error(exc: requests.RequestException) -> str:

@@ -47,22 +47,22 @@ def reason_error(reason: str, options: TransferOptions) -> TransferError:
 class Segment:
     """A byte range of one file that one connection fetches; ``start`` advances as it goes.
 
-    The connection moves ``start`` (``claim``); the coordinator may move ``end`` down while
-    the connection streams (``cut``), to give the rest to another connection. Both go
-    through one lock so a byte is never claimed past an end that was cut. The connection
-    alone sets ``end`` from the response (before it reports the response accepted, so
-    before any cut; a segment of unknown end is never cut), ``short_end`` and ``eof``.
+    The connection moves ``start`` (``claim``) and nothing else. The coordinator sets
+    ``end`` and ``short_end`` when no connection streams into the segment (planning, a
+    response whose connection waits for the verdict, ``response.judge``, a body of unknown
+    length that ended) and may move ``end`` down while the connection streams (``cut``),
+    to give the rest to another connection; ``claim`` and ``cut`` go through one lock so a
+    byte is never claimed past an end that was cut. A segment of unknown end is never cut.
     """
 
     start: int
     end: int | None  # exclusive; None: up to the end of an unknown-size body
-    eof: bool = False
     short_end: int | None = None  # where the current 206 ends when it is shorter than asked
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def finished(self) -> bool:
         """True when every byte of the segment is written."""
-        return self.eof or (self.end is not None and self.start >= self.end)
+        return self.end is not None and self.start >= self.end
 
     def left(self) -> int | None:
         """Bytes still to fetch, or None while the end is unknown."""
@@ -91,14 +91,14 @@ class Segment:
 
 
 class RangeSupport:
-    """What the server showed about Range requests, and the split waiting on it. Thread-safe.
+    """What the server showed about Range requests, and the split waiting on it.
 
-    Segments run in several threads and each may learn something (a 206, a 200 to a Range
-    request); every change goes through these methods, under one lock.
+    The file's coordinator alone reads and changes it, in its thread (``coordinator.py``,
+    ``segmented.py``, ``filerun.restart``): connections report responses, the coordinator
+    learns from them.
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._broken = False  # the server mishandles Range: plain GETs from 0 only
         self._proven = False  # the server answered a Range request with a 206
         self._planned: list[Segment] = []  # segments planned up front, waiting for that 206
@@ -107,54 +107,50 @@ class RangeSupport:
     @property
     def broken(self) -> bool:
         """True once the server showed it mishandles Range requests."""
-        with self._lock:
-            return self._broken
+        return self._broken
 
     def usable(self) -> bool:
         """True when a 206 proved Range works and nothing showed otherwise since."""
-        with self._lock:
-            return self._proven and not self._broken
+        return self._proven and not self._broken
 
     def answered(self) -> None:
         """A Range request got a fitting 206."""
-        with self._lock:
-            self._proven = True
+        self._proven = True
 
     def ignored(self) -> None:
         """A Range request got the whole file (200): no resume, no segments."""
-        with self._lock:
-            self._broken = True
-            self._planned = []
-            self._may_split = False
+        self._broken = True
+        self._planned = []
+        self._may_split = False
 
     def arm(self, planned: list[Segment], *, may_split: bool, broken: bool = False) -> None:
         """Before a file's streams start: the split planned up front, or whether the first
         accepted 206 may split it; ``broken`` (from a restart) is kept for good."""
-        with self._lock:
-            self._broken = self._broken or broken
-            self._planned = [] if self._broken else planned
-            self._may_split = may_split and not self._broken
+        self._broken = self._broken or broken
+        self._planned = [] if self._broken else planned
+        self._may_split = may_split and not self._broken
 
     def take_split(self) -> tuple[list[Segment], bool]:
         """After a response was accepted: (planned segments to start now, may split now)."""
-        with self._lock:
-            if not self._proven or self._broken:
-                self._planned, self._may_split = [], False
-                return [], False
-            if self._planned:
-                planned, self._planned, self._may_split = self._planned, [], False
-                return planned, False
-            may_split, self._may_split = self._may_split, False
-            return [], may_split
+        if not self._proven or self._broken:
+            self._planned, self._may_split = [], False
+            return [], False
+        if self._planned:
+            planned, self._planned, self._may_split = self._planned, [], False
+            return planned, False
+        may_split, self._may_split = self._may_split, False
+        return [], may_split
 
 
 class FileTask:
     """One file's state.
 
-    The file's coordinator thread (``coordinator.py``, ``filerun.py``) owns it and alone
-    changes the URL, the budget, the range support and the mismatch list. Connections only
-    read it, set nothing but the counters behind ``count_attempt``/``received`` (under a
-    lock), write through ``part`` (thread-safe) and watch ``abort`` (an Event).
+    The file's coordinator thread (``coordinator.py``, ``response.py``, ``filerun.py``) owns
+    it and alone changes the URL, the budget, the range support, the mismatch list and the
+    part file's size and validators. Connections read only the options, the job and the
+    run's shared services (slots, sessions, watchdog, rate limit), count what they did
+    (``count_attempt``/``received``, under a lock), write bytes through ``part.write`` and
+    watch ``abort`` (an Event) through ``cancel_reason``.
     """
 
     def __init__(self, run: RunContext, job: FileJob, part: PartFile) -> None:

@@ -12,11 +12,14 @@ asks ``Watch.reason`` why.
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from urllib3 import BaseHTTPResponse
 
 STALL = "stall"
 
@@ -24,7 +27,7 @@ STALL = "stall"
 class Watch:
     """One monitored stream. The reading thread calls ``add``; the watchdog sets ``reason``."""
 
-    def __init__(self, raw: object, cancelled: Callable[[], str | None]) -> None:
+    def __init__(self, raw: BaseHTTPResponse, cancelled: Callable[[], str | None]) -> None:
         self.raw = raw
         self.cancelled = cancelled
         self.bytes = 0
@@ -65,17 +68,19 @@ class Watch:
         return None
 
 
-def abort_stream(raw: object) -> None:
-    """Shut the socket under a urllib3 response down so a blocked read returns at once."""
-    shutdown = getattr(raw, "shutdown", None)  # urllib3 >= 2.3
-    if shutdown is not None:
-        with contextlib.suppress(Exception):
-            shutdown()
-            return
-    sock = getattr(getattr(raw, "connection", None), "sock", None)
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RD)
+def abort_stream(raw: BaseHTTPResponse) -> None:
+    """Shut the socket under a urllib3 response down so a blocked read returns at once.
+
+    ``HTTPResponse.shutdown`` is public API since urllib3 2.3.0 (its changelog, urllib3#2868;
+    hence ``urllib3>=2.3`` in pyproject.toml): it shuts the socket for reading
+    (``SHUT_RD``), which is safe from another thread while a read is blocked, unlike a
+    ``close``. It raises ValueError when the response has
+    no socket to shut (not read from a connection) and RuntimeError once the connection went
+    back to the pool; either way no read of this stream is blocked on it, so both are
+    ignored, like an OSError from a socket the server closed already.
+    """
+    with contextlib.suppress(ValueError, RuntimeError, OSError):
+        raw.shutdown()
 
 
 class Watchdog:
@@ -92,7 +97,7 @@ class Watchdog:
         self._thread.start()
 
     @contextlib.contextmanager
-    def watch(self, raw: object, cancelled: Callable[[], str | None]) -> Iterator[Watch]:
+    def watch(self, raw: BaseHTTPResponse, cancelled: Callable[[], str | None]) -> Iterator[Watch]:
         """Monitor ``raw`` (a urllib3 response) while the block runs."""
         item = Watch(raw, cancelled)
         with self._lock:

@@ -104,7 +104,7 @@ def test_read_after_the_body_ended_reads_nothing() -> None:
     raw = urllib3.response.HTTPResponse(
         body=io.BytesIO(b"abc"), preload_content=False, decode_content=False
     )
-    watch = Watch(object(), lambda: None)
+    watch = Watch(raw, lambda: None)
     task = typing.cast(FileTask, None)
     got = b""
     for _ in range(10):
@@ -153,10 +153,10 @@ def test_watch_never_shuts_a_stream_that_ended() -> None:
         def shutdown(self) -> None:
             calls.append("shutdown")
 
-    watch = Watch(Raw(), lambda: None)
+    watch = Watch(typing.cast(urllib3.BaseHTTPResponse, Raw()), lambda: None)
     watch.abort("stall")
     assert calls == ["shutdown"] and watch.reason == "stall"
-    ended = Watch(Raw(), lambda: None)
+    ended = Watch(typing.cast(urllib3.BaseHTTPResponse, Raw()), lambda: None)
     ended.ended = True
     ended.abort("stall")
     assert calls == ["shutdown"] and ended.reason is None
