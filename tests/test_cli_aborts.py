@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from m2mdl.cli._app import ask, confirm, handle
 from m2mdl.errors import ExitCode, InputError
 
-from .cli_helpers import ANCHORAGE
+from .cli_helpers import NOTEBOOK_QUERY
 
 CTRL_C = b"\x03"
 CTRL_D = b"\x04"
@@ -32,12 +32,7 @@ CTRL_D = b"\x04"
 OVER_LIMIT = [
     "--sandbox",
     "download",
-    "--aoi",
-    str(ANCHORAGE),
-    "--start",
-    "2020-03-01",
-    "--end",
-    "2020-03-15",
+    *NOTEBOOK_QUERY,
     "--filetype",
     "band",
     "--bands",
