@@ -31,6 +31,9 @@ from m2mdl.sandbox import Sandbox
 from ..cli_helpers import NOTEBOOK_QUERY, SCENES
 from ..tarref import tree_sha512_reference
 
+#: The sandbox account the CLI logs in as (cli_env).
+USER = "demo"
+
 CLI = (sys.executable, "-m", "m2mdl")
 BUNDLES = sorted(f"{display}.tar" for display in SCENES.values())
 LOCK_NAME = ".m2mdl.lock"
@@ -75,7 +78,7 @@ def cli_env(sb: Sandbox | None = None, **extra: str) -> dict[str, str]:
         env.update(
             M2MDL_API_URL=sb.api_url,
             M2MDL_STAC_URL=sb.stac_url,
-            M2MDL_USERNAME="demo",
+            M2MDL_USERNAME=USER,
             M2MDL_TOKEN="demo-token",
         )
     env.update(extra)
@@ -461,3 +464,37 @@ def files_under(out: Path, pattern: str = "*") -> list[Path]:
     """Files matching ``pattern`` in ``out`` and in its scene folders, sorted by name."""
     found = [*out.glob(pattern), *out.glob(f"*/{pattern}")]
     return sorted((p for p in found if p.is_file()), key=lambda p: p.name)
+
+
+def assert_server_state_removed(sb: Sandbox, manifest: dict[str, Any]) -> None:  # Any: JSON
+    """The run named in ``manifest`` left nothing on the server: each of its scene lists was
+    removed by one ``scene-list-remove``, its order (if it made a ``download-request``) by one
+    ``download-order-remove``, and the sandbox holds neither a list of the run nor a queue
+    item under its label."""
+    settle(sb)
+    label, lists = manifest.get("label"), manifest.get("scene_lists")
+    assert isinstance(label, str) and label, f"the manifest names no label: {label!r}"
+    assert isinstance(lists, list) and lists, f"the manifest names no scene list: {lists!r}"
+    requested = len(api_calls(sb, "download-request"))
+    assert requested <= 1, f"{requested} download-request calls"
+    list_removals = api_calls(sb, "scene-list-remove")
+    order_removals = api_calls(sb, "download-order-remove")
+    assert len(list_removals) == len(lists), f"{len(list_removals)} scene-list-remove for {lists}"
+    assert len(order_removals) == requested, (
+        f"{len(order_removals)} download-order-remove after {requested} download-request"
+    )
+    assert all(r["status"] == 200 for r in [*list_removals, *order_removals])
+    state = sb.app.state
+    assert not state.user_items(USER, label), f"queue items under {label} are left"
+    for list_id in lists:
+        assert state.scene_list(USER, list_id) is None, f"scene list {list_id} is left"
+
+
+def assert_unfinished_pending_with_part(out: Path, manifest: dict[str, Any]) -> None:  # Any: JSON
+    """Every file the stopped run did not finish is ``pending``, its ``.part`` kept."""
+    unfinished = {n: s for n, s in statuses(manifest).items() if s != "done"}
+    assert unfinished, "the run finished every file before the signal: nothing was tested"
+    assert set(unfinished.values()) == {"pending"}, unfinished
+    for name in unfinished:
+        part = placed(out, name).with_name(name + ".part")
+        assert part.is_file(), f"{name} is pending but its .part is gone"

@@ -1,5 +1,5 @@
-"""Analysis-ready output end to end, through the real CLI against the sandbox: a folder per scene, the
-local STAC catalog read by pystac and odc-stac, band names, scene ids as arguments,
+"""Analysis-ready output end to end, through the real CLI against the sandbox: a folder per
+scene, the local STAC catalog read by pystac and odc-stac, band names, scene ids as arguments,
 unavailable scenes, and ``--extract`` surviving a SIGKILL."""
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import pytest
 
 from m2mdl.sandbox import Sandbox
 
+from ..test_schemas import assert_valid
 from .helpers import (
     BUNDLES,
     MANIFEST_RE,
@@ -61,8 +62,9 @@ def test_disk_full_fails_cleanly_and_resumes_after_space_is_freed(
     names = [p.name for p in out.iterdir() if MANIFEST_RE.match(p.name)]
     assert names, "no manifest at all"
     for name in names:  # a manifest the full disk kept from being rewritten is still valid
-        json.loads((out / name).read_text())
+        assert_valid("manifest", json.loads((out / name).read_text()))
     manifest = state.newest_manifest()
+    assert manifest["exit_code"] == 6, manifest["exit_code"]
     failed = {k: v for k, v in statuses(manifest).items() if k not in state.finals}
     assert failed and set(failed.values()) <= {"failed", "pending"}, statuses(manifest)
     errors = [i.get("last_error") or "" for i in manifest["items"] if i["status"] == "failed"]

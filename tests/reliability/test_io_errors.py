@@ -6,7 +6,6 @@ stdout exits 2 without a traceback; ``--debug`` adds the traceback the error lin
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -17,7 +16,8 @@ import pytest
 from m2mdl.sandbox import Sandbox
 
 from ..cli_helpers import NOTEBOOK_QUERY
-from .helpers import CLI, CliResult, cli_env, download_args, run_cli
+from ..test_schemas import assert_valid
+from .helpers import CLI, CliResult, OutState, cli_env, download_args, inspect_out, run_cli
 from .io_env import tmpfs
 
 pytestmark = pytest.mark.reliability
@@ -130,25 +130,36 @@ def test_a_pipe_whose_reader_left_exits_2_quietly(sandbox: Sandbox, tmp_path: Pa
 
 
 @pytest.mark.parametrize(
-    ("options", "phase"),
+    ("options", "phase", "manifest_fits"),
     [
-        ("size=4k", "the first manifest write"),
-        ("size=4k,nr_inodes=2", "creating the first file (no inodes)"),
-        ("size=64k", "the .part files and journals"),
-        ("size=1200k", "the data, after some files"),
+        ("size=4k", "the first manifest write", False),
+        ("size=4k,nr_inodes=2", "creating the first file (no inodes)", False),
+        ("size=64k", "the manifest update that records the plan", True),
+        ("size=1200k", "the data, after some files", True),
     ],
 )
 def test_disk_full_in_every_phase_exits_6_with_the_full_disk_message(
-    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, options: str, phase: str
+    sandbox_factory: Callable[..., Sandbox],
+    tmp_path: Path,
+    options: str,
+    phase: str,
+    manifest_fits: bool,
 ) -> None:
+    """Exit 6 and one full-disk line in every phase. A disk full before the first manifest
+    is written leaves none (there is no room for one); once one was written, the run's
+    manifest is there, complete and valid per its schema: the last version that fitted."""
     sb = sandbox_factory(data_scale=0.001)
     with tmpfs(tmp_path / "small", options) as small:
         out = small / "out"
         result = run_cli(download_args(out, "band", "--workers", "2"), cli_env(sb), timeout=90)
-        listing = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-        manifests = [out / name for name in listing if name.startswith("m2mdl-manifest-")]
-        for path in manifests:  # whatever the disk let through is valid JSON
-            assert isinstance(json.loads(path.read_text()), dict), phase
+        state = inspect_out(out, sb) if out.is_dir() else OutState()  # finals verified
     assert result.code == 6, f"{phase}\n{result.explain()}"
     line = _one_error_line(result)
     assert "space" in line.lower(), f"{phase}: {line}"
+    if not manifest_fits:
+        assert not state.manifests, f"{phase}: {sorted(state.manifests)}"
+        return
+    assert len(state.manifests) == 1, f"{phase}: manifests {sorted(state.manifests)}"
+    manifest = state.newest_manifest()
+    assert_valid("manifest", manifest)
+    assert manifest["exit_code"] in (None, 6), f"{phase}: exit_code {manifest['exit_code']}"

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from m2mdl.sandbox import Sandbox
 
 from ..cli_helpers import NOTEBOOK_QUERY
 from .helpers import (
+    CliProcess,
     CliResult,
     band_names,
     cli_env,
@@ -102,3 +104,67 @@ def test_token_and_session_key_never_leak(
         for secret in secrets:
             assert secret not in text, f"a secret ({secret[:4]}...) leaked into {where}"
         assert not SIGNATURE.search(text), f"a URL signature leaked into {where}"
+
+
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants at this moment (``/proc/PID/task/TID/children``)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in task.read_text().split()]
+            except OSError:
+                continue  # the task or the process ended while being read
+    return found
+
+
+def _cmdlines(pid: int) -> dict[int, str]:
+    """The argument vector of ``pid`` and of each descendant (NULs as spaces)."""
+    lines = {}
+    for each in _process_tree(pid):
+        try:
+            lines[each] = Path(f"/proc/{each}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue  # it ended between the listing and the read
+    return lines
+
+
+#: How long the argument scan may watch one run (it ends when the run does).
+SCAN_LIMIT = 120.0
+
+
+def test_secrets_never_appear_in_the_process_arguments_of_a_running_download(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+) -> None:
+    # ~3 s of transfer: the scan sees the process at start-up, logged in and transferring.
+    sb = sandbox_factory(data_scale=0.01, rate=4_000_000)
+    creds = Path(os.environ["M2MDL_CONFIG_DIR"]) / "credentials.json"
+    env = cli_env(M2MDL_API_URL=sb.api_url, M2MDL_STAC_URL=sb.stac_url, M2MDL_NO_KEYRING="1")
+    env.pop("M2MDL_USERNAME", None)
+    env.pop("M2MDL_TOKEN", None)  # the stored login is the only source of the token
+    login = run_cli(["login", "--username", "demo", "--token-stdin"], env, stdin_text=TOKEN + "\n")
+    assert login.code == 0, login.explain()
+    assert creds.is_file(), "login stored no credentials file"
+    out = tmp_path / "out"
+    proc = CliProcess(["--debug", *download_args(out, "bundle", "--workers", "3")], env)
+    seen: dict[int, set[str]] = {}
+    samples, limit = 0, time.monotonic() + SCAN_LIMIT
+    while proc.running() and time.monotonic() < limit:
+        for pid, line in _cmdlines(proc.pid).items():
+            seen.setdefault(pid, set()).add(line)
+        samples += 1
+        time.sleep(0.01)
+    result = proc.wait(30)
+    assert result.code == 0, result.explain()
+    assert sb.app.state.keys, "the sandbox issued no session key"
+    secrets = {TOKEN, *sb.app.state.keys}  # every key issued, to the login and to the run
+    assert samples >= 50 and seen.get(proc.pid), f"the scan saw too little: {samples} samples"
+    transfers = [r for r in sb.records() if r.get("kind") == "file" and r.get("method") == "GET"]
+    assert transfers, "the download fetched nothing while it was watched"
+    for pid, lines in seen.items():
+        for line in lines:
+            for secret in secrets:
+                assert secret not in line, f"a secret ({secret[:4]}...) is in the argv of {pid}"
+            assert not SIGNATURE.search(line), f"a URL signature is in the argv of {pid}"

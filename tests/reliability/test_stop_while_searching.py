@@ -15,7 +15,16 @@ import pytest
 
 from m2mdl.sandbox import Sandbox
 
-from .helpers import CliProcess, api_calls, cli_env, download_args, inspect_out, wait_for
+from .helpers import (
+    CliProcess,
+    api_calls,
+    assert_server_state_removed,
+    cli_env,
+    download_args,
+    inspect_out,
+    statuses,
+    wait_for,
+)
 
 pytestmark = pytest.mark.reliability
 
@@ -40,18 +49,25 @@ def test_a_signal_stops_a_slow_search(
     assert "interrupted" in result.stderr and "Traceback" not in result.stderr, result.explain()
 
 
-def test_sigterm_stops_a_slow_plan_and_leaves_a_valid_manifest(
-    sandbox_factory: Callable[..., Sandbox], tmp_path: Path
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=["SIGTERM", "SIGINT", "SIGHUP"]
+)
+def test_a_signal_stops_a_slow_plan_and_leaves_a_valid_manifest_and_no_server_state(
+    sandbox_factory: Callable[..., Sandbox], tmp_path: Path, sig: signal.Signals
 ) -> None:
     sb = sandbox_factory(api_min_seconds=SLOW_CALL)
     out = tmp_path / "out"
     proc = CliProcess(download_args(out, "bundle"), cli_env(sb))
     # the plan starts once the manifest exists: the search is over, no transfer has started
     wait_for(lambda: out.is_dir() and bool(list(out.glob("m2mdl-manifest-*.json"))), 60, "a plan")
-    proc.send(signal.SIGTERM)
+    proc.send(sig)
     result = proc.wait(STOP_WITHIN)
     assert result.code == 130, result.explain()
     assert "Traceback" not in result.stderr, result.explain()
     state = inspect_out(out, sb)
-    assert state.newest_manifest().get("exit_code") == 130
+    manifest = state.newest_manifest()
+    assert manifest.get("exit_code") == 130
+    planned = statuses(manifest)
+    assert planned and set(planned.values()) == {"pending"}, planned  # nothing was fetched
     assert not state.lock, "the lock outlived the stopped run"
+    assert_server_state_removed(sb, manifest)
