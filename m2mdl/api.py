@@ -204,8 +204,11 @@ class M2MClient:
                 status=response.status_code,
             )
             if response.status_code in RETRY_STATUSES or response.status_code == 200:
+                # The body's start (often an HTML error page) is a detail for -v; the retry
+                # notice a user sees by default stays one short line.
+                log.info("%s: HTTP %d body: %s", endpoint, response.status_code, snippet(response))
                 raise Transient(
-                    f"HTTP {response.status_code} {snippet(response)}",
+                    f"HTTP {response.status_code}, not an M2M JSON answer",
                     error,
                     retry_after=retry_after(response),
                 )

@@ -230,6 +230,30 @@ def may_be_terminal(stream: IO[str] | None, environ: dict[str, str] | None = Non
         return False
 
 
+@functools.cache
+def _console_class() -> type[Console]:
+    """rich's Console, except that a closed pipe is m2mdl's :class:`OutputClosed`.
+
+    rich's own :meth:`~rich.console.Console.on_broken_pipe` raises ``SystemExit(1)``, which
+    would pass by ``cli._app``'s error handler: a reader such as ``head`` that quits early
+    must give the documented exit code (2, nothing printed) whichever command was writing,
+    and whether rich or a plain write met the closed pipe.
+    """
+    from rich.console import Console
+
+    from .errors import OutputClosed
+
+    class PipeAwareConsole(Console):
+        """A Console whose broken pipe is an :class:`OutputClosed` error."""
+
+        def on_broken_pipe(self) -> None:
+            """Write nothing more and raise :class:`OutputClosed` (quiet)."""
+            self.quiet = True
+            raise OutputClosed("the standard output was closed (broken pipe)", quiet=True)
+
+    return PipeAwareConsole
+
+
 @dataclass
 class Ui:
     """The two consoles and the verbosity of one command.
@@ -252,7 +276,7 @@ class Ui:
     def out(self) -> Console:
         """stdout's console: as wide as the terminal, or unlimited when piped."""
         if self._out is None:
-            from rich.console import Console
+            Console = _console_class()
 
             out = Console(file=sys.stdout, no_color=self._no_color, highlight=False, soft_wrap=True)
             if not out.is_terminal:
@@ -271,7 +295,7 @@ class Ui:
     def err(self) -> Console:
         """stderr's console (messages, warnings, progress)."""
         if self._err is None:
-            from rich.console import Console
+            Console = _console_class()
 
             self._err = Console(
                 file=sys.stderr, no_color=self._no_color, highlight=False, soft_wrap=True
@@ -471,23 +495,39 @@ class Tally:
         self.clock = clock
         self.total_files, self.total_bytes = total_files, total_bytes
         self.started_at = clock()
-        self.run_bytes = 0  # bytes written in this run
+        self.run_bytes = 0  # bytes received in this run, re-sent ones included
         self.disk_bytes = 0  # bytes of this run's files on disk, resumed ones included
         self.done = self.failed = self.interrupted = 0
         self.stopped: str | None = None  # "interrupted" or "deadline" once a stop was seen
+        self.resent_bytes = 0  # bytes of this run that a restart from a lower offset threw away
         self._started: set[str] = set()
+        self._on_disk: dict[str, int] = {}  # each file's share of disk_bytes
+        self._moved: dict[str, int] = {}  # each file's bytes of this run still on disk
         self._samples: deque[tuple[float, int]] = deque([(self.started_at, 0)])
 
     def start(self, key: str, done: int) -> None:
-        """A file (re)starts with ``done`` bytes already on disk."""
-        if key not in self._started:
-            self._started.add(key)
-            self.disk_bytes += done
+        """A file (re)starts with ``done`` bytes already on disk.
 
-    def advance(self, nbytes: int) -> None:
-        """``nbytes`` more bytes arrived over the network."""
+        A restart replaces the file's share of :attr:`disk_bytes` with ``done``: a file that
+        starts over from byte 0 counts once, never twice (the overall bar stays within its
+        total). Bytes of this run that the restart threw away count as :attr:`resent_bytes`.
+        """
+        self._started.add(key)
+        before = self._on_disk.get(key, 0)
+        dropped = min(max(before - done, 0), self._moved.get(key, 0))
+        if dropped:
+            self.resent_bytes += dropped
+            self._moved[key] -= dropped
+        self.disk_bytes += done - before
+        self._on_disk[key] = done
+
+    def advance(self, nbytes: int, key: str | None = None) -> None:
+        """``nbytes`` more bytes of file ``key`` arrived over the network."""
         self.run_bytes += nbytes
         self.disk_bytes += nbytes
+        if key is not None:
+            self._on_disk[key] = self._on_disk.get(key, 0) + nbytes
+            self._moved[key] = self._moved.get(key, 0) + nbytes
         now = self.clock()
         self._samples.append((now, self.run_bytes))
         while len(self._samples) > 2 and self._samples[1][0] < now - self.WINDOW:
@@ -537,10 +577,17 @@ class Tally:
         return max(self.total_bytes - self.disk_bytes, 0) / speed
 
     def closing_line(self) -> str:
-        """The last line of a run: what happened, how long it took, the average speed."""
+        """The last line of a run: what happened, how long it took, the average speed.
+
+        The size is what this run added to the files (each byte once); bytes a restart
+        discarded and the server sent again are named apart, as "re-sent".
+        """
         elapsed = self.elapsed()
-        average = self.run_bytes / elapsed if elapsed > 0 else 0.0
-        moved = f"{_human(self.run_bytes)} in {duration(elapsed)} ({_human(int(average))}/s)"
+        kept = self.run_bytes - self.resent_bytes
+        average = kept / elapsed if elapsed > 0 else 0.0
+        moved = f"{_human(kept)} in {duration(elapsed)} ({_human(int(average))}/s)"
+        if self.resent_bytes:
+            moved += f" (+{_human(self.resent_bytes)} re-sent)"
         if self.stopped is not None:
             reason = "deadline reached" if self.stopped == "deadline" else "interrupted"
             return (
@@ -684,7 +731,7 @@ class RichProgress:
     def file_advanced(self, key: str, nbytes: int) -> None:
         """Advance the file's and the overall bar."""
         with self._lock:
-            self.tally.advance(nbytes)
+            self.tally.advance(nbytes, key)
             task = self._tasks.get(key)
             if task is not None:
                 self._progress.advance(task, nbytes)
@@ -758,7 +805,7 @@ class PlainProgress:
         """Count bytes; print a line now and then."""
         with self._lock:
             tally = self.tally
-            tally.advance(nbytes)
+            tally.advance(nbytes, key)
             now = tally.clock()
             if now - self._last >= PLAIN_INTERVAL:
                 self._last = now

@@ -71,12 +71,12 @@ def test_resumed_bytes_fill_the_bar_but_not_the_speed() -> None:
     tally.start("a", 60 * MB)  # 60 MB were on disk from an earlier run
     for _ in range(10):
         clock.now += 1
-        tally.advance(2 * MB)
+        tally.advance(2 * MB, "a")
     assert tally.disk_bytes == 80 * MB and tally.run_bytes == 20 * MB
     assert tally.speed() == pytest.approx(2 * MB)
     assert tally.eta() == pytest.approx(10.0)
-    tally.start("a", 0)  # a restart from byte 0 is not new data on disk
-    assert tally.disk_bytes == 80 * MB
+    tally.start("a", 0)  # a restart from byte 0: the file's bytes count once, not twice
+    assert tally.disk_bytes == 0 and tally.resent_bytes == 20 * MB
 
 
 def test_speed_follows_the_last_ten_seconds() -> None:

@@ -114,7 +114,7 @@ class State:
         from ..workflow.context import Context
 
         secret_filter = SecretFilter()
-        _setup_logging(self, secret_filter)
+        _setup_logging(self, secret_filter, ui)
         store: CredentialStore
         named = self.config is not None  # --config: the file must exist, see config.load_file
         if self.sandbox:
@@ -143,10 +143,46 @@ class State:
         return store, sandbox.api_url, sandbox.stac_url
 
 
-def _setup_logging(state: State, secret_filter: SecretFilter) -> None:
-    level = logging.DEBUG if state.debug else logging.INFO if state.verbose else logging.WARNING
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+#: A log message shown at normal verbosity is cut to this many characters (one short line).
+NOTICE_CHARS = 160
+
+
+class _UiLogHandler(logging.Handler):
+    """Log records at normal verbosity: one short ``warning:`` line each, through the UI.
+
+    Printed by the UI's own console, a notice lands above live progress bars instead of
+    through them, and it never carries a level name, a logger name or a second line: the
+    details (a server's HTML page, a traceback) are for ``-v`` and ``--debug``.
+    """
+
+    def __init__(self, ui: Ui) -> None:
+        super().__init__(logging.WARNING)
+        self.ui = ui
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Print the record's first line, shortened."""
+        try:
+            lines = self.format(record).strip().splitlines() or [""]
+            text = lines[0]
+            if len(text) > NOTICE_CHARS:
+                text = text[: NOTICE_CHARS - 1] + "…"
+            self.ui.warn(text)
+        except Exception:  # a log line never stops a command (logging's own rule)
+            self.handleError(record)
+
+
+def _setup_logging(state: State, secret_filter: SecretFilter, ui: Ui) -> None:
+    """m2mdl's loggers by verbosity: ``--debug`` everything and ``-v`` the steps, in full;
+    by default only warnings, as short notices through the UI; ``-q`` nothing (the final
+    error is printed by :func:`_report`, not logged)."""
+    handler: logging.Handler
+    if state.debug or state.verbose:
+        level = logging.DEBUG if state.debug else logging.INFO
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    else:
+        level = logging.CRITICAL + 1 if state.quiet else logging.WARNING
+        handler = _UiLogHandler(ui)
     handler.addFilter(secret_filter)  # secrets are redacted whatever the level
     root = logging.getLogger("m2mdl")
     root.handlers[:] = [handler]

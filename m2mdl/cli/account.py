@@ -67,7 +67,8 @@ def login(
         typer.Option(
             "--status",
             help="Show who is logged in, where the secret is kept, the download requests left"
-            " and USGS's current notices.",
+            " and USGS's current notices; warn when the account lacks download access"
+            " (still exit 0: the status itself was read).",
         ),
     ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="With --status: as JSON.")] = False,
@@ -99,10 +100,7 @@ def login(
         result = account.login(context, user, _read_token(token_stdin))
     ui.info(f"logged in as {result.username}; credentials stored in {result.store}")
     if not result.can_download:
-        ui.warn(
-            "this account may search but not download: it lacks M2M download access",
-            AccessDenied.default_hint,
-        )
+        _warn_no_download(ui)
 
 
 def _print_status(ui: Ui, context: Context, json_out: bool) -> None:
@@ -143,6 +141,19 @@ def _print_status(ui: Ui, context: Context, json_out: bool) -> None:
     if not service.notices and service.error is None:
         lines.append("USGS notices: none")
     ui.data("".join(line + "\n" for line in lines))
+    # A status that was read is a success (exit 0) even for an account that cannot download:
+    # the warning says what to do, and `doctor` is the check that fails on it (exit 3).
+    # Asked only of a service that answered: an unreachable one would only add its retries.
+    if service.error is None and account.can_download(context) is False:
+        _warn_no_download(ui)
+
+
+def _warn_no_download(ui: Ui) -> None:
+    """The warning for an account that may search but not download."""
+    ui.warn(
+        "this account may search but not download: it lacks M2M download access",
+        AccessDenied.default_hint,
+    )
 
 
 @app.command()

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..errors import ConfigError, ExitCode
+from ..errors import ConfigError, ExitCode, literal, spell
 from ..util.jsontypes import JsonObject
 from ._app import State, app, handle
+from .flags import FLAG_NAMES
 
 if TYPE_CHECKING:
     from ..ui import Ui
@@ -28,6 +29,7 @@ class _Printer:
         if self.json_out:
             return
         fix = check.fix if check.status in ("warn", "fail") else None
+        fix = spell(fix, FLAG_NAMES) if fix is not None else None
         self.ui.check_line(check.status, check.name, check.detail, fix)
 
 
@@ -79,7 +81,11 @@ def doctor(
         except ConfigError as exc:  # doctor's job is to say this as a check, not to stop at it
             code = exc.exit_code
             check = Check(
-                "configuration", "fail", str(exc), exc.hint or "fix the config file", int(code)
+                "configuration",
+                "fail",
+                str(exc),
+                literal(exc.hint or "fix the config file"),
+                int(code),
             )
             printer(check)
             if json_out:
@@ -95,7 +101,7 @@ def doctor(
             result = runner.run()
         finally:
             if report is not None:
-                _write_report(report, build_report(runner))
+                _write_report(report, _spelled_report(build_report(runner)))
                 ui.info(f"report written to {report}: attach it to a bug report (secrets masked)")
     code = ExitCode(result.exit_code)
     if json_out:
@@ -108,7 +114,25 @@ def doctor(
 def _summary(checks: list[Check], code: ExitCode) -> JsonObject:
     from ..output import envelope
 
-    return envelope("doctor", {"exit_code": int(code), "checks": [c.to_json() for c in checks]})
+    return envelope("doctor", {"exit_code": int(code), "checks": [_spelled(c) for c in checks]})
+
+
+def _spelled(check: Check) -> JsonObject:
+    """The check as JSON, its fix naming the command line's flags."""
+    document = check.to_json()
+    if check.fix is not None:
+        document["fix"] = spell(check.fix, FLAG_NAMES)
+    return document
+
+
+def _spelled_report(document: JsonObject) -> JsonObject:
+    """The report with each check's fix naming the command line's flags, as printed."""
+    checks = document.get("checks")
+    for check in checks if isinstance(checks, list) else []:
+        fix = check.get("fix") if isinstance(check, dict) else None
+        if isinstance(fix, str) and isinstance(check, dict):
+            check["fix"] = spell(fix, FLAG_NAMES)
+    return document
 
 
 def _write_report(path: Path, document: JsonObject) -> None:

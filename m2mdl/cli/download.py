@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..errors import DownloadsIncomplete, ExitCode, InputError
+from ..errors import DownloadsIncomplete, ExitCode, InputError, spell
 from ._app import State, app, confirm, handle, stop_on_signals
 from .choices import FileType
 from .filters import (
@@ -30,6 +30,7 @@ from .filters import (
     area_from_options,
     build_query,
 )
+from .flags import FLAG_NAMES
 
 if TYPE_CHECKING:
     from ..aoi import Aoi
@@ -337,7 +338,7 @@ def download(
             yes=yes,
             size_scale=state.size_scale,
             interactive=sys.stdin.isatty() and sys.stderr.isatty(),
-            confirm=confirm,
+            confirm=lambda question: confirm(spell(question, FLAG_NAMES)),
         )
         _run(ui, context, spec, found.scenes, json_out)
 
@@ -382,7 +383,7 @@ def _default_window(ui: Ui, days: int) -> tuple[str, str]:
     from ..workflow.guard import default_window, describe_window
 
     first, last = default_window(days)
-    ui.info(describe_window(first, last, days))
+    ui.info(spell(describe_window(first, last, days), FLAG_NAMES))
     return first.isoformat(), last.isoformat()
 
 
@@ -456,17 +457,28 @@ def _run(ui: Ui, context: Context, spec: DownloadSpec, scenes: list[Scene], json
     _report_incomplete(ui, outcome)
 
 
+#: Unavailable scenes: at most this many reasons, and ids per reason, are printed.
+SHOWN_UNAVAILABLE = 5
+
+
 def _report_incomplete(ui: Ui, outcome: Outcome) -> None:
-    """Exit 6 when something is not done. Files still preparing and scenes that are not
-    available are a normal ending (a warning line, as a later run picks them up or there is
-    nothing to fetch); failed files are an error."""
+    """Exit 6 when something is not done. Files still preparing, files the deadline stopped
+    (they resume) and scenes that are not available are a normal ending (a warning line, as
+    a later run picks them up or there is nothing to fetch); failed files are an error."""
     if not outcome.incomplete:
         return
     where = outcome.manifest.path if outcome.manifest else "the manifest"
     counts = outcome.counts
-    failed = counts.get("failed", 0) + counts.get("pending", 0)
+    stopped = outcome.deadline_pending
+    failed = counts.get("failed", 0) + counts.get("pending", 0) - stopped
+    hint = _explain_unavailable(ui, outcome)
+    deadline = (
+        f"deadline reached: {stopped} file(s) pending; run the same command again to resume them"
+        if stopped
+        else None
+    )
     if not failed:
-        parts = []
+        parts = [deadline] if deadline else []
         if counts.get("preparing", 0):
             parts.append(
                 f"{counts['preparing']} file(s) still preparing on the server; run the same"
@@ -474,11 +486,21 @@ def _report_incomplete(ui: Ui, outcome: Outcome) -> None:
             )
         if outcome.plan.unavailable:
             parts.append(f"{len(outcome.plan.unavailable)} scene(s) unavailable")
-        ui.warn(f"{'; '.join(parts)}; see {where}")
+        ui.warn(f"{'; '.join(parts)}; see {where}", hint)
         raise typer.Exit(int(ExitCode.INCOMPLETE))
+    error = DownloadsIncomplete(_failure_message(outcome, where, deadline))
+    if hint:
+        error.hint = f"{hint}; {error.hint}"
+    raise error
+
+
+def _failure_message(outcome: Outcome, where: object, deadline: str | None) -> str:
+    """The error line of a run with failed files: how many, and what is known of why."""
     message = (
         f"{outcome.incomplete} file(s) not done (failed, preparing or unavailable); see {where}"
     )
+    if deadline:
+        message = f"{deadline}. {message}"
     stale = outcome.kinds().get("checksum_mismatch", 0)
     if stale:
         message = (
@@ -492,7 +514,33 @@ def _report_incomplete(ui: Ui, outcome: Outcome) -> None:
             f"{unchecked} file(s) have no checksum published by USGS (or the STAC API was"
             f" down) and --require-checksums was given; they are kept. {message}"
         )
-    raise DownloadsIncomplete(message)
+    return message
+
+
+def _explain_unavailable(ui: Ui, outcome: Outcome) -> str | None:
+    """Print why scenes are unavailable, one line per reason (bounded); return the hint for
+    a bundle that is not offered: the same scenes' band files, when download-options offered
+    them in the same answer."""
+    by_reason: dict[str, list[str]] = {}
+    for display_id, reason in outcome.plan.unavailable:
+        by_reason.setdefault(reason, []).append(display_id)
+    for reason, ids in list(by_reason.items())[:SHOWN_UNAVAILABLE]:
+        ui.warn(f"unavailable: {reason}: {_bounded(ids)}")
+    if len(by_reason) > SHOWN_UNAVAILABLE:
+        ui.warn(f"unavailable: and {len(by_reason) - SHOWN_UNAVAILABLE} more reason(s)")
+    if not outcome.band_files:
+        return None
+    return (
+        f"band files are available for {len(outcome.band_files)} of these scene(s):"
+        " --filetype band fetches them (add --bands to choose which)"
+    )
+
+
+def _bounded(ids: list[str]) -> str:
+    """The first few ids, then how many more."""
+    shown = ", ".join(ids[:SHOWN_UNAVAILABLE])
+    more = len(ids) - SHOWN_UNAVAILABLE
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 @app.command()
@@ -546,6 +594,6 @@ def cleanup(
     for path in report.files:
         ui.data(f"{verb} {path}\n")
     for warning in report.warnings:
-        ui.info(warning)
+        ui.info(spell(warning, FLAG_NAMES))
     if not (report.orders or report.scene_lists or report.files):
         ui.info("nothing to remove" + ("" if report.warnings else ": m2mdl left nothing behind"))

@@ -26,6 +26,9 @@ FLAG_NAMES: Mapping[str, str] = {
     "yes": "--yes",
     "dry_run": "--dry-run",
     "out_dir": "--out",
+    "download": "--download",
+    "report": "--report",
+    "directory": "--dir",
     # the flag with its value: "use --from FILE" to a CLI user, "use from_file" in Python
     "from_file": "--from FILE",
     # a Point is no area: the CLI user is told the command that makes one around it

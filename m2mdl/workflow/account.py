@@ -48,6 +48,17 @@ def login(ctx: Context, username: str, token: str) -> LoginResult:
     return LoginResult(username.strip(), permissions, ctx.store.description)
 
 
+def can_download(ctx: Context) -> bool | None:
+    """Whether the current account has M2M download access; None when the service could not
+    tell (it is away, or refused for another reason: the status still reports the rest)."""
+    try:
+        return DOWNLOAD_PERMISSION in ctx.client().permissions()
+    except AccessDenied:
+        return False
+    except M2mdlError:
+        return None
+
+
 def logout(ctx: Context) -> bool:
     """End the session on the server (an expired key is fine) and forget what is stored.
 

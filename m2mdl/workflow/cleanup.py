@@ -16,10 +16,11 @@ here, or another host's lock not refreshed for a minute) is taken over.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import ApiError
+from ..errors import ApiError, literal
 from ..manifest import find_manifests, load
 from ..transfer import DirectoryLock, find_stale_parts
 from .context import Context
@@ -35,6 +36,7 @@ class CleanupReport:
     orders: list[str] = field(default_factory=list)
     scene_lists: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    #: :func:`m2mdl.errors.spell` templates: ``${directory}`` names the directory parameter.
     warnings: list[str] = field(default_factory=list)
 
 
@@ -87,10 +89,24 @@ def clean_server(
         elif state is RunState.UNKNOWN:
             report.warnings.append(
                 f"kept {label}: started less than 3 days ago, maybe by a run on another"
-                " machine; give its output directory with --dir to remove it now"
+                " machine; give its output directory with ${directory} to remove it now"
             )
         else:
             removable.append(label)
+    _remove(ctx, removable, known, server_labels, report, dry_run=dry_run)
+
+
+def _remove(
+    ctx: Context,
+    removable: Sequence[str],
+    known: _DirRuns,
+    server_labels: Collection[str],
+    report: CleanupReport,
+    *,
+    dry_run: bool,
+) -> None:
+    """Remove the orders and scene lists of runs that are over (``removable``)."""
+    client = ctx.client()
     report.orders = [label for label in removable if label in server_labels]
     candidates = [name for label in removable for name in _lists_of(label, known)]
     report.scene_lists = [name for name in candidates if _list_exists(ctx, name)]
@@ -103,9 +119,41 @@ def clean_server(
             client.scene_list_remove(list_id)
         except ApiError as exc:  # gone meanwhile: not removed by us, so not reported
             report.scene_lists.remove(list_id)
-            report.warnings.append(f"scene list {list_id}: {exc.code or exc}")
+            report.warnings.append(f"scene list {list_id}: {literal(str(exc.code or exc))}")
     for label in removable:
         forget(label)
+
+
+def completed_runs(directory: Path, completed: Collection[str], *, current: str) -> list[str]:
+    """Previous runs into ``directory`` whose server state only waited for files whose keys
+    are in ``completed``: finished runs that kept their download order because files were
+    still preparing (docs/design.md, "download orders"), every one of which has been completed."""
+    labels: list[str] = []
+    for path in find_manifests(directory) if directory.is_dir() else []:
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = load(path)
+            label, items = data.get("label"), data.get("items")
+            finished = data.get("finished") or data.get("exit_code") is not None
+            if label == current or not isinstance(label, str) or not finished:
+                continue
+            waiting = [i.get("key") for i in items or [] if i.get("status") == "preparing"]
+            if waiting and all(key in completed for key in waiting):
+                labels.append(label)
+    return labels
+
+
+def clean_runs(ctx: Context, directory: Path, labels: Sequence[str]) -> CleanupReport:
+    """Remove the server state of ``labels``, runs into ``directory``, as ``cleanup`` does:
+    only those that are over (a live run is never cut off), and only what exists."""
+    report = CleanupReport()
+    if not labels:
+        return report
+    known = _read_dir(directory)
+    over = [label for label in labels if run_state(label, finished=known.finished) is RunState.OVER]
+    if over:
+        server_labels = {o.label for o in ctx.client().download_labels()}
+        _remove(ctx, over, known, server_labels, report, dry_run=False)
+    return report
 
 
 def _list_exists(ctx: Context, list_id: str) -> bool:

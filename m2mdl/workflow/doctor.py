@@ -49,7 +49,7 @@ import requests
 from .. import __version__
 from ..api import M2MClient
 from ..auth import StoredSession, resolve_session
-from ..errors import AccessDenied, ExitCode, M2mdlError
+from ..errors import AccessDenied, ExitCode, M2mdlError, literal
 from ..http import TLS_HINT, USER_AGENT, check_url, is_loopback, make_session, tls_reason
 from ..m2m_requests import AcquisitionFilter, DownloadItem, MbrFilter, SceneFilter
 from ..manifest import new_run_id
@@ -89,7 +89,8 @@ class Check:
         name: what was checked ("login-token", "STAC API", ...).
         status: "ok", "warn", "fail" or "skip".
         detail: one line saying what was found.
-        fix: one line saying what to do, for warn and fail.
+        fix: one line saying what to do, for warn and fail; a :func:`m2mdl.errors.spell`
+            template (``${out_dir}``, ``${report}``), so the CLI names its flags.
         code: the documented exit code this failure stands for, or None.
     """
 
@@ -137,7 +138,8 @@ class DoctorOptions:
 
 
 def _failure(name: str, exc: M2mdlError) -> Check:
-    return Check(name, FAIL, redact_url(str(exc)), exc.hint, int(exc.exit_code))
+    hint = literal(exc.hint) if exc.hint is not None else None
+    return Check(name, FAIL, redact_url(str(exc)), hint, int(exc.exit_code))
 
 
 class Doctor:
@@ -454,14 +456,16 @@ class Doctor:
             target = target.parent
         name = "output directory"
         if not target.is_dir():
-            return Check(name, FAIL, f"{target} is not a directory", "choose another --out")
+            return Check(name, FAIL, f"{target} is not a directory", "choose another ${out_dir}")
         try:
             with tempfile.NamedTemporaryFile(dir=target, prefix=".m2mdl-doctor-") as probe:
                 probe.write(b"m2mdl")
                 probe.flush()
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
-            return Check(name, FAIL, f"cannot write in {target}: {reason}", "choose another --out")
+            return Check(
+                name, FAIL, f"cannot write in {target}: {reason}", "choose another ${out_dir}"
+            )
         free = shutil.disk_usage(target).free
         where = str(out) if out == target else f"{out} (to be created in {target})"
         detail = f"{where}: writable, {free / 1e9:.1f} GB free"
@@ -522,7 +526,7 @@ class Doctor:
                 "download",
                 WARN,
                 f"{planned.file_name} was still preparing after {self.options.wait:.0f} s",
-                "USGS is slow to stage files now; run `m2mdl doctor --download` again later",
+                "USGS is slow to stage files now; run `m2mdl doctor ${download}` again later",
             )
         host = self._download_host(url)
         if host != self._download_host():
@@ -588,14 +592,14 @@ class Doctor:
                 FAIL,
                 f"the download host answered HTTP {status} with {page} for {planned.file_name}",
                 "a proxy, firewall or VPN may block landsatlook.usgs.gov, or the signed URL"
-                " expired (check the clock); the --report holds the page",
+                " expired (check the clock); the ${report} holds the page",
                 int(ExitCode.INCOMPLETE),
             )
         return Check(
             "download",
             FAIL,
             f"{planned.file_name}: {result.error or 'failed'}",
-            "run `m2mdl doctor --download --report r.json` and attach r.json to a bug report",
+            "run `m2mdl doctor ${download} ${report} r.json` and attach r.json to a bug report",
             int(ExitCode.INCOMPLETE),
         )
 
@@ -650,7 +654,7 @@ class Doctor:
                 FAIL,
                 f"{planned.file_name}: SHA-512 differs from the STAC checksum",
                 "something between USGS and this machine altered the file (proxy, antivirus);"
-                " attach the --report to a bug report",
+                " attach the ${report} to a bug report",
                 int(ExitCode.INCOMPLETE),
             )
         return Check(

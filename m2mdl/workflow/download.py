@@ -86,6 +86,9 @@ class Outcome:
     present: frozenset[str]  # keys of planned files already on disk
     manifest: Manifest | None = None
     exit_code: ExitCode = ExitCode.OK
+    #: Unavailable scenes (display ids) whose single files are available: with no bundle to
+    #: offer, ``filetype="band"`` would still fetch them.
+    band_files: frozenset[str] = frozenset()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -125,6 +128,12 @@ class Outcome:
             if item.status is Status.FAILED and item.error_kind:
                 counts[item.error_kind] = counts.get(item.error_kind, 0) + 1
         return counts
+
+    @property
+    def deadline_pending(self) -> int:
+        """Files left ``pending`` because the deadline was reached (the next run resumes)."""
+        items = self.manifest.items.values() if self.manifest else ()
+        return sum(1 for i in items if i.status is Status.PENDING and i.error_kind == "deadline")
 
     @property
     def incomplete(self) -> int:
@@ -208,6 +217,14 @@ def _unknown_scene(name: str, dataset: str, reason: str) -> JsonObject:
     }
 
 
+def _with_band_files(products: Sequence[Product], scenes: set[str]) -> frozenset[str]:
+    """Those of ``scenes`` (display ids) whose single files download-options offers (read
+    from the same answer, so no further call)."""
+    from .plan import plan_bands
+
+    return frozenset(f.scene_display_id for f in plan_bands(products).files) & scenes
+
+
 def _m2m_checksums(products: Sequence[Product]) -> dict[str, str]:
     """File name -> SHA-512 from download-options' ``checksum`` fields that carry a value."""
     from ..stac import parse_checksum
@@ -252,6 +269,7 @@ class _Run:
         self.manifest.scenes = [s.to_json() | {"status": "found"} for s in scenes]
         self.checksums: Checksums | None = None
         self.m2m_checksums: dict[str, str] = {}
+        self.band_files: frozenset[str] = frozenset()  # see Outcome.band_files
 
     @functools.cached_property
     def ondisk(self) -> OnDisk:
@@ -284,7 +302,7 @@ class _Run:
 
         plan = self._plan(products)
         present = already_present(plan.files, self.spec.out_dir, layout=self.spec.layout)
-        return Outcome(plan, frozenset(present))
+        return Outcome(plan, frozenset(present), band_files=self.band_files)
 
     def execute(self) -> Outcome:
         """The whole run, with the directory locked. The plan is made and checked by the
@@ -295,9 +313,11 @@ class _Run:
         try:
             self.spec.out_dir.mkdir(parents=True, exist_ok=True)
             with DirectoryLock(self.spec.out_dir, break_lock=self.spec.break_lock):
-                return self._recorded()
+                outcome = self._recorded()
         finally:
             self._remove_server_state()
+        self._remove_earlier_state()
+        return outcome
 
     def _recorded(self) -> Outcome:
         """Prepare and run; the manifest records the end whatever happens, except for a
@@ -368,7 +388,7 @@ class _Run:
         self.ondisk.extract_all(lambda: self._checksums(plan))
         self.ondisk.update_catalog(plan, self.scenes, lambda: self._checksums(plan))
         self._raise_for_run_wide_failures()
-        outcome = Outcome(plan, frozenset(present), self.manifest)
+        outcome = Outcome(plan, frozenset(present), self.manifest, band_files=self.band_files)
         outcome.exit_code = ExitCode.INCOMPLETE if outcome.incomplete else ExitCode.OK
         return outcome
 
@@ -472,6 +492,8 @@ class _Run:
         )
         plan = make_plan(spec.filetype, products, bands=bands, groups=spec.groups)
         missing = without_options(self.scenes, products)
+        if spec.filetype == "bundle" and plan.unavailable:
+            self.band_files = _with_band_files(products, {d for d, _ in plan.unavailable})
         return Plan(plan.files, (*spec.unavailable, *missing, *plan.unavailable))
 
     def _record(
@@ -589,6 +611,35 @@ class _Run:
         if self.spec.deadline is not None:
             limit = min(limit, self.started + self.spec.deadline)
         return limit
+
+    def _remove_earlier_state(self) -> None:
+        """Remove the orders and scene lists that earlier runs into OUT kept for files that
+        were still preparing, once this run has completed every one of those files.
+
+        Those runs kept their order on purpose (the server goes on preparing only while it
+        exists); with the files done nothing needs it any more, and ``cleanup``'s rules
+        decide what may go (:func:`m2mdl.workflow.cleanup.clean_runs`: never a live run).
+        """
+        from .cleanup import clean_runs, completed_runs
+
+        if self.spec.keep_server_state or self.manifest.counts().get("preparing", 0):
+            return
+        completed = {
+            key
+            for key, item in self.manifest.items.items()
+            if item.status in (Status.DONE, Status.SKIPPED)
+        }
+        labels = completed_runs(self.spec.out_dir, completed, current=self.label)
+        try:
+            report = clean_runs(self.ctx, self.spec.out_dir, labels)
+        except M2mdlError as exc:
+            self.ctx.reporter.warn(
+                f"could not remove the server state of an earlier run: {exc};"
+                " `m2mdl cleanup` removes it later"
+            )
+            return
+        for label in report.orders:
+            self.ctx.reporter.info(f"removed download order {label} of an earlier run")
 
     def _remove_server_state(self) -> None:
         """Remove this run's scene lists and (if nothing is still preparing) its order."""

@@ -106,10 +106,11 @@ def default_window(days: int, today: dt.date | None = None) -> tuple[dt.date, dt
 
 
 def describe_window(start: dt.date, end: dt.date, days: int) -> str:
-    """The stderr note about the window a download chose by itself."""
+    """The stderr note about the window a download chose by itself (a
+    :func:`m2mdl.errors.spell` template: the caller names ``${start}``/``${end}``)."""
     return (
         f"no dates given: searching the last {days} days ({start.isoformat()} to"
-        f" {end.isoformat()}); use --start/--end for another period"
+        f" {end.isoformat()}); use ${{start}}/${{end}} for another period"
     )
 
 
@@ -193,8 +194,12 @@ def decide(
 
 
 def confirmation_question(totals: PlanTotals, max_size: int) -> str:
-    """The prompt shown in a terminal for a plan over the limit."""
-    return f"The plan is {totals.describe()}, over --max-size {format_size(max_size)}. Download?"
+    """The prompt shown in a terminal for a plan over the limit (a
+    :func:`m2mdl.errors.spell` template naming ``${max_size}``)."""
+    return (
+        f"The plan is {literal(totals.describe())}, over ${{max_size}} {format_size(max_size)}."
+        " Download?"
+    )
 
 
 def too_large(totals: PlanTotals, max_size: int) -> PlanTooLarge:
