@@ -21,11 +21,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from . import __version__
 from .errors import NO_SPACE_ERRNOS, DiskFull, DownloadError
 from .util.fs import atomic_write_bytes
 from .util.jsontypes import JsonMapping, JsonObject, JsonValue
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 log = logging.getLogger("m2mdl.manifest")
 
@@ -89,6 +93,27 @@ class Item:
         return data
 
 
+class ItemChanges(TypedDict, total=False):
+    """The fields of an :class:`Item` that :meth:`Manifest.update` may change, with their
+    types: mypy checks each call's names and values (``tests/test_manifest.py`` keeps this
+    in step with ``Item``)."""
+
+    size: int | None
+    sha512: str | None
+    tree_sha512: str | None
+    verified: str | None
+    verify_note: str | None
+    members: dict[str, dict[str, str]] | None
+    mtime_ns: int | None
+    status: Status
+    attempts: int
+    last_error: str | None
+    error_kind: str | None
+    download_id: int | None
+    url: str | None
+    bytes_received: int
+
+
 def new_run_id(now: dt.datetime | None = None) -> str:
     """A sortable, unique run id: UTC time to the millisecond plus 4 random hex digits.
 
@@ -138,9 +163,7 @@ class Manifest:
             self.items[item.key] = item
             self._dirty = True
 
-    # ``changes`` are Item fields of several types, set by name (mypy cannot tie name to type);
-    # object, as setattr() is all that uses them.
-    def update(self, key: str, *, force: bool = False, **changes: object) -> None:
+    def update(self, key: str, *, force: bool = False, **changes: Unpack[ItemChanges]) -> None:
         """Change fields of one item and save (now, or within MIN_SAVE_INTERVAL)."""
         with self._lock:
             item = self.items[key]

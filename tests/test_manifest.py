@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 import os
@@ -128,3 +129,16 @@ def test_run_ids_are_unique_and_sortable() -> None:
 def test_find_manifests(tmp_path: Path) -> None:
     make(tmp_path).save()
     assert len(mf.find_manifests(tmp_path)) == 1
+
+
+def test_item_changes_name_item_fields_with_their_types() -> None:
+    """What ``Manifest.update`` accepts (for mypy) is a subset of ``Item``'s fields, typed
+    alike; ``key`` and the file's identity are never changed by an update."""
+    fields = {f.name: f.type for f in dataclasses.fields(Item)}
+    changes = {  # TypedDict keeps string annotations as ForwardRef
+        name: getattr(kind, "__forward_arg__", kind)
+        for name, kind in mf.ItemChanges.__annotations__.items()
+    }
+    assert set(changes) <= set(fields)
+    assert {name: fields[name] for name in changes} == changes
+    assert not {"key", "entity_id", "display_id", "product"} & set(changes)

@@ -96,6 +96,21 @@ class ChecksumMismatch(IntegrityError):
         self.digest = digest
 
 
+def digest_difference(got: str, expected: str, width: int = 16) -> str:
+    """``got`` and ``expected`` shortened to ``width`` hex digits from where they first differ
+    (``SHA-512 …a41c… differs from the expected …a41d…``): two digests that share their first
+    digits must not read as equal in a one-line message."""
+    got, expected = got.lower(), expected.lower()
+    at = next((i for i, (a, b) in enumerate(zip(got, expected, strict=False)) if a != b), 0)
+    start = max(0, min(at - width // 2, len(got) - width))
+
+    def part(text: str) -> str:
+        end = start + width
+        return ("…" if start else "") + text[start:end] + ("…" if end < len(text) else "")
+
+    return f"SHA-512 {part(got)} differs from the expected {part(expected)}"
+
+
 class RefreshFailed(TransferError):
     """``FileJob.refresh_url`` raised or there was none to call."""
 

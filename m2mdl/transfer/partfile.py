@@ -35,7 +35,7 @@ from pathlib import Path
 from m2mdl.util.net import strip_query
 
 from .checks import check_head, check_size, read_head
-from .errors import ChecksumMismatch, IntegrityError, LocalIOError, NoSpace
+from .errors import ChecksumMismatch, IntegrityError, LocalIOError, NoSpace, digest_difference
 from .fsutil import disk_full, fsync_dir, is_disk_full, no_space, preallocate, pwrite_all
 from .hashing import InOrderHasher
 from .helper import HelperThreadOwner
@@ -333,11 +333,7 @@ class PartFile:
                     whole.catch_up(self._fd, total)
                     digest = whole.hexdigest()
                 if digest != expected_sha512.lower():
-                    raise ChecksumMismatch(
-                        f"SHA-512 {digest[:16]}... differs from the expected"
-                        f" {expected_sha512[:16]}...",
-                        digest,
-                    )
+                    raise ChecksumMismatch(digest_difference(digest, expected_sha512), digest)
             verdict = self._check_members(check_members, digest)
             self.close()
             os.replace(self.path, self.dest)

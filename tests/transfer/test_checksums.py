@@ -19,6 +19,7 @@ from m2mdl.transfer import (
     TransferOptions,
     run_transfers,
 )
+from m2mdl.transfer.errors import digest_difference
 from m2mdl.transfer.journal import load_journal
 from m2mdl.transfer.tarscan import TarScanner
 
@@ -186,3 +187,27 @@ def test_tar_members_are_checked_before_publishing(
     else:
         assert result.ok and result.members == {"x_B1.TIF": "test", "x_MTL.txt": "test"}
         assert result.members_sha512 == want
+
+
+@pytest.mark.parametrize(
+    ("got", "expected", "line"),
+    [
+        (
+            "0123456789abcdef" + "0" * 112,
+            "fedcba9876543210" + "0" * 112,
+            "SHA-512 0123456789abcdef… differs from the expected fedcba9876543210…",
+        ),
+        (
+            "a" * 127 + "b",
+            "a" * 127 + "c",
+            "SHA-512 …aaaaaaaaaaaaaaab differs from the expected …aaaaaaaaaaaaaaac",
+        ),
+        (
+            "a" * 64 + "1" + "a" * 63,
+            "A" * 64 + "2" + "a" * 63,
+            "SHA-512 …aaaaaaaa1aaaaaaa… differs from the expected …aaaaaaaa2aaaaaaa…",
+        ),
+    ],
+)
+def test_a_mismatch_shows_where_the_digests_differ(got: str, expected: str, line: str) -> None:
+    assert digest_difference(got, expected) == line
