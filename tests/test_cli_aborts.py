@@ -9,11 +9,6 @@ user does: the terminal turns ``\\x03`` into SIGINT and ``\\x04`` into the end o
 from __future__ import annotations
 
 import os
-import pty
-import re
-import select
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +20,7 @@ from m2mdl.cli._app import ask, confirm, handle
 from m2mdl.errors import ExitCode, InputError
 
 from .cli_helpers import NOTEBOOK_QUERY
+from .terminal import on_a_terminal
 
 CTRL_C = b"\x03"
 CTRL_D = b"\x04"
@@ -41,45 +37,14 @@ OVER_LIMIT = [
     "1",
 ]
 QUESTION = b"[y/N]: "
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _on_a_terminal(args: list[str], prompt: bytes, keys: bytes) -> tuple[int, str]:
-    """Run ``m2mdl ARGS`` on a new pseudo-terminal (its controlling terminal, as in a shell),
-    type ``keys`` when ``prompt`` shows; the exit code and everything the terminal showed."""
+    """``m2mdl ARGS`` on a pseudo-terminal, ``keys`` typed at ``prompt``, not logged in."""
     env = dict(os.environ, NO_COLOR="1", COLUMNS="200")
     for name in ("M2MDL_USERNAME", "M2MDL_TOKEN"):
         env.pop(name, None)
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child becomes m2mdl
-        os.execve(sys.executable, [sys.executable, "-m", "m2mdl", *args], env)  # noqa: S606
-    seen, typed = b"", False
-    deadline = time.monotonic() + 90
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([fd], [], [], 0.2)
-            if not ready:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # the child has exited and closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-            if not typed and prompt in seen:
-                time.sleep(0.2)  # let the child reach its read
-                os.write(fd, keys)
-                typed = True
-    finally:
-        if time.monotonic() >= deadline:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    assert typed, f"the prompt {prompt!r} never showed:\n{seen.decode(errors='replace')}"
-    # NO_COLOR keeps bold text: its escapes go, and the terminal's line ends become "\n".
-    text = ANSI.sub("", seen.decode("utf-8", "replace")).replace("\r\n", "\n")
-    return os.waitstatus_to_exitcode(status), text
+    return on_a_terminal(args, env, answer=(prompt, keys))
 
 
 def _no_bug(text: str) -> None:

@@ -9,10 +9,7 @@ import datetime as dt
 import io
 import json
 import os
-import pty
 import re
-import select
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,10 +27,10 @@ from m2mdl.workflow.guard import PlanTotals, confirmation_question, describe_win
 from m2mdl.workflow.runs import forget, registered
 
 from .cli_helpers import ANCHORAGE, env_for, manifest, run
+from .terminal import ANSI, on_a_terminal
 
 SCENE = "LC08_L2SP_068017_20200310_20200822_02_T1"
 RED = ["--filetype", "band", "--bands", "red", "--no-metadata"]
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 # --- 1: the overall bar counts each file's bytes once -------------------------------------------
@@ -72,25 +69,7 @@ def test_a_restart_rewinds_the_overall_bar() -> None:
 def _on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     """``m2mdl ARGS`` on a pseudo-terminal: its exit code and what the terminal showed."""
     full_env = dict(os.environ, NO_COLOR="1", COLUMNS="160", **env)
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child becomes m2mdl
-        os.execve(sys.executable, [sys.executable, "-m", "m2mdl", *args], full_env)  # noqa: S606
-    seen = b""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 0.2)
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:  # the child has exited and closed the terminal
-            break
-        if not chunk:
-            break
-        seen += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), ANSI.sub("", seen.decode(errors="replace"))
+    return on_a_terminal(args, full_env, timeout=120)
 
 
 def test_a_file_sent_again_from_byte_0_counts_once(

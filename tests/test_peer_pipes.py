@@ -13,7 +13,7 @@ import pytest
 
 from m2mdl.errors import ExitCode
 
-from .cli_helpers import ANCHORAGE
+from .cli_helpers import NOTEBOOK_QUERY
 
 SCENE = "LC08_L2SP_068017_20200310_20200822_02_T1"
 
@@ -68,15 +68,7 @@ def downloaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         ["options", SCENE],  # rich tables
         ["doctor"],  # rich check lines
-        [
-            "search",
-            "--aoi",
-            str(ANCHORAGE),
-            "--start",
-            "2020-03-01",
-            "--end",
-            "2020-03-15",
-        ],  # a plain write
+        ["search", *NOTEBOOK_QUERY],  # a plain write
         ["download", SCENE, "--dry-run", "--filetype", "band", "--bands", "red"],
     ],
     ids=["options", "doctor", "search", "download-dry-run"],
