@@ -29,3 +29,12 @@ def _isolate(
     monkeypatch.setenv("M2MDL_STAC_URL", "http://127.0.0.1:9/stac-server")
     monkeypatch.setenv("COLUMNS", "200")
     yield
+
+
+@pytest.fixture
+def umask() -> Iterator[int]:
+    """The process umask (as it was), restored after a test that changes it."""
+    old = os.umask(0o022)
+    os.umask(old)
+    yield old
+    os.umask(old)

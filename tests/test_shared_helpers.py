@@ -34,15 +34,6 @@ def _leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if p.name.endswith(fs.TMP_SUFFIX))
 
 
-@pytest.fixture
-def umask() -> Iterator[int]:
-    """The umask, restored after a test that changes it."""
-    old = os.umask(0o022)
-    os.umask(old)
-    yield old
-    os.umask(old)
-
-
 # --- one owner ------------------------------------------------------------------------------
 
 

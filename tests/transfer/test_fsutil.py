@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,15 +16,6 @@ from m2mdl.transfer.errors import NoSpace
 from m2mdl.util import fs
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
-
-
-@pytest.fixture
-def umask() -> Iterator[None]:
-    """Restore the process umask after a test that changes it."""
-    old = os.umask(0o022)
-    os.umask(old)
-    yield None
-    os.umask(old)
 
 
 def _write_under(umask_bits: int, path: Path, mode: int | None = None) -> int:
