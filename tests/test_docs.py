@@ -267,6 +267,7 @@ def test_importing_the_generator_has_no_side_effects(tmp_path: Path) -> None:
 
 # --- help text: plain types and defaults, one meaning of -o ---------------------------------------
 
+
 def _help(*args: str) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "m2mdl", *args, "--help"],
