@@ -8,16 +8,16 @@ import sys
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with its code.
 
-    ``--version`` answers before typer and rich are imported (start-up time matters in shell
-    loops); everything else is :func:`m2mdl.cli._app.run`.
+    ``--version`` answers before typer, rich and even m2mdl's error classes are imported
+    (start-up time matters in shell loops): it returns, which is exit code 0 (``ExitCode.OK``);
+    everything else is :func:`m2mdl.cli._app.run`.
     """
     args = sys.argv[1:] if argv is None else argv
     if args == ["--version"]:
         from . import __version__
-        from .errors import ExitCode
 
         print(f"m2mdl {__version__}")
-        sys.exit(ExitCode.OK)
+        return
     from .cli._app import run  # registers the command that runs (m2mdl.cli.app has all)
 
     sys.exit(run(args))

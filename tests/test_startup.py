@@ -158,7 +158,9 @@ def test_a_stored_credentials_file_keeps_the_keyring_unasked(
     ids=["version", "help", "download-help", "search-help"],
 )
 def test_help_and_version_import_no_network_or_ui_library(args: list[str]) -> None:
-    """``--help`` needs typer only: not requests, rich or the keyring (nor the workflow)."""
+    """``--help`` needs typer only: not requests, rich or the keyring (nor the workflow, nor
+    the file helpers, whose temporary names load ``secrets`` and OpenSSL's hashlib);
+    ``--version`` not even typer or m2mdl's error classes."""
     code = (
         "import atexit, json, sys\n"
         "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
@@ -171,9 +173,10 @@ def test_help_and_version_import_no_network_or_ui_library(args: list[str]) -> No
     assert proc.returncode == 0, proc.stderr
     modules = set(json.loads(proc.stderr.strip().splitlines()[-1]))
     heavy = ("requests", "urllib3", "rich", "keyring", "m2mdl.workflow", "m2mdl.api")
+    heavy += ("m2mdl.util.fs", "secrets", "hashlib")
     assert [m for m in heavy if _loaded(modules, m)] == []
     if args == ["--version"]:
-        assert not _loaded(modules, "typer")
+        assert [m for m in ("typer", "m2mdl.errors") if _loaded(modules, m)] == []
 
 
 def test_the_command_table_lists_every_command_in_help_order() -> None:

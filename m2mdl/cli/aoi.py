@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import InputError
-from ..util.fs import write_output
 from ._app import State, app, handle
 from .filters import (
     AntimeridianOpt,
@@ -128,6 +127,8 @@ def aoi_command(
         return
     text = aoi_mod.dumps(area)
     if output is not None:
+        from ..util.fs import write_output  # secrets/hashlib: not for every --help
+
         write_output(output, text.encode("utf-8"))  # old file or whole new one, never half
         ui.info(f"wrote {output}")
     else:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import ExitCode, InputError
-from ..util.fs import write_output
 from ._app import State, app, handle
 from .choices import SearchFormat, SortKey, TableOrJson
 from .filters import (
@@ -159,6 +158,8 @@ def _write(ui: Ui, text: str, path: Path | None) -> None:
     if path is None:
         ui.data(text)
     else:
+        from ..util.fs import write_output  # secrets/hashlib: not for every --help
+
         write_output(path, text.encode("utf-8"))  # old file or whole new one, never half
         ui.info(f"wrote {path}")
 
