@@ -468,9 +468,9 @@ def files_under(out: Path, pattern: str = "*") -> list[Path]:
 
 def assert_server_state_removed(sb: Sandbox, manifest: dict[str, Any]) -> None:  # Any: JSON
     """The run named in ``manifest`` left nothing on the server: each of its scene lists was
-    removed by one ``scene-list-remove``, its order (if it made a ``download-request``) by one
-    ``download-order-remove``, and the sandbox holds neither a list of the run nor a queue
-    item under its label."""
+    removed by one ``scene-list-remove``, its order (if it made a ``download-request``; perhaps
+    also if the signal came just before one) by one ``download-order-remove``, and the sandbox
+    holds neither a list of the run nor a queue item under its label."""
     settle(sb)
     label, lists = manifest.get("label"), manifest.get("scene_lists")
     assert isinstance(label, str) and label, f"the manifest names no label: {label!r}"
@@ -480,7 +480,10 @@ def assert_server_state_removed(sb: Sandbox, manifest: dict[str, Any]) -> None: 
     list_removals = api_calls(sb, "scene-list-remove")
     order_removals = api_calls(sb, "download-order-remove")
     assert len(list_removals) == len(lists), f"{len(list_removals)} scene-list-remove for {lists}"
-    assert len(order_removals) == requested, (
+    # A signal between the run's decision to request and the request itself still removes
+    # the order the server may have made (workflow/download.py sets ``requested`` first):
+    # one removal without a logged download-request is right, none after one is not.
+    assert len(order_removals) == 1 if requested else len(order_removals) <= 1, (
         f"{len(order_removals)} download-order-remove after {requested} download-request"
     )
     assert all(r["status"] == 200 for r in [*list_removals, *order_removals])
