@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import errno
 import functools
-import getpass
 import importlib
 import inspect
 import io
@@ -378,6 +377,8 @@ def _read_line(prompt: str, *, secret: bool = False) -> str | None:
     """
     try:
         if secret:
+            import getpass  # termios: only a prompt for a secret needs it
+
             return getpass.getpass(prompt)
         print(prompt, end="", file=sys.stderr, flush=True)
         return input()
